@@ -1,0 +1,51 @@
+# The two commands a newcomer runs: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export QT_QPA_PLATFORM ?=
+
+.PHONY: run test setup lint typecheck contracts translations extract screenshots bench soak package clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP) translations
+
+# Compile the Babel catalogs (.mo files are built, never committed).
+translations: $(STAMP)
+	$(VENV)/bin/pybabel compile -d translations -D kiosk --statistics
+
+# Re-extract the strings and merge them into every catalog (then translate, then compile).
+extract: $(STAMP)
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k ngettext:1,2 -k N_ --no-location \
+		--sort-output --project kiosk -o translations/kiosk.pot .
+	$(VENV)/bin/pybabel update -i translations/kiosk.pot -d translations -D kiosk --no-fuzzy-matching
+
+run: setup
+	$(VENV)/bin/kiosk demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check kiosk hardware tests
+	$(VENV)/bin/ruff format --check kiosk hardware tests
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+contracts: $(STAMP)
+	$(VENV)/bin/lint-imports
+
+test: setup lint typecheck contracts
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+screenshots: setup
+	QT_QPA_PLATFORM=offscreen $(PY) -m kiosk.ui.screenshots docs/screenshots
+
+package: setup
+	$(VENV)/bin/pyinstaller --noconfirm build_kiosk.spec
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

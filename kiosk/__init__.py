@@ -1,0 +1,3 @@
+"""The dispensing kiosk application."""
+
+__version__ = "0.1.0"

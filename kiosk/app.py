@@ -1,0 +1,178 @@
+"""Composition root: builds the store, devices and services and wires them to the UI."""
+
+from __future__ import annotations
+
+import faulthandler
+import logging
+import sys
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from hardware.controller.driver import SerialController
+from hardware.ports import DeviceError, DispenserController, FingerprintSensor
+from hardware.sensor.driver import ZfmSensor
+from kiosk.services.clock import Clock, SystemClock
+from kiosk.services.config import Config
+from kiosk.services.dispense import DispenseService
+from kiosk.services.identify import IdentifyService
+from kiosk.services.interaction import InteractionService
+from kiosk.store.db import Connection, connect
+from kiosk.store.keyfile import load_or_create_key, resolve_key_path
+from kiosk.store.repository import Store
+
+log = logging.getLogger("kiosk.app")
+
+
+def open_store(config: Config) -> tuple[Connection, Store]:
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    key = load_or_create_key(resolve_key_path(config.data_dir, config.key_file))
+    conn = connect(config.database_path, key)
+    return conn, Store(conn)
+
+
+@dataclass
+class Runtime:
+    """Everything a running kiosk holds; ``close`` releases it in reverse order."""
+
+    config: Config
+    conn: Connection
+    store: Store
+    sensor: FingerprintSensor
+    controller: DispenserController
+    clock: Clock
+    interaction: InteractionService
+    emulators: list[Any] = field(default_factory=list)
+
+    def close(self) -> None:
+        for device in (self.sensor, self.controller):
+            try:
+                device.close()
+            except DeviceError as exc:
+                log.warning("closing %s", exc)
+        for emulator in self.emulators:
+            emulator.stop()
+        self.conn.close()
+
+
+def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
+    if not config.sensor_port or not config.controller_port:
+        raise ValueError("both a sensor port and a controller port are needed")
+    clock = clock or SystemClock()
+    conn, store = open_store(config)
+    sensor = ZfmSensor(config.sensor_port)
+    controller = SerialController(config.controller_port)
+    for device in (sensor, controller):
+        try:
+            device.open()
+        except DeviceError as exc:
+            # The kiosk still starts: its screens say "out of service" until it answers.
+            log.error("device not ready at start: %s", exc)
+    dispense = DispenseService(store, controller, clock)
+    interaction = InteractionService(
+        store, clock, config.site, IdentifyService(store, sensor), dispense
+    )
+    try:
+        settled = dispense.recover()
+        if settled:
+            log.warning("settled %d vends left open by the last run", len(settled))
+    except DeviceError as exc:
+        log.error("could not settle open vends yet: %s", exc)
+    return Runtime(config, conn, store, sensor, controller, clock, interaction)
+
+
+# ------------------------------------------------------------------ demo mode
+
+
+def start_demo(data_dir: Path | None, clock: Clock | None = None) -> Runtime:
+    """Emulators in-process, a seeded encrypted database, the real drivers on ptys."""
+    from hardware.emulators.controller import ControllerEmulator
+    from hardware.emulators.fingerprint import FingerprintEmulator, characteristics_for
+    from kiosk.services.seed import seed_demo
+
+    clock = clock or SystemClock()
+    data_dir = data_dir or Path(tempfile.mkdtemp(prefix="kiosk-demo-"))
+    sensor_emu = FingerprintEmulator()
+    controller_emu = ControllerEmulator(lanes=4, nvram_path=str(data_dir / "controller-nvram.json"))
+    sensor_emu.start()
+    controller_emu.start()
+    config = replace(
+        Config(site_name="Demo site", data_dir=data_dir),
+        sensor_port=sensor_emu.port,
+        controller_port=controller_emu.port,
+    )
+    fresh = not config.database_path.exists()
+    runtime = build_runtime(config, clock)
+    runtime.emulators = [sensor_emu, controller_emu]
+    if fresh:
+        seed_demo(runtime.store, clock, config.site, characteristics_for)
+        log.info("seeded a demo database in %s", data_dir)
+    for lane in runtime.store.lanes():
+        controller_emu.set_stock(lane.lane, lane.stock)  # the emulated lanes hold what we know
+    reload_sensor(runtime.store, runtime.sensor)
+    return runtime
+
+
+def reload_sensor(store: Store, sensor: FingerprintSensor) -> int:
+    """Load every template kept in the store into the sensor (a new or replaced sensor)."""
+    on_sensor = set(sensor.template_positions())
+    loaded = 0
+    for _participant, position, characteristics in store.templates():
+        if position in on_sensor:
+            continue
+        sensor.upload_characteristics(characteristics, 1)
+        sensor.store_template(position)
+        loaded += 1
+    log.info("loaded %d templates into the sensor", loaded)
+    return loaded
+
+
+# ------------------------------------------------------------------ the GUI
+
+
+def run_gui(runtime: Runtime, *, windowed: bool, demo: bool) -> int:
+    from PySide6.QtWidgets import QApplication
+
+    from kiosk.domain import flow
+    from kiosk.domain.flow import ErrorKind
+    from kiosk.ui.background import Backend
+    from kiosk.ui.flow_driver import FlowDriver
+    from kiosk.ui.main_window import MainWindow
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    faulthandler.enable()
+    backend = Backend()
+    config = runtime.config
+    driver = FlowDriver(runtime.interaction, backend, config.language)
+    backend.set_fallback(driver.report_failure)
+
+    def excepthook(
+        kind: type[BaseException], value: BaseException, tb: TracebackType | None
+    ) -> None:
+        # Never a traceback in front of a participant: log it, show "see staff", go on.
+        log.critical("uncaught exception", exc_info=(kind, value, tb))
+        driver.send(flow.Fault(ErrorKind.SEE_STAFF))
+
+    sys.excepthook = excepthook
+    window = MainWindow(driver, runtime.clock, config.site, config.site_name)
+    windows: list[Any] = [window]
+    if demo:
+        from kiosk.ui.simulator import SimulatorWindow
+
+        simulator = SimulatorWindow(runtime.emulators[0], runtime.emulators[1])
+        simulator.show()
+        windows.append(simulator)
+    if windowed:
+        window.resize(1080 // 2, 1920 // 2)
+        window.show()
+    else:
+        window.showFullScreen()
+    driver.start()
+    try:
+        return int(app.exec())
+    finally:
+        window.shutdown()
+        backend.shutdown()
+        runtime.close()

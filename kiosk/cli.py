@@ -1,0 +1,143 @@
+"""The ``kiosk`` command: run, demo, selftest, db verify, --version."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from kiosk import __version__
+from kiosk.logsetup import setup_logging
+
+log = logging.getLogger("kiosk.cli")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kiosk", description="Dispensing kiosk")
+    parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="run the kiosk (production)")
+    run.add_argument("--config", type=Path, help="configuration TOML")
+    run.add_argument("--sensor-port", help="fingerprint sensor serial port (overrides config)")
+    run.add_argument("--controller-port", help="dispenser serial port (overrides config)")
+    run.add_argument("--data-dir", type=Path, help="data directory (overrides config)")
+    run.add_argument("--windowed", action="store_true", help="a window instead of full screen")
+
+    demo = sub.add_parser("demo", help="demo mode: emulated hardware, seeded data")
+    demo.add_argument("--data-dir", type=Path, help="keep the demo data here (default: temp)")
+    demo.add_argument("--fullscreen", action="store_true")
+
+    selftest = sub.add_parser("selftest", help="check that both devices answer correctly")
+    selftest.add_argument("--sensor-port", required=True)
+    selftest.add_argument("--controller-port", required=True)
+    selftest.add_argument("--json", action="store_true", help="machine-readable output")
+
+    db = sub.add_parser("db", help="database tools")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    verify = db_sub.add_parser("verify", help="integrity check and audit-chain walk")
+    verify.add_argument("--data-dir", type=Path, required=True)
+    verify.add_argument("--key-file", type=Path, help="key file (default: as `run` finds it)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command == "selftest":
+        return cmd_selftest(args)
+    if args.command == "db":
+        return cmd_db_verify(args)
+    if args.command == "demo":
+        return cmd_demo(args)
+    return cmd_run(args)
+
+
+def cmd_selftest(args: argparse.Namespace) -> int:
+    setup_logging(None, logging.WARNING)
+    from hardware.controller.driver import SerialController
+    from hardware.sensor.driver import ZfmSensor
+    from kiosk.services.selftest import as_json, run_selftest
+
+    checks = run_selftest(
+        lambda: ZfmSensor(args.sensor_port), lambda: SerialController(args.controller_port)
+    )
+    ok = all(check.ok for check in checks)
+    if args.json:
+        print(json.dumps(as_json(checks), indent=2))
+    else:
+        for check in checks:
+            facts = ", ".join(f"{k}={v}" for k, v in check.facts.items())
+            verdict = "OK  " if check.ok else "FAIL"
+            print(f"{verdict} {check.device}: {check.detail}{' (' + facts + ')' if facts else ''}")
+    return 0 if ok else 1
+
+
+def cmd_db_verify(args: argparse.Namespace) -> int:
+    setup_logging(None, logging.WARNING)
+    from kiosk.store.audit import verify_chain
+    from kiosk.store.db import StoreError, connect, integrity_check, schema_version
+    from kiosk.store.keyfile import KeyError_, read_key_file, resolve_key_path
+
+    data_dir: Path = args.data_dir
+    database = data_dir / "kiosk.db"
+    if not database.exists():
+        print(f"FAIL no database at {database}")
+        return 2
+    try:
+        key = read_key_file(resolve_key_path(data_dir, args.key_file))
+        conn = connect(database, key, migrate=False)
+    except (KeyError_, StoreError) as exc:
+        print(f"FAIL {exc}")
+        return 2
+    try:
+        problems = integrity_check(conn)
+        if problems:
+            print(f"FAIL integrity check: {problems[0]}")
+            return 1
+        report = verify_chain(conn)
+        if not report.ok:
+            print(f"FAIL audit chain broken at entry {report.first_bad_seq}: {report.problem}")
+            return 1
+        print(
+            f"OK   database {database}: schema {schema_version(conn)}, integrity ok, "
+            f"audit chain of {report.entries} entries verified"
+        )
+        return 0
+    finally:
+        conn.close()
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from kiosk.app import run_gui, start_demo
+
+    setup_logging(args.data_dir)
+    runtime = start_demo(args.data_dir)
+    print(f"demo data in {runtime.config.data_dir}", flush=True)
+    return run_gui(runtime, windowed=not args.fullscreen, demo=True)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from kiosk.app import build_runtime, run_gui
+    from kiosk.services.config import ConfigError, default_config_path, load_config
+
+    try:
+        config = load_config(args.config or default_config_path())
+    except ConfigError as exc:
+        print(f"kiosk: {exc}", file=sys.stderr)
+        return 2
+    config = replace(
+        config,
+        sensor_port=args.sensor_port or config.sensor_port,
+        controller_port=args.controller_port or config.controller_port,
+        data_dir=args.data_dir or config.data_dir,
+    )
+    setup_logging(config.data_dir)
+    runtime = build_runtime(config)
+    return run_gui(runtime, windowed=args.windowed, demo=False)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

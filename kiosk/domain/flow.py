@@ -1,0 +1,227 @@
+"""The participant screen flow as a pure state machine.
+
+Screens only render a ``FlowState`` and send events; ``step`` returns the next state and
+the effects the application must run (identify, decide, dispense). Nothing here touches Qt,
+devices or the clock, so every path is tested without a screen (Electrum's wizard model).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+
+from kiosk.domain.dosing import Refused
+
+
+class Screen(enum.Enum):
+    IDLE = "idle"
+    IDENTIFYING = "identifying"
+    DECIDING = "deciding"
+    DISPENSING = "dispensing"
+    DONE = "done"
+    REFUSED = "refused"
+    NOT_RECOGNISED = "not_recognised"
+    ERROR = "error"
+
+
+class ErrorKind(enum.Enum):
+    SEE_STAFF = "see_staff"  # something about this person's dose needs a human
+    OUT_OF_SERVICE = "out_of_service"  # the machine cannot serve anyone right now
+    POOR_IMAGE = "poor_image"  # try the finger again
+
+
+@dataclass(frozen=True)
+class DoseLine:
+    """One medication being given, as the participant sees it."""
+
+    medication: str
+    strength: str
+    form: str
+    units: int
+    dropped: int = 0
+
+
+# ---------------------------------------------------------------- events
+
+
+@dataclass(frozen=True)
+class FingerDetected:
+    pass
+
+
+@dataclass(frozen=True)
+class Identified:
+    participant_id: int
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class NotRecognised:
+    pass
+
+
+@dataclass(frozen=True)
+class PoorImage:
+    pass
+
+
+@dataclass(frozen=True)
+class DoseAllowed:
+    lines: tuple[DoseLine, ...]
+
+
+@dataclass(frozen=True)
+class DoseRefused:
+    refusal: Refused
+
+
+@dataclass(frozen=True)
+class UnitDropped:
+    line: int  # index into lines
+    dropped: int  # units confirmed so far for that line
+
+
+@dataclass(frozen=True)
+class DispenseFinished:
+    dropped: tuple[int, ...]  # confirmed units per line
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: ErrorKind
+
+
+@dataclass(frozen=True)
+class Timeout:
+    pass
+
+
+@dataclass(frozen=True)
+class LanguageChosen:
+    locale: str
+
+
+Event = (
+    FingerDetected
+    | Identified
+    | NotRecognised
+    | PoorImage
+    | DoseAllowed
+    | DoseRefused
+    | UnitDropped
+    | DispenseFinished
+    | Fault
+    | Timeout
+    | LanguageChosen
+)
+
+# ---------------------------------------------------------------- effects
+
+
+@dataclass(frozen=True)
+class Decide:
+    participant_id: int
+
+
+@dataclass(frozen=True)
+class Dispense:
+    participant_id: int
+
+
+@dataclass(frozen=True)
+class ApplyLanguage:
+    locale: str
+
+
+Effect = Decide | Dispense | ApplyLanguage
+
+# ---------------------------------------------------------------- state
+
+# Seconds a screen stays before going back to idle; None: it waits for the backend.
+TIMEOUTS: dict[Screen, float | None] = {
+    Screen.IDLE: None,
+    Screen.IDENTIFYING: 20.0,
+    Screen.DECIDING: 20.0,
+    Screen.DISPENSING: None,  # never abandon a running vend; the service has its budgets
+    Screen.DONE: 12.0,
+    Screen.REFUSED: 12.0,
+    Screen.NOT_RECOGNISED: 8.0,
+    Screen.ERROR: 15.0,
+}
+
+
+@dataclass(frozen=True)
+class FlowState:
+    screen: Screen
+    site_locale: str
+    locale: str
+    participant_id: int | None = None
+    lines: tuple[DoseLine, ...] = ()
+    refusal: Refused | None = None
+    error: ErrorKind | None = None
+    effects: tuple[Effect, ...] = field(default=(), compare=False)
+
+    @property
+    def timeout_seconds(self) -> float | None:
+        return TIMEOUTS[self.screen]
+
+    @property
+    def partial(self) -> bool:
+        """True when a finished dispense gave fewer units than planned."""
+        return any(line.dropped < line.units for line in self.lines)
+
+
+def initial(site_locale: str) -> FlowState:
+    return FlowState(Screen.IDLE, site_locale=site_locale, locale=site_locale)
+
+
+def _idle(state: FlowState) -> FlowState:
+    back = initial(state.site_locale)
+    return replace(back, effects=(ApplyLanguage(state.site_locale),))
+
+
+def step(state: FlowState, event: Event) -> FlowState:
+    """The next state for an event. Events that do not fit the screen are ignored."""
+    s = replace(state, effects=())
+    match state.screen, event:
+        case Screen.IDLE, LanguageChosen(locale=locale):
+            return replace(s, locale=locale, effects=(ApplyLanguage(locale),))
+        case Screen.IDLE, FingerDetected():
+            return replace(s, screen=Screen.IDENTIFYING)
+        case ((Screen.IDLE | Screen.IDENTIFYING), Identified(participant_id=pid, language=lang)):
+            effects: tuple[Effect, ...] = (Decide(pid),)
+            locale = s.locale
+            if lang and lang != s.locale and s.locale == s.site_locale:
+                # The participant's saved language applies unless they just chose one.
+                locale = lang
+                effects = (ApplyLanguage(lang), Decide(pid))
+            return replace(
+                s, screen=Screen.DECIDING, participant_id=pid, locale=locale, effects=effects
+            )
+        case ((Screen.IDLE | Screen.IDENTIFYING), NotRecognised()):
+            return replace(s, screen=Screen.NOT_RECOGNISED)
+        case ((Screen.IDLE | Screen.IDENTIFYING), PoorImage()):
+            return replace(s, screen=Screen.ERROR, error=ErrorKind.POOR_IMAGE)
+        case Screen.DECIDING, DoseAllowed(lines=lines) if state.participant_id is not None:
+            return replace(
+                s, screen=Screen.DISPENSING, lines=lines, effects=(Dispense(state.participant_id),)
+            )
+        case Screen.DECIDING, DoseRefused(refusal=refusal):
+            return replace(s, screen=Screen.REFUSED, refusal=refusal)
+        case Screen.DISPENSING, UnitDropped(line=index, dropped=dropped):
+            if not 0 <= index < len(s.lines):
+                return s
+            updated = list(s.lines)
+            updated[index] = replace(updated[index], dropped=max(updated[index].dropped, dropped))
+            return replace(s, lines=tuple(updated))
+        case Screen.DISPENSING, DispenseFinished(dropped=dropped):
+            lines = tuple(
+                replace(line, dropped=dropped[i] if i < len(dropped) else 0)
+                for i, line in enumerate(s.lines)
+            )
+            return replace(s, screen=Screen.DONE, lines=lines)
+        case _, Fault(kind=kind):
+            return replace(s, screen=Screen.ERROR, error=kind)
+        case _, Timeout() if state.timeout_seconds is not None:
+            return _idle(state)
+    return s

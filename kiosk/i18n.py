@@ -1,0 +1,97 @@
+"""The one translation function every string a person reads goes through.
+
+Catalogs are Babel/gettext ``.mo`` files compiled from ``translations/<locale>/LC_MESSAGES/
+kiosk.po`` (``make translations``). Times, dates and numbers are formatted with Babel's CLDR
+data for the active locale. The active locale is process-wide: the kiosk shows one screen.
+"""
+
+from __future__ import annotations
+
+import gettext
+import logging
+import string
+import sys
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_time
+
+log = logging.getLogger("kiosk.i18n")
+
+DOMAIN = "kiosk"
+# Participant-screen languages offered on the idle screen, in their own names.
+PARTICIPANT_LOCALES = ("en", "fr")
+
+
+def translations_dir() -> Path:
+    frozen = getattr(sys, "_MEIPASS", None)
+    if frozen:
+        return Path(frozen) / "translations"
+    return Path(__file__).resolve().parent.parent / "translations"
+
+
+class _State:
+    locale = "en"
+    catalog: gettext.NullTranslations = gettext.NullTranslations()
+
+
+def _placeholders(text: str) -> set[str]:
+    try:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+    except ValueError:
+        return {"<malformed>"}
+
+
+def set_locale(locale: str) -> None:
+    catalog: gettext.NullTranslations
+    try:
+        catalog = gettext.translation(DOMAIN, translations_dir(), languages=[locale])
+    except OSError:
+        log.warning("no compiled catalog for %s; showing source strings", locale)
+        catalog = gettext.NullTranslations()
+    _State.locale = locale
+    _State.catalog = catalog
+
+
+def current_locale() -> str:
+    return _State.locale
+
+
+def _checked(source: str, translated: str) -> str:
+    # A translation whose placeholders differ would crash .format() or show wrong data.
+    if translated != source and _placeholders(translated) != _placeholders(source):
+        log.error("translation for %s has wrong placeholders; using the source", _State.locale)
+        return source
+    return translated
+
+
+def _(message: str) -> str:
+    return _checked(message, _State.catalog.gettext(message))
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    source = singular if n == 1 else plural
+    return _checked(source, _State.catalog.ngettext(singular, plural, n))
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction without translating it yet."""
+    return message
+
+
+def format_local_time(instant: datetime, timezone: str) -> str:
+    return format_time(instant.astimezone(ZoneInfo(timezone)), format="short", locale=_State.locale)
+
+
+def format_local_day(instant: datetime, timezone: str) -> str:
+    return format_date(
+        instant.astimezone(ZoneInfo(timezone)).date(), format="full", locale=_State.locale
+    )
+
+
+def language_name(locale: str) -> str:
+    """The language's name in itself ("Français"), for the language buttons."""
+    name = Locale.parse(locale).get_display_name(locale) or locale
+    return name[:1].upper() + name[1:]

@@ -1,0 +1,1 @@
+"""Encrypted local store (SQLCipher): schema, migrations, repositories, audit chain, outbox."""

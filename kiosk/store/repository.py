@@ -1,0 +1,398 @@
+"""Repositories over the encrypted store. Every change of state is one transaction that
+writes the record, a hash-chained audit entry and an outbox event together (invariant 4).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from typing import Any
+
+from kiosk.domain.model import (
+    Medication,
+    PastDispense,
+    Prescription,
+    PrescriptionStatus,
+    Window,
+)
+from kiosk.store import audit, outbox
+from kiosk.store.db import Connection, transaction
+from kiosk.store.timefmt import from_text, to_text
+
+
+@dataclass(frozen=True)
+class ParticipantRecord:
+    id: int
+    code: str
+    display_name: str
+    language: str | None
+    status: str
+
+
+@dataclass(frozen=True)
+class LaneRecord:
+    lane: int
+    medication_id: int | None
+    stock: int
+    state: str
+
+
+@dataclass(frozen=True)
+class Intent:
+    vend_id: int
+    participant_id: int
+    prescription_id: int
+    lane: int
+    units: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class DispenseRow:
+    vend_id: int
+    participant_code: str
+    medication: str
+    lane: int
+    units: int
+    dropped: int | None  # None: no result recorded yet
+    outcome: str | None
+    created_at: datetime
+
+
+def _windows_to_json(windows: tuple[Window, ...]) -> str:
+    return json.dumps([[w.start.strftime("%H:%M"), w.end.strftime("%H:%M")] for w in windows])
+
+
+def _windows_from_json(text: str) -> tuple[Window, ...]:
+    return tuple(Window(time.fromisoformat(a), time.fromisoformat(b)) for a, b in json.loads(text))
+
+
+class Store:
+    """The kiosk's data, over one connection owned by one thread at a time."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    @contextmanager
+    def change(
+        self,
+        at: datetime,
+        actor: str,
+        action: str,
+        subject: str,
+        details: dict[str, Any] | None = None,
+    ) -> Iterator[Connection]:
+        """A transaction that also writes the audit entry and the outbox event for it."""
+        with transaction(self.conn) as conn:
+            yield conn
+            audit.append(conn, at, actor, action, subject, details)
+            outbox.add(conn, at, action, {"actor": actor, "subject": subject, **(details or {})})
+
+    # ------------------------------------------------------------ participants
+
+    def add_participant(
+        self, code: str, display_name: str, language: str | None, at: datetime, actor: str
+    ) -> int:
+        with self.change(at, actor, "participant.enrolled", code) as conn:
+            cursor = conn.execute(
+                "INSERT INTO participants (code, display_name, language, created_at)"
+                " VALUES (?, ?, ?, ?)",
+                (code, display_name, language, to_text(at)),
+            )
+        return int(cursor.lastrowid)
+
+    def participant(self, participant_id: int) -> ParticipantRecord | None:
+        row = self.conn.execute(
+            "SELECT id, code, display_name, language, status FROM participants WHERE id = ?",
+            (participant_id,),
+        ).fetchone()
+        return ParticipantRecord(*row) if row else None
+
+    def participants(self) -> list[ParticipantRecord]:
+        rows = self.conn.execute(
+            "SELECT id, code, display_name, language, status FROM participants ORDER BY code"
+        ).fetchall()
+        return [ParticipantRecord(*row) for row in rows]
+
+    def add_template(
+        self,
+        participant_id: int,
+        finger: str,
+        position: int,
+        characteristics: bytes,
+        at: datetime,
+        actor: str,
+    ) -> None:
+        details = {"participant_id": participant_id, "finger": finger, "position": position}
+        with self.change(at, actor, "fingerprint.stored", f"participant:{participant_id}", details):
+            self.conn.execute(
+                "INSERT INTO fingerprint_templates"
+                " (participant_id, finger, sensor_position, characteristics, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (participant_id, finger, position, characteristics, to_text(at)),
+            )
+
+    def participant_at_position(self, position: int) -> ParticipantRecord | None:
+        row = self.conn.execute(
+            "SELECT p.id, p.code, p.display_name, p.language, p.status"
+            " FROM fingerprint_templates t JOIN participants p ON p.id = t.participant_id"
+            " WHERE t.sensor_position = ?",
+            (position,),
+        ).fetchone()
+        return ParticipantRecord(*row) if row else None
+
+    def templates(self) -> list[tuple[int, int, bytes]]:
+        """(participant id, sensor position, characteristics) for reloading a sensor."""
+        rows = self.conn.execute(
+            "SELECT participant_id, sensor_position, characteristics FROM fingerprint_templates"
+            " ORDER BY sensor_position"
+        ).fetchall()
+        return [(int(a), int(b), bytes(c)) for a, b, c in rows]
+
+    # ------------------------------------------------------------ prescriptions
+
+    def add_medication(self, name: str, strength: str, form: str, at: datetime) -> int:
+        with self.change(at, "system", "medication.added", f"{name} {strength} {form}") as conn:
+            cursor = conn.execute(
+                "INSERT INTO medications (name, strength, form) VALUES (?, ?, ?)",
+                (name, strength, form),
+            )
+        return int(cursor.lastrowid)
+
+    def medication(self, medication_id: int) -> Medication:
+        row = self.conn.execute(
+            "SELECT id, name, strength, form FROM medications WHERE id = ?", (medication_id,)
+        ).fetchone()
+        if row is None:
+            raise LookupError(f"no medication {medication_id}")
+        return Medication(*row)
+
+    def add_prescription(
+        self,
+        participant_id: int,
+        medication_id: int,
+        units_per_dose: int,
+        windows: tuple[Window, ...],
+        daily_max_units: int,
+        start_date: date,
+        end_date: date | None,
+        at: datetime,
+        actor: str,
+    ) -> int:
+        details = {
+            "participant_id": participant_id,
+            "medication_id": medication_id,
+            "units_per_dose": units_per_dose,
+            "windows": json.loads(_windows_to_json(windows)),
+            "daily_max_units": daily_max_units,
+            "start_date": start_date.isoformat(),
+            "end_date": end_date.isoformat() if end_date else None,
+        }
+        subject = f"participant:{participant_id}"
+        with self.change(at, actor, "prescription.added", subject, details) as conn:
+            cursor = conn.execute(
+                "INSERT INTO prescriptions (participant_id, medication_id, units_per_dose,"
+                " windows, daily_max_units, start_date, end_date, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    participant_id,
+                    medication_id,
+                    units_per_dose,
+                    _windows_to_json(windows),
+                    daily_max_units,
+                    start_date.isoformat(),
+                    end_date.isoformat() if end_date else None,
+                    to_text(at),
+                ),
+            )
+        return int(cursor.lastrowid)
+
+    def prescriptions(self, participant_id: int) -> list[Prescription]:
+        """Every prescription that is not cancelled, oldest first."""
+        rows = self.conn.execute(
+            "SELECT r.id, r.participant_id, m.id, m.name, m.strength, m.form, r.units_per_dose,"
+            " r.windows, r.daily_max_units, r.start_date, r.end_date, r.status, r.hold_reason"
+            " FROM prescriptions r JOIN medications m ON m.id = r.medication_id"
+            " WHERE r.participant_id = ? AND r.status != 'cancelled' ORDER BY r.id",
+            (participant_id,),
+        ).fetchall()
+        return [
+            Prescription(
+                id=row[0],
+                participant_id=row[1],
+                medication=Medication(row[2], row[3], row[4], row[5]),
+                units_per_dose=row[6],
+                windows=_windows_from_json(row[7]),
+                daily_max_units=row[8],
+                start_date=date.fromisoformat(row[9]),
+                end_date=date.fromisoformat(row[10]) if row[10] else None,
+                status=PrescriptionStatus(row[11]),
+                hold_reason=row[12],
+            )
+            for row in rows
+        ]
+
+    def hold_prescription_of(
+        self, participant_id: int, reason: str, at: datetime, actor: str
+    ) -> None:
+        """Put every active prescription of a participant on hold (staff review)."""
+        details = {"participant_id": participant_id, "reason": reason}
+        subject = f"participant:{participant_id}"
+        with self.change(at, actor, "prescription.held", subject, details) as conn:
+            conn.execute(
+                "UPDATE prescriptions SET status = 'on_hold', hold_reason = ?"
+                " WHERE participant_id = ? AND status = 'active'",
+                (reason, participant_id),
+            )
+
+    def history(self, prescription_id: int, since: datetime) -> list[PastDispense]:
+        """Confirmed dispenses of a prescription since an instant (only dropped units)."""
+        rows = self.conn.execute(
+            "SELECT i.created_at, r.dropped FROM dispense_intents i"
+            " JOIN dispense_results r ON r.vend_id = i.vend_id"
+            " WHERE i.prescription_id = ? AND i.created_at >= ? AND r.dropped > 0",
+            (prescription_id, to_text(since)),
+        ).fetchall()
+        return [PastDispense(prescription_id, from_text(at), int(n)) for at, n in rows]
+
+    # ------------------------------------------------------------ lanes
+
+    def set_lane(
+        self, lane: int, medication_id: int | None, stock: int, at: datetime, actor: str
+    ) -> None:
+        details = {"lane": lane, "medication_id": medication_id, "stock": stock}
+        with self.change(at, actor, "lane.configured", f"lane:{lane}", details) as conn:
+            conn.execute(
+                "INSERT INTO lanes (lane, medication_id, stock, state) VALUES (?, ?, ?, 'ready')"
+                " ON CONFLICT (lane) DO UPDATE SET medication_id = excluded.medication_id,"
+                " stock = excluded.stock",
+                (lane, medication_id, stock),
+            )
+
+    def lanes(self) -> list[LaneRecord]:
+        rows = self.conn.execute(
+            "SELECT lane, medication_id, stock, state FROM lanes ORDER BY lane"
+        ).fetchall()
+        return [LaneRecord(*row) for row in rows]
+
+    def lane_for(self, medication_id: int, units: int) -> LaneRecord | None:
+        """A ready lane holding this medication with enough stock, fullest first."""
+        row = self.conn.execute(
+            "SELECT lane, medication_id, stock, state FROM lanes"
+            " WHERE medication_id = ? AND state = 'ready' AND stock >= ?"
+            " ORDER BY stock DESC, lane LIMIT 1",
+            (medication_id, units),
+        ).fetchone()
+        return LaneRecord(*row) if row else None
+
+    # ------------------------------------------------------------ dispenses
+
+    def new_vend_id(self) -> int:
+        """Next vend id. A fresh database starts at a random point of the u32 space so a
+        replaced database never reuses ids the controller still remembers."""
+        row = self.conn.execute("SELECT max(vend_id) FROM dispense_intents").fetchone()
+        if row[0] is None:
+            return secrets.randbelow(2**31) + 1
+        next_id = int(row[0]) + 1
+        return next_id if next_id < 2**32 else 1
+
+    def record_intent(self, intent: Intent) -> None:
+        details = {
+            "vend_id": intent.vend_id,
+            "participant_id": intent.participant_id,
+            "prescription_id": intent.prescription_id,
+            "lane": intent.lane,
+            "units": intent.units,
+        }
+        actor = f"participant:{intent.participant_id}"
+        with self.change(
+            intent.created_at, actor, "dispense.intent", f"vend:{intent.vend_id}", details
+        ) as conn:
+            conn.execute(
+                "INSERT INTO dispense_intents"
+                " (vend_id, participant_id, prescription_id, lane, units, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    intent.vend_id,
+                    intent.participant_id,
+                    intent.prescription_id,
+                    intent.lane,
+                    intent.units,
+                    to_text(intent.created_at),
+                ),
+            )
+
+    def record_result(
+        self, vend_id: int, dropped: int, outcome: str, lane_state: str | None, at: datetime
+    ) -> None:
+        """The truth about a vend: units, stock and lane state in one transaction."""
+        row = self.conn.execute(
+            "SELECT lane, units FROM dispense_intents WHERE vend_id = ?", (vend_id,)
+        ).fetchone()
+        if row is None:
+            raise LookupError(f"no intent for vend {vend_id}")
+        lane, units = int(row[0]), int(row[1])
+        details = {
+            "vend_id": vend_id,
+            "lane": lane,
+            "units": units,
+            "dropped": dropped,
+            "outcome": outcome,
+        }
+        with self.change(at, "system", "dispense.result", f"vend:{vend_id}", details) as conn:
+            conn.execute(
+                "INSERT INTO dispense_results (vend_id, dropped, outcome, finished_at)"
+                " VALUES (?, ?, ?, ?)",
+                (vend_id, dropped, outcome, to_text(at)),
+            )
+            conn.execute(
+                "UPDATE lanes SET stock = max(stock - ?, 0) WHERE lane = ?", (dropped, lane)
+            )
+            if lane_state is not None:
+                conn.execute("UPDATE lanes SET state = ? WHERE lane = ?", (lane_state, lane))
+
+    def unfinished_intents(self) -> list[Intent]:
+        rows = self.conn.execute(
+            "SELECT i.vend_id, i.participant_id, i.prescription_id, i.lane, i.units, i.created_at"
+            " FROM dispense_intents i LEFT JOIN dispense_results r ON r.vend_id = i.vend_id"
+            " WHERE r.vend_id IS NULL ORDER BY i.vend_id"
+        ).fetchall()
+        return [
+            Intent(int(r[0]), int(r[1]), int(r[2]), int(r[3]), int(r[4]), from_text(r[5]))
+            for r in rows
+        ]
+
+    def dispenses(self, limit: int = 100) -> list[DispenseRow]:
+        rows = self.conn.execute(
+            "SELECT i.vend_id, p.code, m.name || ' ' || m.strength, i.lane, i.units,"
+            " r.dropped, r.outcome, i.created_at"
+            " FROM dispense_intents i"
+            " JOIN participants p ON p.id = i.participant_id"
+            " JOIN prescriptions x ON x.id = i.prescription_id"
+            " JOIN medications m ON m.id = x.medication_id"
+            " LEFT JOIN dispense_results r ON r.vend_id = i.vend_id"
+            " ORDER BY i.created_at DESC LIMIT ?",
+            (limit,),
+        ).fetchall()
+        return [
+            DispenseRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], from_text(r[7])) for r in rows
+        ]
+
+    # ------------------------------------------------------------ staff and time
+
+    def add_staff(self, name: str, role: str, pin_hash: str, at: datetime, actor: str) -> int:
+        with self.change(at, actor, "staff.added", role) as conn:
+            cursor = conn.execute(
+                "INSERT INTO staff (name, role, pin_hash, created_at) VALUES (?, ?, ?, ?)",
+                (name, role, pin_hash, to_text(at)),
+            )
+        return int(cursor.lastrowid)
+
+    def latest_recorded_time(self) -> datetime | None:
+        """The newest time the machine wrote down: a wall clock behind it is not trusted."""
+        row = self.conn.execute("SELECT max(at) FROM audit_log").fetchone()
+        return from_text(row[0]) if row and row[0] else None

@@ -1,0 +1,1 @@
+"""Qt widgets and screens: they render state and forward intents. No SQL, no serial."""

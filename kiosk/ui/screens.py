@@ -1,0 +1,136 @@
+"""The participant screens. They render a FlowState; buttons only send events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk.domain.flow import FlowState, Screen
+from kiosk.domain.model import SiteClock
+from kiosk.i18n import PARTICIPANT_LOCALES, _, format_local_time, language_name
+from kiosk.ui import theme
+from kiosk.ui.icons import IconWidget
+from kiosk.ui.texts import ScreenText, progress_text, texts_for
+
+
+def _label(name: str, wrap: bool = True) -> QLabel:
+    label = QLabel()
+    label.setObjectName(name)
+    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    label.setWordWrap(wrap)
+    return label
+
+
+class MessageScreen(QWidget):
+    """Icon, headline, detail and (while dispensing) a unit-by-unit progress bar."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.icon = IconWidget()
+        self.headline = _label("headline")
+        self.detail = _label("detail")
+        self.progress = QProgressBar()
+        self.progress.setTextVisible(False)
+        self.progress.setAccessibleName("dispense progress")
+        self.progress_label = _label("detail")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(60, 60, 60, 60)
+        layout.addStretch(2)
+        layout.addWidget(self.icon, alignment=Qt.AlignmentFlag.AlignHCenter)
+        layout.addSpacing(24)
+        layout.addWidget(self.headline)
+        layout.addSpacing(16)
+        layout.addWidget(self.detail)
+        layout.addSpacing(32)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.progress_label)
+        layout.addStretch(3)
+
+    def show_state(self, text: ScreenText, state: FlowState) -> None:
+        colour = theme.TONE_COLOURS.get(text.tone, theme.TEXT)
+        self.icon.set_icon(text.icon, colour)
+        self.headline.setText(text.headline)
+        self.headline.setStyleSheet(f"color: {colour};")
+        self.detail.setText(text.detail)
+        self.detail.setVisible(bool(text.detail))
+        dispensing = state.screen is Screen.DISPENSING and bool(state.lines)
+        self.progress.setVisible(dispensing)
+        self.progress_label.setVisible(dispensing)
+        if dispensing:
+            total = sum(line.units for line in state.lines)
+            done = sum(line.dropped for line in state.lines)
+            self.progress.setRange(0, total)
+            self.progress.setValue(done)
+            self.progress_label.setText("  ·  ".join(progress_text(line) for line in state.lines))
+
+
+class IdleScreen(QWidget):
+    """'Place your finger' with the language buttons and the local time."""
+
+    def __init__(self, on_language: Callable[[str], None]) -> None:
+        super().__init__()
+        self.icon = IconWidget()
+        self.headline = _label("headline")
+        self.clock = _label("clock", wrap=False)
+        self.language_buttons: dict[str, QPushButton] = {}
+        row = QHBoxLayout()
+        row.addStretch(1)
+        for locale in PARTICIPANT_LOCALES:
+            button = QPushButton(language_name(locale))
+            button.setCheckable(True)
+            button.setAccessibleName(f"language {locale}")
+            button.clicked.connect(lambda _checked=False, loc=locale: on_language(loc))
+            self.language_buttons[locale] = button
+            row.addWidget(button)
+            row.addSpacing(24)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(60, 60, 60, 60)
+        layout.addWidget(self.clock)
+        layout.addStretch(2)
+        layout.addWidget(self.icon, alignment=Qt.AlignmentFlag.AlignHCenter)
+        layout.addSpacing(24)
+        layout.addWidget(self.headline)
+        layout.addStretch(3)
+        layout.addLayout(row)
+
+    def show_state(
+        self, text: ScreenText, state: FlowState, now: datetime, site: SiteClock
+    ) -> None:
+        self.icon.set_icon(text.icon, theme.TEXT)
+        self.headline.setText(text.headline)
+        self.clock.setText(format_local_time(now, site.timezone))
+        self.clock.setAccessibleName(_("Time now"))
+        for locale, button in self.language_buttons.items():
+            button.setChecked(locale == state.locale)
+
+
+class ParticipantView(QStackedWidget):
+    def __init__(self, on_language: Callable[[str], None]) -> None:
+        super().__init__()
+        self.setObjectName("participantRoot")
+        self.setStyleSheet(theme.STYLESHEET)
+        self.idle = IdleScreen(on_language)
+        self.message = MessageScreen()
+        self.addWidget(self.idle)
+        self.addWidget(self.message)
+
+    def show_state(self, state: FlowState, now: datetime, site: SiteClock) -> None:
+        text = texts_for(state, now, site)
+        if state.screen is Screen.IDLE:
+            self.idle.show_state(text, state, now, site)
+            self.setCurrentWidget(self.idle)
+        else:
+            self.message.show_state(text, state)
+            self.setCurrentWidget(self.message)

@@ -1,0 +1,36 @@
+"""Shared fixtures. Qt warnings fail tests (qutebrowser's and napari's model)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from kiosk.services.clock import FixedClock
+from kiosk.store.db import connect
+from kiosk.store.keyfile import create_key_file
+from kiosk.store.repository import Store
+
+NOON = datetime(2026, 6, 10, 19, 0, tzinfo=UTC)  # 12:00 in Vancouver
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(NOON)
+
+
+@pytest.fixture
+def key(tmp_path: Path) -> bytes:
+    return create_key_file(tmp_path / "db.key")
+
+
+@pytest.fixture
+def store(tmp_path: Path, key: bytes) -> Iterator[Store]:
+    conn = connect(tmp_path / "kiosk.db", key)
+    yield Store(conn)
+    conn.close()
