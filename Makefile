@@ -3,7 +3,6 @@ PYTHON ?= python3.11
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-export QT_QPA_PLATFORM ?=
 
 .PHONY: run test setup lint typecheck contracts translations extract screenshots bench soak package clean
 

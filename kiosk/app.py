@@ -86,16 +86,25 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
 # ------------------------------------------------------------------ demo mode
 
 
-def start_demo(data_dir: Path | None, clock: Clock | None = None) -> Runtime:
-    """Emulators in-process, a seeded encrypted database, the real drivers on ptys."""
+def start_demo(
+    data_dir: Path | None, clock: Clock | None = None, *, realistic_timing: bool = True
+) -> Runtime:
+    """Emulators in-process, a seeded encrypted database, the real drivers on ptys.
+
+    With ``realistic_timing`` the emulators take datasheet times (image 0.4 s, search
+    0.3 s, one unit 1.0 s) so a person sees each step; tests turn it off.
+    """
     from hardware.emulators.controller import ControllerEmulator
     from hardware.emulators.fingerprint import FingerprintEmulator, characteristics_for
     from kiosk.services.seed import seed_demo
 
     clock = clock or SystemClock()
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="kiosk-demo-"))
-    sensor_emu = FingerprintEmulator()
-    controller_emu = ControllerEmulator(lanes=4, nvram_path=str(data_dir / "controller-nvram.json"))
+    timing = (0.4, 0.3, 1.0) if realistic_timing else (0.0, 0.0, 0.02)
+    sensor_emu = FingerprintEmulator(image_seconds=timing[0], search_seconds=timing[1])
+    controller_emu = ControllerEmulator(
+        lanes=4, unit_seconds=timing[2], nvram_path=data_dir / "controller-nvram.json"
+    )
     sensor_emu.start()
     controller_emu.start()
     config = replace(

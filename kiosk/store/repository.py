@@ -375,7 +375,7 @@ class Store:
             " JOIN prescriptions x ON x.id = i.prescription_id"
             " JOIN medications m ON m.id = x.medication_id"
             " LEFT JOIN dispense_results r ON r.vend_id = i.vend_id"
-            " ORDER BY i.created_at DESC LIMIT ?",
+            " ORDER BY i.created_at DESC, i.vend_id DESC LIMIT ?",
             (limit,),
         ).fetchall()
         return [

@@ -1,0 +1,548 @@
+"""Emulator of the dispenser controller: controller-protocol v1 on the master side of a pty.
+
+It behaves as the document says a controller behaves (replies, events, one vend at a time,
+idempotent ``vend_id`` records in "nvram", repeated SEQ answered again without acting
+twice) and has a thread-safe control API so tests can jam lanes, open doors, cut power
+and lose replies. ``python -m hardware.emulators.controller`` runs one by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import select
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from hardware.controller import frame as fr
+from hardware.emulators.pty_port import close_pty, open_pty_pair
+from hardware.ports import (
+    ControllerBooted,
+    ControllerEvent,
+    ControllerInfo,
+    ControllerProtocolError,
+    ControllerStatus,
+    DoorChanged,
+    LaneState,
+    TamperChanged,
+    UnitDropped,
+    VendAckResult,
+    VendDone,
+    VendOutcome,
+    VendQueryState,
+    VendState,
+)
+
+log = logging.getLogger("hardware.emulators.controller")
+
+NVRAM_RECORDS = 32
+POLL_SECONDS = 0.01  # longest sleep of the emulator loop (bounds stop() and timer slack)
+
+Reply = tuple[int, bytes]  # (TYPE, payload)
+
+
+@dataclass
+class VendRecord:
+    """One vend as the controller remembers it; ``outcome`` NONE while it runs."""
+
+    vend_id: int
+    lane: int
+    units: int
+    dropped: int = 0
+    outcome: VendOutcome = VendOutcome.NONE
+
+
+@dataclass
+class _Run:
+    record: VendRecord
+    next_at: float
+    jam_after: int | None  # units that fall before the lane jams; None: no forced jam
+    jamming: bool = False  # the motor turns and nothing falls: the next step is the jam
+
+
+class ControllerEmulator:
+    def __init__(
+        self,
+        lanes: int = 4,
+        *,
+        unit_seconds: float = 0.05,
+        jam_seconds: float = 3.0,
+        nvram_path: str | os.PathLike[str] | None = None,
+        firmware: str = "EMU-1.0",
+        stock: int = 20,
+        boot_seconds: float = 0.05,
+    ) -> None:
+        if not 1 <= lanes <= fr.MAX_PAYLOAD - 3:
+            raise ValueError(f"lanes {lanes} outside 1..{fr.MAX_PAYLOAD - 3}")
+        self.lanes = lanes
+        self.unit_seconds = unit_seconds
+        self.jam_seconds = jam_seconds
+        self.boot_seconds = boot_seconds
+        self.firmware = firmware
+        self._nvram_path = Path(nvram_path) if nvram_path is not None else None
+        self._lock = threading.RLock()
+        self._stock = dict.fromkeys(range(1, lanes + 1), stock)
+        self._jammed: set[int] = set()  # lane state JAMMED until LANE_RESET
+        self._blocked: set[int] = set()  # physically obstructed: turns jam, reset refused
+        self._jam_armed: dict[int, int] = {}  # lane -> units that fall before it jams
+        self._door_open = False
+        self._tamper = False
+        self._nvram: dict[int, VendRecord] = {}  # insertion order = age
+        self._load_nvram()
+        self._log: list[VendRecord] = []
+        self._physical: Counter[int] = Counter()  # units that really fell, per vend_id
+        self._commands: deque[tuple[int, int]] = deque(maxlen=4096)  # bounded for long runs
+        self._run: _Run | None = None
+        self._silent = False
+        self._drop_replies = 0
+        self._last: tuple[bytes, bytes] | None = None  # (command frame, reply frame)
+        self._off_until: float | None = None  # power is off until then, then BOOT
+        self._after_reply: list[Callable[[], None]] = []
+        self._decoder = fr.FrameDecoder()
+        self._master: int | None = None
+        self._port: str | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    # ------------------------------------------------------------ lifecycle
+
+    @property
+    def port(self) -> str:
+        """Path of the pty slave a driver opens (valid after ``start()``)."""
+        if self._port is None:
+            raise RuntimeError("emulator not started")
+        return self._port
+
+    def start(self) -> None:
+        with self._lock:
+            if self._thread is not None:
+                return
+            master, self._port = open_pty_pair()
+            os.set_blocking(master, False)  # a host that stops reading must not block us
+            self._master = master
+            self._decoder.reset()
+            self._last = None
+            self._stop = threading.Event()
+            self._thread = threading.Thread(
+                target=self._loop, args=(master, self._stop), name="controller-emu", daemon=True
+            )
+            self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the thread and close the pty: to the driver the cable is pulled."""
+        with self._lock:
+            thread, master = self._thread, self._master
+            self._thread = self._master = None
+            self._stop.set()
+        if thread is not None:
+            thread.join(1.0)
+        if master is not None:
+            close_pty(master)
+
+    def __enter__(self) -> ControllerEmulator:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------ control API
+
+    def set_stock(self, lane: int, units: int) -> None:
+        with self._lock:
+            self._stock[self._lane(lane)] = units
+
+    def stock(self, lane: int) -> int:
+        with self._lock:
+            return self._stock[self._lane(lane)]
+
+    def lane_state(self, lane: int) -> LaneState:
+        with self._lock:
+            return self._lane_state(self._lane(lane))
+
+    def force_jam(self, lane: int, after_units: int = 0) -> None:
+        """The next vend on ``lane`` jams once ``after_units`` units have fallen."""
+        with self._lock:
+            self._jam_armed[self._lane(lane)] = after_units
+
+    def clear_jam(self, lane: int) -> None:
+        """Someone cleared the lane by hand: LANE_RESET will now succeed."""
+        with self._lock:
+            self._blocked.discard(self._lane(lane))
+            self._jam_armed.pop(lane, None)
+
+    def block_lane(self, lane: int, blocked: bool) -> None:
+        with self._lock:
+            (self._blocked.add if blocked else self._blocked.discard)(self._lane(lane))
+
+    @property
+    def door_open(self) -> bool:
+        with self._lock:
+            return self._door_open
+
+    def open_door(self) -> None:
+        with self._lock:
+            self._set_door(True)
+
+    def close_door(self) -> None:
+        with self._lock:
+            self._set_door(False)
+
+    def trip_tamper(self) -> None:
+        with self._lock:
+            self._set_tamper(True)
+
+    def clear_tamper(self) -> None:
+        with self._lock:
+            self._set_tamper(False)
+
+    def power_cut(self) -> None:
+        """Power off now (a running vend is recorded aborted); BOOT after ``boot_seconds``."""
+        with self._lock:
+            if self._run is not None:
+                self._run.record.outcome = VendOutcome.ABORTED
+                self._run = None
+                self._save_nvram()
+            self._off_until = time.monotonic() + self.boot_seconds
+            self._last = None  # the repeated-SEQ memory is RAM, not nvram
+            self._decoder.reset()
+
+    def set_silent(self, silent: bool) -> None:
+        """Silent: every byte from the host is read and ignored (events still go out)."""
+        with self._lock:
+            self._silent = silent
+
+    def drop_next_replies(self, count: int) -> None:
+        """Act on the next ``count`` commands but lose their replies on the wire."""
+        with self._lock:
+            self._drop_replies = count
+
+    def inject(self, data: bytes) -> None:
+        """Write raw bytes to the host (line noise, broken frames)."""
+        with self._lock:
+            self._write(data)
+
+    def dropped_total(self, vend_id: int) -> int:
+        """Units that physically fell for ``vend_id`` while this object ran."""
+        with self._lock:
+            return self._physical[vend_id]
+
+    @property
+    def log(self) -> list[VendRecord]:
+        """Copies of every vend this object started, oldest first."""
+        with self._lock:
+            return [dataclasses.replace(r) for r in self._log]
+
+    @property
+    def commands(self) -> list[tuple[int, int]]:
+        """(SEQ, TYPE) of the command frames received (the last 4096), repeats included."""
+        with self._lock:
+            return list(self._commands)
+
+    def nvram_record(self, vend_id: int) -> VendRecord | None:
+        with self._lock:
+            record = self._nvram.get(vend_id)
+            return dataclasses.replace(record) if record else None
+
+    # ------------------------------------------------------------ the loop
+
+    def _loop(self, master: int, stop: threading.Event) -> None:
+        while not stop.is_set():
+            try:
+                ready, _, _ = select.select([master], [], [], self._poll_timeout())
+                data = os.read(master, 4096) if ready else b""
+            except BlockingIOError:
+                data = b""
+            except OSError as exc:  # closed under us by stop()
+                if not stop.is_set():
+                    log.warning("emulator pty failed: %s", exc)
+                return
+            with self._lock:
+                if stop.is_set():
+                    return
+                now = time.monotonic()
+                self._tick(now)
+                if self._silent or self._off_until is not None:
+                    continue  # read and ignored
+                for frame in self._decoder.feed(data, now):
+                    self._handle(frame)
+
+    def _poll_timeout(self) -> float:
+        with self._lock:
+            run_at = self._run.next_at if self._run is not None else None
+            deadlines = [t for t in (self._off_until, run_at) if t is not None]
+        if not deadlines:
+            return POLL_SECONDS
+        return max(0.0, min(POLL_SECONDS, min(deadlines) - time.monotonic()))
+
+    def _tick(self, now: float) -> None:
+        if self._off_until is not None:
+            if now < self._off_until:
+                return
+            self._off_until = None
+            self._event(ControllerBooted(self.firmware))
+        while self._run is not None and now >= self._run.next_at:
+            self._step(self._run)
+
+    def _handle(self, frame: fr.Frame) -> None:
+        if frame.seq == fr.EVENT_SEQ:
+            log.info("ignoring host frame with SEQ 0")
+            return
+        self._commands.append((frame.seq, frame.type))
+        raw = frame.encode()
+        if self._last is not None and self._last[0] == raw:
+            self._send_reply(self._last[1])  # a repeat: answer again, do nothing again
+            return
+        type_, payload = self._execute(frame)
+        reply = fr.encode_frame(frame.seq, type_, payload)
+        self._last = (raw, reply)
+        self._send_reply(reply)
+        actions, self._after_reply = self._after_reply, []
+        for action in actions:
+            action()
+
+    def _send_reply(self, data: bytes) -> None:
+        if self._drop_replies > 0:
+            self._drop_replies -= 1
+            return
+        self._write(data)
+
+    def _execute(self, frame: fr.Frame) -> Reply:
+        handlers: dict[int, Callable[[bytes], Reply]] = {
+            fr.CMD_PING: self._cmd_ping,
+            fr.CMD_STATUS: self._cmd_status,
+            fr.CMD_VEND: self._cmd_vend,
+            fr.CMD_VEND_QUERY: self._cmd_vend_query,
+            fr.CMD_DOOR_UNLOCK: self._cmd_door_unlock,
+            fr.CMD_LANE_RESET: self._cmd_lane_reset,
+        }
+        handler = handlers.get(frame.type)
+        if handler is None:
+            return _nak(fr.NAK_UNKNOWN_COMMAND)
+        try:
+            return handler(frame.payload)
+        except ControllerProtocolError:
+            return _nak(fr.NAK_BAD_PAYLOAD)
+
+    # ------------------------------------------------------------ commands
+
+    def _cmd_ping(self, payload: bytes) -> Reply:
+        fr.parse_empty(payload, "PING")
+        info = ControllerInfo(fr.PROTO_VERSION, self.lanes, self.firmware)
+        return fr.REPLY_PONG, fr.pong_payload(info)
+
+    def _cmd_status(self, payload: bytes) -> Reply:
+        fr.parse_empty(payload, "STATUS")
+        lanes = tuple(self._lane_state(lane) for lane in self._stock)
+        return fr.REPLY_STATUS, fr.status_payload(
+            ControllerStatus(self._door_open, self._tamper, lanes)
+        )
+
+    def _cmd_vend(self, payload: bytes) -> Reply:
+        cmd = fr.parse_vend(payload)
+        # The idempotency key wins over every other answer: a host retrying after a crash
+        # must hear "duplicate" even while that very vend is still running.
+        if cmd.vend_id in self._nvram:
+            result = VendAckResult.DUPLICATE
+        elif cmd.lane not in self._stock:
+            result = VendAckResult.BAD_LANE
+        elif self._run is not None:
+            result = VendAckResult.BUSY
+        elif self._door_open:
+            result = VendAckResult.DOOR_OPEN
+        elif self._lane_state(cmd.lane) is not LaneState.READY:
+            result = VendAckResult.LANE_NOT_READY
+        else:
+            result = VendAckResult.ACCEPTED
+            self._start_vend(VendRecord(cmd.vend_id, cmd.lane, cmd.units))
+        return fr.REPLY_VEND_ACK, fr.vend_ack_payload(cmd.vend_id, result)
+
+    def _cmd_vend_query(self, payload: bytes) -> Reply:
+        vend_id = fr.parse_vend_query(payload)
+        record = self._nvram.get(vend_id)
+        if record is None:
+            state = VendState(vend_id, VendQueryState.UNKNOWN, 0, VendOutcome.NONE)
+        else:
+            running = record.outcome is VendOutcome.NONE
+            query = VendQueryState.RUNNING if running else VendQueryState.FINISHED
+            state = VendState(vend_id, query, record.dropped, record.outcome)
+        return fr.REPLY_VEND_STATE, fr.vend_state_payload(state)
+
+    def _cmd_door_unlock(self, payload: bytes) -> Reply:
+        fr.parse_door_unlock(payload)
+        # The door swings open once the solenoid releases, i.e. after our reply.
+        self._after_reply.append(lambda: self._set_door(True))
+        return fr.REPLY_OK, b""
+
+    def _cmd_lane_reset(self, payload: bytes) -> Reply:
+        lane = fr.parse_lane_reset(payload)
+        if lane not in self._stock:
+            return _nak(fr.NAK_BAD_PAYLOAD)
+        running_here = self._run is not None and self._run.record.lane == lane
+        if lane in self._blocked or running_here:
+            return _nak(fr.NAK_REFUSED)
+        self._jammed.discard(lane)
+        return fr.REPLY_OK, b""
+
+    # ------------------------------------------------------------ vending
+
+    def _start_vend(self, record: VendRecord) -> None:
+        self._nvram[record.vend_id] = record
+        while len(self._nvram) > NVRAM_RECORDS:
+            del self._nvram[next(iter(self._nvram))]
+        self._save_nvram()
+        self._log.append(record)
+        run = _Run(record, 0.0, self._jam_armed.pop(record.lane, None))
+        self._run = run
+        self._schedule(run, time.monotonic())
+
+    def _schedule(self, run: _Run, base: float) -> None:
+        lane = run.record.lane
+        forced = run.jam_after is not None and run.record.dropped >= run.jam_after
+        run.jamming = forced or lane in self._blocked
+        run.next_at = base + (self.jam_seconds if run.jamming else self.unit_seconds)
+
+    def _step(self, run: _Run) -> None:
+        record, lane = run.record, run.record.lane
+        if run.jamming:
+            self._jammed.add(lane)
+            self._blocked.add(lane)  # stays blocked until cleared by hand
+            self._finish(VendOutcome.JAM)
+        elif self._stock[lane] <= 0:
+            self._finish(VendOutcome.LANE_EMPTY)
+        else:
+            self._stock[lane] -= 1
+            record.dropped += 1
+            self._physical[record.vend_id] += 1
+            self._save_nvram()  # the confirmed count must survive a power cut
+            self._event(UnitDropped(record.vend_id, record.dropped))
+            if record.dropped >= record.units:
+                self._finish(VendOutcome.COMPLETE)
+            else:
+                self._schedule(run, run.next_at)
+
+    def _finish(self, outcome: VendOutcome) -> None:
+        assert self._run is not None
+        record = self._run.record
+        record.outcome = outcome
+        self._run = None
+        self._save_nvram()
+        self._event(VendDone(record.vend_id, record.dropped, outcome))
+
+    # ------------------------------------------------------------ switches
+
+    def _set_door(self, door_open: bool) -> None:
+        if self._door_open == door_open:
+            return
+        self._door_open = door_open
+        self._event(DoorChanged(door_open))
+        if door_open and self._run is not None:
+            self._finish(VendOutcome.ABORTED)
+
+    def _set_tamper(self, tripped: bool) -> None:
+        if self._tamper != tripped:
+            self._tamper = tripped
+            self._event(TamperChanged(tripped))
+
+    def _lane_state(self, lane: int) -> LaneState:
+        if lane in self._jammed:
+            return LaneState.JAMMED
+        return LaneState.EMPTY if self._stock[lane] <= 0 else LaneState.READY
+
+    def _lane(self, lane: int) -> int:
+        if lane not in self._stock:
+            raise ValueError(f"lane {lane} outside 1..{self.lanes}")
+        return lane
+
+    # ------------------------------------------------------------ output
+
+    def _event(self, event: ControllerEvent) -> None:
+        if self._off_until is None:  # no power, no events
+            type_, payload = fr.encode_event(event)
+            self._write(fr.encode_frame(fr.EVENT_SEQ, type_, payload))
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view and self._master is not None:
+            try:
+                view = view[os.write(self._master, view) :]
+            except BlockingIOError:
+                # Nobody reads the line: like a UART, the bytes are simply lost.
+                log.warning("emulator output full, %d bytes lost", len(view))
+                return
+            except OSError as exc:
+                log.warning("emulator write failed: %s", exc)
+                return
+
+    # ------------------------------------------------------------ nvram
+
+    def _load_nvram(self) -> None:
+        path = self._nvram_path
+        if path is None or not path.exists():
+            return
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+            records = [
+                VendRecord(
+                    r["vend_id"], r["lane"], r["units"], r["dropped"], VendOutcome(r["outcome"])
+                )
+                for r in raw["records"]
+            ]
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            log.warning("emulator nvram %s unreadable, starting empty: %s", path, exc)
+            return
+        for record in records[-NVRAM_RECORDS:]:
+            if record.outcome is VendOutcome.NONE:
+                # It was running when the process died: that is a power cut mid-vend.
+                record.outcome = VendOutcome.ABORTED
+            self._nvram[record.vend_id] = record
+
+    def _save_nvram(self) -> None:
+        path = self._nvram_path
+        if path is None:
+            return
+        records = [
+            dataclasses.asdict(r) | {"outcome": int(r.outcome)} for r in self._nvram.values()
+        ]
+        tmp = path.with_name(path.name + ".tmp")
+        # Write aside then rename: a kill at any instant leaves the old or the new file.
+        tmp.write_text(json.dumps({"version": 1, "records": records}), encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def _nak(code: int) -> Reply:
+    return fr.REPLY_NAK, fr.nak_payload(code)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Dispenser controller emulator on a pty")
+    parser.add_argument("--lanes", type=int, default=4)
+    parser.add_argument("--stock", type=int, default=20, help="units in every lane")
+    parser.add_argument("--nvram", default=None, help="JSON file keeping vend records")
+    parser.add_argument("--unit-seconds", type=float, default=0.5)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO)
+    emulator = ControllerEmulator(
+        args.lanes, stock=args.stock, nvram_path=args.nvram, unit_seconds=args.unit_seconds
+    )
+    emulator.start()
+    print(f"PORT {emulator.port}", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        emulator.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,76 @@
+"""UI fixtures: a kiosk on emulated hardware, and a check that no timer is left running."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QTimer
+from pytestqt.qtbot import QtBot
+
+from kiosk.app import Runtime, start_demo
+from kiosk.services.clock import FixedClock
+from kiosk.ui.background import Backend
+from kiosk.ui.flow_driver import FlowDriver
+from kiosk.ui.main_window import MainWindow
+
+
+@pytest.fixture(autouse=True)
+def no_leftover_timers(qapp: object) -> Iterator[None]:
+    """Fail a test that leaves a QTimer running (napari's conftest model)."""
+    started: list[weakref.ref[QTimer]] = []
+    original = QTimer.start
+
+    def tracking_start(self: QTimer, *args: object) -> None:
+        started.append(weakref.ref(self))
+        original(self, *args)  # type: ignore[arg-type]
+
+    QTimer.start = tracking_start  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        QTimer.start = original  # type: ignore[method-assign]
+    leftover = []
+    for ref in started:
+        timer = ref()
+        try:
+            if timer is not None and timer.isActive():
+                leftover.append(timer)
+        except RuntimeError:  # the C++ object is already gone
+            continue
+    assert not leftover, f"{len(leftover)} QTimer(s) still running after the test"
+
+
+@dataclass
+class Kiosk:
+    runtime: Runtime
+    driver: FlowDriver
+    window: MainWindow
+    backend: Backend
+
+    @property
+    def sensor(self):  # type: ignore[no-untyped-def]
+        return self.runtime.emulators[0]
+
+    @property
+    def controller(self):  # type: ignore[no-untyped-def]
+        return self.runtime.emulators[1]
+
+
+@pytest.fixture
+def kiosk(qtbot: QtBot, tmp_path: Path, clock: FixedClock) -> Iterator[Kiosk]:
+    runtime = start_demo(tmp_path / "data", clock, realistic_timing=False)
+    backend = Backend()
+    driver = FlowDriver(runtime.interaction, backend, "en")
+    backend.set_fallback(driver.report_failure)
+    window = MainWindow(driver, clock, runtime.config.site, "test")
+    qtbot.addWidget(window)
+    window.show()
+    driver.start()
+    yield Kiosk(runtime, driver, window, backend)
+    window.shutdown()
+    backend.shutdown()
+    runtime.close()
