@@ -25,6 +25,7 @@ class SimulatorWindow(QWidget):
         self.sensor = sensor_emulator
         self.controller = controller_emulator
         self.setWindowTitle("Simulator (demo hardware)")
+        self.buttons: dict[str, QPushButton] = {}
         layout = QVBoxLayout(self)
 
         finger = QGroupBox("Fingerprint sensor")
@@ -57,6 +58,7 @@ class SimulatorWindow(QWidget):
 
     def _button(self, text: str, action: Any) -> QPushButton:
         button = QPushButton(text)
+        self.buttons[text] = button
         button.clicked.connect(lambda _checked=False: action())
         return button
 
