@@ -15,7 +15,7 @@ from hardware.controller.driver import SerialController
 from hardware.ports import DeviceError, DispenserController, FingerprintSensor
 from hardware.sensor.driver import ZfmSensor
 from kiosk.services.clock import Clock, SystemClock
-from kiosk.services.config import Config
+from kiosk.services.config import Config, load_config, write_config
 from kiosk.services.dispense import DispenseService
 from kiosk.services.identify import IdentifyService
 from kiosk.services.interaction import InteractionService
@@ -100,6 +100,7 @@ def start_demo(
 
     clock = clock or SystemClock()
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="kiosk-demo-"))
+    data_dir.mkdir(parents=True, exist_ok=True)
     timing = (0.4, 0.3, 1.0) if realistic_timing else (0.0, 0.0, 0.02)
     sensor_emu = FingerprintEmulator(image_seconds=timing[0], search_seconds=timing[1])
     controller_emu = ControllerEmulator(
@@ -113,6 +114,18 @@ def start_demo(
         controller_port=controller_emu.port,
     )
     fresh = not config.database_path.exists()
+    if (data_dir / "kiosk.toml").exists():
+        config = replace(
+            load_config(data_dir / "kiosk.toml"),
+            data_dir=data_dir,
+            sensor_port=config.sensor_port,
+            controller_port=config.controller_port,
+        )
+    else:
+        # Saved beside the data so `kiosk explain --data-dir` reads the same site rules.
+        write_config(
+            replace(config, sensor_port=None, controller_port=None), data_dir / "kiosk.toml"
+        )
     runtime = build_runtime(config, clock)
     runtime.emulators = [sensor_emu, controller_emu]
     if fresh:

@@ -36,6 +36,13 @@ def _parser() -> argparse.ArgumentParser:
     selftest.add_argument("--controller-port", required=True)
     selftest.add_argument("--json", action="store_true", help="machine-readable output")
 
+    explain = sub.add_parser("explain", help="why a participant may or may not get a dose")
+    explain.add_argument("--data-dir", type=Path, required=True)
+    explain.add_argument("--participant", required=True, help="internal id (P-0001) or number")
+    explain.add_argument("--at", help="ISO-8601 instant (default: now); naive = site time")
+    explain.add_argument("--json", action="store_true")
+    explain.add_argument("--key-file", type=Path)
+
     db = sub.add_parser("db", help="database tools")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     verify = db_sub.add_parser("verify", help="integrity check and audit-chain walk")
@@ -48,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "selftest":
         return cmd_selftest(args)
+    if args.command == "explain":
+        return cmd_explain(args)
     if args.command == "db":
         return cmd_db_verify(args)
     if args.command == "demo":
@@ -105,6 +114,58 @@ def cmd_db_verify(args: argparse.Namespace) -> int:
             f"OK   database {database}: schema {schema_version(conn)}, integrity ok, "
             f"audit chain of {report.entries} entries verified"
         )
+        return 0
+    finally:
+        conn.close()
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    setup_logging(None, logging.WARNING)
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from kiosk.i18n import set_locale
+    from kiosk.services.clock import SystemClock
+    from kiosk.services.config import ConfigError, config_for_data_dir
+    from kiosk.services.decide import DecideService
+    from kiosk.services.explain import explain_json, explain_text
+    from kiosk.store.db import StoreError, connect
+    from kiosk.store.keyfile import KeyError_, read_key_file, resolve_key_path
+    from kiosk.store.repository import Store
+
+    try:
+        config = config_for_data_dir(args.data_dir)
+        key = read_key_file(resolve_key_path(args.data_dir, args.key_file or config.key_file))
+        conn = connect(args.data_dir / "kiosk.db", key, migrate=False)
+    except (ConfigError, KeyError_, StoreError) as exc:
+        print(f"kiosk explain: {exc}", file=sys.stderr)
+        return 2
+    try:
+        store = Store(conn)
+        participant = store.participant_by_code(args.participant)
+        if participant is None and args.participant.isdigit():
+            participant = store.participant(int(args.participant))
+        if participant is None:
+            print(f"kiosk explain: no participant {args.participant}", file=sys.stderr)
+            return 2
+        at = SystemClock().now()
+        if args.at:
+            try:
+                at = datetime.fromisoformat(args.at)
+            except ValueError:
+                print(f"kiosk explain: --at {args.at!r} is not ISO-8601", file=sys.stderr)
+                return 2
+            if at.tzinfo is None:
+                at = at.replace(tzinfo=ZoneInfo(config.timezone))
+        set_locale(config.language)
+        view = DecideService(store, SystemClock(), config.site).decide(participant.id, at=at)
+        if args.json:
+            body = explain_json(view, config.site)
+            body["participant"] = participant.code
+            print(json.dumps(body, indent=2, ensure_ascii=False))
+        else:
+            print(f"{participant.code}")
+            print(explain_text(view, config.site))
         return 0
     finally:
         conn.close()

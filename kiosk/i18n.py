@@ -85,9 +85,9 @@ def format_local_time(instant: datetime, timezone: str) -> str:
     return format_time(instant.astimezone(ZoneInfo(timezone)), format="short", locale=_State.locale)
 
 
-def format_local_day(instant: datetime, timezone: str) -> str:
+def format_local_day(instant: datetime, timezone: str, style: str = "full") -> str:
     return format_date(
-        instant.astimezone(ZoneInfo(timezone)).date(), format="full", locale=_State.locale
+        instant.astimezone(ZoneInfo(timezone)).date(), format=style, locale=_State.locale
     )
 
 

@@ -17,6 +17,7 @@ class Screen(enum.Enum):
     IDLE = "idle"
     IDENTIFYING = "identifying"
     DECIDING = "deciding"
+    WITNESS = "witness"  # a nurse or pharmacist enters a PIN to witness the dose
     DISPENSING = "dispensing"
     DONE = "done"
     REFUSED = "refused"
@@ -68,6 +69,27 @@ class PoorImage:
 @dataclass(frozen=True)
 class DoseAllowed:
     lines: tuple[DoseLine, ...]
+    witness: bool = False  # a witnessed prescription is among them
+
+
+@dataclass(frozen=True)
+class WitnessPin:
+    pin: str
+
+
+@dataclass(frozen=True)
+class WitnessAccepted:
+    staff_id: int
+
+
+@dataclass(frozen=True)
+class WitnessRejected:
+    pass
+
+
+@dataclass(frozen=True)
+class Cancel:
+    pass
 
 
 @dataclass(frozen=True)
@@ -108,6 +130,10 @@ Event = (
     | PoorImage
     | DoseAllowed
     | DoseRefused
+    | WitnessPin
+    | WitnessAccepted
+    | WitnessRejected
+    | Cancel
     | UnitDropped
     | DispenseFinished
     | Fault
@@ -126,6 +152,12 @@ class Decide:
 @dataclass(frozen=True)
 class Dispense:
     participant_id: int
+    witness_staff_id: int | None = None
+
+
+@dataclass(frozen=True)
+class VerifyWitness:
+    pin: str
 
 
 @dataclass(frozen=True)
@@ -133,15 +165,18 @@ class ApplyLanguage:
     locale: str
 
 
-Effect = Decide | Dispense | ApplyLanguage
+Effect = Decide | Dispense | VerifyWitness | ApplyLanguage
 
 # ---------------------------------------------------------------- state
+
+MAX_WITNESS_ATTEMPTS = 3
 
 # Seconds a screen stays before going back to idle; None: it waits for the backend.
 TIMEOUTS: dict[Screen, float | None] = {
     Screen.IDLE: None,
     Screen.IDENTIFYING: 20.0,
     Screen.DECIDING: 20.0,
+    Screen.WITNESS: 90.0,
     Screen.DISPENSING: None,  # never abandon a running vend; the service has its budgets
     Screen.DONE: 12.0,
     Screen.REFUSED: 12.0,
@@ -159,6 +194,7 @@ class FlowState:
     lines: tuple[DoseLine, ...] = ()
     refusal: Refused | None = None
     error: ErrorKind | None = None
+    witness_attempts: int = 0
     effects: tuple[Effect, ...] = field(default=(), compare=False)
 
     @property
@@ -202,10 +238,25 @@ def step(state: FlowState, event: Event) -> FlowState:
             return replace(s, screen=Screen.NOT_RECOGNISED)
         case ((Screen.IDLE | Screen.IDENTIFYING), PoorImage()):
             return replace(s, screen=Screen.ERROR, error=ErrorKind.POOR_IMAGE)
+        case Screen.DECIDING, DoseAllowed(lines=lines, witness=True):
+            return replace(s, screen=Screen.WITNESS, lines=lines, witness_attempts=0)
         case Screen.DECIDING, DoseAllowed(lines=lines) if state.participant_id is not None:
             return replace(
                 s, screen=Screen.DISPENSING, lines=lines, effects=(Dispense(state.participant_id),)
             )
+        case Screen.WITNESS, WitnessPin(pin=pin):
+            return replace(s, effects=(VerifyWitness(pin),))
+        case Screen.WITNESS, WitnessAccepted(staff_id=staff) if state.participant_id is not None:
+            return replace(
+                s, screen=Screen.DISPENSING, effects=(Dispense(state.participant_id, staff),)
+            )
+        case Screen.WITNESS, WitnessRejected():
+            attempts = state.witness_attempts + 1
+            if attempts >= MAX_WITNESS_ATTEMPTS:
+                return replace(s, screen=Screen.ERROR, error=ErrorKind.SEE_STAFF)
+            return replace(s, witness_attempts=attempts)
+        case Screen.WITNESS, Cancel():
+            return _idle(state)
         case Screen.DECIDING, DoseRefused(refusal=refusal):
             return replace(s, screen=Screen.REFUSED, refusal=refusal)
         case Screen.DISPENSING, UnitDropped(line=index, dropped=dropped):

@@ -31,6 +31,13 @@ class PrescriptionStatus(enum.Enum):
 
 @dataclass(frozen=True)
 class Prescription:
+    """One medication on one schedule.
+
+    The schedule is either fixed ``windows`` (site-local times) or, when
+    ``interval_minutes`` is set, an interval: at least that long between doses and at most
+    ``max_doses_per_day`` doses in a dosing day.
+    """
+
     id: int
     participant_id: int
     medication: Medication
@@ -41,6 +48,16 @@ class Prescription:
     end_date: date | None  # last dosing day, inclusive
     status: PrescriptionStatus = PrescriptionStatus.ACTIVE
     hold_reason: str = ""
+    interval_minutes: int | None = None
+    max_doses_per_day: int | None = None
+    accumulate: bool = False  # unused earlier windows of the same dosing day may be picked up
+    witnessed: bool = False  # a nurse or pharmacist witnesses each dose
+    missed_dose_limit: int | None = None  # None: the site default
+    released_at: datetime | None = None  # last release from a hold (UTC): restarts the count
+
+    @property
+    def is_interval(self) -> bool:
+        return self.interval_minutes is not None
 
 
 @dataclass(frozen=True)
@@ -54,7 +71,9 @@ class PastDispense:
 
 @dataclass(frozen=True)
 class SiteClock:
-    """How the site reads wall time: its IANA zone and the hour the dosing day starts."""
+    """The site's rules of time: its IANA zone, the hour the dosing day starts, and how
+    many dosing days without a pickup put a prescription on hold for review."""
 
     timezone: str
     day_start_hour: int = 4
+    missed_dose_days: int = 3  # site default: days without pickup before a review hold

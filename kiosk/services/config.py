@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -23,6 +24,7 @@ class Config:
     site_name: str = "Dispensing kiosk"
     timezone: str = "America/Vancouver"
     day_start_hour: int = 4
+    missed_dose_days: int = 3
     language: str = "en"
     sensor_port: str | None = None
     controller_port: str | None = None
@@ -31,7 +33,7 @@ class Config:
 
     @property
     def site(self) -> SiteClock:
-        return SiteClock(self.timezone, self.day_start_hour)
+        return SiteClock(self.timezone, self.day_start_hour, self.missed_dose_days)
 
     @property
     def database_path(self) -> Path:
@@ -58,6 +60,7 @@ def load_config(path: Path) -> Config:
         site_name=str(site.get("name", base.site_name)),
         timezone=str(site.get("timezone", base.timezone)),
         day_start_hour=int(site.get("day_start_hour", base.day_start_hour)),
+        missed_dose_days=int(site.get("missed_dose_days", base.missed_dose_days)),
         language=str(site.get("language", base.language)),
         sensor_port=devices.get("sensor_port"),
         controller_port=devices.get("controller_port"),
@@ -68,6 +71,50 @@ def load_config(path: Path) -> Config:
     return config
 
 
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a TOML basic string
+
+
+def to_toml(config: Config) -> str:
+    sections: dict[str, dict[str, object]] = {
+        "site": {
+            "name": config.site_name,
+            "timezone": config.timezone,
+            "day_start_hour": config.day_start_hour,
+            "missed_dose_days": config.missed_dose_days,
+            "language": config.language,
+        },
+        "devices": {"sensor_port": config.sensor_port, "controller_port": config.controller_port},
+        "storage": {"data_dir": config.data_dir, "key_file": config.key_file},
+    }
+    lines = []
+    for name, values in sections.items():
+        lines.append(f"[{name}]")
+        lines += [f"{k} = {_toml_value(v)}" for k, v in values.items() if v is not None]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_config(config: Config, path: Path) -> None:
+    """Write atomically: a half-written configuration must never be read at boot."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(to_toml(config), encoding="utf-8")
+    temporary.replace(path)
+
+
+def config_for_data_dir(data_dir: Path) -> Config:
+    """The configuration that goes with a data directory (a demo writes one there)."""
+    for candidate in (data_dir / "kiosk.toml", default_config_path()):
+        if candidate.exists():
+            return replace(load_config(candidate), data_dir=data_dir)
+    return Config(data_dir=data_dir)
+
+
 def validate(config: Config) -> None:
     try:
         ZoneInfo(config.timezone)
@@ -75,3 +122,5 @@ def validate(config: Config) -> None:
         raise ConfigError(f"unknown time zone {config.timezone!r}") from exc
     if not 0 <= config.day_start_hour <= 23:
         raise ConfigError("day_start_hour must be between 0 and 23")
+    if not 1 <= config.missed_dose_days <= 60:
+        raise ConfigError("missed_dose_days must be between 1 and 60")

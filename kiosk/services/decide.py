@@ -3,18 +3,24 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from kiosk.domain.dosing import Allowed, RefusalReason, Refused, clock_is_trusted, decide
+from kiosk.domain.dosing import (
+    MISSED_DOSES_HOLD_REASON,
+    Allowed,
+    Decision,
+    RefusalReason,
+    Refused,
+    clock_is_trusted,
+    decide,
+    history_days,
+)
 from kiosk.domain.model import Prescription, SiteClock
 from kiosk.services.clock import Clock
 from kiosk.store.repository import Store
 
 log = logging.getLogger("kiosk.decide")
-
-# History older than this never changes today's decision (daily maximum, windows).
-_HISTORY_DAYS = 3
 
 
 @dataclass(frozen=True)
@@ -22,14 +28,23 @@ class PlannedDose:
     prescription: Prescription
     units: int
 
+    @property
+    def witnessed(self) -> bool:
+        return self.prescription.witnessed
+
 
 @dataclass(frozen=True)
 class DecisionView:
-    """What the flow needs: doses to give now, or the refusal that applies."""
+    """What the flow needs (doses now, or the refusal to tell) and what staff need (all)."""
 
+    at: datetime
     doses: tuple[PlannedDose, ...] = ()
     refusal: Refused | None = None
-    notes: tuple[str, ...] = field(default=())
+    decisions: tuple[tuple[Prescription, Decision], ...] = ()
+
+    @property
+    def needs_witness(self) -> bool:
+        return any(dose.witnessed for dose in self.doses)
 
 
 class DecideService:
@@ -38,26 +53,56 @@ class DecideService:
         self._clock = clock
         self._site = site
 
-    def decide(self, participant_id: int) -> DecisionView:
-        now = self._clock.now()
-        if not clock_is_trusted(now, self._store.latest_recorded_time()):
-            log.error("clock behind the latest recorded event: refusing to decide")
-            return DecisionView(refusal=Refused(None, RefusalReason.CLOCK_UNTRUSTED))
+    def decide(self, participant_id: int, *, at: datetime | None = None) -> DecisionView:
+        """Decide now (or at ``at`` for ``kiosk explain``; then nothing is written)."""
+        explaining = at is not None
+        now = at or self._clock.now()
+        latest = self._store.latest_recorded_time()
+        if not explaining and not clock_is_trusted(now, latest):
+            log.error("the clock is behind the latest recorded event: not deciding")
+            self._store.raise_alert(
+                "clock",
+                "machine",
+                "The clock is behind the last recorded event; dispensing is stopped.",
+                latest or now,
+            )
+            return DecisionView(now, refusal=Refused(None, RefusalReason.CLOCK_UNTRUSTED))
         prescriptions = self._store.prescriptions(participant_id)
         if not prescriptions:
-            return DecisionView(refusal=Refused(None, RefusalReason.NO_PRESCRIPTION))
-        doses: list[PlannedDose] = []
-        refusals: list[Refused] = []
-        since = now - timedelta(days=_HISTORY_DAYS)
+            return DecisionView(now, refusal=Refused(None, RefusalReason.NO_PRESCRIPTION))
+        decisions: list[tuple[Prescription, Decision]] = []
         for rx in prescriptions:
+            since = now - timedelta(days=history_days(self._site, rx))
             verdict = decide(rx, self._store.history(rx.id, since), now, self._site)
-            if isinstance(verdict, Allowed):
-                doses.append(PlannedDose(rx, verdict.units))
-            else:
-                refusals.append(verdict)
+            if (
+                not explaining
+                and isinstance(verdict, Refused)
+                and verdict.reason is RefusalReason.MISSED_DOSES
+            ):
+                self._hold_for_review(rx, now)
+            decisions.append((rx, verdict))
+        doses = tuple(
+            PlannedDose(rx, verdict.units)
+            for rx, verdict in decisions
+            if isinstance(verdict, Allowed)
+        )
         if doses:
-            return DecisionView(doses=tuple(doses))
-        return DecisionView(refusal=_most_useful(refusals))
+            return DecisionView(now, doses=doses, decisions=tuple(decisions))
+        refusals = [v for _, v in decisions if isinstance(v, Refused)]
+        return DecisionView(now, refusal=_most_useful(refusals), decisions=tuple(decisions))
+
+    def _hold_for_review(self, rx: Prescription, now: datetime) -> None:
+        # Computed from history, persisted once so staff, the hub and the prescriber see it.
+        if self._store.hold_prescription(
+            rx.id, MISSED_DOSES_HOLD_REASON, "missed_doses", now, "system:rules"
+        ):
+            log.warning("prescription %d held for review after missed doses", rx.id)
+            self._store.raise_alert(
+                "missed_doses",
+                f"prescription:{rx.id}",
+                "Prescription on hold after missed doses: needs prescriber review.",
+                now,
+            )
 
 
 def _most_useful(refusals: list[Refused]) -> Refused:

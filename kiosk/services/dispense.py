@@ -97,6 +97,7 @@ class DispenseService:
         prescription: Prescription,
         units: int,
         on_unit: Callable[[int], None] | None = None,
+        witness_staff_id: int | None = None,
     ) -> VendResult:
         lane = self._store.lane_for(prescription.medication.id, units)
         if lane is None:
@@ -105,7 +106,13 @@ class DispenseService:
             )
         vend_id = self._store.new_vend_id()
         intent = Intent(
-            vend_id, participant_id, prescription.id, lane.lane, units, self._clock.now()
+            vend_id,
+            participant_id,
+            prescription.id,
+            lane.lane,
+            units,
+            self._clock.now(),
+            witness_staff_id,
         )
         self._store.record_intent(intent)  # committed before anything moves
         events: queue.Queue[ControllerEvent] = queue.Queue()

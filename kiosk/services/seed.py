@@ -20,6 +20,7 @@ ALL_DAY = (
     Window(time(22), time(4)),
 )
 DEMO_ADMIN_PIN = "123456"  # documented in the README; demo data only
+DEMO_NURSE_PIN = "246810"
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ DEMO_PARTICIPANTS = (
     DemoParticipant("P-0002", "Sam", "P-0002/right-index", 1, "already dosed: too early"),
     DemoParticipant("P-0003", "Jordan", "P-0003/right-index", 2, "on hold: see staff"),
     DemoParticipant("P-0004", "Robin", "P-0004/right-index", 3, "two medications due"),
+    DemoParticipant("P-0005", "Casey", "P-0005/right-index", 4, "witnessed dose (nurse PIN)"),
 )
 LANE_STOCK = {1: 40, 2: 40, 3: 30, 4: 0}
 
@@ -52,7 +54,9 @@ def seed_demo(
     store.set_lane(3, srom, LANE_STOCK[3], now, actor)
     store.set_lane(4, None, LANE_STOCK[4], now, actor)
     store.add_staff("Demo Admin", "admin", hash_pin(DEMO_ADMIN_PIN), now, actor)
-    start = dosing_day(now, site) - timedelta(days=30)
+    store.add_staff("Demo Nurse", "nurse", hash_pin(DEMO_NURSE_PIN), now, actor)
+    # Started yesterday: nobody is on a missed-dose hold when the demo opens.
+    start = dosing_day(now, site) - timedelta(days=1)
     ids = {}
     for person in DEMO_PARTICIPANTS:
         language = "fr" if person.code == "P-0002" else "en"
@@ -66,7 +70,23 @@ def seed_demo(
     store.add_prescription(ids["P-0003"], hydro, 2, ALL_DAY, 8, start, None, now, actor)
     store.hold_prescription_of(ids["P-0003"], "needs prescriber review", now, actor)
     store.add_prescription(ids["P-0004"], hydro, 1, ALL_DAY, 4, start, None, now, actor)
-    store.add_prescription(ids["P-0004"], srom, 1, ALL_DAY, 2, start, None, now, actor)
+    # Slow-release morphine on an interval schedule: 12 hours apart, twice a day at most.
+    store.add_prescription(
+        ids["P-0004"],
+        srom,
+        1,
+        (),
+        2,
+        start,
+        None,
+        now,
+        actor,
+        interval_minutes=720,
+        max_doses_per_day=2,
+    )
+    store.add_prescription(
+        ids["P-0005"], hydro, 2, ALL_DAY, 8, start, None, now, actor, witnessed=True
+    )
     # Sam already picked up in this window: the demo shows "your next dose is at ...".
     vend_id = store.new_vend_id()
     store.record_intent(Intent(vend_id, ids["P-0002"], sam_rx, 1, 1, now))

@@ -71,11 +71,15 @@ def apply_migrations(conn: Connection) -> None:
         if number <= current:
             continue
         log.info("applying migration %04d", number)
-        with transaction(conn):
-            for statement in sql.split(";\n"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {number}")
+        # One script, one transaction: a migration applies whole or not at all.
+        try:
+            conn.executescript(
+                f"BEGIN IMMEDIATE;\n{sql}\n;PRAGMA user_version = {number};\nCOMMIT;"
+            )
+        except sqlcipher3.Error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
 
 @contextmanager

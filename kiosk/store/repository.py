@@ -49,6 +49,7 @@ class Intent:
     lane: int
     units: int
     created_at: datetime
+    witness_staff_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,10 @@ def _windows_to_json(windows: tuple[Window, ...]) -> str:
 
 def _windows_from_json(text: str) -> tuple[Window, ...]:
     return tuple(Window(time.fromisoformat(a), time.fromisoformat(b)) for a, b in json.loads(text))
+
+
+class _NothingToDo(Exception):
+    """Raised inside a change to roll it back quietly (no audit entry for a no-op)."""
 
 
 class Store:
@@ -92,6 +97,18 @@ class Store:
             audit.append(conn, at, actor, action, subject, details)
             outbox.add(conn, at, action, {"actor": actor, "subject": subject, **(details or {})})
 
+    def note(
+        self,
+        at: datetime,
+        actor: str,
+        action: str,
+        subject: str,
+        details: dict[str, Any] | None = None,
+    ) -> None:
+        """An audited event that changes no record (a PIN attempt, a self-test)."""
+        with self.change(at, actor, action, subject, details):
+            pass
+
     # ------------------------------------------------------------ participants
 
     def add_participant(
@@ -109,6 +126,13 @@ class Store:
         row = self.conn.execute(
             "SELECT id, code, display_name, language, status FROM participants WHERE id = ?",
             (participant_id,),
+        ).fetchone()
+        return ParticipantRecord(*row) if row else None
+
+    def participant_by_code(self, code: str) -> ParticipantRecord | None:
+        row = self.conn.execute(
+            "SELECT id, code, display_name, language, status FROM participants WHERE code = ?",
+            (code,),
         ).fetchone()
         return ParticipantRecord(*row) if row else None
 
@@ -182,6 +206,12 @@ class Store:
         end_date: date | None,
         at: datetime,
         actor: str,
+        *,
+        interval_minutes: int | None = None,
+        max_doses_per_day: int | None = None,
+        accumulate: bool = False,
+        witnessed: bool = False,
+        missed_dose_limit: int | None = None,
     ) -> int:
         details = {
             "participant_id": participant_id,
@@ -191,13 +221,19 @@ class Store:
             "daily_max_units": daily_max_units,
             "start_date": start_date.isoformat(),
             "end_date": end_date.isoformat() if end_date else None,
+            "interval_minutes": interval_minutes,
+            "max_doses_per_day": max_doses_per_day,
+            "accumulate": accumulate,
+            "witnessed": witnessed,
+            "missed_dose_limit": missed_dose_limit,
         }
         subject = f"participant:{participant_id}"
         with self.change(at, actor, "prescription.added", subject, details) as conn:
             cursor = conn.execute(
                 "INSERT INTO prescriptions (participant_id, medication_id, units_per_dose,"
-                " windows, daily_max_units, start_date, end_date, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                " windows, daily_max_units, start_date, end_date, created_at,"
+                " interval_minutes, max_doses_per_day, accumulate, witnessed, missed_dose_limit)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     participant_id,
                     medication_id,
@@ -207,6 +243,11 @@ class Store:
                     start_date.isoformat(),
                     end_date.isoformat() if end_date else None,
                     to_text(at),
+                    interval_minutes,
+                    max_doses_per_day,
+                    int(accumulate),
+                    int(witnessed),
+                    missed_dose_limit,
                 ),
             )
         return int(cursor.lastrowid)
@@ -215,7 +256,9 @@ class Store:
         """Every prescription that is not cancelled, oldest first."""
         rows = self.conn.execute(
             "SELECT r.id, r.participant_id, m.id, m.name, m.strength, m.form, r.units_per_dose,"
-            " r.windows, r.daily_max_units, r.start_date, r.end_date, r.status, r.hold_reason"
+            " r.windows, r.daily_max_units, r.start_date, r.end_date, r.status, r.hold_reason,"
+            " r.interval_minutes, r.max_doses_per_day, r.accumulate, r.witnessed,"
+            " r.missed_dose_limit, r.released_at"
             " FROM prescriptions r JOIN medications m ON m.id = r.medication_id"
             " WHERE r.participant_id = ? AND r.status != 'cancelled' ORDER BY r.id",
             (participant_id,),
@@ -232,6 +275,12 @@ class Store:
                 end_date=date.fromisoformat(row[10]) if row[10] else None,
                 status=PrescriptionStatus(row[11]),
                 hold_reason=row[12],
+                interval_minutes=row[13],
+                max_doses_per_day=row[14],
+                accumulate=bool(row[15]),
+                witnessed=bool(row[16]),
+                missed_dose_limit=row[17],
+                released_at=from_text(row[18]) if row[18] else None,
             )
             for row in rows
         ]
@@ -248,6 +297,42 @@ class Store:
                 " WHERE participant_id = ? AND status = 'active'",
                 (reason, participant_id),
             )
+
+    def hold_prescription(
+        self, prescription_id: int, reason: str, kind: str, at: datetime, actor: str
+    ) -> bool:
+        """Put one active prescription on hold. False when it was not active."""
+        details = {"prescription_id": prescription_id, "reason": reason, "kind": kind}
+        subject = f"prescription:{prescription_id}"
+        try:
+            with self.change(at, actor, "prescription.held", subject, details) as conn:
+                cursor = conn.execute(
+                    "UPDATE prescriptions SET status = 'on_hold', hold_reason = ?, hold_kind = ?"
+                    " WHERE id = ? AND status = 'active'",
+                    (reason, kind, prescription_id),
+                )
+                if cursor.rowcount == 0:
+                    raise _NothingToDo
+        except _NothingToDo:
+            return False
+        return True
+
+    def release_prescription(
+        self, prescription_id: int, reason: str, at: datetime, actor: str
+    ) -> None:
+        """Release a hold with a reason (audited); the missed-dose count restarts now."""
+        if not reason.strip():
+            raise ValueError("a release needs a reason")
+        details = {"prescription_id": prescription_id, "reason": reason}
+        subject = f"prescription:{prescription_id}"
+        with self.change(at, actor, "prescription.released", subject, details) as conn:
+            cursor = conn.execute(
+                "UPDATE prescriptions SET status = 'active', hold_reason = '', hold_kind = '',"
+                " released_at = ? WHERE id = ? AND status = 'on_hold'",
+                (to_text(at), prescription_id),
+            )
+            if cursor.rowcount == 0:
+                raise LookupError(f"prescription {prescription_id} is not on hold")
 
     def history(self, prescription_id: int, since: datetime) -> list[PastDispense]:
         """Confirmed dispenses of a prescription since an instant (only dropped units)."""
@@ -307,15 +392,15 @@ class Store:
             "prescription_id": intent.prescription_id,
             "lane": intent.lane,
             "units": intent.units,
+            "witness_staff_id": intent.witness_staff_id,
         }
         actor = f"participant:{intent.participant_id}"
         with self.change(
             intent.created_at, actor, "dispense.intent", f"vend:{intent.vend_id}", details
         ) as conn:
             conn.execute(
-                "INSERT INTO dispense_intents"
-                " (vend_id, participant_id, prescription_id, lane, units, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO dispense_intents (vend_id, participant_id, prescription_id, lane,"
+                " units, created_at, witness_staff_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     intent.vend_id,
                     intent.participant_id,
@@ -323,6 +408,7 @@ class Store:
                     intent.lane,
                     intent.units,
                     to_text(intent.created_at),
+                    intent.witness_staff_id,
                 ),
             )
 
@@ -391,6 +477,38 @@ class Store:
                 (name, role, pin_hash, to_text(at)),
             )
         return int(cursor.lastrowid)
+
+    def staff_with_roles(self, roles: tuple[str, ...]) -> list[tuple[int, str, str]]:
+        """(id, role, pin hash) of active staff holding one of ``roles``."""
+        marks = ",".join("?" * len(roles))
+        rows = self.conn.execute(
+            f"SELECT id, role, pin_hash FROM staff WHERE active = 1 AND role IN ({marks})",
+            roles,
+        ).fetchall()
+        return [(int(a), str(b), str(c)) for a, b, c in rows]
+
+    def raise_alert(self, kind: str, subject: str, message: str, at: datetime) -> bool:
+        """Open an alert for staff unless the same one is already open."""
+        row = self.conn.execute(
+            "SELECT 1 FROM alerts WHERE kind = ? AND subject = ? AND acknowledged_at IS NULL",
+            (kind, subject),
+        ).fetchone()
+        if row:
+            return False
+        details = {"kind": kind, "message": message}
+        with self.change(at, "system", "alert.raised", subject, details) as conn:
+            conn.execute(
+                "INSERT INTO alerts (kind, subject, message, created_at) VALUES (?, ?, ?, ?)",
+                (kind, subject, message, to_text(at)),
+            )
+        return True
+
+    def open_alerts(self) -> list[tuple[int, str, str, str]]:
+        rows = self.conn.execute(
+            "SELECT id, kind, subject, message FROM alerts WHERE acknowledged_at IS NULL"
+            " ORDER BY id"
+        ).fetchall()
+        return [(int(a), str(b), str(c), str(d)) for a, b, c, d in rows]
 
     def latest_recorded_time(self) -> datetime | None:
         """The newest time the machine wrote down: a wall clock behind it is not trusted."""

@@ -83,10 +83,25 @@ class FlowDriver(QObject):
             )
         elif isinstance(effect, flow.Dispense):
             self.backend.submit(
-                partial(self.service.dispense, effect.participant_id, self._on_unit),
+                partial(
+                    self.service.dispense,
+                    effect.participant_id,
+                    effect.witness_staff_id,
+                    self._on_unit,
+                ),
                 self._on_dispensed,
                 self.report_failure,
             )
+
+        elif isinstance(effect, flow.VerifyWitness) and self.state.participant_id is not None:
+            self.backend.submit(
+                partial(self.service.verify_witness, self.state.participant_id, effect.pin),
+                self._on_witness,
+                self.report_failure,
+            )
+
+    def _on_witness(self, staff_id: int | None) -> None:
+        self.send(flow.WitnessRejected() if staff_id is None else flow.WitnessAccepted(staff_id))
 
     def _poll_sensor(self) -> None:
         if self.state.screen is not Screen.IDLE or self._scanning:
@@ -126,7 +141,7 @@ class FlowDriver(QObject):
                 )
                 for d in view.doses
             )
-            self.send(flow.DoseAllowed(lines))
+            self.send(flow.DoseAllowed(lines, witness=view.needs_witness))
         elif view.refusal is not None:
             self.send(flow.DoseRefused(view.refusal))
 

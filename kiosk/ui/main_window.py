@@ -6,7 +6,6 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QMainWindow
 
-from kiosk.domain import flow
 from kiosk.domain.flow import FlowState, Screen
 from kiosk.domain.model import SiteClock
 from kiosk.services.clock import Clock
@@ -23,7 +22,7 @@ class MainWindow(QMainWindow):
         self.clock = clock
         self.site = site
         self.setWindowTitle(title)
-        self.view = ParticipantView(lambda locale: driver.send(flow.LanguageChosen(locale)))
+        self.view = ParticipantView(driver.send)
         self.setCentralWidget(self.view)
         driver.state_changed.connect(self.show_state)
         # The idle screen shows the local time; refresh it now and then.

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -16,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiosk.domain import flow
 from kiosk.domain.flow import FlowState, Screen
 from kiosk.domain.model import SiteClock
 from kiosk.i18n import PARTICIPANT_LOCALES, _, format_local_time, language_name
@@ -116,21 +118,88 @@ class IdleScreen(QWidget):
             button.setChecked(locale == state.locale)
 
 
+class WitnessScreen(QWidget):
+    """A PIN pad for the witnessing nurse or pharmacist. The PIN shows only as dots."""
+
+    MAX_DIGITS = 12
+
+    def __init__(self, send: Callable[[flow.Event], None]) -> None:
+        super().__init__()
+        self._send = send
+        self._pin = ""
+        self.icon = IconWidget(160)
+        self.headline = _label("headline")
+        self.detail = _label("detail")
+        self.dots = _label("headline", wrap=False)
+        self.dots.setAccessibleName("PIN entered")
+        grid = QGridLayout()
+        grid.setSpacing(16)
+        keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "ok"]
+        self.keys: dict[str, QPushButton] = {}
+        for index, key in enumerate(keys):
+            button = QPushButton()
+            button.setMinimumSize(theme.MIN_TOUCH_PX + 40, theme.MIN_TOUCH_PX)
+            button.clicked.connect(lambda _checked=False, k=key: self._press(k))
+            self.keys[key] = button
+            grid.addWidget(button, index // 3, index % 3)
+        self.cancel = QPushButton()
+        self.cancel.clicked.connect(lambda _checked=False: send(flow.Cancel()))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(60, 60, 60, 60)
+        layout.addStretch(1)
+        layout.addWidget(self.icon, alignment=Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(self.headline)
+        layout.addWidget(self.detail)
+        layout.addWidget(self.dots)
+        layout.addLayout(grid)
+        layout.addSpacing(24)
+        layout.addWidget(self.cancel)
+        layout.addStretch(1)
+
+    def _press(self, key: str) -> None:
+        if key == "clear":
+            self._pin = ""
+        elif key == "ok":
+            pin, self._pin = self._pin, ""
+            if pin:
+                self._send(flow.WitnessPin(pin))
+        elif len(self._pin) < self.MAX_DIGITS:
+            self._pin += key
+        self.dots.setText("●" * len(self._pin) or " ")
+
+    def show_state(self, text: ScreenText) -> None:
+        self.icon.set_icon(text.icon, theme.TEXT)
+        self.headline.setText(text.headline)
+        self.detail.setText(text.detail)
+        self.dots.setText("●" * len(self._pin) or " ")
+        for key, button in self.keys.items():
+            label = {"clear": _("Clear"), "ok": _("OK")}.get(key, key)
+            button.setText(label)
+            button.setAccessibleName(label)
+        self.cancel.setText(_("Cancel"))
+        self.cancel.setAccessibleName(_("Cancel"))
+
+
 class ParticipantView(QStackedWidget):
-    def __init__(self, on_language: Callable[[str], None]) -> None:
+    def __init__(self, send: Callable[[flow.Event], None]) -> None:
         super().__init__()
         self.setObjectName("participantRoot")
         self.setStyleSheet(theme.STYLESHEET)
-        self.idle = IdleScreen(on_language)
+        self.idle = IdleScreen(lambda locale: send(flow.LanguageChosen(locale)))
         self.message = MessageScreen()
+        self.witness = WitnessScreen(send)
         self.addWidget(self.idle)
         self.addWidget(self.message)
+        self.addWidget(self.witness)
 
     def show_state(self, state: FlowState, now: datetime, site: SiteClock) -> None:
         text = texts_for(state, now, site)
         if state.screen is Screen.IDLE:
             self.idle.show_state(text, state, now, site)
             self.setCurrentWidget(self.idle)
+        elif state.screen is Screen.WITNESS:
+            self.witness.show_state(text)
+            self.setCurrentWidget(self.witness)
         else:
             self.message.show_state(text, state)
             self.setCurrentWidget(self.message)

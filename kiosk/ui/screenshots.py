@@ -35,6 +35,7 @@ def states() -> dict[str, flow.FlowState]:
     return {
         "idle": idle,
         "identifying": flow.step(idle, flow.FingerDetected()),
+        "witness": flow.step(deciding, flow.DoseAllowed((LINE,), witness=True)),
         "dispensing": flow.step(dispensing, flow.UnitDropped(0, 1)),
         "done": flow.step(dispensing, flow.DispenseFinished((2,))),
         "partial": flow.step(dispensing, flow.DispenseFinished((1,))),
@@ -53,7 +54,7 @@ def render_all(out: Path, locales: tuple[str, ...] = ("en", "fr")) -> list[Path]
         folder = out / locale
         folder.mkdir(parents=True, exist_ok=True)
         for name, state in states().items():
-            view = ParticipantView(lambda _locale: None)
+            view = ParticipantView(lambda _event: None)
             view.resize(*PORTRAIT)
             view.show_state(replace(state, locale=locale), NOW, SITE)
             view.show()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from kiosk.domain.dosing import RefusalReason
+from kiosk.domain.dosing import TIMED_REASONS, RefusalReason
 from kiosk.domain.flow import DoseLine, ErrorKind, FlowState, Screen
 from kiosk.domain.model import SiteClock
 from kiosk.domain.schedule import dosing_day
@@ -58,6 +58,13 @@ def texts_for(state: FlowState, now: datetime, site: SiteClock) -> ScreenText:
         return ScreenText(Icon.WAIT, _("Reading your fingerprint"), _("Keep your finger still."))
     if screen is Screen.DECIDING:
         return ScreenText(Icon.WAIT, _("One moment"), _("Checking your prescription."))
+    if screen is Screen.WITNESS:
+        detail = (
+            _("That PIN was not accepted. Please try again.")
+            if state.witness_attempts
+            else _("Staff: please enter your PIN.")
+        )
+        return ScreenText(Icon.INFO, _("A nurse or pharmacist will witness this dose"), detail)
     if screen is Screen.DISPENSING:
         parts = [medication_phrase(line, line.units) for line in state.lines]
         return ScreenText(
@@ -83,8 +90,7 @@ def texts_for(state: FlowState, now: datetime, site: SiteClock) -> ScreenText:
             return ScreenText(
                 Icon.STOP, _("Out of service"), _("Staff have been alerted."), "attention"
             )
-        timed = (RefusalReason.TOO_EARLY, RefusalReason.DAILY_MAXIMUM, RefusalReason.NOT_STARTED)
-        if refusal.reason in timed and refusal.next_eligible is not None:
+        if refusal.reason in TIMED_REASONS and refusal.next_eligible is not None:
             return ScreenText(
                 Icon.INFO,
                 _when(refusal.next_eligible, now, site),

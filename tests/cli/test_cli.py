@@ -161,3 +161,32 @@ def test_db_verify_finds_the_key_a_demo_created(tmp_path: Path) -> None:
     result = kiosk("db", "verify", "--data-dir", str(tmp_path / "demo"))
     assert result.returncode == 0, result.stdout
     assert "integrity ok" in result.stdout
+
+
+def test_explain_prints_the_decision_and_every_rule(tmp_path: Path) -> None:
+    from kiosk.app import start_demo
+
+    runtime = start_demo(tmp_path / "demo", realistic_timing=False)
+    runtime.close()
+    text = kiosk("explain", "--data-dir", str(tmp_path / "demo"), "--participant", "P-0002")
+    assert text.returncode == 0, text.stderr
+    assert "Refused: this window's dose was already given. Next eligible:" in text.stdout
+    assert "✗ A dose was already given in this window." in text.stdout
+    later = kiosk(
+        "explain",
+        "--data-dir",
+        str(tmp_path / "demo"),
+        "--participant",
+        "P-0001",
+        "--at",
+        "2030-01-01T09:00",
+        "--json",
+    )
+    body = json.loads(later.stdout)
+    assert body["participant"] == "P-0001"
+    [rx] = body["prescriptions"]
+    assert rx["reason"] == "missed_doses"
+    assert [c["rule"] for c in rx["checks"]][-1] == "missed_doses"
+    missing = kiosk("explain", "--data-dir", str(tmp_path / "demo"), "--participant", "P-9999")
+    assert missing.returncode == 2
+    assert "no participant P-9999" in missing.stderr

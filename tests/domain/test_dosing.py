@@ -1,155 +1,155 @@
-"""The first dosing decision: windows in the site's zone, one dose per window, daily max."""
+"""Properties of the dosing rules (hypothesis): whatever the scans, the limits hold."""
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.domain.dosing import Allowed, RefusalReason, Refused, clock_is_trusted, decide
-from kiosk.domain.model import (
-    Medication,
-    PastDispense,
-    Prescription,
-    PrescriptionStatus,
-    SiteClock,
-    Window,
+from kiosk.domain.dosing import (
+    Allowed,
+    RefusalReason,
+    Refused,
+    clock_is_trusted,
+    decide,
 )
+from kiosk.domain.model import PastDispense, Prescription, SiteClock, Window
 from kiosk.domain.schedule import dosing_day, windows_of_day
+from tests.domain.scenarios import at, rx
 
-VANCOUVER = SiteClock("America/Vancouver", 4)
-HYDRO = Medication(1, "hydromorphone", "8 mg", "tablet")
-WINDOWS = (Window(time(8), time(11)), Window(time(13), time(16)), Window(time(20), time(23)))
-
-
-def local(day: int, hour: int, minute: int = 0, month: int = 6) -> datetime:
-    zone = ZoneInfo(VANCOUVER.timezone)
-    return datetime(2026, month, day, hour, minute, tzinfo=zone).astimezone(UTC)
-
-
-def rx(**changes: object) -> Prescription:
-    base = {
-        "id": 7,
-        "participant_id": 1,
-        "medication": HYDRO,
-        "units_per_dose": 2,
-        "windows": WINDOWS,
-        "daily_max_units": 6,
-        "start_date": date(2026, 1, 1),
-        "end_date": None,
-    }
-    base.update(changes)
-    return Prescription(**base)  # type: ignore[arg-type]
+ZONES = [
+    "America/Vancouver",
+    "America/Toronto",
+    "America/Halifax",
+    "America/St_Johns",
+    "America/Regina",
+]
+# A generous missed-dose limit, so that the properties below test the other rules.
+PATIENT_SITE = 30
 
 
-def given_at(*instants: datetime, units: int = 2) -> list[PastDispense]:
-    return [PastDispense(7, at, units) for at in instants]
-
-
-def test_inside_a_window_the_dose_is_allowed() -> None:
-    verdict = decide(rx(), [], local(10, 9), VANCOUVER)
-    assert isinstance(verdict, Allowed)
-    assert verdict.units == 2
-
-
-def test_between_windows_the_next_window_start_is_given() -> None:
-    verdict = decide(rx(), [], local(10, 11, 30), VANCOUVER)
-    assert isinstance(verdict, Refused)
-    assert verdict.reason is RefusalReason.TOO_EARLY
-    assert verdict.next_eligible == local(10, 13)
-
-
-def test_second_scan_in_the_same_window_is_refused_until_the_next_one() -> None:
-    verdict = decide(rx(), given_at(local(10, 8, 5)), local(10, 9), VANCOUVER)
-    assert isinstance(verdict, Refused)
-    assert verdict.next_eligible == local(10, 13)
-    assert verdict.units_left_today == 4
-
-
-def test_daily_maximum_stops_further_doses_until_the_next_dosing_day() -> None:
-    history = given_at(local(10, 8, 5), local(10, 13, 5), units=3)
-    verdict = decide(rx(units_per_dose=3), history, local(10, 21), VANCOUVER)
-    assert isinstance(verdict, Refused)
-    assert verdict.reason is RefusalReason.DAILY_MAXIMUM
-    assert verdict.next_eligible == local(11, 8)
-
-
-def test_a_two_am_pickup_belongs_to_the_previous_dosing_day() -> None:
-    night = (Window(time(22), time(3)),)
-    verdict = decide(rx(windows=night), given_at(local(10, 22, 30)), local(11, 2), VANCOUVER)
-    assert isinstance(verdict, Refused)  # same window, same dosing day
-    assert dosing_day(local(11, 2), VANCOUVER) == date(2026, 6, 10)
-    assert verdict.next_eligible == local(11, 22)
-
-
-def test_before_start_and_after_end_nothing_is_given() -> None:
-    early = decide(rx(start_date=date(2026, 6, 12)), [], local(10, 9), VANCOUVER)
-    assert isinstance(early, Refused)
-    assert early.reason is RefusalReason.NOT_STARTED
-    assert early.next_eligible == local(12, 8)
-    ended = decide(rx(end_date=date(2026, 6, 9)), [], local(10, 9), VANCOUVER)
-    assert isinstance(ended, Refused)
-    assert ended.reason is RefusalReason.ENDED
-    assert ended.next_eligible is None
-
-
-def test_holds_and_cancellations_send_to_staff() -> None:
-    held = decide(
-        rx(status=PrescriptionStatus.ON_HOLD, hold_reason="review"), [], local(10, 9), VANCOUVER
+@st.composite
+def prescriptions(draw: st.DrawFn) -> Prescription:
+    interval = draw(st.booleans())
+    hours = sorted(draw(st.sets(st.integers(0, 23), min_size=1, max_size=5)))
+    windows = tuple(Window(time(h), time((h + draw(st.integers(1, 3))) % 24)) for h in hours)
+    return rx(
+        units_per_dose=draw(st.integers(1, 4)),
+        daily_max_units=draw(st.integers(1, 12)),
+        windows=() if interval else windows,
+        accumulate=draw(st.booleans()),
+        interval_minutes=draw(st.sampled_from([60, 180, 240, 480])) if interval else None,
+        max_doses_per_day=draw(st.integers(1, 6)) if interval else None,
+        start_date=date(2026, 3, 5),
+        end_date=draw(st.sampled_from([None, date(2026, 3, 9), date(2026, 3, 12)])),
     )
-    assert isinstance(held, Refused)
-    assert held.reason is RefusalReason.ON_HOLD
-    assert held.hold_reason == "review"
 
 
-@pytest.mark.parametrize(
-    ("zone", "day", "month"),
-    [("America/Vancouver", 8, 3), ("America/Vancouver", 1, 11), ("America/St_Johns", 8, 3)],
-)
-def test_dst_nights_keep_windows_at_local_wall_time(zone: str, day: int, month: int) -> None:
-    site = SiteClock(zone, 4)
-    at = datetime(2026, month, day, 9, 0, tzinfo=ZoneInfo(zone)).astimezone(UTC)
-    verdict = decide(rx(), [], at, site)
-    assert isinstance(verdict, Allowed)
-    assert verdict.window.start == datetime(2026, month, day, 8, tzinfo=ZoneInfo(zone))
+def replay(
+    prescription: Prescription, minutes: list[int], site: SiteClock, start: datetime
+) -> list[PastDispense]:
+    """Scan at each instant and give whatever the rules allow."""
+    history: list[PastDispense] = []
+    for offset in sorted(minutes):
+        now = start + timedelta(minutes=offset)
+        verdict = decide(prescription, history, now, site)
+        if isinstance(verdict, Allowed):
+            history.append(PastDispense(prescription.id, now, verdict.units))
+    return history
+
+
+scan_minutes = st.lists(st.integers(0, 6 * 24 * 60), min_size=1, max_size=80)
+
+
+@settings(max_examples=200, deadline=None)
+@given(prescriptions(), scan_minutes, st.sampled_from(ZONES), st.integers(0, 6))
+def test_no_sequence_of_scans_exceeds_the_daily_maximum(
+    prescription: Prescription, minutes: list[int], zone: str, day_start: int
+) -> None:
+    site = SiteClock(zone, day_start, PATIENT_SITE)
+    history = replay(prescription, minutes, site, at("2026-03-05 00:00", zone))
+    per_day: dict[date, int] = {}
+    for past in history:
+        day = dosing_day(past.at, site)
+        per_day[day] = per_day.get(day, 0) + past.units
+    assert all(total <= prescription.daily_max_units for total in per_day.values())
+
+
+@settings(max_examples=200, deadline=None)
+@given(prescriptions(), scan_minutes, st.sampled_from(ZONES))
+def test_never_two_doses_in_one_window_without_accumulation(
+    prescription: Prescription, minutes: list[int], zone: str
+) -> None:
+    prescription = Prescription(**{**prescription.__dict__, "accumulate": False})
+    site = SiteClock(zone, 4, PATIENT_SITE)
+    history = replay(prescription, minutes, site, at("2026-03-05 00:00", zone))
+    if prescription.is_interval:
+        gaps = [b.at - a.at for a, b in itertools.pairwise(history)]
+        assert all(g >= timedelta(minutes=prescription.interval_minutes or 0) for g in gaps)
+        return
+    seen = []
+    for past in history:
+        windows = windows_of_day(dosing_day(past.at, site), prescription.windows, site)
+        seen.append(next(w for w in windows if w.contains(past.at)))
+    assert len(seen) == len(set(seen))
+
+
+@settings(max_examples=200, deadline=None)
+@given(prescriptions(), scan_minutes, st.sampled_from(ZONES))
+def test_nothing_before_start_or_after_end(
+    prescription: Prescription, minutes: list[int], zone: str
+) -> None:
+    site = SiteClock(zone, 4, PATIENT_SITE)
+    history = replay(prescription, minutes, site, at("2026-03-02 00:00", zone))
+    for past in history:
+        day = dosing_day(past.at, site)
+        assert day >= prescription.start_date
+        assert prescription.end_date is None or day <= prescription.end_date
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(1, 6), st.integers(0, 10), st.sampled_from(ZONES))
+def test_missed_dose_hold_appears_exactly_on_day_n_plus_one(
+    limit: int, start_offset: int, zone: str
+) -> None:
+    site = SiteClock(zone, 4, limit)
+    start = date(2026, 3, 1) + timedelta(days=start_offset)
+    prescription = rx(start_date=start, windows=(Window(time(8), time(20)),))
+    for day_index in range(limit + 2):
+        day = start + timedelta(days=day_index)
+        verdict = decide(prescription, [], at(f"{day.isoformat()} 09:00", zone), site)
+        held = isinstance(verdict, Refused) and verdict.reason is RefusalReason.MISSED_DOSES
+        # Days 1..N are missed; the hold shows on day N+1 (index N), not before.
+        assert held == (day_index >= limit), (day_index, verdict)
+
+
+@settings(max_examples=150, deadline=None)
+@given(prescriptions(), scan_minutes, st.integers(0, 6 * 24 * 60), st.sampled_from(ZONES))
+def test_the_next_eligible_time_really_allows_a_dose(
+    prescription: Prescription, minutes: list[int], probe: int, zone: str
+) -> None:
+    site = SiteClock(zone, 4, PATIENT_SITE)
+    start = at("2026-03-05 00:00", zone)
+    history = replay(prescription, minutes, site, start)
+    now = start + timedelta(minutes=probe)
+    past = [h for h in history if h.at <= now]
+    verdict = decide(prescription, past, now, site)
+    if isinstance(verdict, Refused) and verdict.next_eligible is not None:
+        assert verdict.next_eligible > now
+        later = decide(prescription, past, verdict.next_eligible, site)
+        assert isinstance(later, Allowed), later
+        just_before = verdict.next_eligible - timedelta(seconds=1)
+        if just_before > now:
+            assert isinstance(decide(prescription, past, just_before, site), Refused)
 
 
 def test_clock_trust() -> None:
-    recorded = local(10, 9)
+    recorded = datetime(2026, 6, 10, 16, tzinfo=UTC)
     assert clock_is_trusted(recorded, recorded)
     assert clock_is_trusted(recorded - timedelta(minutes=1), recorded)
     assert not clock_is_trusted(recorded - timedelta(minutes=3), recorded)
     assert not clock_is_trusted(None, recorded)
     assert clock_is_trusted(recorded, None)
-
-
-@settings(max_examples=150, deadline=None)
-@given(st.lists(st.integers(min_value=0, max_value=3 * 24 * 60), min_size=1, max_size=60))
-def test_no_sequence_of_scans_exceeds_the_daily_maximum(minutes: list[int]) -> None:
-    """Replay scans at random instants, giving whatever is allowed each time."""
-    start = local(10, 0)
-    history: list[PastDispense] = []
-    prescription = rx(units_per_dose=2, daily_max_units=5)
-    for offset in sorted(minutes):
-        now = start + timedelta(minutes=offset)
-        verdict = decide(prescription, history, now, VANCOUVER)
-        if isinstance(verdict, Allowed):
-            history.append(PastDispense(prescription.id, now, verdict.units))
-    per_day: dict[date, int] = {}
-    for past in history:
-        day = dosing_day(past.at, VANCOUVER)
-        per_day[day] = per_day.get(day, 0) + past.units
-    assert all(total <= 5 for total in per_day.values())
-    # Never two doses in one window.
-    windows = [
-        next(
-            w
-            for w in windows_of_day(dosing_day(p.at, VANCOUVER), WINDOWS, VANCOUVER)
-            if w.contains(p.at)
-        )
-        for p in history
-    ]
-    assert len(windows) == len(set(windows))
+    assert not clock_is_trusted(datetime(2000, 1, 1, tzinfo=UTC), None)  # a reset RTC

@@ -1,0 +1,83 @@
+"""The rules engine at the touchscreen: several medications, witnessing, an untrusted clock."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from kiosk.domain.flow import Screen
+from kiosk.services.seed import DEMO_NURSE_PIN
+from tests.ui.conftest import Kiosk
+
+
+def headline(kiosk: Kiosk) -> str:
+    return kiosk.window.view.message.headline.text()
+
+
+def type_pin(kiosk: Kiosk, qtbot: QtBot, pin: str) -> None:
+    keys = kiosk.window.view.witness.keys
+    for digit in pin:
+        qtbot.mouseClick(keys[digit], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(keys["ok"], Qt.MouseButton.LeftButton)
+
+
+def test_one_scan_gives_every_due_medication_from_its_own_lane(kiosk: Kiosk, qtbot: QtBot) -> None:
+    capsules_before = kiosk.controller.stock(3)
+    kiosk.sensor.place_finger("P-0004/right-index")
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DISPENSING, timeout=5000)
+    assert headline(kiosk) == (
+        "Dispensing 1 tablet of hydromorphone 8 mg and "
+        "1 capsule of slow-release oral morphine 200 mg"
+    )
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DONE, timeout=10000)
+    assert [line.dropped for line in kiosk.driver.state.lines] == [1, 1]
+    assert kiosk.controller.stock(3) == capsules_before - 1
+
+
+def test_a_witnessed_dose_waits_for_a_nurse_pin_and_records_the_witness(
+    kiosk: Kiosk, qtbot: QtBot
+) -> None:
+    kiosk.sensor.place_finger("P-0005/right-index")
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.WITNESS, timeout=5000)
+    witness = kiosk.window.view.witness
+    assert witness.headline.text() == "A nurse or pharmacist will witness this dose"
+    type_pin(kiosk, qtbot, "999999")
+    qtbot.waitUntil(lambda: kiosk.driver.state.witness_attempts == 1, timeout=5000)
+    assert witness.detail.text() == "That PIN was not accepted. Please try again."
+    type_pin(kiosk, qtbot, DEMO_NURSE_PIN)
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DONE, timeout=10000)
+    kiosk.backend.submit(lambda: None)  # the store is the backend's: read it there
+    qtbot.waitUntil(lambda: not kiosk.backend.busy, timeout=5000)
+    row = kiosk.runtime.store.conn.execute(
+        "SELECT s.role FROM dispense_intents i JOIN staff s ON s.id = i.witness_staff_id"
+        " ORDER BY i.created_at DESC, i.vend_id DESC LIMIT 1"
+    ).fetchone()
+    assert row == ("nurse",)
+
+
+def test_three_wrong_witness_pins_send_to_staff(kiosk: Kiosk, qtbot: QtBot) -> None:
+    kiosk.sensor.place_finger("P-0005/right-index")
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.WITNESS, timeout=5000)
+    for attempt in range(1, 4):
+        type_pin(kiosk, qtbot, "000000")
+        qtbot.waitUntil(
+            lambda a=attempt: (
+                kiosk.driver.state.witness_attempts == a
+                or kiosk.driver.state.screen is Screen.ERROR
+            ),
+            timeout=5000,
+        )
+    assert kiosk.driver.state.screen is Screen.ERROR
+    assert headline(kiosk) == "Please see staff"
+    assert kiosk.controller.log == []  # nothing was vended
+
+
+def test_an_untrusted_clock_puts_the_kiosk_out_of_service(kiosk: Kiosk, qtbot: QtBot) -> None:
+    kiosk.runtime.clock.at -= timedelta(hours=1)  # type: ignore[attr-defined]
+    kiosk.sensor.place_finger("P-0001/right-index")
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.REFUSED, timeout=5000)
+    assert headline(kiosk) == "Out of service"
+    assert kiosk.window.view.message.detail.text() == "Staff have been alerted."
+    assert kiosk.controller.log == []
