@@ -28,8 +28,8 @@ run: setup
 	$(VENV)/bin/kiosk demo
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check kiosk hardware tests
-	$(VENV)/bin/ruff format --check kiosk hardware tests
+	$(VENV)/bin/ruff check kiosk hardware tests tools bench
+	$(VENV)/bin/ruff format --check kiosk hardware tests tools bench
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -48,3 +48,7 @@ package: setup
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
+
+# Figures, not pass/fail: decision latency, encryption cost, finger-to-unit, GUI stalls.
+bench: setup
+	QT_QPA_PLATFORM=offscreen $(PY) -m bench.bench_kiosk
