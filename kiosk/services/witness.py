@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import logging
 
+from kiosk.domain.permissions import Permission, roles_with
 from kiosk.services.clock import Clock
 from kiosk.store.pins import verify_pin
 from kiosk.store.repository import Store
 
 log = logging.getLogger("kiosk.witness")
 
-WITNESS_ROLES = ("nurse", "pharmacist")
+WITNESS_ROLES = roles_with(Permission.WITNESS_DOSE)
 
 
 class WitnessService:

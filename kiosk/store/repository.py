@@ -478,6 +478,12 @@ class Store:
             )
         return int(cursor.lastrowid)
 
+    def staff_role(self, staff_id: int) -> str | None:
+        row = self.conn.execute(
+            "SELECT role FROM staff WHERE id = ? AND active = 1", (staff_id,)
+        ).fetchone()
+        return str(row[0]) if row else None
+
     def staff_with_roles(self, roles: tuple[str, ...]) -> list[tuple[int, str, str]]:
         """(id, role, pin hash) of active staff holding one of ``roles``."""
         marks = ",".join("?" * len(roles))

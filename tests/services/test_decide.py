@@ -78,3 +78,25 @@ def test_an_untrusted_clock_refuses_and_alerts_staff(store: Store, clock: FixedC
     assert view.refusal is not None
     assert view.refusal.reason is RefusalReason.CLOCK_UNTRUSTED
     assert [a[1] for a in store.open_alerts()] == ["clock"]
+
+
+def test_only_a_nurse_or_pharmacist_may_release_a_hold(store: Store, clock: FixedClock) -> None:
+    import pytest
+
+    from kiosk.services.holds import HoldService, NotPermitted
+    from kiosk.store.pins import hash_pin
+
+    pid, rx = enrol(store, clock, date(2026, 6, 1))
+    DecideService(store, clock, SITE).decide(pid)  # held for review
+    worker = store.add_staff("Night worker", "staff", hash_pin("111111"), clock.now(), "test")
+    pharmacist = store.add_staff(
+        "Pharmacist", "pharmacist", hash_pin("222222"), clock.now(), "test"
+    )
+    holds = HoldService(store, clock)
+    with pytest.raises(NotPermitted):
+        holds.release(rx, worker, "asked nicely")
+    assert store.prescriptions(pid)[0].status is PrescriptionStatus.ON_HOLD
+    holds.release(rx, pharmacist, "prescriber confirmed by phone")
+    assert store.prescriptions(pid)[0].status is PrescriptionStatus.ACTIVE
+    actions = [r[0] for r in store.conn.execute("SELECT action FROM audit_log ORDER BY seq")]
+    assert actions[-2:] == ["prescription.release_refused", "prescription.released"]
