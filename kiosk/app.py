@@ -17,6 +17,8 @@ from hardware.sensor.driver import ZfmSensor
 from kiosk.services.clock import Clock, SystemClock
 from kiosk.services.config import Config, load_config, write_config
 from kiosk.services.dispense import DispenseService
+from kiosk.services.events import ControllerEvents
+from kiosk.services.health import HealthService
 from kiosk.services.identify import IdentifyService
 from kiosk.services.interaction import InteractionService
 from kiosk.store.db import Connection, connect
@@ -44,6 +46,7 @@ class Runtime:
     controller: DispenserController
     clock: Clock
     interaction: InteractionService
+    health: HealthService
     emulators: list[Any] = field(default_factory=list)
 
     def close(self) -> None:
@@ -70,17 +73,20 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
         except DeviceError as exc:
             # The kiosk still starts: its screens say "out of service" until it answers.
             log.error("device not ready at start: %s", exc)
-    dispense = DispenseService(store, controller, clock)
+    events = ControllerEvents(controller)
+    dispense = DispenseService(store, controller, clock, events=events)
     interaction = InteractionService(
         store, clock, config.site, IdentifyService(store, sensor), dispense
     )
+    health = HealthService(store, sensor, controller, clock, dispense, events)
     try:
         settled = dispense.recover()
         if settled:
             log.warning("settled %d vends left open by the last run", len(settled))
     except DeviceError as exc:
         log.error("could not settle open vends yet: %s", exc)
-    return Runtime(config, conn, store, sensor, controller, clock, interaction)
+    health.boot()  # the boot self-test: database, devices, lane states, clock
+    return Runtime(config, conn, store, sensor, controller, clock, interaction, health)
 
 
 # ------------------------------------------------------------------ demo mode
@@ -164,10 +170,12 @@ def run_gui(runtime: Runtime, *, windowed: bool, demo: bool) -> int:
     from kiosk.ui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication(sys.argv)
-    faulthandler.enable()
-    backend = Backend()
     config = runtime.config
-    driver = FlowDriver(runtime.interaction, backend, config.language)
+    (config.data_dir / "logs").mkdir(parents=True, exist_ok=True)
+    crash_log = (config.data_dir / "logs" / "faulthandler.log").open("a")
+    faulthandler.enable(crash_log)  # a hard crash leaves its stacks in the data dir
+    backend = Backend()
+    driver = FlowDriver(runtime.interaction, backend, config.language, runtime.health)
     backend.set_fallback(driver.report_failure)
 
     def excepthook(
@@ -192,9 +200,11 @@ def run_gui(runtime: Runtime, *, windowed: bool, demo: bool) -> int:
     else:
         window.showFullScreen()
     driver.start()
+    log.info("kiosk ready")
     try:
         return int(app.exec())
     finally:
         window.shutdown()
         backend.shutdown()
         runtime.close()
+        crash_log.close()

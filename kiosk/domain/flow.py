@@ -23,6 +23,7 @@ class Screen(enum.Enum):
     REFUSED = "refused"
     NOT_RECOGNISED = "not_recognised"
     ERROR = "error"
+    OUT_OF_SERVICE = "out_of_service"  # until the machine can serve again (devices, lockout)
 
 
 class ErrorKind(enum.Enum):
@@ -119,6 +120,30 @@ class Timeout:
 
 
 @dataclass(frozen=True)
+class ServiceLost:
+    """The machine cannot serve: ``faults`` name why (for staff), ``staff_can_clear``
+    when a staff PIN on the screen can clear it (service door, tamper)."""
+
+    faults: tuple[str, ...]
+    staff_can_clear: bool = False
+
+
+@dataclass(frozen=True)
+class ServiceRestored:
+    pass
+
+
+@dataclass(frozen=True)
+class StaffPin:
+    pin: str
+
+
+@dataclass(frozen=True)
+class StaffPinRefused:
+    reason: str
+
+
+@dataclass(frozen=True)
 class LanguageChosen:
     locale: str
 
@@ -139,6 +164,10 @@ Event = (
     | Fault
     | Timeout
     | LanguageChosen
+    | ServiceLost
+    | ServiceRestored
+    | StaffPin
+    | StaffPinRefused
 )
 
 # ---------------------------------------------------------------- effects
@@ -165,7 +194,12 @@ class ApplyLanguage:
     locale: str
 
 
-Effect = Decide | Dispense | VerifyWitness | ApplyLanguage
+@dataclass(frozen=True)
+class ConfirmSecure:
+    pin: str
+
+
+Effect = Decide | Dispense | VerifyWitness | ConfirmSecure | ApplyLanguage
 
 # ---------------------------------------------------------------- state
 
@@ -182,6 +216,7 @@ TIMEOUTS: dict[Screen, float | None] = {
     Screen.REFUSED: 12.0,
     Screen.NOT_RECOGNISED: 8.0,
     Screen.ERROR: 15.0,
+    Screen.OUT_OF_SERVICE: None,
 }
 
 
@@ -195,6 +230,9 @@ class FlowState:
     refusal: Refused | None = None
     error: ErrorKind | None = None
     witness_attempts: int = 0
+    faults: tuple[str, ...] = ()  # why the machine cannot serve (empty: it can)
+    staff_can_clear: bool = False
+    staff_message: str = ""
     effects: tuple[Effect, ...] = field(default=(), compare=False)
 
     @property
@@ -213,6 +251,13 @@ def initial(site_locale: str) -> FlowState:
 
 def _idle(state: FlowState) -> FlowState:
     back = initial(state.site_locale)
+    if state.faults:
+        back = replace(
+            back,
+            screen=Screen.OUT_OF_SERVICE,
+            faults=state.faults,
+            staff_can_clear=state.staff_can_clear,
+        )
     return replace(back, effects=(ApplyLanguage(state.site_locale),))
 
 
@@ -220,6 +265,19 @@ def step(state: FlowState, event: Event) -> FlowState:
     """The next state for an event. Events that do not fit the screen are ignored."""
     s = replace(state, effects=())
     match state.screen, event:
+        case screen, ServiceLost(faults=faults, staff_can_clear=clearable):
+            lost = replace(s, faults=faults, staff_can_clear=clearable)
+            if screen is Screen.IDLE:
+                return _idle(lost)
+            return lost  # whatever is on screen finishes first; then out of service
+        case Screen.OUT_OF_SERVICE, ServiceRestored():
+            return _idle(replace(s, faults=(), staff_can_clear=False))
+        case _, ServiceRestored():
+            return replace(s, faults=(), staff_can_clear=False)
+        case Screen.OUT_OF_SERVICE, StaffPin(pin=pin) if state.staff_can_clear:
+            return replace(s, staff_message="", effects=(ConfirmSecure(pin),))
+        case Screen.OUT_OF_SERVICE, StaffPinRefused(reason=reason):
+            return replace(s, staff_message=reason)
         case Screen.IDLE, LanguageChosen(locale=locale):
             return replace(s, locale=locale, effects=(ApplyLanguage(locale),))
         case Screen.IDLE, FingerDetected():

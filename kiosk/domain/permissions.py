@@ -16,11 +16,16 @@ class Role(enum.Enum):
 class Permission(enum.Enum):
     WITNESS_DOSE = "witness_dose"
     RELEASE_HOLD = "release_hold"
+    CONFIRM_SECURE = "confirm_secure"  # clear a service-door or tamper lockout
+    RESET_LANE = "reset_lane"
 
 
 GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.WITNESS_DOSE: frozenset({Role.NURSE, Role.PHARMACIST}),
     Permission.RELEASE_HOLD: frozenset({Role.NURSE, Role.PHARMACIST}),
+    Permission.CONFIRM_SECURE: frozenset({Role.TECHNICIAN, Role.PHARMACIST, Role.ADMIN}),
+    # The study's site had a stuck dose and nobody with a key: every role may clear a jam.
+    Permission.RESET_LANE: frozenset(Role),
 }
 
 

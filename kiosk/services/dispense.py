@@ -28,6 +28,7 @@ from hardware.ports import (
 )
 from kiosk.domain.model import Prescription
 from kiosk.services.clock import Clock
+from kiosk.services.events import ControllerEvents
 from kiosk.store.repository import Intent, Store
 
 log = logging.getLogger("kiosk.dispense")
@@ -71,6 +72,7 @@ class DispenseService:
         clock: Clock,
         *,
         silence_budget: float = UNIT_SILENCE_BUDGET,
+        events: ControllerEvents | None = None,
     ) -> None:
         self._store = store
         self._controller = controller
@@ -78,7 +80,7 @@ class DispenseService:
         self._silence_budget = silence_budget
         self._waiters: dict[int, queue.Queue[ControllerEvent]] = {}
         self._lock = threading.Lock()
-        controller.set_event_handler(self._on_event)
+        (events or ControllerEvents(controller)).subscribe(self._on_event)
 
     # Called on the controller driver's reader thread.
     def _on_event(self, event: ControllerEvent) -> None:
@@ -212,7 +214,22 @@ class DispenseService:
     def _record(
         self, intent: Intent, dropped: int, outcome: str, lane_state: str | None
     ) -> VendResult:
-        self._store.record_result(intent.vend_id, dropped, outcome, lane_state, self._clock.now())
+        now = self._clock.now()
+        self._store.record_result(intent.vend_id, dropped, outcome, lane_state, now)
+        if lane_state is not None:
+            self._store.raise_alert(
+                f"lane_{lane_state}",
+                f"lane:{intent.lane}",
+                f"Lane {intent.lane} is {lane_state}: staff must clear and reset it.",
+                now,
+            )
+        if dropped < intent.units:
+            self._store.raise_alert(
+                "partial_dispense",
+                f"vend:{intent.vend_id}",
+                f"Vend {intent.vend_id} gave {dropped} of {intent.units} units ({outcome}).",
+                now,
+            )
         log.info(
             "vend %d on lane %d: %d of %d units, %s",
             intent.vend_id,

@@ -62,13 +62,23 @@ class ChainReport:
         return self.first_bad_seq is None
 
 
-def verify_chain(conn: Connection) -> ChainReport:
+def verify_chain(conn: Connection, *, tail: int | None = None) -> ChainReport:
+    """Walk the chain from the start, or only its last ``tail`` entries (a quick check)."""
     prev = GENESIS
     expected_seq = 1
     count = 0
+    start = 1
+    if tail is not None:
+        last = conn.execute("SELECT max(seq) FROM audit_log").fetchone()[0] or 0
+        start = max(1, int(last) - tail + 1)
+        if start > 1:
+            row = conn.execute("SELECT hash FROM audit_log WHERE seq = ?", (start - 1,)).fetchone()
+            prev = str(row[0]) if row else ""
+            expected_seq = start
     cursor = conn.execute(
         "SELECT seq, at, actor, action, subject, details, prev_hash, hash FROM audit_log"
-        " ORDER BY seq"
+        " WHERE seq >= ? ORDER BY seq",
+        (start,),
     )
     for seq, at, actor, action, subject, details, prev_hash, digest in cursor:
         count += 1

@@ -97,7 +97,7 @@ def transaction(conn: Connection) -> Iterator[Connection]:
     conn.execute("COMMIT")
 
 
-def integrity_check(conn: Connection) -> list[str]:
-    rows = conn.execute("PRAGMA integrity_check").fetchall()
+def integrity_check(conn: Connection, *, quick: bool = False) -> list[str]:
+    rows = conn.execute("PRAGMA quick_check" if quick else "PRAGMA integrity_check").fetchall()
     problems = [str(row[0]) for row in rows]
     return [] if problems == ["ok"] else problems

@@ -516,6 +516,37 @@ class Store:
         ).fetchall()
         return [(int(a), str(b), str(c), str(d)) for a, b, c, d in rows]
 
+    def raise_flag(self, name: str, detail: str, at: datetime) -> bool:
+        """Latch a machine flag (audited). False when it was already raised."""
+        if self.conn.execute("SELECT 1 FROM machine_flags WHERE name = ?", (name,)).fetchone():
+            return False
+        with self.change(at, "system", "machine.flag_raised", name, {"detail": detail}) as conn:
+            conn.execute(
+                "INSERT INTO machine_flags (name, detail, raised_at) VALUES (?, ?, ?)",
+                (name, detail, to_text(at)),
+            )
+        return True
+
+    def clear_flags(self, names: list[str], at: datetime, actor: str) -> None:
+        if not names:
+            return
+        with self.change(at, actor, "machine.flags_cleared", "machine", {"flags": names}) as conn:
+            conn.executemany("DELETE FROM machine_flags WHERE name = ?", [(n,) for n in names])
+
+    def flags(self) -> dict[str, str]:
+        rows = self.conn.execute("SELECT name, detail FROM machine_flags ORDER BY name")
+        return {str(name): str(detail) for name, detail in rows}
+
+    def set_lane_state(self, lane: int, state: str, at: datetime, actor: str) -> bool:
+        """Record a lane state the controller reported. False when nothing changed."""
+        row = self.conn.execute("SELECT state FROM lanes WHERE lane = ?", (lane,)).fetchone()
+        if row is None or row[0] == state:
+            return False
+        details = {"lane": lane, "from": row[0], "to": state}
+        with self.change(at, actor, "lane.state", f"lane:{lane}", details) as conn:
+            conn.execute("UPDATE lanes SET state = ? WHERE lane = ?", (state, lane))
+        return True
+
     def latest_recorded_time(self) -> datetime | None:
         """The newest time the machine wrote down: a wall clock behind it is not trusted."""
         row = self.conn.execute("SELECT max(at) FROM audit_log").fetchone()

@@ -11,28 +11,41 @@ from functools import partial
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from hardware.ports import DeviceError
+from hardware.ports import DeviceError, SensorError
 from kiosk.domain import flow
 from kiosk.domain.flow import DoseLine, ErrorKind, FlowState, Screen
 from kiosk.i18n import set_locale
 from kiosk.services.decide import DecisionView
 from kiosk.services.dispense import VendResult
+from kiosk.services.health import HealthReport, HealthService, NotSecure
 from kiosk.services.identify import BadImage, Recognised, ScanOutcome, Unrecognised
 from kiosk.services.interaction import InteractionService
 from kiosk.ui.background import Backend
 
 log = logging.getLogger("kiosk.flow")
 
+HEALTH_MS = 1000  # a device that answers again is back in service within about a second
 POLL_MS = 50  # a finger is noticed within ~50 ms; a no-finger poll is a short exchange
 
 
 class FlowDriver(QObject):
     state_changed = Signal(object)  # FlowState
 
-    def __init__(self, service: InteractionService, backend: Backend, site_locale: str) -> None:
+    def __init__(
+        self,
+        service: InteractionService,
+        backend: Backend,
+        site_locale: str,
+        health: HealthService | None = None,
+    ) -> None:
         super().__init__()
         self.service = service
         self.backend = backend
+        self.health = health
+        self._checking = False
+        self._health_timer = QTimer(self)
+        self._health_timer.setInterval(HEALTH_MS)
+        self._health_timer.timeout.connect(self.check_health)
         self.state: FlowState = flow.initial(site_locale)
         self._timeout = QTimer(self)
         self._timeout.setSingleShot(True)
@@ -45,10 +58,38 @@ class FlowDriver(QObject):
 
     def start(self) -> None:
         self._poll.start()
+        if self.health is not None:
+            self._health_timer.start()
+            self.check_health()
 
     def stop(self) -> None:
         self._poll.stop()
         self._timeout.stop()
+        self._health_timer.stop()
+
+    # ------------------------------------------------------------ machine health
+
+    def check_health(self) -> None:
+        """Ask the backend whether the machine can serve; skipped while it is busy."""
+        if self.health is None or self._checking or self.backend.busy:
+            return
+        self._checking = True
+        self.backend.submit(self.health.check, self._on_health, self._on_health_failure)
+
+    def _on_health(self, report: HealthReport) -> None:
+        self._checking = False
+        if report.ok:
+            if self.state.faults:
+                self.send(flow.ServiceRestored())
+            return
+        faults = tuple(sorted(f.value for f in report.faults))
+        if faults != self.state.faults or report.needs_staff != self.state.staff_can_clear:
+            self.send(flow.ServiceLost(faults, report.needs_staff))
+
+    def _on_health_failure(self, exc: BaseException) -> None:
+        self._checking = False
+        log.error("health check failed: %s: %s", type(exc).__name__, exc)
+        self.send(flow.ServiceLost(("health_check",)))
 
     # ------------------------------------------------------------ events in
 
@@ -93,12 +134,26 @@ class FlowDriver(QObject):
                 self.report_failure,
             )
 
+        elif isinstance(effect, flow.ConfirmSecure) and self.health is not None:
+            self.backend.submit(
+                partial(self.health.confirm_secure, effect.pin),
+                lambda _staff: self._after_confirm(),
+                self._on_confirm_refused,
+            )
         elif isinstance(effect, flow.VerifyWitness) and self.state.participant_id is not None:
             self.backend.submit(
                 partial(self.service.verify_witness, self.state.participant_id, effect.pin),
                 self._on_witness,
                 self.report_failure,
             )
+
+    def _after_confirm(self) -> None:
+        self.check_health()
+
+    def _on_confirm_refused(self, exc: BaseException) -> None:
+        reason = str(exc) if isinstance(exc, NotSecure) else "error"
+        log.warning("staff confirmation refused: %s", reason)
+        self.send(flow.StaffPinRefused(reason))
 
     def _on_witness(self, staff_id: int | None) -> None:
         self.send(flow.WitnessRejected() if staff_id is None else flow.WitnessAccepted(staff_id))
@@ -128,6 +183,11 @@ class FlowDriver(QObject):
 
     def _on_scan_failure(self, exc: BaseException) -> None:
         self._scanning = False
+        if self.health is not None and isinstance(exc, SensorError):
+            # A silent or vanished sensor is a machine fault, not this person's problem.
+            self.health.report_sensor_failure(exc)
+            self.send(flow.ServiceLost(tuple(sorted({*self.state.faults, "sensor"}))))
+            return
         self.report_failure(exc)
 
     def _on_decision(self, view: DecisionView) -> None:

@@ -7,7 +7,6 @@ from datetime import datetime
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QGridLayout,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -23,7 +22,8 @@ from kiosk.domain.model import SiteClock
 from kiosk.i18n import PARTICIPANT_LOCALES, _, format_local_time, language_name
 from kiosk.ui import theme
 from kiosk.ui.icons import IconWidget
-from kiosk.ui.texts import ScreenText, progress_text, texts_for
+from kiosk.ui.pinpad import PinPad
+from kiosk.ui.texts import ScreenText, fault_text, progress_text, texts_for
 
 
 def _label(name: str, wrap: bool = True) -> QLabel:
@@ -119,29 +119,15 @@ class IdleScreen(QWidget):
 
 
 class WitnessScreen(QWidget):
-    """A PIN pad for the witnessing nurse or pharmacist. The PIN shows only as dots."""
-
-    MAX_DIGITS = 12
+    """A nurse or pharmacist enters their PIN to witness the dose."""
 
     def __init__(self, send: Callable[[flow.Event], None]) -> None:
         super().__init__()
-        self._send = send
-        self._pin = ""
         self.icon = IconWidget(160)
         self.headline = _label("headline")
         self.detail = _label("detail")
-        self.dots = _label("headline", wrap=False)
-        self.dots.setAccessibleName("PIN entered")
-        grid = QGridLayout()
-        grid.setSpacing(16)
-        keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "ok"]
-        self.keys: dict[str, QPushButton] = {}
-        for index, key in enumerate(keys):
-            button = QPushButton()
-            button.setMinimumSize(theme.MIN_TOUCH_PX + 40, theme.MIN_TOUCH_PX)
-            button.clicked.connect(lambda _checked=False, k=key: self._press(k))
-            self.keys[key] = button
-            grid.addWidget(button, index // 3, index % 3)
+        self.pad = PinPad(lambda pin: send(flow.WitnessPin(pin)))
+        self.keys = self.pad.keys
         self.cancel = QPushButton()
         self.cancel.clicked.connect(lambda _checked=False: send(flow.Cancel()))
         layout = QVBoxLayout(self)
@@ -150,34 +136,60 @@ class WitnessScreen(QWidget):
         layout.addWidget(self.icon, alignment=Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.headline)
         layout.addWidget(self.detail)
-        layout.addWidget(self.dots)
-        layout.addLayout(grid)
+        layout.addWidget(self.pad)
         layout.addSpacing(24)
         layout.addWidget(self.cancel)
         layout.addStretch(1)
-
-    def _press(self, key: str) -> None:
-        if key == "clear":
-            self._pin = ""
-        elif key == "ok":
-            pin, self._pin = self._pin, ""
-            if pin:
-                self._send(flow.WitnessPin(pin))
-        elif len(self._pin) < self.MAX_DIGITS:
-            self._pin += key
-        self.dots.setText("●" * len(self._pin) or " ")
 
     def show_state(self, text: ScreenText) -> None:
         self.icon.set_icon(text.icon, theme.TEXT)
         self.headline.setText(text.headline)
         self.detail.setText(text.detail)
-        self.dots.setText("●" * len(self._pin) or " ")
-        for key, button in self.keys.items():
-            label = {"clear": _("Clear"), "ok": _("OK")}.get(key, key)
-            button.setText(label)
-            button.setAccessibleName(label)
+        self.pad.retranslate()
         self.cancel.setText(_("Cancel"))
         self.cancel.setAccessibleName(_("Cancel"))
+
+
+class OutOfServiceScreen(QWidget):
+    """Out of service: a plain sentence for participants, the reasons for staff, and a PIN
+    pad when staff can clear it (service door, tamper) once the machine is secure."""
+
+    def __init__(self, send: Callable[[flow.Event], None]) -> None:
+        super().__init__()
+        self.icon = IconWidget(160)
+        self.headline = _label("headline")
+        self.detail = _label("detail")
+        self.reasons = _label("staffNote")
+        self.staff_title = _label("detail")
+        self.staff_message = _label("detail")
+        self.pad = PinPad(lambda pin: send(flow.StaffPin(pin)))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(60, 60, 60, 60)
+        layout.addStretch(1)
+        layout.addWidget(self.icon, alignment=Qt.AlignmentFlag.AlignHCenter)
+        layout.addWidget(self.headline)
+        layout.addWidget(self.detail)
+        layout.addSpacing(24)
+        layout.addWidget(self.reasons)
+        layout.addSpacing(24)
+        layout.addWidget(self.staff_title)
+        layout.addWidget(self.staff_message)
+        layout.addWidget(self.pad)
+        layout.addStretch(1)
+
+    def show_state(self, text: ScreenText, state: FlowState) -> None:
+        self.icon.set_icon(text.icon, theme.ACCENT)
+        self.headline.setText(text.headline)
+        self.headline.setStyleSheet(f"color: {theme.ACCENT};")
+        self.detail.setText(text.detail)
+        self.reasons.setText("\n".join(fault_text(f) for f in state.faults))
+        clearable = state.staff_can_clear
+        for widget in (self.staff_title, self.pad):
+            widget.setVisible(clearable)
+        self.staff_title.setText(_("Staff: enter your PIN to confirm the machine is secure."))
+        self.staff_message.setText(state.staff_message)
+        self.staff_message.setVisible(clearable and bool(state.staff_message))
+        self.pad.retranslate()
 
 
 class ParticipantView(QStackedWidget):
@@ -188,9 +200,11 @@ class ParticipantView(QStackedWidget):
         self.idle = IdleScreen(lambda locale: send(flow.LanguageChosen(locale)))
         self.message = MessageScreen()
         self.witness = WitnessScreen(send)
+        self.out_of_service = OutOfServiceScreen(send)
         self.addWidget(self.idle)
         self.addWidget(self.message)
         self.addWidget(self.witness)
+        self.addWidget(self.out_of_service)
 
     def show_state(self, state: FlowState, now: datetime, site: SiteClock) -> None:
         text = texts_for(state, now, site)
@@ -200,6 +214,9 @@ class ParticipantView(QStackedWidget):
         elif state.screen is Screen.WITNESS:
             self.witness.show_state(text)
             self.setCurrentWidget(self.witness)
+        elif state.screen is Screen.OUT_OF_SERVICE:
+            self.out_of_service.show_state(text, state)
+            self.setCurrentWidget(self.out_of_service)
         else:
             self.message.show_state(text, state)
             self.setCurrentWidget(self.message)

@@ -73,8 +73,15 @@ def texts_for(state: FlowState, now: datetime, site: SiteClock) -> ScreenText:
             _("Please wait. Your medication drops into the tray."),
         )
     if screen is Screen.DONE:
+        if state.partial and not any(line.dropped for line in state.lines):
+            return ScreenText(
+                Icon.INFO,
+                _("The machine could not give your dose"),
+                _("Staff have been told and will help you."),
+                "attention",
+            )
         if state.partial:
-            got = [medication_phrase(line, line.dropped) for line in state.lines]
+            got = [medication_phrase(line, line.dropped) for line in state.lines if line.dropped]
             return ScreenText(
                 Icon.INFO,
                 _("You received {what}").format(what=_(" and ").join(got)),
@@ -109,6 +116,10 @@ def texts_for(state: FlowState, now: datetime, site: SiteClock) -> ScreenText:
             _("Please try again, or see staff."),
             "attention",
         )
+    if screen is Screen.OUT_OF_SERVICE:
+        return ScreenText(
+            Icon.STOP, _("Temporarily out of service"), _("Staff have been alerted."), "attention"
+        )
     if state.error is ErrorKind.POOR_IMAGE:
         return ScreenText(
             Icon.FINGER,
@@ -120,6 +131,18 @@ def texts_for(state: FlowState, now: datetime, site: SiteClock) -> ScreenText:
             Icon.STOP, _("Temporarily out of service"), _("Staff have been alerted."), "attention"
         )
     return ScreenText(Icon.INFO, _("Please see staff"), _("Staff can help you."), "attention")
+
+
+def fault_text(fault: str) -> str:
+    """Why the machine is out of service, for staff (no personal data)."""
+    return {
+        "sensor": _("The fingerprint sensor does not answer."),
+        "controller": _("The dispenser does not answer."),
+        "door_opened": _("The service door was opened outside a staff session."),
+        "tamper": _("The tamper switch was tripped."),
+        "clock": _("The clock is behind the last recorded event."),
+        "database": _("The database check failed."),
+    }.get(fault, _("Self-test failed: {fault}").format(fault=fault))
 
 
 def progress_text(line: DoseLine) -> str:

@@ -14,6 +14,7 @@ BUTTON_BORDER = "#FFFFFF"
 HEADLINE_PT = 44
 DETAIL_PT = 30
 BUTTON_PT = 30
+STAFF_PT = 24
 MIN_TOUCH_PX = 120
 
 TONE_COLOURS = {"neutral": TEXT, "good": GOOD, "attention": ACCENT}
@@ -23,6 +24,7 @@ QWidget#participantRoot {{ background: {BACKGROUND}; }}
 QLabel {{ color: {TEXT}; }}
 QLabel#detail {{ color: {MUTED_TEXT}; font-size: {DETAIL_PT}pt; }}
 QLabel#headline {{ font-size: {HEADLINE_PT}pt; font-weight: 600; }}
+QLabel#staffNote {{ color: {MUTED_TEXT}; font-size: {STAFF_PT}pt; }}
 QLabel#clock {{ color: {MUTED_TEXT}; font-size: {DETAIL_PT}pt; }}
 QPushButton {{
     background: {BUTTON_BG}; color: {BUTTON_TEXT}; border: 3px solid {BUTTON_BORDER};

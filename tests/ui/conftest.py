@@ -64,7 +64,7 @@ class Kiosk:
 def kiosk(qtbot: QtBot, tmp_path: Path, clock: FixedClock) -> Iterator[Kiosk]:
     runtime = start_demo(tmp_path / "data", clock, realistic_timing=False)
     backend = Backend()
-    driver = FlowDriver(runtime.interaction, backend, "en")
+    driver = FlowDriver(runtime.interaction, backend, "en", runtime.health)
     backend.set_fallback(driver.report_failure)
     window = MainWindow(driver, clock, runtime.config.site, "test")
     qtbot.addWidget(window)

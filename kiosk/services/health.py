@@ -1,0 +1,260 @@
+"""Can the machine serve right now? Device supervision, security lockouts, boot self-test.
+
+Runs on the backend thread (``check`` every second or so). Controller events arrive on the
+driver's reader thread and are only queued here; everything that touches the store or a
+device happens in ``check``. Device faults clear by themselves when the device answers
+again; the service door and tamper latches are kept in the store and cleared only by staff
+with the right role, once the machine is closed and the switch is back.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import queue
+from dataclasses import dataclass, field
+
+from hardware.ports import (
+    ControllerBooted,
+    ControllerError,
+    ControllerEvent,
+    DeviceState,
+    DispenserController,
+    DoorChanged,
+    FingerprintSensor,
+    LaneState,
+    SensorError,
+    TamperChanged,
+)
+from kiosk.domain.dosing import clock_is_trusted
+from kiosk.domain.permissions import Permission, allowed
+from kiosk.services.clock import Clock
+from kiosk.services.dispense import DispenseService
+from kiosk.services.events import ControllerEvents
+from kiosk.store import audit
+from kiosk.store.db import integrity_check
+from kiosk.store.pins import verify_pin
+from kiosk.store.repository import Store
+
+log = logging.getLogger("kiosk.health")
+
+# The audit entries checked at boot; the whole chain is `kiosk db verify`'s job.
+BOOT_AUDIT_TAIL = 2000
+LANE_STATES = {
+    LaneState.READY: "ready",
+    LaneState.JAMMED: "jammed",
+    LaneState.EMPTY: "empty",
+    LaneState.MOTOR_FAULT: "fault",
+}
+
+
+class Fault(enum.Enum):
+    SENSOR = "sensor"
+    CONTROLLER = "controller"
+    DOOR_OPENED = "door_opened"  # latched
+    TAMPER = "tamper"  # latched
+    CLOCK = "clock"
+    DATABASE = "database"
+
+
+LATCHED = (Fault.DOOR_OPENED, Fault.TAMPER)
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    faults: frozenset[Fault] = frozenset()
+    details: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.faults
+
+    @property
+    def needs_staff(self) -> bool:
+        return any(f in self.faults for f in LATCHED)
+
+
+class NotSecure(Exception):
+    """Staff tried to clear a lockout that cannot be cleared yet (or may not)."""
+
+
+class HealthService:
+    def __init__(
+        self,
+        store: Store,
+        sensor: FingerprintSensor,
+        controller: DispenserController,
+        clock: Clock,
+        dispense: DispenseService,
+        events: ControllerEvents,
+    ) -> None:
+        self._store = store
+        self._sensor = sensor
+        self._controller = controller
+        self._clock = clock
+        self._dispense = dispense
+        self._inbox: queue.SimpleQueue[ControllerEvent] = queue.SimpleQueue()
+        self._faults: set[Fault] = set()
+        self._details: dict[str, str] = {}
+        self._database_ok = True
+        self.staff_session = False  # the admin panel sets it while staff work on the machine
+        events.subscribe(self._inbox.put)
+
+    # ------------------------------------------------------------ reports from elsewhere
+
+    def report_sensor_failure(self, error: SensorError) -> None:
+        self._fault(Fault.SENSOR, error.message)
+
+    # ------------------------------------------------------------ the check
+
+    def check(self) -> HealthReport:
+        """Drain events, probe what is faulty (and the controller), return the state."""
+        booted = self._drain_events()
+        self._check_controller(recover=booted)
+        if Fault.SENSOR in self._faults or self._sensor.state is not DeviceState.READY:
+            self._check_sensor()
+        now = self._clock.now()
+        if clock_is_trusted(now, self._store.latest_recorded_time()):
+            self._clear(Fault.CLOCK)
+        else:
+            self._fault(Fault.CLOCK, "the clock is behind the last recorded event")
+        for name, detail in self._store.flags().items():
+            self._faults.add(Fault(name))
+            self._details[name] = detail
+        if not self._database_ok:
+            self._faults.add(Fault.DATABASE)
+        return HealthReport(frozenset(self._faults), dict(self._details))
+
+    def boot(self) -> HealthReport:
+        """The boot self-test: database, devices, lane states, clock."""
+        problems = integrity_check_quick(self._store)
+        if problems:
+            self._database_ok = False
+            self._details[Fault.DATABASE.value] = problems
+            log.error("database check failed at boot: %s", problems)
+        self.check()
+        self._check_sensor()
+        report = HealthReport(frozenset(self._faults), dict(self._details))
+        log.info(
+            "boot self-test: %s", "ok" if report.ok else sorted(f.value for f in report.faults)
+        )
+        return report
+
+    def _drain_events(self) -> bool:
+        booted = False
+        while True:
+            try:
+                event = self._inbox.get_nowait()
+            except queue.Empty:
+                return booted
+            now = self._clock.now()
+            if isinstance(event, DoorChanged) and event.door_open and not self.staff_session:
+                if self._store.raise_flag(
+                    Fault.DOOR_OPENED.value, "service door opened outside a staff session", now
+                ):
+                    self._store.raise_alert(
+                        "door",
+                        "machine",
+                        "Service door opened outside a "
+                        "staff session: confirm the machine is secure.",
+                        now,
+                    )
+                    log.warning("service door opened outside a staff session: dispensing stopped")
+            elif isinstance(event, TamperChanged) and event.tripped:
+                if self._store.raise_flag(Fault.TAMPER.value, "tamper switch tripped", now):
+                    self._store.raise_alert(
+                        "tamper",
+                        "machine",
+                        "Tamper switch tripped: confirm the machine is secure.",
+                        now,
+                    )
+                    log.warning("tamper switch tripped: dispensing stopped")
+            elif isinstance(event, ControllerBooted):
+                log.warning("controller restarted (firmware %s)", event.firmware)
+                booted = True
+
+    def _check_controller(self, *, recover: bool) -> None:
+        try:
+            if self._controller.state in (DeviceState.CLOSED, DeviceState.DISCONNECTED):
+                self._controller.open()
+            status = self._controller.status()
+        except ControllerError as exc:
+            self._fault(Fault.CONTROLLER, exc.message)
+            return
+        was_down = Fault.CONTROLLER in self._faults
+        self._clear(Fault.CONTROLLER)
+        now = self._clock.now()
+        if status.door_open and not self.staff_session:
+            self._store.raise_flag(Fault.DOOR_OPENED.value, "service door found open", now)
+        if status.tamper:
+            self._store.raise_flag(Fault.TAMPER.value, "tamper switch found tripped", now)
+        for lane, state in enumerate(status.lanes, start=1):
+            if self._store.set_lane_state(lane, LANE_STATES[state], now, "controller"):
+                log.info("lane %d is now %s", lane, LANE_STATES[state])
+        if recover or was_down:
+            # After a reboot or an outage the truth of open vends is asked, never guessed.
+            settled = self._dispense.recover()
+            if settled:
+                log.warning("settled %d open vends after the controller came back", len(settled))
+
+    def _check_sensor(self) -> None:
+        try:
+            self._sensor.info()
+        except SensorError as exc:
+            self._fault(Fault.SENSOR, exc.message)
+            return
+        self._clear(Fault.SENSOR)
+
+    def _fault(self, fault: Fault, detail: str) -> None:
+        if fault not in self._faults:
+            log.error("out of service: %s (%s)", fault.value, detail)
+        self._faults.add(fault)
+        self._details[fault.value] = detail
+
+    def _clear(self, fault: Fault) -> None:
+        if fault in self._faults:
+            log.info("%s answers again", fault.value)
+        self._faults.discard(fault)
+        self._details.pop(fault.value, None)
+
+    # ------------------------------------------------------------ staff
+
+    def confirm_secure(self, pin: str) -> int:
+        """A technician, pharmacist or admin confirms the machine is closed and secure."""
+        now = self._clock.now()
+        staff = self._staff_for(pin, Permission.CONFIRM_SECURE)
+        if staff is None:
+            self._store.note(now, "unknown", "machine.secure_refused", "machine")
+            raise NotSecure("PIN not accepted for this task")
+        try:
+            status = self._controller.status()
+        except ControllerError as exc:
+            raise NotSecure(f"the dispenser does not answer: {exc.message}") from exc
+        if status.door_open:
+            raise NotSecure("the service door is still open")
+        if status.tamper:
+            raise NotSecure("the tamper switch is still tripped")
+        names: list[str] = [f.value for f in LATCHED if f.value in self._store.flags()]
+        self._store.clear_flags(names, now, f"staff:{staff}")
+        for fault in LATCHED:
+            self._clear(fault)
+        log.info("staff %d confirmed the machine secure", staff)
+        return staff
+
+    def _staff_for(self, pin: str, permission: Permission) -> int | None:
+        if not pin.isdigit():
+            return None
+        roles = ("staff", "nurse", "pharmacist", "technician", "admin")
+        for staff_id, role, pin_hash in self._store.staff_with_roles(roles):
+            if verify_pin(pin, pin_hash):
+                return staff_id if allowed(role, permission) else None
+        return None
+
+
+def integrity_check_quick(store: Store) -> str:
+    """'' when the database and the recent audit chain look right, else the first problem."""
+    problems = integrity_check(store.conn, quick=True)
+    if problems:
+        return problems[0]
+    report = audit.verify_chain(store.conn, tail=BOOT_AUDIT_TAIL)
+    return "" if report.ok else f"audit chain broken at entry {report.first_bad_seq}"
