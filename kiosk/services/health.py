@@ -75,7 +75,14 @@ class HealthReport:
 
 
 class NotSecure(Exception):
-    """Staff tried to clear a lockout that cannot be cleared yet (or may not)."""
+    """Staff tried to clear a lockout that cannot be cleared yet (or may not).
+
+    ``code`` is one of: pin (not accepted for this task), door_open, tamper, controller.
+    """
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(f"{code}: {detail}" if detail else code)
+        self.code = code
 
 
 class HealthService:
@@ -225,15 +232,15 @@ class HealthService:
         staff = self._staff_for(pin, Permission.CONFIRM_SECURE)
         if staff is None:
             self._store.note(now, "unknown", "machine.secure_refused", "machine")
-            raise NotSecure("PIN not accepted for this task")
+            raise NotSecure("pin")
         try:
             status = self._controller.status()
         except ControllerError as exc:
-            raise NotSecure(f"the dispenser does not answer: {exc.message}") from exc
+            raise NotSecure("controller", exc.message) from exc
         if status.door_open:
-            raise NotSecure("the service door is still open")
+            raise NotSecure("door_open")
         if status.tamper:
-            raise NotSecure("the tamper switch is still tripped")
+            raise NotSecure("tamper")
         names: list[str] = [f.value for f in LATCHED if f.value in self._store.flags()]
         self._store.clear_flags(names, now, f"staff:{staff}")
         for fault in LATCHED:

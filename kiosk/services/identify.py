@@ -66,6 +66,10 @@ class IdentifyService:
         log.info("identified participant %d", participant.id)
         return Recognised(participant.id, participant.language)
 
+    @property
+    def awaiting_lift(self) -> bool:
+        return self._awaiting_lift
+
     def forget_finger(self) -> None:
         """Accept the next touch even if the finger was not lifted (e.g. after idle)."""
         self._awaiting_lift = False

@@ -151,7 +151,7 @@ class FlowDriver(QObject):
         self.check_health()
 
     def _on_confirm_refused(self, exc: BaseException) -> None:
-        reason = str(exc) if isinstance(exc, NotSecure) else "error"
+        reason = exc.code if isinstance(exc, NotSecure) else "error"
         log.warning("staff confirmation refused: %s", reason)
         self.send(flow.StaffPinRefused(reason))
 

@@ -23,7 +23,13 @@ from kiosk.i18n import PARTICIPANT_LOCALES, _, format_local_time, language_name
 from kiosk.ui import theme
 from kiosk.ui.icons import IconWidget
 from kiosk.ui.pinpad import PinPad
-from kiosk.ui.texts import ScreenText, fault_text, progress_text, texts_for
+from kiosk.ui.texts import (
+    ScreenText,
+    fault_text,
+    progress_text,
+    staff_refusal_text,
+    texts_for,
+)
 
 
 def _label(name: str, wrap: bool = True) -> QLabel:
@@ -187,7 +193,7 @@ class OutOfServiceScreen(QWidget):
         for widget in (self.staff_title, self.pad):
             widget.setVisible(clearable)
         self.staff_title.setText(_("Staff: enter your PIN to confirm the machine is secure."))
-        self.staff_message.setText(state.staff_message)
+        self.staff_message.setText(staff_refusal_text(state.staff_message))
         self.staff_message.setVisible(clearable and bool(state.staff_message))
         self.pad.retranslate()
 

@@ -145,5 +145,16 @@ def fault_text(fault: str) -> str:
     }.get(fault, _("Self-test failed: {fault}").format(fault=fault))
 
 
+def staff_refusal_text(code: str) -> str:
+    if not code:
+        return ""
+    return {
+        "pin": _("That PIN is not accepted for this task."),
+        "door_open": _("Close the service door first."),
+        "tamper": _("The tamper switch is still tripped."),
+        "controller": _("The dispenser does not answer."),
+    }.get(code, _("Not confirmed. Please try again."))
+
+
 def progress_text(line: DoseLine) -> str:
     return _("{dropped} of {count}").format(dropped=line.dropped, count=line.units)
