@@ -76,7 +76,12 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
     events = ControllerEvents(controller)
     dispense = DispenseService(store, controller, clock, events=events)
     interaction = InteractionService(
-        store, clock, config.site, IdentifyService(store, sensor), dispense
+        store,
+        clock,
+        config.site,
+        IdentifyService(store, sensor),
+        dispense,
+        retry_remainder=config.retry_remainder,
     )
     health = HealthService(store, sensor, controller, clock, dispense, events)
     try:

@@ -353,3 +353,21 @@ def next_eligible(
         if isinstance(_evaluate(rx, history, instant, site, check_missed=False), Allowed):
             return instant
     return None
+
+
+def remainder_allowed(
+    rx: Prescription, history: list[PastDispense], now: datetime, site: SiteClock, units: int
+) -> bool:
+    """May the undelivered rest of a dose that was just cut short be given from another lane?
+
+    Only while the prescription is active and in date, and only within the daily maximum
+    (``history`` already holds the units that did drop).
+    """
+    today = dosing_day(now, site)
+    if rx.status is not PrescriptionStatus.ACTIVE or today < rx.start_date:
+        return False
+    if rx.end_date is not None and today > rx.end_date:
+        return False
+    day = dosing_day_bounds(today, site)
+    used = sum(d.units for d in history if d.prescription_id == rx.id and day.contains(d.at))
+    return units > 0 and used + units <= rx.daily_max_units

@@ -30,6 +30,7 @@ class Config:
     controller_port: str | None = None
     data_dir: Path = field(default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)))
     key_file: Path | None = None
+    retry_remainder: bool = False  # give the rest of a jammed dose from another lane
 
     @property
     def site(self) -> SiteClock:
@@ -55,6 +56,7 @@ def load_config(path: Path) -> Config:
     site = raw.get("site", {})
     devices = raw.get("devices", {})
     storage = raw.get("storage", {})
+    dispensing = raw.get("dispensing", {})
     base = Config()
     config = Config(
         site_name=str(site.get("name", base.site_name)),
@@ -66,6 +68,7 @@ def load_config(path: Path) -> Config:
         controller_port=devices.get("controller_port"),
         data_dir=Path(storage["data_dir"]) if "data_dir" in storage else base.data_dir,
         key_file=Path(storage["key_file"]) if "key_file" in storage else None,
+        retry_remainder=bool(dispensing.get("retry_remainder", False)),
     )
     validate(config)
     return config
@@ -90,6 +93,7 @@ def to_toml(config: Config) -> str:
         },
         "devices": {"sensor_port": config.sensor_port, "controller_port": config.controller_port},
         "storage": {"data_dir": config.data_dir, "key_file": config.key_file},
+        "dispensing": {"retry_remainder": config.retry_remainder},
     }
     lines = []
     for name, values in sections.items():

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
 
+from kiosk.domain.dosing import remainder_allowed
 from kiosk.domain.model import SiteClock
 from kiosk.services.clock import Clock
-from kiosk.services.decide import DecideService, DecisionView
+from kiosk.services.decide import DecideService, DecisionView, PlannedDose
 from kiosk.services.dispense import DispenseService, VendResult
 from kiosk.services.identify import IdentifyService, ScanOutcome
 from kiosk.services.witness import WitnessService
@@ -31,11 +34,15 @@ class InteractionService:
         site: SiteClock,
         identify: IdentifyService,
         dispense: DispenseService,
+        *,
+        retry_remainder: bool = False,
     ) -> None:
         self.store = store
         self.clock = clock
         self.identify = identify
         self.dispenser = dispense
+        self.site = site
+        self.retry_remainder = retry_remainder  # site setting: finish a cut-short dose elsewhere
         self.decider = DecideService(store, clock, site)
         self.witness = WitnessService(store, clock)
 
@@ -44,6 +51,26 @@ class InteractionService:
 
     def decide(self, participant_id: int) -> DecisionView:
         return self.decider.decide(participant_id)
+
+    def _may_finish_elsewhere(self, dose: PlannedDose, result: VendResult) -> bool:
+        """The rest of a cut-short dose, from another lane, only if the site allows it, a
+        lane with that medication is ready, and the rules agree (daily maximum)."""
+        rest = dose.units - result.dropped
+        if not self.retry_remainder or rest <= 0 or result.outcome == "complete":
+            return False
+        if self.store.lane_for(dose.prescription.medication.id, rest) is None:
+            return False
+        now = self.clock.now()
+        history = self.store.history(dose.prescription.id, now - timedelta(days=2))
+        allowed = remainder_allowed(dose.prescription, history, now, self.site, rest)
+        log.info(
+            "vend %d cut short at %d of %d: remainder %s",
+            result.vend_id,
+            result.dropped,
+            dose.units,
+            "retried on another lane" if allowed else "not allowed",
+        )
+        return allowed
 
     def verify_witness(self, participant_id: int, pin: str) -> int | None:
         return self.witness.verify(participant_id, pin)
@@ -58,16 +85,28 @@ class InteractionService:
         view = self.decider.decide(participant_id)
         if view.needs_witness and witness_staff_id is None:
             raise WitnessRequired("a witnessed dose cannot be given without a witness")
-        results = []
+        results: list[VendResult] = []
         for index, dose in enumerate(view.doses):
+            # Units already given by an earlier vend of this dose (when its rest is retried).
+            offset = [0]
 
-            def progress(dropped: int, line: int = index) -> None:
+            def progress(dropped: int, line: int = index, offset: list[int] = offset) -> None:
                 if on_unit is not None:
-                    on_unit(line, dropped)
+                    on_unit(line, offset[0] + dropped)
 
-            results.append(
-                self.dispenser.vend(
-                    participant_id, dose.prescription, dose.units, progress, witness_staff_id
-                )
+            result = self.dispenser.vend(
+                participant_id, dose.prescription, dose.units, progress, witness_staff_id
             )
+            given = result.dropped
+            if self._may_finish_elsewhere(dose, result):
+                offset[0] = given
+                rest = self.dispenser.vend(
+                    participant_id,
+                    dose.prescription,
+                    dose.units - given,
+                    progress,
+                    witness_staff_id,
+                )
+                result = replace(result, dropped=given + rest.dropped, outcome=rest.outcome)
+            results.append(result)
         return results

@@ -177,3 +177,52 @@ def test_a_power_cut_mid_vend_is_settled_from_the_controllers_memory(
     assert result.outcome == "aborted"
     assert result.dropped == emulator.dropped_total(result.vend_id) == 1
     assert len(vends_sent(emulator)) == 1
+
+
+def test_the_rest_of_a_jammed_dose_comes_from_another_lane_only_when_allowed(
+    store: Store, clock: FixedClock, tmp_path: Path
+) -> None:
+    from kiosk.domain.model import SiteClock
+    from kiosk.services.identify import IdentifyService
+    from kiosk.services.interaction import InteractionService
+
+    emu = ControllerEmulator(lanes=2, unit_seconds=0.01, jam_seconds=0.05, stock=10)
+    emu.start()
+    driver = SerialController(emu.port)
+    driver.open()
+    try:
+        now = clock.now()
+        med = store.add_medication("hydromorphone", "8 mg", "tablet", now)
+        store.set_lane(1, med, 10, now, "test")
+        store.set_lane(2, med, 5, now, "test")
+        pid = store.add_participant("P-1", "Name", None, now, "test")
+        from kiosk.services.seed import ALL_DAY
+
+        store.add_prescription(pid, med, 2, ALL_DAY, 6, date(2026, 6, 9), None, now, "test")
+        site = SiteClock("America/Vancouver")
+        dispense = DispenseService(store, driver, clock)
+        strict = InteractionService(store, clock, site, IdentifyService(store, None), dispense)  # type: ignore[arg-type]
+        emu.force_jam(1, after_units=1)
+        [cut] = strict.dispense(pid)
+        assert (cut.dropped, cut.outcome) == (1, "jam")  # the site does not allow a retry
+        store.set_lane_state(1, "ready", now, "test")
+        emu.clear_jam(1)
+        driver.lane_reset(1)
+        lenient = InteractionService(
+            store,
+            clock,
+            site,
+            IdentifyService(store, None),
+            dispense,
+            retry_remainder=True,  # type: ignore[arg-type]
+        )
+        clock.at = clock.at.replace(hour=23)  # next window (16:00 local)
+        emu.force_jam(1, after_units=1)
+        seen: list[tuple[int, int]] = []
+        [finished] = lenient.dispense(pid, on_unit=lambda line, n: seen.append((line, n)))
+        assert finished.dropped == 2
+        assert seen == [(0, 1), (0, 2)]
+        assert store.lanes()[1].stock == 4  # the rest came from lane 2
+    finally:
+        driver.close()
+        emu.stop()
