@@ -92,7 +92,8 @@ def test_an_untrusted_clock_puts_the_kiosk_out_of_service(kiosk: Kiosk, qtbot: Q
 def test_a_decision_on_an_untrusted_clock_is_refused(kiosk: Kiosk, qtbot: QtBot) -> None:
     """Even if the clock jumps back between the health check and the scan."""
     kiosk.driver.stop()  # no health checks: the decision itself must refuse
-    kiosk.driver._poll.start()
+    qtbot.waitUntil(lambda: not kiosk.backend.busy, timeout=5000)  # the first check is done
+    kiosk.driver._poll.start()  # only the sensor poll
     kiosk.runtime.clock.at -= timedelta(hours=1)  # type: ignore[attr-defined]
     kiosk.sensor.place_finger("P-0001/right-index")
     qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.REFUSED, timeout=5000)
