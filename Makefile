@@ -52,3 +52,7 @@ clean:
 # Figures, not pass/fail: decision latency, encryption cost, finger-to-unit, GUI stalls.
 bench: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench.bench_kiosk
+
+# 1,000 SIGKILLs of the real kiosk process during dispenses; prints the counts.
+soak: setup
+	QT_QPA_PLATFORM=offscreen $(PY) -m tests.fault.harness --cuts 1000
