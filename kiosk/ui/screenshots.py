@@ -42,7 +42,9 @@ def states() -> dict[str, flow.FlowState]:
         "too_early": flow.step(deciding, flow.DoseRefused(too_early)),
         "see_staff": flow.step(deciding, flow.DoseRefused(Refused(1, RefusalReason.ON_HOLD))),
         "not_recognised": flow.step(flow.step(idle, flow.FingerDetected()), flow.NotRecognised()),
-        "out_of_service": flow.step(idle, flow.Fault(ErrorKind.OUT_OF_SERVICE)),
+        "error_out_of_service": flow.step(idle, flow.Fault(ErrorKind.OUT_OF_SERVICE)),
+        "out_of_service": flow.step(idle, flow.ServiceLost(("controller", "sensor"))),
+        "out_of_service_door": flow.step(idle, flow.ServiceLost(("door_opened",), True)),
     }
 
 
