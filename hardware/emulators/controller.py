@@ -2,27 +2,34 @@
 
 It behaves as the document says a controller behaves (replies, events, one vend at a time,
 idempotent ``vend_id`` records in "nvram", repeated SEQ answered again without acting
-twice) and has a thread-safe control API so tests can jam lanes, open doors, cut power
-and lose replies. ``python -m hardware.emulators.controller`` runs one by hand.
+twice) and has a thread-safe control API so tests can jam lanes, open doors, cut power,
+lose replies, add line noise and unplug the USB serial adapter (``unplug``/``replug``: the
+board keeps its power and goes on vending, only the line to the host goes away).
+``python -m hardware.emulators.controller`` runs one by hand or from a test harness, driven
+by one-line commands on stdin (see ``main``).
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import enum
 import json
 import logging
 import os
 import select
+import signal
+import sys
 import threading
 import time
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from hardware.controller import frame as fr
-from hardware.emulators.pty_port import close_pty, open_pty_pair
+from hardware.emulators.pty_port import close_pty, open_pty_pair, point_link, remove_link
 from hardware.ports import (
     ControllerBooted,
     ControllerEvent,
@@ -46,6 +53,12 @@ NVRAM_RECORDS = 32
 POLL_SECONDS = 0.01  # longest sleep of the emulator loop (bounds stop() and timer slack)
 
 Reply = tuple[int, bytes]  # (TYPE, payload)
+
+
+class ReplyNoise(enum.Enum):
+    """Special items for ``noise_before_replies`` besides raw bytes."""
+
+    REPEAT_PREVIOUS_REPLY = "repeat-previous-reply"  # a late duplicate of the last reply
 
 
 @dataclass
@@ -78,6 +91,7 @@ class ControllerEmulator:
         firmware: str = "EMU-1.0",
         stock: int = 20,
         boot_seconds: float = 0.05,
+        link_path: str | os.PathLike[str] | None = None,
     ) -> None:
         if not 1 <= lanes <= fr.MAX_PAYLOAD - 3:
             raise ValueError(f"lanes {lanes} outside 1..{fr.MAX_PAYLOAD - 3}")
@@ -88,6 +102,7 @@ class ControllerEmulator:
         self.firmware = firmware
         self._nvram_path = Path(nvram_path) if nvram_path is not None else None
         self._lock = threading.RLock()
+        self._changed = threading.Condition(self._lock)  # a unit fell or a vend ended
         self._stock = dict.fromkeys(range(1, lanes + 1), stock)
         self._jammed: set[int] = set()  # lane state JAMMED until LANE_RESET
         self._blocked: set[int] = set()  # physically obstructed: turns jam, reset refused
@@ -98,16 +113,21 @@ class ControllerEmulator:
         self._load_nvram()
         self._log: list[VendRecord] = []
         self._physical: Counter[int] = Counter()  # units that really fell, per vend_id
+        self._vends_started: Counter[int] = Counter()  # accepted VENDs, per vend_id
         self._commands: deque[tuple[int, int]] = deque(maxlen=4096)  # bounded for long runs
         self._run: _Run | None = None
         self._silent = False
         self._drop_replies = 0
         self._last: tuple[bytes, bytes] | None = None  # (command frame, reply frame)
+        self._previous_reply: bytes | None = None  # the last reply frame put on the wire
+        self._reply_noise: deque[bytes | ReplyNoise] = deque()
         self._off_until: float | None = None  # power is off until then, then BOOT
         self._after_reply: list[Callable[[], None]] = []
         self._decoder = fr.FrameDecoder()
-        self._master: int | None = None
-        self._port: str | None = None
+        self._link = Path(link_path) if link_path is not None else None
+        self._master: int | None = None  # None while unplugged (or not started)
+        self._plug_gen = 0  # changes on every plug and unplug: tells a stale fd apart
+        self._port: str | None = None  # the pty slave, kept after unplug for messages
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
 
@@ -115,36 +135,88 @@ class ControllerEmulator:
 
     @property
     def port(self) -> str:
-        """Path of the pty slave a driver opens (valid after ``start()``)."""
+        """The path a driver opens: the link path when one was given (valid at any time;
+        it exists only while plugged in), else the pty slave (valid after ``start()``)."""
+        if self._link is not None:
+            return str(self._link)
         if self._port is None:
             raise RuntimeError("emulator not started")
         return self._port
 
+    @property
+    def plugged(self) -> bool:
+        with self._lock:
+            return self._master is not None
+
     def start(self) -> None:
+        """Power the board (start its thread) and plug it in. Does nothing when running;
+        after ``stop()`` it starts again, with a fresh line, on a new pty."""
         with self._lock:
             if self._thread is not None:
                 return
-            master, self._port = open_pty_pair()
-            os.set_blocking(master, False)  # a host that stops reading must not block us
-            self._master = master
-            self._decoder.reset()
+            self._plug()
             self._last = None
             self._stop = threading.Event()
             self._thread = threading.Thread(
-                target=self._loop, args=(master, self._stop), name="controller-emu", daemon=True
+                target=self._loop, args=(self._stop,), name="controller-emu", daemon=True
             )
             self._thread.start()
 
     def stop(self) -> None:
-        """Stop the thread and close the pty: to the driver the cable is pulled."""
+        """Stop the thread and close the pty: to the driver the cable is pulled (and the
+        link, if any, removed). Every other state is kept; ``start()`` resumes."""
         with self._lock:
-            thread, master = self._thread, self._master
-            self._thread = self._master = None
+            thread, self._thread = self._thread, None
             self._stop.set()
-        if thread is not None:
+        if thread is not None and thread is not threading.current_thread():
             thread.join(1.0)
-        if master is not None:
+        with self._lock:
+            self._unplug()
+
+    def unplug(self) -> None:
+        """The USB serial adapter is pulled: the link vanishes and the pty closes (a driver
+        sees its port fail). The board keeps its power: a running vend goes on dropping,
+        and stock, nvram, jams, log and counts are all kept. Its events are lost."""
+        with self._lock:
+            if self._thread is None:
+                raise RuntimeError("emulator not started")
+            self._unplug()
+
+    def replug(self) -> None:
+        """The adapter is plugged back: a new pty, the link pointed at it, serving resumes
+        with a fresh receive state. Does nothing when already plugged in."""
+        with self._lock:
+            if self._thread is None:
+                raise RuntimeError("emulator not started")
+            if self._master is None:
+                self._plug()
+
+    def _plug(self) -> None:
+        master, path = open_pty_pair()
+        try:
+            os.set_blocking(master, False)  # a host that stops reading must not block us
+            if self._link is not None:
+                point_link(self._link, path)
+        except BaseException:
             close_pty(master)
+            raise
+        self._master, self._port = master, path
+        self._plug_gen += 1
+        self._decoder.reset()
+        log.info("controller emulator plugged in on %s", self.port)
+
+    def _unplug(self) -> None:
+        master, self._master = self._master, None
+        if master is None:
+            return  # not plugged in: in particular, a link we did not make is left alone
+        # The stable name goes first, so a driver reopening at once cannot follow it to a
+        # pty number that may already belong to somebody else.
+        if self._link is not None:
+            remove_link(self._link)
+        self._plug_gen += 1
+        close_pty(master)
+        self._decoder.reset()
+        log.info("controller emulator unplugged")
 
     def __enter__(self) -> ControllerEmulator:
         self.start()
@@ -156,6 +228,8 @@ class ControllerEmulator:
     # ------------------------------------------------------------ control API
 
     def set_stock(self, lane: int, units: int) -> None:
+        if units < 0:
+            raise ValueError(f"stock {units} is negative")
         with self._lock:
             self._stock[self._lane(lane)] = units
 
@@ -210,6 +284,7 @@ class ControllerEmulator:
                 self._run.record.outcome = VendOutcome.ABORTED
                 self._run = None
                 self._save_nvram()
+                self._changed.notify_all()
             self._off_until = time.monotonic() + self.boot_seconds
             self._last = None  # the repeated-SEQ memory is RAM, not nvram
             self._decoder.reset()
@@ -229,10 +304,60 @@ class ControllerEmulator:
         with self._lock:
             self._write(data)
 
+    def noise_before_replies(self, items: Iterable[bytes | ReplyNoise]) -> None:
+        """Queue noise for the next replies, one item just ahead of each reply (where it
+        lands mid-exchange, while the host waits): raw bytes (garbage, a truncated frame,
+        a frame with a bad CRC...) or ``REPEAT_PREVIOUS_REPLY``, which sends the previous
+        reply frame again, as a late duplicate. Items queue up behind earlier ones."""
+        with self._lock:
+            self._reply_noise.extend(items)
+
+    @property
+    def pending_noise(self) -> int:
+        """Items of ``noise_before_replies`` not sent yet."""
+        with self._lock:
+            return len(self._reply_noise)
+
     def dropped_total(self, vend_id: int) -> int:
         """Units that physically fell for ``vend_id`` while this object ran."""
         with self._lock:
             return self._physical[vend_id]
+
+    @property
+    def vends_started(self) -> dict[int, int]:
+        """vend_id -> how many VENDs with that id were accepted (started a vend) by this
+        object. A correct host never makes a count exceed 1."""
+        with self._lock:
+            return dict(self._vends_started)
+
+    def wait_vend_finished(self, vend_id: int, timeout: float) -> VendRecord | None:
+        """Wait until the vend ``vend_id`` has an outcome; a copy of its record, or None
+        when it is unknown or still running after ``timeout`` seconds."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while True:
+                record = self._record(vend_id)
+                if record is not None and record.outcome is not VendOutcome.NONE:
+                    return dataclasses.replace(record)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._changed.wait(remaining)
+
+    def snapshot(self) -> dict[str, Any]:
+        """The state a fault harness checks, JSON-ready (keys are strings): ``stock`` per
+        lane, ``vends_started`` and physically ``dropped`` units per vend_id, and the nvram
+        ``records`` oldest first as [vend_id, lane, units, dropped, outcome]."""
+        with self._lock:
+            return {
+                "stock": {str(lane): n for lane, n in self._stock.items()},
+                "vends_started": {str(k): n for k, n in self._vends_started.items()},
+                "dropped": {str(k): n for k, n in self._physical.items()},
+                "records": [
+                    [r.vend_id, r.lane, r.units, r.dropped, int(r.outcome)]
+                    for r in self._nvram.values()
+                ],
+            }
 
     @property
     def log(self) -> list[VendRecord]:
@@ -251,28 +376,52 @@ class ControllerEmulator:
             record = self._nvram.get(vend_id)
             return dataclasses.replace(record) if record else None
 
+    def _record(self, vend_id: int) -> VendRecord | None:
+        record = self._nvram.get(vend_id)
+        if record is None:  # pushed out of nvram by newer vends: the log still has it
+            record = next((r for r in reversed(self._log) if r.vend_id == vend_id), None)
+        return record
+
     # ------------------------------------------------------------ the loop
 
-    def _loop(self, master: int, stop: threading.Event) -> None:
+    def _loop(self, stop: threading.Event) -> None:
+        """The board: serves the line while plugged in, runs vends and boots regardless."""
         while not stop.is_set():
-            try:
-                ready, _, _ = select.select([master], [], [], self._poll_timeout())
-                data = os.read(master, 4096) if ready else b""
-            except BlockingIOError:
-                data = b""
-            except OSError as exc:  # closed under us by stop()
-                if not stop.is_set():
-                    log.warning("emulator pty failed: %s", exc)
-                return
+            with self._lock:
+                master, gen = self._master, self._plug_gen
+            timeout = self._poll_timeout()
+            ready: list[int] = []
+            if master is None:
+                stop.wait(timeout)  # unplugged: nobody to talk to, the motors run on
+            else:
+                try:
+                    ready, _, _ = select.select([master], [], [], timeout)
+                except (OSError, ValueError):
+                    stop.wait(timeout)  # closed by unplug() meanwhile: look again
             with self._lock:
                 if stop.is_set():
                     return
+                data = b""
+                # Read only from the pty we selected on: after an unplug its fd number may
+                # already be reused by another file.
+                if master is not None and ready and gen == self._plug_gen:
+                    data = self._read(master)
                 now = time.monotonic()
                 self._tick(now)
                 if self._silent or self._off_until is not None:
                     continue  # read and ignored
                 for frame in self._decoder.feed(data, now):
                     self._handle(frame)
+
+    def _read(self, master: int) -> bytes:
+        try:
+            return os.read(master, 4096)
+        except BlockingIOError:
+            return b""
+        except OSError as exc:  # EIO: nobody holds the slave (pty_port prevents it)
+            log.warning("emulator pty failed: %s", exc)
+            self._unplug()
+            return b""
 
     def _poll_timeout(self) -> float:
         with self._lock:
@@ -309,10 +458,18 @@ class ControllerEmulator:
             action()
 
     def _send_reply(self, data: bytes) -> None:
+        if self._reply_noise:
+            noise = self._reply_noise.popleft()
+            if noise is ReplyNoise.REPEAT_PREVIOUS_REPLY:
+                if self._previous_reply is not None:
+                    self._write(self._previous_reply)
+            elif isinstance(noise, bytes):
+                self._write(noise)
         if self._drop_replies > 0:
             self._drop_replies -= 1
             return
         self._write(data)
+        self._previous_reply = data
 
     def _execute(self, frame: fr.Frame) -> Reply:
         handlers: dict[int, Callable[[bytes], Reply]] = {
@@ -361,6 +518,7 @@ class ControllerEmulator:
             result = VendAckResult.LANE_NOT_READY
         else:
             result = VendAckResult.ACCEPTED
+            self._vends_started[cmd.vend_id] += 1
             self._start_vend(VendRecord(cmd.vend_id, cmd.lane, cmd.units))
         return fr.REPLY_VEND_ACK, fr.vend_ack_payload(cmd.vend_id, result)
 
@@ -422,6 +580,7 @@ class ControllerEmulator:
             record.dropped += 1
             self._physical[record.vend_id] += 1
             self._save_nvram()  # the confirmed count must survive a power cut
+            self._changed.notify_all()
             self._event(UnitDropped(record.vend_id, record.dropped))
             if record.dropped >= record.units:
                 self._finish(VendOutcome.COMPLETE)
@@ -434,6 +593,7 @@ class ControllerEmulator:
         record.outcome = outcome
         self._run = None
         self._save_nvram()
+        self._changed.notify_all()
         self._event(VendDone(record.vend_id, record.dropped, outcome))
 
     # ------------------------------------------------------------ switches
@@ -521,27 +681,95 @@ def _nak(code: int) -> Reply:
     return fr.REPLY_NAK, fr.nak_payload(code)
 
 
+_HELP = (
+    "commands (one answer line each: ok, JSON, or error: ...): stock LANE N | "
+    "jam LANE [AFTER] | clear LANE | door open|close | tamper on|off | power | "
+    "silent on|off | unplug | replug | state | quit"
+)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run an emulator until ``quit``, SIGTERM or ^C.
+
+    stdout is for a harness: the first line is ``PORT <path>`` (the link path with
+    ``--link``), then exactly one line per command read on stdin, flushed: ``ok``, the JSON
+    of ``state``, or ``error: ...``. Blank lines are ignored. Logs go to stderr. When stdin
+    closes (run in the background) it serves on until a signal.
+    """
     parser = argparse.ArgumentParser(description="Dispenser controller emulator on a pty")
     parser.add_argument("--lanes", type=int, default=4)
     parser.add_argument("--stock", type=int, default=20, help="units in every lane")
     parser.add_argument("--nvram", default=None, help="JSON file keeping vend records")
     parser.add_argument("--unit-seconds", type=float, default=0.5)
+    parser.add_argument("--jam-seconds", type=float, default=3.0)
+    parser.add_argument("--link", default=None, help="stable symlink to the pty, as udev makes")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO)
+    logging.basicConfig(level=logging.INFO)  # stderr: stdout belongs to the harness
     emulator = ControllerEmulator(
-        args.lanes, stock=args.stock, nvram_path=args.nvram, unit_seconds=args.unit_seconds
+        args.lanes,
+        stock=args.stock,
+        nvram_path=args.nvram,
+        unit_seconds=args.unit_seconds,
+        jam_seconds=args.jam_seconds,
+        link_path=args.link,
     )
+    # SIGTERM (a supervisor, a harness) ends it like ^C: the link is removed on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     emulator.start()
-    print(f"PORT {emulator.port}", flush=True)
     try:
-        while True:
-            time.sleep(3600)
+        print(f"PORT {emulator.port}", flush=True)
+        print(_HELP, file=sys.stderr, flush=True)
+        for line in sys.stdin:
+            words = line.split()
+            if not words:
+                continue
+            answer = _console(emulator, words)
+            print(answer, flush=True)
+            if words == ["quit"]:
+                return 0
+        threading.Event().wait()  # stdin closed (run in the background): serve until ^C
     except KeyboardInterrupt:
         pass
     finally:
         emulator.stop()
     return 0
+
+
+def _console(emulator: ControllerEmulator, words: list[str]) -> str:
+    """Run one stdin command; return its one-line answer."""
+    try:
+        match words:
+            case ["stock", lane, units]:
+                emulator.set_stock(int(lane), int(units))
+            case ["jam", lane]:
+                emulator.force_jam(int(lane))
+            case ["jam", lane, after]:
+                emulator.force_jam(int(lane), int(after))
+            case ["clear", lane]:
+                emulator.clear_jam(int(lane))
+            case ["door", "open"]:
+                emulator.open_door()
+            case ["door", "close"]:
+                emulator.close_door()
+            case ["tamper", flag] if flag in ("on", "off"):
+                (emulator.trip_tamper if flag == "on" else emulator.clear_tamper)()
+            case ["power"]:
+                emulator.power_cut()
+            case ["silent", flag] if flag in ("on", "off"):
+                emulator.set_silent(flag == "on")
+            case ["unplug"]:
+                emulator.unplug()
+            case ["replug"]:
+                emulator.replug()
+            case ["state"]:
+                return json.dumps(emulator.snapshot(), separators=(",", ":"))
+            case ["quit"]:
+                pass
+            case _:
+                return f"error: unknown command: {' '.join(words)}"
+    except (ValueError, RuntimeError, OSError) as exc:
+        return f"error: {exc}"
+    return "ok"
 
 
 if __name__ == "__main__":

@@ -9,13 +9,18 @@ configured packet size and a final end-data packet; uploads send data packets af
 A "finger" is a key such as ``"participant-17/right-index"``; a good capture of it always
 converts to ``characteristics_for(key)``, so repeated captures match exactly and a test
 can predict what the sensor stores. ``python -m hardware.emulators.fingerprint`` runs one
-for manual testing.
+by hand or from a test harness, driven by one-line commands on stdin (see ``main``).
+
+``unplug()``/``replug()`` pull and reinsert the USB serial adapter: the pty (and the stable
+link, if one was given) goes away and comes back on a new pty; the sensor keeps its state,
+its template library above all.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import select
 import signal
@@ -25,9 +30,10 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal, cast, get_args
 
-from hardware.emulators.pty_port import close_pty, open_pty_pair
+from hardware.emulators.pty_port import close_pty, open_pty_pair, point_link, remove_link
 
 Quality = Literal["good", "poor", "messy"]
 
@@ -133,8 +139,8 @@ class _Reply:
 class FingerprintEmulator:
     """The sensor: a template library, two char buffers, an image buffer and a glass.
 
-    Thread-safe control API for tests; one thread serves the pty. Usable as a context
-    manager (start/stop).
+    Thread-safe control API for tests; one thread serves the pty while plugged in. Usable
+    as a context manager (start/stop); start/stop/start works.
     """
 
     def __init__(
@@ -144,6 +150,7 @@ class FingerprintEmulator:
         password: int = 0,
         image_seconds: float = 0.0,
         search_seconds: float = 0.0,
+        link_path: str | os.PathLike[str] | None = None,
     ) -> None:
         if not 1 <= capacity <= 4 * 256:  # the template index has four 256-bit pages
             raise ValueError(f"capacity {capacity} outside 1..1024")
@@ -158,6 +165,7 @@ class FingerprintEmulator:
         self._baud_code = 6  # 6 x 9600 = 57600
         self._lock = threading.Lock()
         self._write_lock = threading.Lock()  # inject(now=True) vs. the serving thread
+        self._plug_lock = threading.Lock()  # start, stop, unplug, replug
         self._templates: dict[int, bytes] = {}
         self._names: dict[bytes, str] = {}
         self._buffers = {1: bytes(CHAR_SIZE), 2: bytes(CHAR_SIZE)}
@@ -189,39 +197,102 @@ class FingerprintEmulator:
             0x1D: self._template_count,
             0x1F: self._template_index,
         }
-        self._master, self._port = open_pty_pair()
-        os.set_blocking(self._master, False)
-        self._wake_r, self._wake_w = os.pipe()
+        self._link = Path(link_path) if link_path is not None else None
+        self._started = False
+        self._master: int | None = None  # None while unplugged (or not started)
+        self._port: str | None = None  # the pty slave, kept after unplug for messages
+        self._wake: tuple[int, int] | None = None  # pipe that wakes the serving thread
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
-        self._closed = False
 
-    # ------------------------------------------------------------ control API
+    # ------------------------------------------------------------ lifecycle
 
     @property
     def port(self) -> str:
-        """The slave path a driver opens, e.g. ``/dev/pts/7``."""
+        """The path a driver opens: the link path when one was given (valid at any time;
+        it exists only while plugged in), else the pty slave, e.g. ``/dev/pts/7`` (valid
+        after ``start()``)."""
+        if self._link is not None:
+            return str(self._link)
+        if self._port is None:
+            raise RuntimeError("emulator not started")
         return self._port
 
+    @property
+    def plugged(self) -> bool:
+        return self._thread is not None
+
     def start(self) -> None:
-        if self._closed or self._thread is not None:
-            raise RuntimeError("emulator already started or stopped")
-        self._thread = threading.Thread(target=self._serve, name="fingerprint-emulator")
+        """Plug the sensor in and serve. Does nothing when running; after ``stop()`` it
+        starts again on a new pty, with the library and settings it had."""
+        with self._plug_lock:
+            if not self._started:
+                self._plug()
+                self._started = True
+
+    def stop(self) -> None:
+        """Stop serving and close the pty: the driver's port vanishes (and the link, if
+        any). Idempotent."""
+        with self._plug_lock:
+            self._started = False
+            self._unplug()
+
+    def unplug(self) -> None:
+        """The USB serial adapter is pulled: the link vanishes and the pty closes. The
+        sensor keeps everything (library, password, parameters, finger on the glass)."""
+        with self._plug_lock:
+            if not self._started:
+                raise RuntimeError("emulator not started")
+            self._unplug()
+
+    def replug(self) -> None:
+        """The adapter is plugged back: a new pty, the link pointed at it, serving resumes
+        with a fresh receive state. Does nothing when already plugged in."""
+        with self._plug_lock:
+            if not self._started:
+                raise RuntimeError("emulator not started")
+            if self._thread is None:
+                self._plug()
+
+    def _plug(self) -> None:
+        master, path = open_pty_pair()
+        try:
+            os.set_blocking(master, False)
+            if self._link is not None:
+                point_link(self._link, path)
+        except BaseException:
+            close_pty(master)
+            raise
+        wake_r, wake_w = os.pipe()
+        stopping = threading.Event()
+        with self._write_lock:
+            self._master, self._port, self._stopping = master, path, stopping
+        self._wake = (wake_r, wake_w)
+        self._receiving, self._incoming = None, bytearray()  # no thread serves right now
+        self._thread = threading.Thread(
+            target=self._serve, args=(master, wake_r, stopping), name="fingerprint-emulator"
+        )
         self._thread.daemon = True
         self._thread.start()
 
-    def stop(self) -> None:
-        """Stop serving and close the pty: the driver's port vanishes. Idempotent."""
-        if self._closed:
-            return
-        self._closed = True
+    def _unplug(self) -> None:
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return  # not plugged in: in particular, a link we did not make is left alone
+        if self._link is not None:  # the stable name first, as in the controller emulator
+            remove_link(self._link)
         self._stopping.set()
-        os.write(self._wake_w, b"x")
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-        close_pty(self._master)
-        os.close(self._wake_r)
-        os.close(self._wake_w)
+        assert self._wake is not None
+        wake_r, wake_w = self._wake
+        self._wake = None
+        os.write(wake_w, b"x")
+        thread.join(timeout=5)
+        with self._write_lock:
+            master, self._master = self._master, None
+            if master is not None:
+                close_pty(master)
+        os.close(wake_r)
+        os.close(wake_w)
 
     def __enter__(self) -> FingerprintEmulator:
         self.start()
@@ -229,6 +300,8 @@ class FingerprintEmulator:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    # ------------------------------------------------------------ control API
 
     def place_finger(self, key: str, quality: Quality = "good") -> None:
         """Put a finger on the glass; "poor" converts with 0x07, "messy" with 0x06."""
@@ -272,18 +345,18 @@ class FingerprintEmulator:
 
     # ------------------------------------------------------------ serving
 
-    def _serve(self) -> None:
-        parser = PacketParser()
-        while not self._stopping.is_set():
-            ready, _, _ = select.select([self._master, self._wake_r], [], [])
-            if self._wake_r in ready:
+    def _serve(self, master: int, wake_r: int, stopping: threading.Event) -> None:
+        parser = PacketParser()  # each plug-in starts from a clean receive state
+        while not stopping.is_set():
+            ready, _, _ = select.select([master, wake_r], [], [])
+            if wake_r in ready:
                 return
             try:
-                chunk = os.read(self._master, 4096)
+                chunk = os.read(master, 4096)
             except (BlockingIOError, InterruptedError):
                 continue
             except OSError:  # EIO: nobody holds the slave; pty_port prevents it, but wait
-                self._stopping.wait(0.05)
+                stopping.wait(0.05)
                 continue
             with self._lock:
                 silent = self._silent
@@ -291,9 +364,9 @@ class FingerprintEmulator:
                 parser.clear()  # a revived sensor starts from a clean receive state
                 continue
             for packet in parser.feed(chunk):
-                self._handle(packet)
+                self._handle(packet, stopping)
 
-    def _handle(self, packet: Packet) -> None:
+    def _handle(self, packet: Packet, stopping: threading.Event) -> None:
         if packet.address != self._address:
             return  # a packet for another module on the bus: a real one stays quiet
         if packet.type in (DATA, END_DATA):
@@ -307,7 +380,7 @@ class FingerprintEmulator:
                 reply = _Reply(ERR_RECEIVE)
             else:
                 reply = self._execute(packet.payload[0], packet.payload[1:])
-        if reply.delay > 0 and self._stopping.wait(reply.delay):
+        if reply.delay > 0 and stopping.wait(reply.delay):
             return
         self._send(reply)
 
@@ -341,11 +414,14 @@ class FingerprintEmulator:
         # Like a UART with nobody listening, drop what cannot be sent within 2 s.
         deadline = time.monotonic() + 2.0
         with self._write_lock:
-            while data and not self._closed and time.monotonic() < deadline:
+            master, stopping = self._master, self._stopping
+            while data and master is not None and not stopping.is_set():
+                if time.monotonic() >= deadline:
+                    return
                 try:
-                    data = data[os.write(self._master, data) :]
+                    data = data[os.write(master, data) :]
                 except BlockingIOError:
-                    select.select([], [self._master], [], 0.1)
+                    select.select([], [master], [], 0.1)
                 except OSError:
                     return
 
@@ -510,19 +586,35 @@ def _score(blob: bytes) -> int:
     return 60 + blob[0] % 200
 
 
+_HELP = (
+    "commands (one answer line each: ok, JSON, or error: ...): place KEY [good|poor|messy] | "
+    "lift | silent on|off | library | unplug | replug | quit"
+)
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run an emulator until ``quit``, SIGTERM or ^C.
+
+    stdout is for a harness: the first line is ``PORT <path>`` (the link path with
+    ``--link``), then exactly one line per command read on stdin, flushed: ``ok``, the JSON
+    of ``library`` (position -> finger key, or ``<N bytes>`` for an unknown blob), or
+    ``error: ...``. Blank lines are ignored; the command list goes to stderr. When stdin
+    closes (run in the background) it serves on until a signal.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--enroll", action="append", default=[], metavar="KEY:POS")
     parser.add_argument("--capacity", type=int, default=300)
     parser.add_argument("--password", type=lambda s: int(s, 0), default=0)
     parser.add_argument("--image-seconds", type=float, default=DATASHEET_IMAGE_SECONDS)
     parser.add_argument("--search-seconds", type=float, default=DATASHEET_SEARCH_SECONDS)
+    parser.add_argument("--link", default=None, help="stable symlink to the pty, as udev makes")
     args = parser.parse_args(argv)
     emulator = FingerprintEmulator(
         capacity=args.capacity,
         password=args.password,
         image_seconds=args.image_seconds,
         search_seconds=args.search_seconds,
+        link_path=args.link,
     )
     for item in args.enroll:
         key, _, pos = item.rpartition(":")
@@ -530,11 +622,16 @@ def main(argv: list[str] | None = None) -> int:
     # SIGTERM (a supervisor, or a background job that ignores ^C) ends it like ^C does.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     emulator.start()
-    print(f"PORT {emulator.port}", flush=True)
-    print("commands: place KEY [good|poor|messy] | lift | silent on|off | library", flush=True)
     try:
+        print(f"PORT {emulator.port}", flush=True)
+        print(_HELP, file=sys.stderr, flush=True)
         for line in sys.stdin:
-            _console(emulator, line.split())
+            words = line.split()
+            if not words:
+                continue
+            print(_console(emulator, words), flush=True)
+            if words == ["quit"]:
+                return 0
         threading.Event().wait()  # stdin closed (run in the background): serve until ^C
     except KeyboardInterrupt:
         pass
@@ -543,7 +640,8 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _console(emulator: FingerprintEmulator, words: list[str]) -> None:
+def _console(emulator: FingerprintEmulator, words: list[str]) -> str:
+    """Run one stdin command; return its one-line answer."""
     try:
         match words:
             case ["place", key]:
@@ -555,14 +653,22 @@ def _console(emulator: FingerprintEmulator, words: list[str]) -> None:
             case ["silent", flag] if flag in ("on", "off"):
                 emulator.set_silent(flag == "on")
             case ["library"]:
-                for pos, who in sorted(emulator.library().items()):
-                    print(pos, who if isinstance(who, str) else f"<{len(who)} bytes>")
-            case []:
+                library = {
+                    str(pos): who if isinstance(who, str) else f"<{len(who)} bytes>"
+                    for pos, who in sorted(emulator.library().items())
+                }
+                return json.dumps(library, separators=(",", ":"))
+            case ["unplug"]:
+                emulator.unplug()
+            case ["replug"]:
+                emulator.replug()
+            case ["quit"]:
                 pass
             case _:
-                print("?", " ".join(words))
-    except ValueError as exc:
-        print("error:", exc)
+                return f"error: unknown command: {' '.join(words)}"
+    except (ValueError, RuntimeError, OSError) as exc:
+        return f"error: {exc}"
+    return "ok"
 
 
 if __name__ == "__main__":
