@@ -98,7 +98,11 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
 
 
 def start_demo(
-    data_dir: Path | None, clock: Clock | None = None, *, realistic_timing: bool = True
+    data_dir: Path | None,
+    clock: Clock | None = None,
+    *,
+    realistic_timing: bool = True,
+    link_dir: Path | None = None,
 ) -> Runtime:
     """Emulators in-process, a seeded encrypted database, the real drivers on ptys.
 
@@ -113,9 +117,16 @@ def start_demo(
     data_dir = data_dir or Path(tempfile.mkdtemp(prefix="kiosk-demo-"))
     data_dir.mkdir(parents=True, exist_ok=True)
     timing = (0.4, 0.3, 1.0) if realistic_timing else (0.0, 0.0, 0.02)
-    sensor_emu = FingerprintEmulator(image_seconds=timing[0], search_seconds=timing[1])
+    sensor_emu = FingerprintEmulator(
+        image_seconds=timing[0],
+        search_seconds=timing[1],
+        link_path=link_dir / "sensor" if link_dir else None,
+    )
     controller_emu = ControllerEmulator(
-        lanes=4, unit_seconds=timing[2], nvram_path=data_dir / "controller-nvram.json"
+        lanes=4,
+        unit_seconds=timing[2],
+        nvram_path=data_dir / "controller-nvram.json",
+        link_path=link_dir / "controller" if link_dir else None,
     )
     sensor_emu.start()
     controller_emu.start()

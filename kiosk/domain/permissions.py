@@ -10,6 +10,7 @@ class Role(enum.Enum):
     NURSE = "nurse"
     PHARMACIST = "pharmacist"
     TECHNICIAN = "technician"
+    PRESCRIBER = "prescriber"  # enters prescriptions on a prescriber's behalf
     ADMIN = "admin"
 
 
@@ -18,6 +19,18 @@ class Permission(enum.Enum):
     RELEASE_HOLD = "release_hold"
     CONFIRM_SECURE = "confirm_secure"  # clear a service-door or tamper lockout
     RESET_LANE = "reset_lane"
+    MANAGE_STAFF = "manage_staff"
+    ENROLL = "enroll"
+    REMOVE_PARTICIPANT = "remove_participant"
+    HOLD = "hold"
+    EDIT_PRESCRIPTION = "edit_prescription"
+    ASSIGN_LANE = "assign_lane"
+    RESTOCK = "restock"
+    RESOLVE_DISCREPANCY = "resolve_discrepancy"
+    RECONCILE = "reconcile"
+    VIEW_LOGS = "view_logs"
+    ACK_ALERT = "ack_alert"
+    HARDWARE = "hardware"
 
 
 GRANTS: dict[Permission, frozenset[Role]] = {
@@ -26,6 +39,18 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.CONFIRM_SECURE: frozenset({Role.TECHNICIAN, Role.PHARMACIST, Role.ADMIN}),
     # The study's site had a stuck dose and nobody with a key: every role may clear a jam.
     Permission.RESET_LANE: frozenset(Role),
+    Permission.MANAGE_STAFF: frozenset({Role.ADMIN}),
+    Permission.ENROLL: frozenset({Role.STAFF, Role.NURSE, Role.PHARMACIST, Role.ADMIN}),
+    Permission.REMOVE_PARTICIPANT: frozenset({Role.PHARMACIST, Role.ADMIN}),
+    Permission.HOLD: frozenset({Role.STAFF, Role.NURSE, Role.PHARMACIST}),
+    Permission.EDIT_PRESCRIPTION: frozenset({Role.PHARMACIST, Role.PRESCRIBER}),
+    Permission.ASSIGN_LANE: frozenset({Role.PHARMACIST, Role.ADMIN}),
+    Permission.RESTOCK: frozenset({Role.STAFF, Role.NURSE, Role.PHARMACIST, Role.TECHNICIAN}),
+    Permission.RESOLVE_DISCREPANCY: frozenset({Role.PHARMACIST}),
+    Permission.RECONCILE: frozenset({Role.NURSE, Role.PHARMACIST, Role.ADMIN}),
+    Permission.VIEW_LOGS: frozenset(Role),
+    Permission.ACK_ALERT: frozenset(Role),
+    Permission.HARDWARE: frozenset({Role.STAFF, Role.TECHNICIAN, Role.ADMIN, Role.PHARMACIST}),
 }
 
 

@@ -79,6 +79,8 @@ class DispenseService:
         self._clock = clock
         self._silence_budget = silence_budget
         self._waiters: dict[int, queue.Queue[ControllerEvent]] = {}
+        # Set when a vend's outcome could not be learned; health asks again when it can.
+        self.open_intents = True  # unknown until the first recover()
         self._lock = threading.Lock()
         (events or ControllerEvents(controller)).subscribe(self._on_event)
 
@@ -122,6 +124,9 @@ class DispenseService:
             self._waiters[vend_id] = events
         try:
             return self._run(intent, events, on_unit)
+        except OutcomeUnknown:
+            self.open_intents = True
+            raise
         finally:
             with self._lock:
                 self._waiters.pop(vend_id, None)
@@ -243,12 +248,16 @@ class DispenseService:
     def recover(self) -> list[VendResult]:
         """After a restart or a controller BOOT: record the truth of every open intent."""
         settled = []
+        self.open_intents = False
         for intent in self._store.unfinished_intents():
             events: queue.Queue[ControllerEvent] = queue.Queue()
             with self._lock:
                 self._waiters[intent.vend_id] = events
             try:
                 settled.append(self._settle_by_query(intent, events, None))
+            except OutcomeUnknown:
+                self.open_intents = True
+                raise
             finally:
                 with self._lock:
                     self._waiters.pop(intent.vend_id, None)

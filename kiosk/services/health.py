@@ -198,7 +198,7 @@ class HealthService:
         for lane, state in enumerate(status.lanes, start=1):
             if self._store.set_lane_state(lane, LANE_STATES[state], now, "controller"):
                 log.info("lane %d is now %s", lane, LANE_STATES[state])
-        if recover or was_down:
+        if recover or was_down or self._dispense.open_intents:
             # After a reboot or an outage the truth of open vends is asked, never guessed.
             settled = self._dispense.recover()
             if settled:

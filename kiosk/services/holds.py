@@ -6,13 +6,10 @@ import logging
 
 from kiosk.domain.permissions import Permission, allowed
 from kiosk.services.clock import Clock
+from kiosk.services.errors import NotPermitted
 from kiosk.store.repository import Store
 
 log = logging.getLogger("kiosk.holds")
-
-
-class NotPermitted(Exception):
-    """This staff member's role may not do that."""
 
 
 class HoldService:

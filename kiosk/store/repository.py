@@ -478,6 +478,11 @@ class Store:
             )
         return int(cursor.lastrowid)
 
+    def staff_member(self, staff_id: int) -> tuple[str, str] | None:
+        """(name, role) of a staff member, active or not."""
+        row = self.conn.execute("SELECT name, role FROM staff WHERE id = ?", (staff_id,)).fetchone()
+        return (str(row[0]), str(row[1])) if row else None
+
     def staff_role(self, staff_id: int) -> str | None:
         row = self.conn.execute(
             "SELECT role FROM staff WHERE id = ? AND active = 1", (staff_id,)

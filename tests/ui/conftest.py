@@ -62,7 +62,9 @@ class Kiosk:
 
 @pytest.fixture
 def kiosk(qtbot: QtBot, tmp_path: Path, clock: FixedClock) -> Iterator[Kiosk]:
-    runtime = start_demo(tmp_path / "data", clock, realistic_timing=False)
+    runtime = start_demo(
+        tmp_path / "data", clock, realistic_timing=False, link_dir=tmp_path / "by-id"
+    )
     backend = Backend()
     driver = FlowDriver(runtime.interaction, backend, "en", runtime.health)
     backend.set_fallback(driver.report_failure)

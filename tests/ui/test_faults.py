@@ -160,3 +160,45 @@ def test_an_unexpected_error_shows_see_staff_never_a_traceback(kiosk: Kiosk, qtb
     qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.ERROR, timeout=5000)
     assert headline(kiosk) == "Please see staff"
     back_to_idle(kiosk, qtbot)
+
+
+def test_a_usb_adapter_unplugged_and_plugged_back_recovers_by_itself(
+    kiosk: Kiosk, qtbot: QtBot
+) -> None:
+    kiosk.controller.unplug()
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.OUT_OF_SERVICE, timeout=10000)
+    assert kiosk.driver.state.faults == ("controller",)
+    assert "The dispenser does not answer." in kiosk.window.view.out_of_service.reasons.text()
+    kiosk.controller.replug()
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.IDLE, timeout=RECOVERY_MS)
+    kiosk.sensor.unplug()
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.OUT_OF_SERVICE, timeout=10000)
+    assert "sensor" in kiosk.driver.state.faults
+    kiosk.sensor.replug()
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.IDLE, timeout=RECOVERY_MS)
+    kiosk.sensor.place_finger("P-0001/right-index")
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DONE, timeout=10000)
+    assert kiosk.driver.state.lines[0].dropped == 2
+    back_to_idle(kiosk, qtbot)
+
+
+def test_an_adapter_unplugged_mid_vend_is_settled_after_replug(kiosk: Kiosk, qtbot: QtBot) -> None:
+    kiosk.controller.unit_seconds = 0.3
+    kiosk.sensor.place_finger("P-0001/right-index")
+    qtbot.waitUntil(lambda: any(line.dropped for line in kiosk.driver.state.lines), timeout=10000)
+    kiosk.controller.unplug()  # the board keeps dropping; the host hears nothing
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen in (Screen.ERROR, Screen.DONE), timeout=30000)
+    kiosk.controller.replug()
+
+    def last_result() -> list[tuple[object, ...]]:
+        return read_store(
+            kiosk,
+            qtbot,
+            "SELECT r.dropped FROM dispense_intents i JOIN dispense_results r USING (vend_id)"
+            " ORDER BY i.created_at DESC, i.vend_id DESC LIMIT 1",
+        )
+
+    qtbot.waitUntil(lambda: last_result() == [(2,)], timeout=10000)
+    [record] = kiosk.controller.log[-1:]
+    assert kiosk.controller.vends_started[record.vend_id] == 1
+    back_to_idle(kiosk, qtbot)
