@@ -212,8 +212,10 @@ class Store:
         accumulate: bool = False,
         witnessed: bool = False,
         missed_dose_limit: int | None = None,
+        reason: str = "",
     ) -> int:
         details = {
+            "reason": reason,
             "participant_id": participant_id,
             "medication_id": medication_id,
             "units_per_dose": units_per_dose,
@@ -297,6 +299,73 @@ class Store:
                 " WHERE participant_id = ? AND status = 'active'",
                 (reason, participant_id),
             )
+
+    def update_prescription(
+        self, prescription_id: int, spec: dict[str, Any], reason: str, at: datetime, actor: str
+    ) -> None:
+        """Change a prescription's terms in place (same id), audited with before and after."""
+        before = self.conn.execute(
+            "SELECT medication_id, units_per_dose, windows, daily_max_units, start_date,"
+            " end_date, interval_minutes, max_doses_per_day, accumulate, witnessed,"
+            " missed_dose_limit FROM prescriptions WHERE id = ?",
+            (prescription_id,),
+        ).fetchone()
+        if before is None:
+            raise LookupError(f"no prescription {prescription_id}")
+        details = {
+            "prescription_id": prescription_id,
+            "reason": reason,
+            "after": spec,
+            "before": list(before),
+        }
+        subject = f"prescription:{prescription_id}"
+        with self.change(at, actor, "prescription.changed", subject, details) as conn:
+            conn.execute(
+                "UPDATE prescriptions SET medication_id = ?, units_per_dose = ?, windows = ?,"
+                " daily_max_units = ?, start_date = ?, end_date = ?, interval_minutes = ?,"
+                " max_doses_per_day = ?, accumulate = ?, witnessed = ?, missed_dose_limit = ?"
+                " WHERE id = ?",
+                (
+                    spec["medication_id"],
+                    spec["units_per_dose"],
+                    json.dumps(spec["windows"]),
+                    spec["daily_max_units"],
+                    spec["start_date"],
+                    spec["end_date"],
+                    spec["interval_minutes"],
+                    spec["max_doses_per_day"],
+                    int(spec["accumulate"]),
+                    int(spec["witnessed"]),
+                    spec["missed_dose_limit"],
+                    prescription_id,
+                ),
+            )
+
+    def end_prescription(
+        self, prescription_id: int, last_day: date | None, reason: str, at: datetime, actor: str
+    ) -> None:
+        details = {
+            "prescription_id": prescription_id,
+            "reason": reason,
+            "last_day": last_day.isoformat() if last_day else None,
+        }
+        subject = f"prescription:{prescription_id}"
+        with self.change(at, actor, "prescription.ended", subject, details) as conn:
+            if last_day is None:
+                conn.execute(
+                    "UPDATE prescriptions SET status = 'cancelled' WHERE id = ?", (prescription_id,)
+                )
+            else:
+                conn.execute(
+                    "UPDATE prescriptions SET end_date = ? WHERE id = ?",
+                    (last_day.isoformat(), prescription_id),
+                )
+
+    def medications(self) -> list[Medication]:
+        rows = self.conn.execute(
+            "SELECT id, name, strength, form FROM medications ORDER BY name, strength"
+        ).fetchall()
+        return [Medication(int(a), str(b), str(c), str(d)) for a, b, c, d in rows]
 
     def hold_prescription(
         self, prescription_id: int, reason: str, kind: str, at: datetime, actor: str
