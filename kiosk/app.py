@@ -161,19 +161,34 @@ def start_demo(
 
 def reload_sensor(store: Store, sensor: FingerprintSensor) -> int:
     """Load every template kept in the store into the sensor (a new or replaced sensor)."""
-    on_sensor = set(sensor.template_positions())
-    loaded = 0
-    for _participant, position, characteristics in store.templates():
-        if position in on_sensor:
-            continue
-        sensor.upload_characteristics(characteristics, 1)
-        sensor.store_template(position)
-        loaded += 1
-    log.info("loaded %d templates into the sensor", loaded)
-    return loaded
+    from kiosk.services.participants import load_missing_templates
+
+    return load_missing_templates(store, sensor)
 
 
 # ------------------------------------------------------------------ the GUI
+
+
+def build_admin_services(runtime: Runtime) -> Any:
+    """The use cases behind the staff admin panel."""
+    from kiosk.services.holds import HoldService
+    from kiosk.services.logs import LogService
+    from kiosk.services.prescriptions import PrescriptionService
+    from kiosk.services.staff import StaffService
+    from kiosk.ui.admin.context import AdminServices
+
+    store, clock = runtime.store, runtime.clock
+    staff = StaffService(store, clock)
+    services = AdminServices(
+        staff=staff,
+        logs=LogService(store, clock, staff),
+        prescriptions=PrescriptionService(store, clock, staff),
+        health=runtime.health,
+        interaction=runtime.interaction,
+        holds=HoldService(store, clock),
+    )
+    services.extra["reload_sensor"] = lambda _session: reload_sensor(store, runtime.sensor)
+    return services
 
 
 def run_gui(runtime: Runtime, *, windowed: bool, demo: bool) -> int:
@@ -202,7 +217,9 @@ def run_gui(runtime: Runtime, *, windowed: bool, demo: bool) -> int:
         driver.send(flow.Fault(ErrorKind.SEE_STAFF))
 
     sys.excepthook = excepthook
-    window = MainWindow(driver, runtime.clock, config.site, config.site_name)
+    window = MainWindow(
+        driver, runtime.clock, config.site, config.site_name, build_admin_services(runtime)
+    )
     windows: list[Any] = [window]
     if demo:
         from kiosk.ui.simulator import SimulatorWindow

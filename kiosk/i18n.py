@@ -81,8 +81,8 @@ def N_(message: str) -> str:
     return message
 
 
-def format_local_time(instant: datetime, timezone: str) -> str:
-    return format_time(instant.astimezone(ZoneInfo(timezone)), format="short", locale=_State.locale)
+def format_local_time(instant: datetime, timezone: str, style: str = "short") -> str:
+    return format_time(instant.astimezone(ZoneInfo(timezone)), format=style, locale=_State.locale)
 
 
 def format_local_day(instant: datetime, timezone: str, style: str = "full") -> str:

@@ -224,6 +224,52 @@ class HealthService:
         self._faults.discard(fault)
         self._details.pop(fault.value, None)
 
+    def lanes_view(self) -> list[tuple[int, str, int, str]]:
+        """(lane, medication, stock, state) as the store has them."""
+        names = {m.id: f"{m.name} {m.strength}" for m in self._store.medications()}
+        return [
+            (lane.lane, names.get(lane.medication_id or 0, "—"), lane.stock, lane.state)
+            for lane in self._store.lanes()
+        ]
+
+    def selftest(self, actor: str) -> list[tuple[str, bool, str]]:
+        """The hardware page's self-test: each device, the database, the clock (audited)."""
+        rows: list[tuple[str, bool, str]] = []
+        try:
+            info = self._sensor.info()
+            rows.append(
+                (
+                    "sensor",
+                    True,
+                    f"{info.template_count}/{info.capacity} templates, "
+                    f"security level {info.security_level}",
+                )
+            )
+        except SensorError as exc:
+            rows.append(("sensor", False, exc.message))
+        try:
+            ping = self._controller.ping()
+            status = self._controller.status()
+            lanes = ", ".join(LANE_STATES[s] for s in status.lanes)
+            door = "open" if status.door_open else "closed"
+            rows.append(
+                ("controller", True, f"firmware {ping.firmware}; door {door}; lanes {lanes}")
+            )
+        except ControllerError as exc:
+            rows.append(("controller", False, exc.message))
+        problem = integrity_check_quick(self._store)
+        rows.append(("database", not problem, problem or "integrity and recent audit chain ok"))
+        trusted = clock_is_trusted(self._clock.now(), self._store.latest_recorded_time())
+        rows.append(("clock", trusted, "trusted" if trusted else "behind the last record"))
+        self._store.note(
+            self._clock.now(),
+            actor,
+            "machine.selftest",
+            "machine",
+            {name: ok for name, ok, _ in rows},
+        )
+        return rows
+
     # ------------------------------------------------------------ staff
 
     def confirm_secure(self, pin: str) -> int:

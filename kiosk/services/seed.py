@@ -21,6 +21,8 @@ ALL_DAY = (
 )
 DEMO_ADMIN_PIN = "123456"  # documented in the README; demo data only
 DEMO_NURSE_PIN = "246810"
+DEMO_PHARMACIST_PIN = "135790"
+DEMO_WORKER_PIN = "975310"  # the plain "staff" role: night shift, jams, restocks
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,8 @@ def seed_demo(
     store.set_lane(4, None, LANE_STOCK[4], now, actor)
     store.add_staff("Demo Admin", "admin", hash_pin(DEMO_ADMIN_PIN), now, actor)
     store.add_staff("Demo Nurse", "nurse", hash_pin(DEMO_NURSE_PIN), now, actor)
+    store.add_staff("Demo Pharmacist", "pharmacist", hash_pin(DEMO_PHARMACIST_PIN), now, actor)
+    store.add_staff("Demo Worker", "staff", hash_pin(DEMO_WORKER_PIN), now, actor)
     # Started yesterday: nobody is on a missed-dose hold when the demo opens.
     start = dosing_day(now, site) - timedelta(days=1)
     ids = {}

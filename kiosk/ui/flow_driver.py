@@ -62,6 +62,21 @@ class FlowDriver(QObject):
             self._health_timer.start()
             self.check_health()
 
+    def pause(self) -> None:
+        """Staff took the screen: no scans, no screen timeouts (health checks go on)."""
+        self._poll.stop()
+        self._timeout.stop()
+
+    def resume(self) -> None:
+        """Back to the participant screens, at idle (or out of service)."""
+        self.state = (
+            flow.step(self.state, flow.Timeout()) if self.state.timeout_seconds else self.state
+        )
+        if self.state.screen is not Screen.IDLE and self.state.screen is not Screen.OUT_OF_SERVICE:
+            self.state = flow.initial(self.state.site_locale)
+        self._poll.start()
+        self.state_changed.emit(self.state)
+
     def stop(self) -> None:
         self._poll.stop()
         self._timeout.stop()

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QMainWindow
+from PySide6.QtWidgets import QMainWindow, QStackedWidget
 
 from kiosk.domain.flow import FlowState, Screen
 from kiosk.domain.model import SiteClock
 from kiosk.services.clock import Clock
+from kiosk.services.staff import StaffSession
+from kiosk.ui import theme
+from kiosk.ui.admin.context import AdminContext, AdminServices
+from kiosk.ui.admin.login import LoginScreen
+from kiosk.ui.admin.panel import AdminPanel
 from kiosk.ui.flow_driver import FlowDriver
 from kiosk.ui.screens import ParticipantView
 
@@ -16,14 +23,26 @@ CLOCK_REFRESH_MS = 30_000
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, driver: FlowDriver, clock: Clock, site: SiteClock, title: str) -> None:
+    def __init__(
+        self,
+        driver: FlowDriver,
+        clock: Clock,
+        site: SiteClock,
+        title: str,
+        admin: AdminServices | None = None,
+    ) -> None:
         super().__init__()
         self.driver = driver
         self.clock = clock
         self.site = site
+        self.admin_services = admin
         self.setWindowTitle(title)
-        self.view = ParticipantView(driver.send)
-        self.setCentralWidget(self.view)
+        self.view = ParticipantView(driver.send, self.open_staff_login if admin else None)
+        self.login: LoginScreen | None = None
+        self.panel: AdminPanel | None = None
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.view)
+        self.setCentralWidget(self.pages)
         driver.state_changed.connect(self.show_state)
         # The idle screen shows the local time; refresh it now and then.
         self._clock_timer = QTimer(self)
@@ -31,6 +50,62 @@ class MainWindow(QMainWindow):
         self._clock_timer.timeout.connect(self._refresh_clock)
         self._clock_timer.start()
         self.show_state(driver.state)
+
+    # ------------------------------------------------------------ staff
+
+    def open_staff_login(self) -> None:
+        if self.admin_services is None or self.driver.state.screen is not Screen.IDLE:
+            return
+        self.driver.pause()
+        staff = self.admin_services.staff
+        self.login = LoginScreen(
+            self.driver.backend,
+            staff.login,
+            self._logged_in,
+            self._back_to_participants,
+            self.site.timezone,
+        )
+        self.login.setStyleSheet(theme.STYLESHEET)
+        self.login.setObjectName("participantRoot")
+        self.pages.addWidget(self.login)
+        self.pages.setCurrentWidget(self.login)
+
+    def _logged_in(self, session: StaffSession) -> None:
+        assert self.admin_services is not None
+        services = self.admin_services
+        services.health.staff_session = True  # the service door may open now
+
+        def context(show: Callable[[str, bool], None]) -> AdminContext:
+            return AdminContext(services, self.driver.backend, self.site, self.clock, session, show)
+
+        self.panel = AdminPanel(context, lambda reason: self._logged_out(session, reason))
+        self.pages.addWidget(self.panel)
+        self.pages.setCurrentWidget(self.panel)
+        self._drop_login()
+
+    def _logged_out(self, session: StaffSession, reason: str) -> None:
+        assert self.admin_services is not None
+        staff = self.admin_services.staff
+        self.driver.backend.submit(lambda: staff.logout(session, reason))
+        self.admin_services.health.staff_session = False
+        if self.panel is not None:
+            self.panel.shutdown()
+            self.pages.removeWidget(self.panel)
+            self.panel.deleteLater()
+            self.panel = None
+        self._back_to_participants()
+
+    def _drop_login(self) -> None:
+        if self.login is not None:
+            self.pages.removeWidget(self.login)
+            self.login.deleteLater()
+            self.login = None
+
+    def _back_to_participants(self) -> None:
+        self._drop_login()
+        self.pages.setCurrentWidget(self.view)
+        self.driver.resume()
+        self.driver.check_health()
 
     def show_state(self, state: FlowState) -> None:
         self.view.show_state(state, self.clock.now(), self.site)
@@ -41,6 +116,8 @@ class MainWindow(QMainWindow):
 
     def shutdown(self) -> None:
         self._clock_timer.stop()
+        if self.panel is not None:
+            self.panel.shutdown()
         self.driver.stop()
 
     def closeEvent(self, event: QCloseEvent) -> None:

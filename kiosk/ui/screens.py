@@ -21,6 +21,7 @@ from kiosk.domain.flow import FlowState, Screen
 from kiosk.domain.model import SiteClock
 from kiosk.i18n import PARTICIPANT_LOCALES, _, format_local_time, language_name
 from kiosk.ui import theme
+from kiosk.ui.hold_corner import HoldCorner
 from kiosk.ui.icons import IconWidget
 from kiosk.ui.pinpad import PinPad
 from kiosk.ui.texts import (
@@ -86,11 +87,14 @@ class MessageScreen(QWidget):
 class IdleScreen(QWidget):
     """'Place your finger' with the language buttons and the local time."""
 
-    def __init__(self, on_language: Callable[[str], None]) -> None:
+    def __init__(
+        self, on_language: Callable[[str], None], on_staff: Callable[[], None] | None = None
+    ) -> None:
         super().__init__()
         self.icon = IconWidget()
         self.headline = _label("headline")
         self.clock = _label("clock", wrap=False)
+        self.corner = HoldCorner(on_staff or (lambda: None))
         self.language_buttons: dict[str, QPushButton] = {}
         row = QHBoxLayout()
         row.addStretch(1)
@@ -103,9 +107,12 @@ class IdleScreen(QWidget):
             row.addWidget(button)
             row.addSpacing(24)
         row.addStretch(1)
+        top = QHBoxLayout()
+        top.addWidget(self.clock, 1)
+        top.addWidget(self.corner)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(60, 60, 60, 60)
-        layout.addWidget(self.clock)
+        layout.setContentsMargins(60, 0, 0, 60)
+        layout.addLayout(top)
         layout.addStretch(2)
         layout.addWidget(self.icon, alignment=Qt.AlignmentFlag.AlignHCenter)
         layout.addSpacing(24)
@@ -199,11 +206,13 @@ class OutOfServiceScreen(QWidget):
 
 
 class ParticipantView(QStackedWidget):
-    def __init__(self, send: Callable[[flow.Event], None]) -> None:
+    def __init__(
+        self, send: Callable[[flow.Event], None], on_staff: Callable[[], None] | None = None
+    ) -> None:
         super().__init__()
         self.setObjectName("participantRoot")
         self.setStyleSheet(theme.STYLESHEET)
-        self.idle = IdleScreen(lambda locale: send(flow.LanguageChosen(locale)))
+        self.idle = IdleScreen(lambda locale: send(flow.LanguageChosen(locale)), on_staff)
         self.message = MessageScreen()
         self.witness = WitnessScreen(send)
         self.out_of_service = OutOfServiceScreen(send)

@@ -11,7 +11,7 @@ import pytest
 from PySide6.QtCore import QTimer
 from pytestqt.qtbot import QtBot
 
-from kiosk.app import Runtime, start_demo
+from kiosk.app import Runtime, build_admin_services, start_demo
 from kiosk.services.clock import FixedClock
 from kiosk.ui.background import Backend
 from kiosk.ui.flow_driver import FlowDriver
@@ -68,7 +68,7 @@ def kiosk(qtbot: QtBot, tmp_path: Path, clock: FixedClock) -> Iterator[Kiosk]:
     backend = Backend()
     driver = FlowDriver(runtime.interaction, backend, "en", runtime.health)
     backend.set_fallback(driver.report_failure)
-    window = MainWindow(driver, clock, runtime.config.site, "test")
+    window = MainWindow(driver, clock, runtime.config.site, "test", build_admin_services(runtime))
     qtbot.addWidget(window)
     window.show()
     driver.start()

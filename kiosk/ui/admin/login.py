@@ -1,0 +1,72 @@
+"""The staff PIN screen, reached by a long press in the idle screen's corner."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+
+from kiosk.i18n import _, format_local_time
+from kiosk.services.staff import PinLocked, StaffSession, WrongPin
+from kiosk.ui.background import Backend
+from kiosk.ui.pinpad import PinPad
+
+
+class LoginScreen(QWidget):
+    def __init__(
+        self,
+        backend: Backend,
+        login: Callable[[str], StaffSession],
+        on_login: Callable[[StaffSession], None],
+        on_cancel: Callable[[], None],
+        timezone: str,
+    ) -> None:
+        super().__init__()
+        self._backend = backend
+        self._login = login
+        self._on_login = on_login
+        self._timezone = timezone
+        self.title = QLabel()
+        self.title.setObjectName("headline")
+        self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message = QLabel()
+        self.message.setObjectName("detail")
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.message.setWordWrap(True)
+        self.pad = PinPad(self._submit)
+        self.cancel = QPushButton()
+        self.cancel.clicked.connect(lambda _checked=False: on_cancel())
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(60, 60, 60, 60)
+        layout.addStretch(1)
+        layout.addWidget(self.title)
+        layout.addWidget(self.message)
+        layout.addWidget(self.pad)
+        layout.addSpacing(24)
+        layout.addWidget(self.cancel)
+        layout.addStretch(1)
+        self.reset()
+
+    def reset(self) -> None:
+        self.title.setText(_("Staff PIN"))
+        self.message.setText("")
+        self.cancel.setText(_("Cancel"))
+        self.pad.reset()
+        self.pad.retranslate()
+
+    def _submit(self, pin: str) -> None:
+        self.message.setText(_("Checking…"))
+        self._backend.submit(lambda: self._login(pin), self._on_login, self._refused)
+
+    def _refused(self, exc: BaseException) -> None:
+        if isinstance(exc, PinLocked):
+            self.message.setText(
+                _("Too many wrong PINs. Try again after {time}.").format(
+                    time=format_local_time(exc.until, self._timezone, "medium")
+                )
+            )
+        elif isinstance(exc, WrongPin):
+            self.message.setText(_("That PIN was not accepted."))
+        else:
+            self.message.setText(_("Something went wrong. It was logged; please try again."))

@@ -1,0 +1,24 @@
+"""Admin pages. Each is an ``AdminPage``; the panel shows those the session's role may use."""
+
+from __future__ import annotations
+
+from kiosk.ui.admin.context import AdminContext
+from kiosk.ui.admin.pages.base import AdminPage
+
+
+def build_pages(ctx: AdminContext) -> list[AdminPage]:
+    from kiosk.ui.admin.pages.alerts import AlertsPage
+    from kiosk.ui.admin.pages.hardware import HardwarePage
+    from kiosk.ui.admin.pages.logs import LogsPage
+    from kiosk.ui.admin.pages.participants import ParticipantsPage
+    from kiosk.ui.admin.pages.staff_accounts import StaffPage
+
+    classes: list[type[AdminPage]] = [
+        AlertsPage,
+        ParticipantsPage,
+        LogsPage,
+        HardwarePage,
+        StaffPage,
+    ]
+    pages = [cls(ctx) for cls in classes if cls.available(ctx)]
+    return sorted(pages, key=lambda page: page.order)

@@ -1,0 +1,80 @@
+"""Device status, lane states, self-test, reload the sensor from the store."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+
+from kiosk.domain.permissions import Permission
+from kiosk.i18n import _
+from kiosk.ui.admin.context import AdminContext
+from kiosk.ui.admin.pages.base import AdminPage
+from kiosk.ui.admin.pages.widgets import fill, table
+
+
+class HardwarePage(AdminPage):
+    key = "hardware"
+    order = 70
+    permission = Permission.HARDWARE
+
+    def __init__(self, ctx: AdminContext) -> None:
+        super().__init__(ctx)
+        self.status = QLabel("")
+        self.status.setWordWrap(True)
+        self.checks = table([_("Part"), _("OK"), _("Detail")])
+        self.lanes = table([_("Lane"), _("Medication"), _("Stock"), _("State")])
+        run = QPushButton(_("Run self-test"))
+        run.clicked.connect(lambda _checked=False: self.run_selftest())
+        reload_button = QPushButton(_("Reload sensor from the store"))
+        reload_button.clicked.connect(lambda _checked=False: self.reload_sensor())
+        buttons = QHBoxLayout()
+        buttons.addWidget(run)
+        buttons.addWidget(reload_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.status)
+        layout.addLayout(buttons)
+        layout.addWidget(self.checks, 1)
+        layout.addWidget(self.lanes, 1)
+
+    @property
+    def title(self) -> str:
+        return _("Hardware")
+
+    def activated(self) -> None:
+        health = self.ctx.services.health
+        self.ctx.run(health.check, self._show_health)
+        self.ctx.run(health.lanes_view, self._show_lanes)
+
+    def _show_health(self, report: object) -> None:
+        faults = sorted(f.value for f in report.faults)  # type: ignore[attr-defined]
+        self.status.setText(
+            _("Ready to serve.")
+            if not faults
+            else _("Out of service: {faults}").format(faults=", ".join(faults))
+        )
+
+    def _show_lanes(self, lanes: list) -> None:  # type: ignore[type-arg]
+        fill(self.lanes, lanes)
+
+    def run_selftest(self) -> None:
+        actor = self.ctx.session.actor
+        self.ctx.run(lambda: self.ctx.services.health.selftest(actor), self._show_checks)
+
+    def _show_checks(self, rows: list) -> None:  # type: ignore[type-arg]
+        fill(
+            self.checks, [(name, _("yes") if ok else _("NO"), detail) for name, ok, detail in rows]
+        )
+        failed = [name for name, ok, _detail in rows if not ok]
+        self.ctx.show_message(
+            _("Self-test passed.")
+            if not failed
+            else _("Self-test failed: {parts}").format(parts=", ".join(failed)),
+            bool(failed),
+        )
+
+    def reload_sensor(self) -> None:
+        def done(count: object) -> None:
+            self.ctx.show_message(
+                _("{count} templates loaded into the sensor.").format(count=count), False
+            )
+
+        self.ctx.run(lambda: self.ctx.services.extra["reload_sensor"](self.ctx.session), done)

@@ -1,0 +1,306 @@
+"""Participants: search, today's decision in staff words, prescriptions, holds, enrolment."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk.domain.permissions import Permission
+from kiosk.domain.schedule import dosing_day
+from kiosk.i18n import PARTICIPANT_LOCALES, _, language_name
+from kiosk.services.explain import explain_text
+from kiosk.ui.admin.context import AdminContext
+from kiosk.ui.admin.pages.base import AdminPage
+from kiosk.ui.admin.pages.prescription_form import PrescriptionForm
+from kiosk.ui.admin.pages.widgets import fill, table
+
+
+class ParticipantsPage(AdminPage):
+    key = "participants"
+    order = 20
+    permission = Permission.VIEW_LOGS
+
+    def __init__(self, ctx: AdminContext) -> None:
+        super().__init__(ctx)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText(_("Search by id or name"))
+        self.search.returnPressed.connect(self.activated)
+        find = QPushButton(_("Search"))
+        find.clicked.connect(lambda _checked=False: self.activated())
+        self.results = table([_("Id"), _("Name"), _("Status"), _("Fingers")])
+        self.results.itemSelectionChanged.connect(self._select)
+        left = QVBoxLayout()
+        row = QHBoxLayout()
+        row.addWidget(self.search, 1)
+        row.addWidget(find)
+        left.addLayout(row)
+        left.addWidget(self.results, 1)
+
+        self.heading = QLabel(_("Select a participant."))
+        self.explanation = QPlainTextEdit()
+        self.explanation.setReadOnly(True)
+        self.prescriptions = table([_("#"), _("Medication"), _("Schedule"), _("Status")])
+        self.language = QComboBox()
+        for locale in PARTICIPANT_LOCALES:
+            self.language.addItem(language_name(locale), locale)
+        self.reason = QLineEdit()
+        self.reason.setPlaceholderText(_("Reason (for holds, releases, removal)"))
+        actions = QHBoxLayout()
+        self.buttons: dict[str, QPushButton] = {}
+        for key, label, handler in (
+            ("add", _("Add prescription"), self.add_prescription),
+            ("change", _("Change selected"), self.change_prescription),
+            ("end", _("End selected"), self.end_prescription),
+            ("hold", _("Hold all"), self.hold),
+            ("release", _("Release selected"), self.release),
+            ("language", _("Set language"), self.set_language),
+            ("enroll", _("Enroll a finger"), self.enroll),
+            ("remove", _("Remove participant"), self.remove),
+        ):
+            button = QPushButton(label)
+            button.clicked.connect(lambda _checked=False, h=handler: h())
+            self.buttons[key] = button
+        for key in ("add", "change", "end", "hold", "release"):
+            actions.addWidget(self.buttons[key])
+        more = QHBoxLayout()
+        more.addWidget(self.language)
+        for key in ("language", "enroll", "remove"):
+            more.addWidget(self.buttons[key])
+        self.editor = QGroupBox(_("Prescription"))
+        editor_layout = QVBoxLayout(self.editor)
+        self.form: PrescriptionForm | None = None
+        self.form_holder = QVBoxLayout()
+        editor_layout.addLayout(self.form_holder)
+        save = QPushButton(_("Save prescription"))
+        save.clicked.connect(lambda _checked=False: self.save_prescription())
+        cancel = QPushButton(_("Cancel"))
+        cancel.clicked.connect(lambda _checked=False: self.editor.hide())
+        editor_buttons = QHBoxLayout()
+        editor_buttons.addWidget(save)
+        editor_buttons.addWidget(cancel)
+        editor_layout.addLayout(editor_buttons)
+        self.editor.hide()
+        self.enrollment: QWidget | None = None
+
+        right = QVBoxLayout()
+        right.addWidget(self.heading)
+        right.addWidget(self.explanation, 2)
+        right.addWidget(self.prescriptions, 1)
+        right.addWidget(self.reason)
+        right.addLayout(actions)
+        right.addLayout(more)
+        right.addWidget(self.editor)
+        self.right = right
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, 2)
+        layout.addLayout(right, 3)
+        self._participants: list[Any] = []
+        self._prescriptions: list[Any] = []
+        self._editing: int | None = None
+        self.current: Any = None
+
+    @property
+    def title(self) -> str:
+        return _("Participants")
+
+    # ------------------------------------------------------------ list and detail
+
+    def activated(self) -> None:
+        text = self.search.text().strip()
+        service, session = self.ctx.services.participants, self.ctx.session
+        self.ctx.run(lambda: service.search(session, text), self._show_results)
+
+    def _show_results(self, rows: list[Any]) -> None:
+        self._participants = rows
+        fill(self.results, [(p.code, p.display_name, p.status, p.fingers) for p in rows])
+
+    def _select(self) -> None:
+        row = self.results.currentRow()
+        if 0 <= row < len(self._participants):
+            self.current = self._participants[row]
+            self.refresh()
+
+    def refresh(self) -> None:
+        if self.current is None:
+            return
+        pid = self.current.id
+        decider = self.ctx.services.interaction.decider
+        now = self.ctx.clock.now()
+        self.heading.setText(
+            f"{self.current.code}  {self.current.display_name}  ({self.current.status})"
+        )
+        self.ctx.run(lambda: decider.decide(pid, at=now), self._show_decision)
+
+    def _show_decision(self, view: Any) -> None:
+        self.explanation.setPlainText(explain_text(view, self.ctx.site))
+        self._prescriptions = [rx for rx, _decision in view.decisions]
+        fill(
+            self.prescriptions,
+            [
+                (
+                    rx.id,
+                    f"{rx.medication.name} {rx.medication.strength}",
+                    _("every {hours} h").format(hours=(rx.interval_minutes or 0) // 60)
+                    if rx.is_interval
+                    else ", ".join(f"{w.start:%H:%M}-{w.end:%H:%M}" for w in rx.windows),
+                    rx.status.value + (f": {rx.hold_reason}" if rx.hold_reason else ""),
+                )
+                for rx in self._prescriptions
+            ],
+        )
+
+    def _selected_prescription(self) -> Any:
+        row = self.prescriptions.currentRow()
+        if self.current is None or not 0 <= row < len(self._prescriptions):
+            self.ctx.show_message(_("Select a prescription first."), True)
+            return None
+        return self._prescriptions[row]
+
+    def _done(self, message: str) -> Any:
+        def finished(_result: object) -> None:
+            self.ctx.show_message(message, False)
+            self.refresh()
+
+        return finished
+
+    # ------------------------------------------------------------ prescriptions
+
+    def _open_editor(self, editing: Any) -> None:
+        medications = self.ctx.services.prescriptions.medications
+
+        def show(meds: list[Any]) -> None:
+            if self.form is not None:
+                self.form.setParent(None)
+            today = dosing_day(self.ctx.clock.now(), self.ctx.site)
+            self.form = PrescriptionForm(meds, today)
+            if editing is not None:
+                self.form.load(editing)
+            self.form_holder.addWidget(self.form)
+            self._editing = editing.id if editing is not None else None
+            self.editor.show()
+
+        self.ctx.run(medications, show)
+
+    def add_prescription(self) -> None:
+        if self.current is None:
+            self.ctx.show_message(_("Select a participant first."), True)
+            return
+        self._open_editor(None)
+
+    def change_prescription(self) -> None:
+        rx = self._selected_prescription()
+        if rx is not None:
+            self._open_editor(rx)
+
+    def save_prescription(self) -> None:
+        if self.form is None or self.current is None:
+            return
+        service, session = self.ctx.services.prescriptions, self.ctx.session
+        reason = self.form.reason.text()
+        pid, editing = self.current.id, self._editing
+        try:
+            spec = self.form.spec()
+        except Exception as exc:
+            self.ctx.report_error(exc)
+            return
+
+        def save() -> object:
+            if editing is None:
+                return service.add(session, pid, spec, reason)
+            return service.change(session, editing, spec, reason)
+
+        def saved(_result: object) -> None:
+            self.editor.hide()
+            self.ctx.show_message(_("Prescription saved."), False)
+            self.refresh()
+
+        self.ctx.run(save, saved)
+
+    def end_prescription(self) -> None:
+        rx = self._selected_prescription()
+        if rx is None:
+            return
+        service, session, reason = (
+            self.ctx.services.prescriptions,
+            self.ctx.session,
+            self.reason.text(),
+        )
+        self.ctx.run(
+            lambda: service.end(session, rx.id, None, reason), self._done(_("Prescription ended."))
+        )
+
+    # ------------------------------------------------------------ holds, language, removal
+
+    def hold(self) -> None:
+        if self.current is None:
+            return
+        service, session, reason = (
+            self.ctx.services.participants,
+            self.ctx.session,
+            self.reason.text(),
+        )
+        pid = self.current.id
+        self.ctx.run(lambda: service.hold(session, pid, reason), self._done(_("On hold.")))
+
+    def release(self) -> None:
+        rx = self._selected_prescription()
+        if rx is None:
+            return
+        service, session, reason = (
+            self.ctx.services.participants,
+            self.ctx.session,
+            self.reason.text(),
+        )
+        self.ctx.run(lambda: service.release(session, rx.id, reason), self._done(_("Released.")))
+
+    def set_language(self) -> None:
+        if self.current is None:
+            return
+        service, session = self.ctx.services.participants, self.ctx.session
+        pid, locale = self.current.id, self.language.currentData()
+        self.ctx.run(
+            lambda: service.set_language(session, pid, locale), self._done(_("Language saved."))
+        )
+
+    def remove(self) -> None:
+        if self.current is None:
+            return
+        service, session, reason = (
+            self.ctx.services.participants,
+            self.ctx.session,
+            self.reason.text(),
+        )
+        pid = self.current.id
+
+        def removed(_result: object) -> None:
+            self.ctx.show_message(_("Participant removed."), False)
+            self.current = None
+            self.activated()
+
+        self.ctx.run(lambda: service.remove(session, pid, reason), removed)
+
+    def enroll(self) -> None:
+        if self.current is None:
+            self.ctx.show_message(_("Select a participant first."), True)
+            return
+        from kiosk.ui.admin.pages.enrollment import EnrollmentPanel
+
+        if self.enrollment is not None:
+            self.enrollment.setParent(None)
+        self.enrollment = EnrollmentPanel(self.ctx, self.current, self.refresh)
+        self.right.addWidget(self.enrollment)
+
+    def closing(self) -> None:
+        if self.enrollment is not None:
+            self.enrollment.close()

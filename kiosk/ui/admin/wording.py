@@ -1,0 +1,39 @@
+"""Staff-facing words for service errors (translated)."""
+
+from __future__ import annotations
+
+from hardware.ports import DeviceError
+from kiosk.i18n import N_, _
+from kiosk.services.errors import InvalidInput, NotPermitted
+
+INPUT_CODES = {
+    "pin_short": N_("A PIN has at least 6 digits."),
+    "pin_trivial": N_("That PIN is too easy to guess."),
+    "pin_taken": N_("That PIN cannot be used. Choose another."),
+    "second_signature": N_("A second, different staff member must sign with their PIN."),
+    "reason": N_("Please give a reason."),
+    "name": N_("Please enter a name."),
+    "role": N_("Choose a role."),
+    "self": N_("You cannot do that to your own account."),
+    "units_per_dose": N_("Units per dose must be between 1 and 20."),
+    "daily_max_units": N_("The daily maximum must be at least one dose."),
+    "end_date": N_("The end date is before the start date."),
+    "windows": N_("Add at least one dose window (or choose an interval)."),
+    "interval_minutes": N_("Choose either windows or an interval."),
+    "max_doses_per_day": N_("Doses per day must be at least 1."),
+    "missed_dose_limit": N_("Missed-dose days must be between 1 and 60."),
+    "folder": N_("That folder cannot be written. Check the USB stick."),
+    "step": N_("Finish the steps in order."),
+    "code_taken": N_("That participant code is already used."),
+    "medication": N_("Enter the medication name, strength and form."),
+}
+
+
+def error_text(exc: BaseException) -> str:
+    if isinstance(exc, NotPermitted):
+        return _("Your role may not do that.")
+    if isinstance(exc, InvalidInput):
+        return _(INPUT_CODES.get(exc.code, N_("That entry cannot be accepted.")))
+    if isinstance(exc, DeviceError):
+        return _("The device did not answer: {device}.").format(device=exc.device)
+    return _("Something went wrong. It was logged; please try again.")

@@ -1,0 +1,182 @@
+"""The staff admin panel: entry, PIN lockout, auto-logout, roles, pages."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from kiosk.domain.flow import Screen
+from kiosk.services.seed import (
+    DEMO_ADMIN_PIN,
+    DEMO_NURSE_PIN,
+    DEMO_PHARMACIST_PIN,
+    DEMO_WORKER_PIN,
+)
+from kiosk.ui.admin.panel import AdminPanel
+from tests.ui.conftest import Kiosk
+
+
+def press_and_hold_corner(kiosk: Kiosk, qtbot: QtBot) -> None:
+    corner = kiosk.window.view.idle.corner
+    qtbot.mousePress(corner, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: kiosk.window.login is not None, timeout=5000)
+    qtbot.mouseRelease(corner, Qt.MouseButton.LeftButton)
+
+
+def enter_pin(kiosk: Kiosk, qtbot: QtBot, pin: str) -> None:
+    assert kiosk.window.login is not None
+    pad = kiosk.window.login.pad
+    for digit in pin:
+        qtbot.mouseClick(pad.keys[digit], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(pad.keys["ok"], Qt.MouseButton.LeftButton)
+
+
+def log_in(kiosk: Kiosk, qtbot: QtBot, pin: str) -> AdminPanel:
+    press_and_hold_corner(kiosk, qtbot)
+    enter_pin(kiosk, qtbot, pin)
+    qtbot.waitUntil(lambda: kiosk.window.panel is not None, timeout=5000)
+    assert kiosk.window.panel is not None
+    return kiosk.window.panel
+
+
+def audit_actions(kiosk: Kiosk, qtbot: QtBot) -> list[str]:
+    rows: list[list[str]] = []
+    kiosk.backend.submit(
+        lambda: [
+            a
+            for (a,) in kiosk.runtime.store.conn.execute(
+                "SELECT action FROM audit_log ORDER BY seq"
+            )
+        ],
+        rows.append,
+    )
+    qtbot.waitUntil(lambda: bool(rows), timeout=5000)
+    return rows[0]
+
+
+def test_a_short_touch_does_not_open_the_panel(kiosk: Kiosk, qtbot: QtBot) -> None:
+    corner = kiosk.window.view.idle.corner
+    qtbot.mouseClick(corner, Qt.MouseButton.LeftButton)
+    assert kiosk.window.login is None
+
+
+def test_five_wrong_pins_lock_the_entry(kiosk: Kiosk, qtbot: QtBot) -> None:
+    press_and_hold_corner(kiosk, qtbot)
+    assert kiosk.window.login is not None
+    message = kiosk.window.login.message
+    for _ in range(4):
+        enter_pin(kiosk, qtbot, "000000")
+        qtbot.waitUntil(lambda: message.text() == "That PIN was not accepted.", timeout=5000)
+        message.setText("")
+    enter_pin(kiosk, qtbot, "000000")
+    qtbot.waitUntil(lambda: message.text().startswith("Too many wrong PINs."), timeout=5000)
+    enter_pin(kiosk, qtbot, DEMO_ADMIN_PIN)  # locked: even the right PIN waits
+    qtbot.waitUntil(lambda: message.text().startswith("Too many wrong PINs."), timeout=5000)
+    assert kiosk.window.panel is None
+    assert audit_actions(kiosk, qtbot).count("staff.login_failed") == 5
+    qtbot.mouseClick(kiosk.window.login.cancel, Qt.MouseButton.LeftButton)
+    assert kiosk.driver.state.screen is Screen.IDLE
+
+
+def test_the_panel_logs_out_by_itself_after_inactivity(kiosk: Kiosk, qtbot: QtBot) -> None:
+    panel = log_in(kiosk, qtbot, DEMO_ADMIN_PIN)
+    assert panel.title.text() == "Staff: Demo Admin (admin)"
+    assert kiosk.driver.state.screen is Screen.IDLE
+    assert kiosk.runtime.health.staff_session
+    panel._idle.setInterval(100)
+    panel._idle.start()
+    qtbot.waitUntil(lambda: kiosk.window.panel is None, timeout=5000)
+    assert not kiosk.runtime.health.staff_session
+    qtbot.waitUntil(lambda: "staff.auto_logout" in audit_actions(kiosk, qtbot), timeout=5000)
+    # The participant screens are live again.
+    kiosk.sensor.place_finger("P-0001/right-index")
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DONE, timeout=10000)
+
+
+def test_pages_follow_the_role(kiosk: Kiosk, qtbot: QtBot) -> None:
+    panel = log_in(kiosk, qtbot, DEMO_NURSE_PIN)
+    keys = [page.key for page in panel.pages]
+    assert "staff" not in keys  # only admins manage accounts
+    assert {"alerts", "participants", "logs"} <= set(keys)
+    qtbot.mouseClick(panel.logout_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: kiosk.window.panel is None, timeout=5000)
+    panel = log_in(kiosk, qtbot, DEMO_ADMIN_PIN)
+    assert "staff" in [page.key for page in panel.pages]
+    qtbot.mouseClick(panel.logout_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: kiosk.window.panel is None, timeout=5000)
+
+
+def test_alerts_are_acknowledged(kiosk: Kiosk, qtbot: QtBot) -> None:
+    kiosk.backend.submit(
+        lambda: kiosk.runtime.store.raise_alert(
+            "lane_jammed", "lane:2", "Lane 2 is jammed", kiosk.runtime.clock.now()
+        )
+    )
+    panel = log_in(kiosk, qtbot, DEMO_WORKER_PIN)
+    panel.open_page("alerts")
+    page = panel.page("alerts")
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=5000)  # type: ignore[attr-defined]
+    page.table.selectRow(0)  # type: ignore[attr-defined]
+    qtbot.mouseClick(page.ack, Qt.MouseButton.LeftButton)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: page.table.rowCount() == 0, timeout=5000)  # type: ignore[attr-defined]
+    assert "alert.acknowledged" in audit_actions(kiosk, qtbot)
+    panel.logout("logout")
+
+
+def test_the_hardware_self_test_runs_from_the_panel(kiosk: Kiosk, qtbot: QtBot) -> None:
+    panel = log_in(kiosk, qtbot, DEMO_WORKER_PIN)
+    panel.open_page("hardware")
+    page = panel.page("hardware")
+    page.run_selftest()  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: panel.message.text() == "Self-test passed.", timeout=5000)
+    assert page.checks.rowCount() == 4  # type: ignore[attr-defined]
+    panel.logout("logout")
+
+
+def test_staff_accounts_are_added_by_an_admin(kiosk: Kiosk, qtbot: QtBot) -> None:
+    panel = log_in(kiosk, qtbot, DEMO_ADMIN_PIN)
+    panel.open_page("staff")
+    page = panel.page("staff")
+    page.name.setText("New Nurse")  # type: ignore[attr-defined]
+    page.role.setCurrentText("nurse")  # type: ignore[attr-defined]
+    for field in (page.pin, page.pin_again):  # type: ignore[attr-defined]
+        field.setText("864213")
+    page.add()  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: panel.message.text() == "Staff member added.", timeout=5000)
+    page.pin.setText("111111")  # type: ignore[attr-defined]
+    page.pin_again.setText("111111")  # type: ignore[attr-defined]
+    page.add()  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: panel.message.text() == "That PIN is too easy to guess.", timeout=5000)
+    panel.logout("logout")
+
+
+def test_prescriptions_are_entered_by_a_pharmacist_and_refused_to_staff(
+    kiosk: Kiosk, qtbot: QtBot
+) -> None:
+    from kiosk.services.prescriptions import PrescriptionSpec
+
+    rows: list[object] = []
+    kiosk.backend.submit(lambda: kiosk.runtime.store.participant_by_code("P-0001"), rows.append)
+    qtbot.waitUntil(lambda: bool(rows), timeout=5000)
+    participant = rows[0]
+    services = kiosk.window.admin_services
+    assert services is not None
+    for pin, expected in (
+        (DEMO_WORKER_PIN, "Your role may not do that."),
+        (DEMO_PHARMACIST_PIN, "Prescription saved."),
+    ):
+        panel = log_in(kiosk, qtbot, pin)
+        page = panel.page("participants")
+        panel.open_page("participants")
+        page.current = participant  # type: ignore[attr-defined]
+        page.add_prescription()  # type: ignore[attr-defined]
+        qtbot.waitUntil(
+            lambda p=page: p.form is not None and p.editor.isVisible(),  # type: ignore[attr-defined]
+            timeout=5000,
+        )
+        page.form.reason.setText("second medication")  # type: ignore[attr-defined]
+        page.save_prescription()  # type: ignore[attr-defined]
+        qtbot.waitUntil(lambda e=expected, p=panel: p.message.text() == e, timeout=5000)
+        panel.logout("logout")
+        qtbot.waitUntil(lambda: kiosk.window.panel is None, timeout=5000)
+    assert PrescriptionSpec  # the form builds a PrescriptionSpec (checked in the service tests)
