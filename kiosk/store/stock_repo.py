@@ -247,8 +247,7 @@ def add_movement(
 
 
 _MOVEMENT_COLUMNS = (
-    "id, lane, medication_id, kind, units, expected, counted, staff_id, second_staff_id,"
-    " reason, at"
+    "id, lane, medication_id, kind, units, expected, counted, staff_id, second_staff_id, reason, at"
 )
 
 

@@ -34,7 +34,10 @@ QPushButton:disabled { color: #8A8F98; border-color: #8A8F98; }
 QLineEdit, QSpinBox, QComboBox, QDateEdit, QTimeEdit, QTextEdit, QPlainTextEdit {
     background: #FFFFFF; color: #000000; font-size: 18pt; min-height: 48px; }
 QTableWidget { background: #FFFFFF; color: #000000; font-size: 14pt; }
-QCheckBox { color: #FFFFFF; font-size: 18pt; }
+QCheckBox, QRadioButton { color: #FFFFFF; font-size: 18pt; }
+QTabBar::tab { font-size: 16pt; min-height: 48px; padding: 4px 16px; }
+QHeaderView::section { font-size: 14pt; padding: 4px; }
+QGroupBox { color: #FFFFFF; font-size: 16pt; }
 """
 
 
