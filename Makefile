@@ -42,7 +42,7 @@ test: setup lint typecheck contracts
 
 screenshots: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m kiosk.ui.screenshots docs/screenshots
-	QT_QPA_PLATFORM=offscreen $(PY) -m kiosk.ui.admin_screenshots docs/screenshots/admin
+	QT_QPA_PLATFORM=offscreen $(PY) -m tools.admin_screenshots docs/screenshots/admin
 
 package: setup
 	$(VENV)/bin/pyinstaller --noconfirm build_kiosk.spec

@@ -173,6 +173,7 @@ def build_admin_services(runtime: Runtime) -> Any:
     """The use cases behind the staff admin panel."""
     from kiosk.services.holds import HoldService
     from kiosk.services.logs import LogService
+    from kiosk.services.participants import ParticipantService
     from kiosk.services.prescriptions import PrescriptionService
     from kiosk.services.staff import StaffService
     from kiosk.ui.admin.context import AdminServices
@@ -186,8 +187,9 @@ def build_admin_services(runtime: Runtime) -> Any:
         health=runtime.health,
         interaction=runtime.interaction,
         holds=HoldService(store, clock),
+        participants=ParticipantService(store, runtime.sensor, clock, staff),
     )
-    services.extra["reload_sensor"] = lambda _session: reload_sensor(store, runtime.sensor)
+    services.extra["reload_sensor"] = services.participants.reload_sensor
     return services
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication
 
 from kiosk.app import build_admin_services, start_demo
@@ -21,7 +22,7 @@ from kiosk.ui.background import Backend
 LANDSCAPE = (1920, 1080)
 
 
-def _settle(app: QApplication, backend: Backend, seconds: float = 0.6) -> None:
+def _settle(app: QCoreApplication, backend: Backend, seconds: float = 0.6) -> None:
     end = time.monotonic() + seconds
     while time.monotonic() < end or backend.busy:
         app.processEvents()
