@@ -170,6 +170,7 @@ class FingerprintEmulator:
         self._names: dict[bytes, str] = {}
         self._buffers = {1: bytes(CHAR_SIZE), 2: bytes(CHAR_SIZE)}
         self._finger: _Finger | None = None
+        self._empty_reads = 0
         self._image: _Finger | None = None
         self._silent = False
         self._noise = b""
@@ -310,6 +311,12 @@ class FingerprintEmulator:
         with self._lock:
             self._finger = _Finger(key, quality)
             self._names[characteristics_for(key)] = key
+
+    @property
+    def empty_reads(self) -> int:
+        """How many images found no finger: tests wait for the host to notice a lift."""
+        with self._lock:
+            return self._empty_reads
 
     def lift_finger(self) -> None:
         with self._lock:
@@ -500,6 +507,7 @@ class FingerprintEmulator:
     def _read_image(self, args: bytes) -> _Reply:
         self._image = self._finger
         if self._finger is None:
+            self._empty_reads += 1
             return _Reply(NO_FINGER)
         return _Reply(OK, delay=self.image_seconds)
 

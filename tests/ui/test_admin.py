@@ -180,3 +180,69 @@ def test_prescriptions_are_entered_by_a_pharmacist_and_refused_to_staff(
         panel.logout("logout")
         qtbot.waitUntil(lambda: kiosk.window.panel is None, timeout=5000)
     assert PrescriptionSpec  # the form builds a PrescriptionSpec (checked in the service tests)
+
+
+def open_participant(kiosk: Kiosk, qtbot: QtBot, panel: AdminPanel, code: str):  # type: ignore[no-untyped-def]
+    panel.open_page("participants")
+    page = panel.page("participants")
+    page.search.setText(code)  # type: ignore[attr-defined]
+    page.activated()  # type: ignore[no-untyped-call]
+    qtbot.waitUntil(lambda: page.results.rowCount() == 1, timeout=5000)  # type: ignore[attr-defined]
+    page.results.selectRow(0)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: code in page.heading.text(), timeout=5000)  # type: ignore[attr-defined]
+    return page
+
+
+def test_enrolling_a_second_finger_with_guidance(kiosk: Kiosk, qtbot: QtBot) -> None:
+    from kiosk.services.participants import CaptureOutcome
+
+    panel = log_in(kiosk, qtbot, DEMO_ADMIN_PIN)
+    page = open_participant(kiosk, qtbot, panel, "P-0003")
+    page.enroll()
+    enrollment = page.enrollment
+    enrollment.finger.setCurrentText("left-index")
+    enrollment.start()
+    finger = "P-0003/left-index"
+    kiosk.sensor.place_finger(finger, quality="poor")
+    qtbot.waitUntil(lambda: CaptureOutcome.POOR_IMAGE in enrollment.outcomes, timeout=10000)
+    assert "press flat" in enrollment.guidance.text()
+    for presses in range(1, 4):
+        lifted_at = kiosk.sensor.empty_reads
+        kiosk.sensor.lift_finger()
+        # A person takes a moment: the service must see the empty glass between presses.
+        qtbot.waitUntil(lambda n=lifted_at: kiosk.sensor.empty_reads > n, timeout=5000)
+        kiosk.sensor.place_finger(finger)
+        qtbot.waitUntil(
+            lambda n=presses: (
+                sum(
+                    o in (CaptureOutcome.GOOD, CaptureOutcome.ENROLLED) for o in enrollment.outcomes
+                )
+                == n
+            ),
+            timeout=10000,
+        )
+    kiosk.sensor.lift_finger()
+    assert enrollment.outcomes[-1] is CaptureOutcome.ENROLLED
+    assert panel.message.text() == "Finger enrolled."
+    panel.logout("logout")
+    qtbot.waitUntil(lambda: kiosk.window.panel is None, timeout=5000)
+    # The new finger opens the machine for P-0003 (on hold: "please see staff").
+    kiosk.sensor.place_finger(finger)
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.REFUSED, timeout=10000)
+    assert kiosk.driver.state.participant_id is not None
+
+
+def test_a_finger_enrolled_to_someone_else_is_refused(kiosk: Kiosk, qtbot: QtBot) -> None:
+    from kiosk.services.participants import CaptureOutcome
+
+    panel = log_in(kiosk, qtbot, DEMO_ADMIN_PIN)
+    page = open_participant(kiosk, qtbot, panel, "P-0003")
+    page.enroll()
+    enrollment = page.enrollment
+    enrollment.finger.setCurrentText("left-thumb")
+    enrollment.start()
+    kiosk.sensor.place_finger("P-0001/right-index")
+    qtbot.waitUntil(lambda: CaptureOutcome.DUPLICATE in enrollment.outcomes, timeout=10000)
+    assert enrollment.guidance.text() == "This finger is already enrolled. Nothing was stored."
+    kiosk.sensor.lift_finger()
+    panel.logout("logout")

@@ -25,6 +25,12 @@ INPUT_CODES = {
     "folder": N_("That folder cannot be written. Check the USB stick."),
     "step": N_("Finish the steps in order."),
     "code_taken": N_("That participant code is already used."),
+    "code": N_("Enter a participant code like P-0001."),
+    "language": N_("That language is not offered."),
+    "finger": N_("Choose a finger."),
+    "participant": N_("That participant is not active."),
+    "not_on_hold": N_("That prescription is not on hold."),
+    "sensor_full": N_("The fingerprint sensor is full."),
     "medication": N_("Enter the medication name, strength and form."),
 }
 

@@ -1,0 +1,97 @@
+"""Enrolling a finger: the sensor is driven press by press, with guidance in between."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+
+from kiosk.i18n import _
+from kiosk.services.participants import FINGERS, CaptureOutcome
+from kiosk.ui.admin.context import AdminContext
+
+CAPTURE_TIMEOUT_S = 10.0
+
+
+def guidance(outcome: CaptureOutcome, captured: int, required: int) -> str:
+    return {
+        CaptureOutcome.GOOD: _(
+            "Good. Lift the finger, then press it again ({done} of {total})."
+        ).format(done=captured, total=required),
+        CaptureOutcome.ENROLLED: _("Finger enrolled."),
+        CaptureOutcome.NO_FINGER: _("Place the finger flat on the sensor."),
+        CaptureOutcome.POOR_IMAGE: _("Unclear image: press flat and still, and wipe the glass."),
+        CaptureOutcome.LIFT_FIRST: _("Lift the finger off the sensor first."),
+        CaptureOutcome.MISMATCH: _("Those presses were different fingers. Start again."),
+        CaptureOutcome.DUPLICATE: _("This finger is already enrolled. Nothing was stored."),
+        CaptureOutcome.CANCELLED: _("Enrollment cancelled."),
+    }[outcome]
+
+
+class EnrollmentPanel(QGroupBox):
+    def __init__(self, ctx: AdminContext, participant: Any, on_done: Callable[[], None]) -> None:
+        super().__init__(_("Enroll a finger of {code}").format(code=participant.code))
+        self.ctx = ctx
+        self.participant = participant
+        self._on_done = on_done
+        self.finger = QComboBox()
+        self.finger.addItems(list(FINGERS))
+        self.finger.setCurrentText("right-index")
+        self.guidance = QLabel(_("Choose the finger, then press Start."))
+        self.guidance.setWordWrap(True)
+        self.start_button = QPushButton(_("Start"))
+        self.start_button.clicked.connect(lambda _checked=False: self.start())
+        self.cancel_button = QPushButton(_("Cancel"))
+        self.cancel_button.clicked.connect(lambda _checked=False: self.cancel())
+        row = QHBoxLayout()
+        row.addWidget(self.finger, 1)
+        row.addWidget(self.start_button)
+        row.addWidget(self.cancel_button)
+        layout = QVBoxLayout(self)
+        layout.addLayout(row)
+        layout.addWidget(self.guidance)
+        self.enrollment: Any = None
+        self.outcomes: list[CaptureOutcome] = []
+
+    def start(self) -> None:
+        service, session = self.ctx.services.participants, self.ctx.session
+        pid, finger = self.participant.id, self.finger.currentText()
+        self.start_button.setEnabled(False)
+        self.guidance.setText(_("Place the finger flat on the sensor."))
+
+        def started(enrollment: Any) -> None:
+            self.enrollment = enrollment
+            self._next()
+
+        self.ctx.run(lambda: service.start_enrollment(session, pid, finger), started, self._failed)
+
+    def _next(self) -> None:
+        enrollment = self.enrollment
+        self.ctx.run(lambda: enrollment.capture(CAPTURE_TIMEOUT_S), self._captured, self._failed)
+
+    def _captured(self, outcome: CaptureOutcome) -> None:
+        self.outcomes.append(outcome)
+        enrollment = self.enrollment
+        self.guidance.setText(guidance(outcome, enrollment.captured, enrollment.required))
+        if enrollment.done:
+            self.start_button.setEnabled(True)
+            self.enrollment = None
+            if outcome is CaptureOutcome.ENROLLED:
+                self.ctx.show_message(_("Finger enrolled."), False)
+                self._on_done()
+            return
+        self._next()
+
+    def _failed(self, exc: BaseException) -> None:
+        self.start_button.setEnabled(True)
+        self.enrollment = None
+        self.ctx.report_error(exc)
+
+    def cancel(self) -> None:
+        if self.enrollment is not None:
+            self.enrollment.cancel()  # safe from any thread; the capture returns CANCELLED
+
+    def closeEvent(self, event: Any) -> None:
+        self.cancel()
+        super().closeEvent(event)
