@@ -29,6 +29,7 @@ from hardware.ports import (
 from kiosk.domain.model import Prescription
 from kiosk.services.clock import Clock
 from kiosk.services.events import ControllerEvents
+from kiosk.store import stock_repo
 from kiosk.store.repository import Intent, Store
 
 log = logging.getLogger("kiosk.dispense")
@@ -103,7 +104,10 @@ class DispenseService:
         on_unit: Callable[[int], None] | None = None,
         witness_staff_id: int | None = None,
     ) -> VendResult:
-        lane = self._store.lane_for(prescription.medication.id, units)
+        # The participant's own locker lane first, else a shared lane; never another's locker.
+        lane = stock_repo.lane_for_participant(
+            self._store, prescription.medication.id, participant_id, units
+        )
         if lane is None:
             raise NoLane(
                 f"no ready lane with {units} units of medication {prescription.medication.id}"

@@ -195,7 +195,10 @@ class HealthService:
             self._store.raise_flag(Fault.DOOR_OPENED.value, "service door found open", now)
         if status.tamper:
             self._store.raise_flag(Fault.TAMPER.value, "tamper switch found tripped", now)
+        stored = {lane.lane: lane.state for lane in self._store.lanes()}
         for lane, state in enumerate(status.lanes, start=1):
+            if stored.get(lane) == "discrepancy" and state is LaneState.READY:
+                continue  # a stock discrepancy blocks the lane until a pharmacist resolves it
             if self._store.set_lane_state(lane, LANE_STATES[state], now, "controller"):
                 log.info("lane %d is now %s", lane, LANE_STATES[state])
         if recover or was_down or self._dispense.open_intents:

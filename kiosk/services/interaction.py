@@ -14,6 +14,7 @@ from kiosk.services.decide import DecideService, DecisionView, PlannedDose
 from kiosk.services.dispense import DispenseService, VendResult
 from kiosk.services.identify import IdentifyService, ScanOutcome
 from kiosk.services.witness import WitnessService
+from kiosk.store import stock_repo
 from kiosk.store.repository import Store
 
 log = logging.getLogger("kiosk.interaction")
@@ -58,7 +59,9 @@ class InteractionService:
         rest = dose.units - result.dropped
         if not self.retry_remainder or rest <= 0 or result.outcome == "complete":
             return False
-        if self.store.lane_for(dose.prescription.medication.id, rest) is None:
+        medication_id = dose.prescription.medication.id
+        participant_id = dose.prescription.participant_id
+        if stock_repo.lane_for_participant(self.store, medication_id, participant_id, rest) is None:
             return False
         now = self.clock.now()
         history = self.store.history(dose.prescription.id, now - timedelta(days=2))

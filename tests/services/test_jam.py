@@ -1,0 +1,230 @@
+"""The jam recovery wizard against the real controller driver and the emulator on a pty,
+with the real dispense and health services and the encrypted store."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, time
+from pathlib import Path
+
+import pytest
+
+from hardware.controller.driver import SerialController
+from hardware.emulators.controller import ControllerEmulator
+from hardware.ports import DeviceState, SensorInfo
+from kiosk.domain.model import Prescription, Window
+from kiosk.services.clock import FixedClock
+from kiosk.services.dispense import DispenseService
+from kiosk.services.errors import InvalidInput
+from kiosk.services.events import ControllerEvents
+from kiosk.services.health import Fault, HealthService
+from kiosk.services.jam import JamOutcome, JamRecovery, JamStep
+from kiosk.services.staff import StaffService, StaffSession
+from kiosk.store import audit, stock_repo
+from kiosk.store.repository import Store
+
+
+class ReadySensor:
+    """The fingerprint sensor is not under test here: always ready."""
+
+    state = DeviceState.READY
+
+    def info(self) -> SensorInfo:
+        return SensorInfo(200, 3, 0, 128)
+
+
+@pytest.fixture
+def emulator(tmp_path: Path) -> Iterator[ControllerEmulator]:
+    emu = ControllerEmulator(
+        lanes=2, unit_seconds=0.01, jam_seconds=0.05, nvram_path=tmp_path / "nvram.json"
+    )
+    emu.start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
+def controller(emulator: ControllerEmulator) -> Iterator[SerialController]:
+    driver = SerialController(emulator.port)
+    driver.open()
+    yield driver
+    driver.close()
+
+
+@dataclass
+class Machine:
+    store: Store
+    clock: FixedClock
+    emulator: ControllerEmulator
+    dispense: DispenseService
+    health: HealthService
+    jam: JamRecovery
+    worker: StaffSession
+    prescription: Prescription
+
+
+@pytest.fixture
+def machine(
+    store: Store, clock: FixedClock, emulator: ControllerEmulator, controller: SerialController
+) -> Machine:
+    now = clock.now()
+    worker_id = store.add_staff("Worker", "staff", "no-pin", now, "test")
+    med = store.add_medication("hydromorphone", "8 mg", "tablet", now)
+    store.set_lane(1, med, 20, now, "test")
+    pid = store.add_participant("P-0001", "Alex Example", None, now, "test")
+    store.add_prescription(
+        pid, med, 2, (Window(time(0), time(23, 59)),), 20, date(2026, 1, 1), None, now, "test"
+    )
+    events = ControllerEvents(controller)
+    dispense = DispenseService(store, controller, clock, events=events)
+    health = HealthService(store, ReadySensor(), controller, clock, dispense, events)  # type: ignore[arg-type]
+    staff = StaffService(store, clock)
+    return Machine(
+        store,
+        clock,
+        emulator,
+        dispense,
+        health,
+        JamRecovery(store, controller, clock, staff, health),
+        StaffSession(worker_id, "Worker", "staff", now),
+        store.prescriptions(pid)[0],
+    )
+
+
+def jam_lane_one(m: Machine) -> None:
+    m.emulator.force_jam(1)
+    result = m.dispense.vend(m.prescription.participant_id, m.prescription, 2)
+    assert (result.lane, result.dropped, result.outcome) == (1, 0, "jam")
+    assert m.store.lanes()[0].state == "jammed"
+    assert ("lane_jammed", "lane:1") in [(a[1], a[2]) for a in m.store.open_alerts()]
+
+
+def jam_actions(store: Store) -> list[str]:
+    rows = store.conn.execute(
+        "SELECT action FROM audit_log WHERE action LIKE 'jam.%' ORDER BY seq"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def test_the_wizard_clears_a_jam_end_to_end_without_a_door_lockout(machine: Machine) -> None:
+    m = machine
+    jam_lane_one(m)
+    assert m.health.check().ok
+    worker = m.worker
+
+    assert m.jam.begin(worker, 1).step is JamStep.BEGUN
+    assert m.health.staff_session
+    assert m.jam.unlock_door(worker, 30).step is JamStep.DOOR_UNLOCKED
+    assert m.emulator.door_open  # the solenoid released and the door swung open
+    report = m.health.check()  # the DOOR event and STATUS (door open) during the wizard
+    assert Fault.DOOR_OPENED not in report.faults
+    assert m.store.flags() == {}
+
+    m.emulator.clear_jam(1)  # staff take the stuck tablet out
+    assert m.jam.lane_cleared(worker).step is JamStep.CLEARED
+    counted = m.jam.count(worker, 20)
+    assert counted.step is JamStep.COUNTED
+    assert counted.count is not None and counted.count.matches
+    reset = m.jam.reset_lane(worker)
+    assert (reset.step, reset.outcome) == (JamStep.RESET, JamOutcome.OK)
+    assert m.store.lanes()[0].state == "ready"
+    assert "lane_jammed" not in [a[1] for a in m.store.open_alerts()]
+
+    refused = m.jam.finish(worker)  # the door is still open
+    assert (refused.step, refused.outcome) == (JamStep.RESET, JamOutcome.DOOR_OPEN)
+    assert m.health.staff_session
+    m.emulator.close_door()
+    done = m.jam.finish(worker)
+    assert (done.step, done.outcome) == (JamStep.IDLE, JamOutcome.OK)
+    assert not m.health.staff_session
+    assert m.health.check().ok  # nothing latched, then or now
+    assert m.store.flags() == {}
+
+    again = m.dispense.vend(m.prescription.participant_id, m.prescription, 2)
+    assert (again.lane, again.dropped, again.outcome) == (1, 2, "complete")
+    assert jam_actions(m.store) == [
+        "jam.begun",
+        "jam.door_unlocked",
+        "jam.lane_cleared",
+        "jam.counted",
+        "jam.lane_reset",
+        "jam.finish_refused",
+        "jam.finished",
+    ]
+    actors = {
+        r[0] for r in m.store.conn.execute("SELECT actor FROM audit_log WHERE action LIKE 'jam.%'")
+    }
+    assert actors == {worker.actor}
+    assert audit.verify_chain(m.store.conn).ok
+
+
+def test_a_door_event_still_queued_at_finish_does_not_latch_a_lockout(machine: Machine) -> None:
+    m = machine
+    jam_lane_one(m)
+    m.jam.begin(m.worker, 1)
+    m.jam.unlock_door(m.worker)  # no health check runs while staff work (backend busy)
+    m.emulator.clear_jam(1)
+    m.jam.lane_cleared(m.worker)
+    m.jam.count(m.worker, 20)
+    m.jam.reset_lane(m.worker)
+    m.emulator.close_door()
+    assert m.jam.finish(m.worker).outcome is JamOutcome.OK
+    assert m.health.check().ok
+    assert m.store.flags() == {}
+
+
+def test_a_reset_is_refused_while_the_lane_is_still_blocked(machine: Machine) -> None:
+    m = machine
+    jam_lane_one(m)
+    m.jam.begin(m.worker, 1)
+    m.jam.unlock_door(m.worker)
+    m.emulator.clear_jam(1)
+    m.emulator.block_lane(1, True)  # something is still stuck in it
+    m.jam.lane_cleared(m.worker)
+    counted = m.jam.count(m.worker, 19)  # one tablet was taken out: the record says 20
+    assert counted.count is not None and counted.count.discrepancy_id is not None
+    blocked = m.jam.reset_lane(m.worker)
+    assert (blocked.step, blocked.outcome) == (JamStep.COUNTED, JamOutcome.STILL_BLOCKED)
+    assert m.store.lanes()[0].state == "jammed"
+    assert "jam.reset_refused" in jam_actions(m.store)
+
+    m.emulator.block_lane(1, False)  # staff look again and free it
+    assert m.jam.reset_lane(m.worker).outcome is JamOutcome.OK
+    # Reset, but the count disagreed: it stays out of use until a pharmacist resolves it.
+    assert m.store.lanes()[0].state == "discrepancy"
+    assert stock_repo.lane_for_participant(m.store, m.prescription.medication.id, 1, 2) is None
+    m.emulator.close_door()
+    assert m.jam.finish(m.worker).outcome is JamOutcome.OK
+    assert m.store.flags() == {}
+    # The controller's STATUS (read by health) may say 'ready' again; the open discrepancy
+    # still keeps the lane out of use.
+    assert m.store.lanes()[0].state in ("discrepancy", "ready")
+    assert stock_repo.lane_for_participant(m.store, m.prescription.medication.id, 1, 2) is None
+
+
+def test_steps_out_of_order_are_refused_and_abort_ends_the_staff_session(machine: Machine) -> None:
+    m = machine
+    with pytest.raises(InvalidInput) as early:
+        m.jam.lane_cleared(m.worker)
+    assert early.value.code == "step"
+    m.jam.begin(m.worker, 1)
+    for wrong in (
+        lambda: m.jam.count(m.worker, 5),
+        lambda: m.jam.reset_lane(m.worker),
+        lambda: m.jam.finish(m.worker),
+        lambda: m.jam.begin(m.worker, 1),
+    ):
+        with pytest.raises(InvalidInput) as out_of_order:
+            wrong()
+        assert out_of_order.value.code == "step"
+    with pytest.raises(InvalidInput) as too_long:
+        m.jam.unlock_door(m.worker, 61)
+    assert too_long.value.code == "seconds"
+    m.jam.unlock_door(m.worker, 5)
+    aborted = m.jam.abort(m.worker)  # the door is open: the lockout latches, as it must
+    assert (aborted.step, aborted.outcome) == (JamStep.IDLE, JamOutcome.DOOR_OPEN)
+    assert not m.health.staff_session
+    assert Fault.DOOR_OPENED in m.health.check().faults
+    with pytest.raises(InvalidInput):
+        m.jam.begin(m.worker, 9)  # no such lane
