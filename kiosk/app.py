@@ -172,10 +172,13 @@ def reload_sensor(store: Store, sensor: FingerprintSensor) -> int:
 def build_admin_services(runtime: Runtime) -> Any:
     """The use cases behind the staff admin panel."""
     from kiosk.services.holds import HoldService
+    from kiosk.services.jam import JamRecovery
     from kiosk.services.logs import LogService
     from kiosk.services.participants import ParticipantService
     from kiosk.services.prescriptions import PrescriptionService
+    from kiosk.services.reconciliation import ReconciliationService
     from kiosk.services.staff import StaffService
+    from kiosk.services.stock import StockService
     from kiosk.ui.admin.context import AdminServices
 
     store, clock = runtime.store, runtime.clock
@@ -188,6 +191,9 @@ def build_admin_services(runtime: Runtime) -> Any:
         interaction=runtime.interaction,
         holds=HoldService(store, clock),
         participants=ParticipantService(store, runtime.sensor, clock, staff),
+        stock=StockService(store, clock, staff),
+        jam=JamRecovery(store, runtime.controller, clock, staff, runtime.health),
+        reconciliation=ReconciliationService(store, clock, staff),
     )
     services.extra["reload_sensor"] = services.participants.reload_sensor
     return services

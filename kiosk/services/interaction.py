@@ -11,7 +11,7 @@ from kiosk.domain.dosing import remainder_allowed
 from kiosk.domain.model import SiteClock
 from kiosk.services.clock import Clock
 from kiosk.services.decide import DecideService, DecisionView, PlannedDose
-from kiosk.services.dispense import DispenseService, VendResult
+from kiosk.services.dispense import DispenseService, NoLane, VendResult
 from kiosk.services.identify import IdentifyService, ScanOutcome
 from kiosk.services.witness import WitnessService
 from kiosk.store import stock_repo
@@ -97,9 +97,22 @@ class InteractionService:
                 if on_unit is not None:
                     on_unit(line, offset[0] + dropped)
 
-            result = self.dispenser.vend(
-                participant_id, dose.prescription, dose.units, progress, witness_staff_id
-            )
+            try:
+                result = self.dispenser.vend(
+                    participant_id, dose.prescription, dose.units, progress, witness_staff_id
+                )
+            except NoLane:
+                # Nothing moved for this medication; the others are still given. Staff are
+                # told; the participant sees what they received and "staff will help".
+                self.store.raise_alert(
+                    "no_lane",
+                    f"medication:{dose.prescription.medication.id}",
+                    "No ready lane holds this medication: restock or clear a lane.",
+                    self.clock.now(),
+                )
+                log.error("no ready lane for prescription %d", dose.prescription.id)
+                results.append(VendResult(0, 0, dose.units, 0, "no_lane"))
+                continue
             given = result.dropped
             if self._may_finish_elsewhere(dose, result):
                 offset[0] = given

@@ -31,6 +31,14 @@ INPUT_CODES = {
     "participant": N_("That participant is not active."),
     "not_on_hold": N_("That prescription is not on hold."),
     "sensor_full": N_("The fingerprint sensor is full."),
+    "lane": N_("Choose a lane that exists."),
+    "lane_not_empty": N_("Empty the lane before it holds another medication."),
+    "counted": N_("Enter the count you found."),
+    "added": N_("Enter how many units you add."),
+    "units": N_("Enter a number of units."),
+    "discrepancy": N_("That discrepancy does not exist."),
+    "resolved": N_("That discrepancy is already resolved."),
+    "seconds": N_("Choose between 1 and 60 seconds."),
     "medication": N_("Enter the medication name, strength and form."),
 }
 

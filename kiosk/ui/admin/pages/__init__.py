@@ -9,13 +9,19 @@ from kiosk.ui.admin.pages.base import AdminPage
 def build_pages(ctx: AdminContext) -> list[AdminPage]:
     from kiosk.ui.admin.pages.alerts import AlertsPage
     from kiosk.ui.admin.pages.hardware import HardwarePage
+    from kiosk.ui.admin.pages.jam import JamPage
+    from kiosk.ui.admin.pages.lanes import LanesPage
     from kiosk.ui.admin.pages.logs import LogsPage
     from kiosk.ui.admin.pages.participants import ParticipantsPage
+    from kiosk.ui.admin.pages.reconciliation import ReconciliationPage
     from kiosk.ui.admin.pages.staff_accounts import StaffPage
 
     classes: list[type[AdminPage]] = [
         AlertsPage,
         ParticipantsPage,
+        LanesPage,
+        JamPage,
+        ReconciliationPage,
         LogsPage,
         HardwarePage,
         StaffPage,

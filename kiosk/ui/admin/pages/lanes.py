@@ -1,0 +1,169 @@
+"""Lanes and stock: assignment, restock with a blind count and a second signature,
+discrepancies (resolved by a pharmacist), returns and waste."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+)
+
+from kiosk.domain.permissions import Permission
+from kiosk.i18n import _
+from kiosk.ui.admin.context import AdminContext
+from kiosk.ui.admin.pages.base import AdminPage
+from kiosk.ui.admin.pages.widgets import fill, table
+
+
+def _pin_field() -> QLineEdit:
+    field = QLineEdit()
+    field.setEchoMode(QLineEdit.EchoMode.Password)
+    field.setPlaceholderText(_("Second staff member's PIN"))
+    return field
+
+
+class LanesPage(AdminPage):
+    key = "lanes"
+    order = 30
+    permission = Permission.RESTOCK
+
+    def __init__(self, ctx: AdminContext) -> None:
+        super().__init__(ctx)
+        # The table shows no stock count: restocking starts with a blind count.
+        self.table = table(
+            [_("Lane"), _("Medication"), _("Personal to"), _("State"), _("Discrepancy")]
+        )
+        self.lane = QSpinBox()
+        self.lane.setRange(1, 64)
+        self.counted = QSpinBox()
+        self.counted.setRange(0, 10_000)
+        self.added = QSpinBox()
+        self.added.setRange(0, 10_000)
+        self.second_pin = _pin_field()
+        restock = QPushButton(_("Restock"))
+        restock.clicked.connect(lambda _checked=False: self.restock())
+        restock_box = QGroupBox(_("Restock: count what is in the lane first"))
+        form = QFormLayout(restock_box)
+        form.addRow(_("Lane"), self.lane)
+        form.addRow(_("Units found in the lane now"), self.counted)
+        form.addRow(_("Units added"), self.added)
+        form.addRow(_("Second signature"), self.second_pin)
+        form.addRow(restock)
+
+        self.reason = QLineEdit()
+        self.reason.setPlaceholderText(_("Reason"))
+        self.units = QSpinBox()
+        self.units.setRange(1, 10_000)
+        self.waste_pin = _pin_field()
+        resolve = QPushButton(_("Resolve discrepancy of the lane"))
+        resolve.clicked.connect(lambda _checked=False: self.resolve())
+        returned = QPushButton(_("Record a return"))
+        returned.clicked.connect(lambda _checked=False: self.record("return"))
+        wasted = QPushButton(_("Record waste (witnessed)"))
+        wasted.clicked.connect(lambda _checked=False: self.record("waste"))
+        other_box = QGroupBox(_("Discrepancies, returns and waste"))
+        other = QFormLayout(other_box)
+        other.addRow(_("Reason"), self.reason)
+        other.addRow(_("Units"), self.units)
+        other.addRow(_("Witness"), self.waste_pin)
+        buttons = QHBoxLayout()
+        for button in (resolve, returned, wasted):
+            buttons.addWidget(button)
+        other.addRow(buttons)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.table, 1)
+        row = QHBoxLayout()
+        row.addWidget(restock_box)
+        row.addWidget(other_box)
+        layout.addLayout(row)
+        self._lanes: list[Any] = []
+
+    @property
+    def title(self) -> str:
+        return _("Lanes and stock")
+
+    def activated(self) -> None:
+        stock, session = self.ctx.services.stock, self.ctx.session
+        self.ctx.run(lambda: stock.lanes(session), self._show)
+
+    def _show(self, lanes: list[Any]) -> None:
+        self._lanes = lanes
+        fill(
+            self.table,
+            [
+                (
+                    lane.lane,
+                    lane.medication or "—",
+                    lane.participant_code or _("shared"),
+                    lane.state,
+                    lane.discrepancy_id or "",
+                )
+                for lane in lanes
+            ],
+        )
+
+    def restock(self) -> None:
+        stock, session = self.ctx.services.stock, self.ctx.session
+        lane, counted, added = self.lane.value(), self.counted.value(), self.added.value()
+        pin = self.second_pin.text()
+        self.second_pin.clear()
+
+        def done(result: Any) -> None:
+            if result.matches:
+                text = _("Restocked lane {lane}: the count matched; {stock} units now.")
+            else:
+                text = _(
+                    "Lane {lane}: counted {counted}, expected {expected}. The lane is "
+                    "blocked until a pharmacist resolves the discrepancy."
+                )
+            self.ctx.show_message(
+                text.format(
+                    lane=lane, stock=result.stock, counted=counted, expected=result.expected
+                ),
+                not result.matches,
+            )
+            self.counted.setValue(0)
+            self.added.setValue(0)
+            self.activated()
+
+        self.ctx.run(lambda: stock.restock(session, lane, counted, added, pin), done)
+
+    def resolve(self) -> None:
+        lane = self.lane.value()
+        found = [v for v in self._lanes if v.lane == lane and v.discrepancy_id]
+        if not found:
+            self.ctx.show_message(_("Lane {lane} has no open discrepancy.").format(lane=lane), True)
+            return
+        stock, session, reason = self.ctx.services.stock, self.ctx.session, self.reason.text()
+        discrepancy = found[0].discrepancy_id
+
+        def done(_result: object) -> None:
+            self.ctx.show_message(_("Discrepancy resolved."), False)
+            self.activated()
+
+        self.ctx.run(lambda: stock.resolve_discrepancy(session, discrepancy, reason), done)
+
+    def record(self, kind: str) -> None:
+        stock, session = self.ctx.services.stock, self.ctx.session
+        lane, units, reason = self.lane.value(), self.units.value(), self.reason.text()
+        pin = self.waste_pin.text()
+        self.waste_pin.clear()
+
+        def work() -> object:
+            if kind == "return":
+                return stock.record_return(session, lane, units, reason)
+            return stock.record_waste(session, lane, units, reason, pin)
+
+        def done(_result: object) -> None:
+            self.ctx.show_message(_("Recorded."), False)
+            self.activated()
+
+        self.ctx.run(work, done)
