@@ -206,22 +206,7 @@ def test_enrolling_a_second_finger_with_guidance(kiosk: Kiosk, qtbot: QtBot) -> 
     kiosk.sensor.place_finger(finger, quality="poor")
     qtbot.waitUntil(lambda: CaptureOutcome.POOR_IMAGE in enrollment.outcomes, timeout=10000)
     assert "press flat" in enrollment.guidance.text()
-    for presses in range(1, 4):
-        lifted_at = kiosk.sensor.empty_reads
-        kiosk.sensor.lift_finger()
-        # A person takes a moment: the service must see the empty glass between presses.
-        qtbot.waitUntil(lambda n=lifted_at: kiosk.sensor.empty_reads > n, timeout=5000)
-        kiosk.sensor.place_finger(finger)
-        qtbot.waitUntil(
-            lambda n=presses: (
-                sum(
-                    o in (CaptureOutcome.GOOD, CaptureOutcome.ENROLLED) for o in enrollment.outcomes
-                )
-                == n
-            ),
-            timeout=10000,
-        )
-    kiosk.sensor.lift_finger()
+    press_three_times(kiosk, qtbot, enrollment, finger)
     assert enrollment.outcomes[-1] is CaptureOutcome.ENROLLED
     assert panel.message.text() == "Finger enrolled."
     panel.logout("logout")
@@ -245,4 +230,54 @@ def test_a_finger_enrolled_to_someone_else_is_refused(kiosk: Kiosk, qtbot: QtBot
     qtbot.waitUntil(lambda: CaptureOutcome.DUPLICATE in enrollment.outcomes, timeout=10000)
     assert enrollment.guidance.text() == "This finger is already enrolled. Nothing was stored."
     kiosk.sensor.lift_finger()
+    panel.logout("logout")
+
+
+def press_three_times(kiosk: Kiosk, qtbot: QtBot, enrollment, finger: str) -> None:  # type: ignore[no-untyped-def]
+    from kiosk.services.participants import CaptureOutcome
+
+    for presses in range(1, 4):
+        lifted_at = kiosk.sensor.empty_reads
+        kiosk.sensor.lift_finger()
+        qtbot.waitUntil(lambda n=lifted_at: kiosk.sensor.empty_reads > n, timeout=5000)
+        kiosk.sensor.place_finger(finger)
+        qtbot.waitUntil(
+            lambda n=presses: (
+                sum(
+                    o in (CaptureOutcome.GOOD, CaptureOutcome.ENROLLED) for o in enrollment.outcomes
+                )
+                == n
+            ),
+            timeout=10000,
+        )
+    kiosk.sensor.lift_finger()
+
+
+def test_a_new_participant_is_added_and_two_fingers_enrolled(kiosk: Kiosk, qtbot: QtBot) -> None:
+    panel = log_in(kiosk, qtbot, DEMO_ADMIN_PIN)
+    panel.open_page("participants")
+    page = panel.page("participants")
+    page.new_code.setText("P-0100")  # type: ignore[attr-defined]
+    page.new_name.setText("River")  # type: ignore[attr-defined]
+    page.create_participant()  # type: ignore[attr-defined]
+    qtbot.waitUntil(
+        lambda: panel.message.text() == "Participant added. Now enroll two fingers.", timeout=5000
+    )
+    page = open_participant(kiosk, qtbot, panel, "P-0100")
+    for finger in ("right-index", "left-index"):
+        page.enroll()
+        enrollment = page.enrollment
+        enrollment.finger.setCurrentText(finger)
+        enrollment.start()
+        press_three_times(kiosk, qtbot, enrollment, f"P-0100/{finger}")
+        qtbot.waitUntil(lambda e=enrollment: e.start_button.isEnabled() is not False, timeout=5000)
+    page.activated()
+    qtbot.waitUntil(
+        lambda: (
+            page.results.rowCount() == 1
+            and page.results.item(0, 3) is not None
+            and page.results.item(0, 3).text() == "2"
+        ),
+        timeout=5000,
+    )
     panel.logout("logout")

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtWidgets import (
+    QComboBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
 
 from kiosk.domain.permissions import Permission
 from kiosk.i18n import _
+from kiosk.services.errors import InvalidInput
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
 from kiosk.ui.admin.pages.widgets import fill, table
@@ -78,8 +80,20 @@ class LanesPage(AdminPage):
             buttons.addWidget(button)
         other.addRow(buttons)
 
+        self.medication = QComboBox()
+        self.locker_code = QLineEdit()
+        self.locker_code.setPlaceholderText(_("Participant id for a personal lane (optional)"))
+        assign = QPushButton(_("Assign the lane"))
+        assign.clicked.connect(lambda _checked=False: self.assign())
+        assign_box = QGroupBox(_("Assign a lane (uses Lane and Reason)"))
+        assign_layout = QHBoxLayout(assign_box)
+        assign_layout.addWidget(self.medication, 1)
+        assign_layout.addWidget(self.locker_code, 1)
+        assign_layout.addWidget(assign)
+
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
+        layout.addWidget(assign_box)
         row = QHBoxLayout()
         row.addWidget(restock_box)
         row.addWidget(other_box)
@@ -93,6 +107,37 @@ class LanesPage(AdminPage):
     def activated(self) -> None:
         stock, session = self.ctx.services.stock, self.ctx.session
         self.ctx.run(lambda: stock.lanes(session), self._show)
+        self.ctx.run(self.ctx.services.prescriptions.medications, self._show_medications)
+
+    def _show_medications(self, medications: list[Any]) -> None:
+        self.medication.clear()
+        for med in medications:
+            self.medication.addItem(f"{med.name} {med.strength} {med.form}", med.id)
+
+    def assign(self) -> None:
+        stock, people, session = (
+            self.ctx.services.stock,
+            self.ctx.services.participants,
+            self.ctx.session,
+        )
+        lane, reason = self.lane.value(), self.reason.text()
+        medication_id = self.medication.currentData()
+        code = self.locker_code.text().strip()
+
+        def work() -> object:
+            participant_id = None
+            if code:
+                found = [p for p in people.search(session, code) if p.code == code]
+                if not found:
+                    raise InvalidInput("participant")
+                participant_id = found[0].id
+            return stock.assign(session, lane, medication_id, participant_id, reason)
+
+        def done(_view: object) -> None:
+            self.ctx.show_message(_("Lane {lane} assigned.").format(lane=lane), False)
+            self.activated()
+
+        self.ctx.run(work, done)
 
     def _show(self, lanes: list[Any]) -> None:
         self._lanes = lanes

@@ -46,6 +46,20 @@ class ParticipantsPage(AdminPage):
         row.addWidget(find)
         left.addLayout(row)
         left.addWidget(self.results, 1)
+        self.new_code = QLineEdit()
+        self.new_code.setPlaceholderText(_("Id (empty: next free)"))
+        self.new_name = QLineEdit()
+        self.new_name.setPlaceholderText(_("Name"))
+        self.new_language = QComboBox()
+        for locale in PARTICIPANT_LOCALES:
+            self.new_language.addItem(language_name(locale), locale)
+        create = QPushButton(_("Add participant"))
+        create.clicked.connect(lambda _checked=False: self.create_participant())
+        new_box = QGroupBox(_("New participant"))
+        new_layout = QVBoxLayout(new_box)
+        for widget in (self.new_code, self.new_name, self.new_language, create):
+            new_layout.addWidget(widget)
+        left.addWidget(new_box)
 
         self.heading = QLabel(_("Select a participant."))
         self.explanation = QPlainTextEdit()
@@ -124,6 +138,20 @@ class ParticipantsPage(AdminPage):
     def _show_results(self, rows: list[Any]) -> None:
         self._participants = rows
         fill(self.results, [(p.code, p.display_name, p.status, p.fingers) for p in rows])
+
+    def create_participant(self) -> None:
+        service, session = self.ctx.services.participants, self.ctx.session
+        code = self.new_code.text().strip() or None
+        name, locale = self.new_name.text(), self.new_language.currentData()
+
+        def created(_participant_id: object) -> None:
+            self.new_code.clear()
+            self.new_name.clear()
+            self.ctx.show_message(_("Participant added. Now enroll two fingers."), False)
+            self.search.setText(code or "")
+            self.activated()
+
+        self.ctx.run(lambda: service.create(session, code, name, locale), created)
 
     def _select(self) -> None:
         row = self.results.currentRow()
