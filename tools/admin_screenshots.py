@@ -14,7 +14,7 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtWidgets import QApplication
 
 from kiosk.app import build_admin_services, start_demo
-from kiosk.services.seed import DEMO_ADMIN_PIN
+from kiosk.services.seed import DEMO_ADMIN_PIN, DEMO_PHARMACIST_PIN
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.panel import AdminPanel
 from kiosk.ui.background import Backend
@@ -36,7 +36,6 @@ def render_admin(out: Path) -> list[Path]:
         runtime = start_demo(Path(tmp), realistic_timing=False)
         services = build_admin_services(runtime)
         backend = Backend()
-        session = services.staff.login(DEMO_ADMIN_PIN)
         runtime.store.raise_alert(
             "lane_jammed",
             "lane:2",
@@ -44,28 +43,36 @@ def render_admin(out: Path) -> list[Path]:
             runtime.clock.now(),
         )
 
-        def context(show):  # type: ignore[no-untyped-def]
-            return AdminContext(
-                services, backend, runtime.config.site, runtime.clock, session, show
-            )
-
-        panel = AdminPanel(context, lambda _reason: None)
-        panel.resize(*LANDSCAPE)
-        panel.show()
         out.mkdir(parents=True, exist_ok=True)
-        for page in panel.pages:
-            panel.open_page(page.key)
-            _settle(app, backend)
-            if page.key == "participants":
-                page.search.setText("P-0002")  # type: ignore[attr-defined]
-                page.activated()
+        done: set[str] = set()
+        for pin in (DEMO_ADMIN_PIN, DEMO_PHARMACIST_PIN):  # together they see every page
+            session = services.staff.login(pin)
+
+            def context(show, session=session):  # type: ignore[no-untyped-def]
+                return AdminContext(
+                    services, backend, runtime.config.site, runtime.clock, session, show
+                )
+
+            panel = AdminPanel(context, lambda _reason: None)
+            panel.resize(*LANDSCAPE)
+            panel.show()
+            for page in panel.pages:
+                if page.key in done:
+                    continue
+                panel.open_page(page.key)
                 _settle(app, backend)
-                page.results.selectRow(0)  # type: ignore[attr-defined]
-                _settle(app, backend)
-            path = out / f"admin_{page.key}.png"
-            panel.grab().save(str(path))
-            written.append(path)
-        panel.shutdown()
+                if page.key == "participants":
+                    page.search.setText("P-0002")  # type: ignore[attr-defined]
+                    page.activated()
+                    _settle(app, backend)
+                    page.results.selectRow(0)  # type: ignore[attr-defined]
+                    _settle(app, backend)
+                path = out / f"admin_{page.key}.png"
+                panel.grab().save(str(path))
+                written.append(path)
+                done.add(page.key)
+            panel.shutdown()
+            panel.close()
         backend.shutdown()
         runtime.close()
     return written
