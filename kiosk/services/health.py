@@ -227,11 +227,11 @@ class HealthService:
         self._faults.discard(fault)
         self._details.pop(fault.value, None)
 
-    def lanes_view(self) -> list[tuple[int, str, int, str]]:
-        """(lane, medication, stock, state) as the store has them."""
+    def lanes_view(self) -> list[tuple[int, str, str]]:
+        """(lane, medication, state). No stock figures: restocking starts with a blind count."""
         names = {m.id: f"{m.name} {m.strength}" for m in self._store.medications()}
         return [
-            (lane.lane, names.get(lane.medication_id or 0, "—"), lane.stock, lane.state)
+            (lane.lane, names.get(lane.medication_id or 0, "—"), lane.state)
             for lane in self._store.lanes()
         ]
 

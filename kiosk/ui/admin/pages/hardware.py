@@ -21,7 +21,7 @@ class HardwarePage(AdminPage):
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.checks = table([_("Part"), _("OK"), _("Detail")])
-        self.lanes = table([_("Lane"), _("Medication"), _("Stock"), _("State")])
+        self.lanes = table([_("Lane"), _("Medication"), _("State")])
         run = QPushButton(_("Run self-test"))
         run.clicked.connect(lambda _checked=False: self.run_selftest())
         reload_button = QPushButton(_("Reload sensor from the store"))

@@ -279,7 +279,17 @@ class ParticipantsPage(AdminPage):
             self.reason.text(),
         )
         pid = self.current.id
-        self.ctx.run(lambda: service.hold(session, pid, reason), self._done(_("On hold.")))
+
+        def held(ids: list[int]) -> None:
+            self.ctx.show_message(
+                _("On hold: {count} prescriptions.").format(count=len(ids))
+                if ids
+                else _("Nothing to hold: no active prescription."),
+                not ids,
+            )
+            self.refresh()
+
+        self.ctx.run(lambda: service.hold(session, pid, reason), held)
 
     def release(self) -> None:
         rx = self._selected_prescription()
