@@ -20,7 +20,7 @@ translations: $(STAMP)
 
 # Re-extract the strings and merge them into every catalog (then translate, then compile).
 extract: $(STAMP)
-	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k ngettext:1,2 -k N_ --no-location \
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _ -k ngettext:1,2 -k N_ \
 		--sort-output --project kiosk -o translations/kiosk.pot .
 	$(VENV)/bin/pybabel update -i translations/kiosk.pot -d translations -D kiosk --no-fuzzy-matching
 

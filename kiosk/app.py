@@ -214,7 +214,15 @@ def run_gui(runtime: Runtime, *, windowed: bool, demo: bool) -> int:
     crash_log = (config.data_dir / "logs" / "faulthandler.log").open("a")
     faulthandler.enable(crash_log)  # a hard crash leaves its stacks in the data dir
     backend = Backend()
-    driver = FlowDriver(runtime.interaction, backend, config.language, runtime.health)
+    from kiosk.ui.sound import SoundCues
+
+    driver = FlowDriver(
+        runtime.interaction,
+        backend,
+        config.language,
+        runtime.health,
+        SoundCues(config.sound_cues),
+    )
     backend.set_fallback(driver.report_failure)
 
     def excepthook(

@@ -21,8 +21,19 @@ from babel.dates import format_date, format_time
 log = logging.getLogger("kiosk.i18n")
 
 DOMAIN = "kiosk"
-# Participant-screen languages offered on the idle screen, in their own names.
-PARTICIPANT_LOCALES = ("en", "fr")
+# Participant-screen languages offered on the idle screen. English and French (Canada) are
+# complete for every string; the others cover every participant screen (PARTICIPANT_SOURCES).
+PARTICIPANT_LOCALES = ("en", "fr_CA", "es", "zh_Hant", "pa")
+# Each language's button shows its own name (an endonym is never translated).
+ENDONYMS = {
+    "en": "English",
+    "fr_CA": "Français",
+    "es": "Español",
+    "zh_Hant": "繁體中文",
+    "pa": "ਪੰਜਾਬੀ",
+}
+# The source files whose strings appear on participant screens.
+PARTICIPANT_SOURCES = ("kiosk/ui/texts.py", "kiosk/ui/screens.py", "kiosk/ui/pinpad.py")
 
 
 def translations_dir() -> Path:
@@ -93,5 +104,7 @@ def format_local_day(instant: datetime, timezone: str, style: str = "full") -> s
 
 def language_name(locale: str) -> str:
     """The language's name in itself ("Français"), for the language buttons."""
+    if locale in ENDONYMS:
+        return ENDONYMS[locale]
     name = Locale.parse(locale).get_display_name(locale) or locale
     return name[:1].upper() + name[1:]

@@ -31,6 +31,7 @@ class Config:
     data_dir: Path = field(default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)))
     key_file: Path | None = None
     retry_remainder: bool = False  # give the rest of a jammed dose from another lane
+    sound_cues: bool = False  # a gentle sound on success and refusal
 
     @property
     def site(self) -> SiteClock:
@@ -69,6 +70,7 @@ def load_config(path: Path) -> Config:
         data_dir=Path(storage["data_dir"]) if "data_dir" in storage else base.data_dir,
         key_file=Path(storage["key_file"]) if "key_file" in storage else None,
         retry_remainder=bool(dispensing.get("retry_remainder", False)),
+        sound_cues=bool(site.get("sound_cues", False)),
     )
     validate(config)
     return config
@@ -90,6 +92,7 @@ def to_toml(config: Config) -> str:
             "day_start_hour": config.day_start_hour,
             "missed_dose_days": config.missed_dose_days,
             "language": config.language,
+            "sound_cues": config.sound_cues,
         },
         "devices": {"sensor_port": config.sensor_port, "controller_port": config.controller_port},
         "storage": {"data_dir": config.data_dir, "key_file": config.key_file},

@@ -59,7 +59,6 @@ FINGERS = tuple(
 )
 STAFF_HOLD = "staff"  # prescriptions.hold_kind of a hold staff put on
 _CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,31}")
-_LOCALE = re.compile(r"([a-z]{2,3})(?:_[A-Z]{2})?")
 # Any of these lets a role look participants up (a prescriber must find whom to prescribe
 # for; a technician has no business in the list).
 _LOOKUP = (
@@ -563,8 +562,7 @@ def _check_locale(locale: str | None) -> str | None:
     if locale is None or not locale.strip():
         return None
     locale = locale.strip()
-    match = _LOCALE.fullmatch(locale)
-    if match is None or match.group(1) not in PARTICIPANT_LOCALES:
+    if locale not in PARTICIPANT_LOCALES:
         raise InvalidInput("language")
     return locale
 

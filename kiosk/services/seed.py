@@ -63,7 +63,7 @@ def seed_demo(
     start = dosing_day(now, site) - timedelta(days=1)
     ids = {}
     for person in DEMO_PARTICIPANTS:
-        language = "fr" if person.code == "P-0002" else "en"
+        language = "fr_CA" if person.code == "P-0002" else "en"
         pid = store.add_participant(person.code, person.name, language, now, actor)
         ids[person.code] = pid
         store.add_template(

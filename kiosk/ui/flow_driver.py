@@ -21,6 +21,8 @@ from kiosk.services.health import HealthReport, HealthService, NotSecure
 from kiosk.services.identify import BadImage, Recognised, ScanOutcome, Unrecognised
 from kiosk.services.interaction import InteractionService
 from kiosk.ui.background import Backend
+from kiosk.ui.qt_translations import QtTranslations
+from kiosk.ui.sound import ATTENTION, SUCCESS, SoundCues
 
 log = logging.getLogger("kiosk.flow")
 
@@ -37,8 +39,10 @@ class FlowDriver(QObject):
         backend: Backend,
         site_locale: str,
         health: HealthService | None = None,
+        sounds: SoundCues | None = None,
     ) -> None:
         super().__init__()
+        self.sounds = sounds or SoundCues(enabled=False)
         self.service = service
         self.backend = backend
         self.health = health
@@ -54,7 +58,9 @@ class FlowDriver(QObject):
         self._poll.setInterval(POLL_MS)
         self._poll.timeout.connect(self._poll_sensor)
         self._scanning = False
+        self.qt_translations = QtTranslations()
         set_locale(site_locale)
+        self.qt_translations.apply(site_locale)
 
     def start(self) -> None:
         self._poll.start()
@@ -81,6 +87,7 @@ class FlowDriver(QObject):
         self._poll.stop()
         self._timeout.stop()
         self._health_timer.stop()
+        self.sounds.close()
 
     # ------------------------------------------------------------ machine health
 
@@ -117,7 +124,14 @@ class FlowDriver(QObject):
             self._arm_timeout()
         if self.state.screen is not before:
             log.info("screen %s -> %s", before.value, self.state.screen.value)
+            self._cue(self.state)
         self.state_changed.emit(self.state)
+
+    def _cue(self, state: FlowState) -> None:
+        if state.screen is Screen.DONE:
+            self.sounds.play(ATTENTION if state.partial else SUCCESS)
+        elif state.screen in (Screen.REFUSED, Screen.NOT_RECOGNISED, Screen.ERROR):
+            self.sounds.play(ATTENTION)
 
     def _arm_timeout(self) -> None:
         seconds = self.state.timeout_seconds
@@ -131,6 +145,7 @@ class FlowDriver(QObject):
     def _run(self, effect: flow.Effect) -> None:
         if isinstance(effect, flow.ApplyLanguage):
             set_locale(effect.locale)
+            self.qt_translations.apply(effect.locale)
         elif isinstance(effect, flow.Decide):
             self.backend.submit(
                 partial(self.service.decide, effect.participant_id),

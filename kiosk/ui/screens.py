@@ -7,6 +7,7 @@ from datetime import datetime
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -31,6 +32,8 @@ from kiosk.ui.texts import (
     staff_refusal_text,
     texts_for,
 )
+
+LANGUAGE_COLUMNS = 3
 
 
 def _label(name: str, wrap: bool = True) -> QLabel:
@@ -96,17 +99,15 @@ class IdleScreen(QWidget):
         self.clock = _label("clock", wrap=False)
         self.corner = HoldCorner(on_staff or (lambda: None))
         self.language_buttons: dict[str, QPushButton] = {}
-        row = QHBoxLayout()
-        row.addStretch(1)
-        for locale in PARTICIPANT_LOCALES:
+        row = QGridLayout()
+        row.setSpacing(24)
+        for index, locale in enumerate(PARTICIPANT_LOCALES):
             button = QPushButton(language_name(locale))
             button.setCheckable(True)
-            button.setAccessibleName(f"language {locale}")
+            button.setAccessibleName(language_name(locale))
             button.clicked.connect(lambda _checked=False, loc=locale: on_language(loc))
             self.language_buttons[locale] = button
-            row.addWidget(button)
-            row.addSpacing(24)
-        row.addStretch(1)
+            row.addWidget(button, index // LANGUAGE_COLUMNS, index % LANGUAGE_COLUMNS)
         top = QHBoxLayout()
         top.addWidget(self.clock, 1)
         top.addWidget(self.corner)

@@ -16,7 +16,7 @@ from kiosk.domain import flow
 from kiosk.domain.dosing import RefusalReason, Refused
 from kiosk.domain.flow import DoseLine, ErrorKind
 from kiosk.domain.model import SiteClock
-from kiosk.i18n import set_locale
+from kiosk.i18n import PARTICIPANT_LOCALES, set_locale
 from kiosk.ui.screens import ParticipantView
 
 SITE = SiteClock("America/Vancouver", 4)
@@ -48,7 +48,7 @@ def states() -> dict[str, flow.FlowState]:
     }
 
 
-def render_all(out: Path, locales: tuple[str, ...] = ("en", "fr")) -> list[Path]:
+def render_all(out: Path, locales: tuple[str, ...] = PARTICIPANT_LOCALES) -> list[Path]:
     app = QApplication.instance() or QApplication(sys.argv)
     written = []
     for locale in locales:

@@ -19,8 +19,14 @@ MIN_TOUCH_PX = 120
 
 TONE_COLOURS = {"neutral": TEXT, "good": GOOD, "attention": ACCENT}
 
+# Noto covers Latin, Traditional Chinese and Gurmukhi (Debian: fonts-noto-core,
+# fonts-noto-cjk); DejaVu is the last resort. No glyph may show as a box.
+FONT_FAMILIES = ("Noto Sans", "Noto Sans CJK TC", "Noto Sans Gurmukhi", "DejaVu Sans")
+_FAMILY_CSS = ", ".join(f'"{family}"' for family in FONT_FAMILIES)
+
 STYLESHEET = f"""
 QWidget#participantRoot {{ background: {BACKGROUND}; }}
+QWidget#participantRoot QWidget {{ font-family: {_FAMILY_CSS}; }}
 QLabel {{ color: {TEXT}; }}
 QLabel#detail {{ color: {MUTED_TEXT}; font-size: {DETAIL_PT}pt; }}
 QLabel#headline {{ font-size: {HEADLINE_PT}pt; font-weight: 600; }}

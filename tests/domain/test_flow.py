@@ -70,12 +70,12 @@ def test_events_that_do_not_fit_are_ignored() -> None:
 
 
 def test_language_choice_and_reset_at_idle() -> None:
-    state = run(flow.LanguageChosen("fr"))
-    assert state.locale == "fr"
-    assert state.effects == (flow.ApplyLanguage("fr"),)
+    state = run(flow.LanguageChosen("fr_CA"))
+    assert state.locale == "fr_CA"
+    assert state.effects == (flow.ApplyLanguage("fr_CA"),)
     state = flow.step(state, flow.FingerDetected())
     state = flow.step(state, flow.Identified(1, language="en"))
-    assert state.locale == "fr"  # the participant's own choice wins over the saved one
+    assert state.locale == "fr_CA"  # the participant's own choice wins over the saved one
     state = flow.step(state, flow.Fault(ErrorKind.SEE_STAFF))
     state = flow.step(state, flow.Timeout())
     assert state.locale == "en"
@@ -83,9 +83,9 @@ def test_language_choice_and_reset_at_idle() -> None:
 
 
 def test_saved_language_applies_after_identification() -> None:
-    state = run(flow.FingerDetected(), flow.Identified(1, language="fr"))
-    assert state.locale == "fr"
-    assert flow.ApplyLanguage("fr") in state.effects
+    state = run(flow.FingerDetected(), flow.Identified(1, language="fr_CA"))
+    assert state.locale == "fr_CA"
+    assert flow.ApplyLanguage("fr_CA") in state.effects
 
 
 def test_a_fault_during_any_screen_shows_an_error_that_times_out() -> None:

@@ -121,7 +121,7 @@ def test_create_generates_codes_refuses_a_taken_one_and_search_finds_by_code_or_
     service: ParticipantService, staff: StaffService, store: Store
 ) -> None:
     nurse = login(staff, "nurse")
-    alex = service.create(nurse, None, "  Alexandre Côté ", "fr")
+    alex = service.create(nurse, None, "  Alexandre Côté ", "fr_CA")
     sam = service.create(nurse, None, "Sam", None)
     assert [store.participant(i).code for i in (alex, sam)] == ["P-0001", "P-0002"]  # type: ignore[union-attr]
     assert store.participant(alex).display_name == "Alexandre Côté"  # type: ignore[union-attr]
@@ -413,7 +413,7 @@ def test_reload_onto_a_fresh_sensor_restores_identification(
     emu: FingerprintEmulator,
 ) -> None:
     nurse = login(staff, "nurse")
-    alex = service.create(nurse, None, "Alex", "fr")
+    alex = service.create(nurse, None, "Alex", "fr_CA")
     sam = service.create(nurse, None, "Sam", "en")
     enroll(service, nurse, emu, alex, "right-index", "alex/right-index")
     enroll(service, nurse, emu, sam, "left-thumb", "sam/left-thumb")
@@ -428,7 +428,7 @@ def test_reload_onto_a_fresh_sensor_restores_identification(
             assert on_fresh.reload_sensor(technician) == 2
             assert replacement.library().keys() == emu.library().keys()
             assert identified(store, fresh, replacement, "alex/right-index") == Recognised(
-                alex, "fr"
+                alex, "fr_CA"
             )
             assert identified(store, fresh, replacement, "sam/left-thumb") == Recognised(sam, "en")
             assert on_fresh.reload_sensor(technician) == 0
@@ -449,7 +449,7 @@ def test_roles_without_the_permission_are_refused_and_audited(
         lambda: service.start_enrollment(technician, pid, "right-index"),
         lambda: service.create(technician, None, "X", "en"),
         lambda: service.search(technician, ""),
-        lambda: service.set_language(technician, pid, "fr"),
+        lambda: service.set_language(technician, pid, "fr_CA"),
         lambda: service.hold(technician, pid, "r"),
         lambda: service.remove(worker, pid, "r"),
         lambda: service.remove(login(staff, "nurse"), pid, "r"),

@@ -58,7 +58,7 @@ def test_too_early_shows_the_next_time_in_the_participants_language(
     kiosk.sensor.place_finger("P-0002/right-index")  # dosed a moment ago; prefers French
     qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.REFUSED, timeout=5000)
     # 12:00 in Vancouver, window 10:00-16:00 already used: next at 16:00.
-    assert headline(kiosk) == "Votre prochaine dose sera disponible à 16:00"
+    assert headline(kiosk) == "Votre prochaine dose sera disponible à 16 h 00"
 
 
 def test_a_jam_tells_the_participant_what_they_received(kiosk: Kiosk, qtbot: QtBot) -> None:
