@@ -47,6 +47,7 @@ class FlowDriver(QObject):
         self.backend = backend
         self.health = health
         self._checking = False
+        self._health_due = False
         self._health_timer = QTimer(self)
         self._health_timer.setInterval(HEALTH_MS)
         self._health_timer.timeout.connect(self.check_health)
@@ -92,9 +93,14 @@ class FlowDriver(QObject):
     # ------------------------------------------------------------ machine health
 
     def check_health(self) -> None:
-        """Ask the backend whether the machine can serve; skipped while it is busy."""
-        if self.health is None or self._checking or self.backend.busy:
+        """Ask the backend whether the machine can serve. When it is busy the check is owed
+        and the sensor poll hands over its next turn, so scans can never starve it."""
+        if self.health is None or self._checking:
             return
+        if self.backend.busy:
+            self._health_due = True
+            return
+        self._health_due = False
         self._checking = True
         self.backend.submit(self.health.check, self._on_health, self._on_health_failure)
 
@@ -189,6 +195,9 @@ class FlowDriver(QObject):
         self.send(flow.WitnessRejected() if staff_id is None else flow.WitnessAccepted(staff_id))
 
     def _poll_sensor(self) -> None:
+        if self._health_due and not self.backend.busy:
+            self.check_health()
+            return
         if self.state.screen is not Screen.IDLE or self._scanning:
             return
         self._scanning = True
