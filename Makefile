@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup lint typecheck contracts translations extract screenshots bench soak package clean
+.PHONY: run test setup lint typecheck contracts translations extract screenshots bench soak package clean hub
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,8 @@ run: setup
 	$(VENV)/bin/kiosk demo
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check kiosk hardware tests tools bench
-	$(VENV)/bin/ruff format --check kiosk hardware tests tools bench
+	$(VENV)/bin/ruff check kiosk hardware tests tools bench hub
+	$(VENV)/bin/ruff format --check kiosk hardware tests tools bench hub
 
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
@@ -57,3 +57,10 @@ bench: setup
 # 1,000 SIGKILLs of the real kiosk process during dispenses; prints the counts.
 soak: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m tests.fault.harness --cuts 1000
+
+# The central sync hub (hub/, Django) on http://127.0.0.1:8800 with the embedded SQLite
+# database hub/hub.sqlite3 (production: HUB_DATABASE_URL=postgresql://...). Admin users:
+# `$(PY) hub/manage.py createsuperuser`; kiosk codes: `$(PY) hub/manage.py enroll_machine`.
+hub: $(STAMP)
+	$(PY) hub/manage.py migrate --noinput
+	HUB_DEBUG=1 $(PY) hub/manage.py runserver 127.0.0.1:8800

@@ -48,8 +48,11 @@ class Runtime:
     interaction: InteractionService
     health: HealthService
     emulators: list[Any] = field(default_factory=list)
+    sync: Any = None  # the SyncThread when [hub] is configured (kiosk.services.sync)
 
     def close(self) -> None:
+        if self.sync is not None:
+            self.sync.stop()
         for device in (self.sensor, self.controller):
             try:
                 device.close()
@@ -91,7 +94,33 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
     except DeviceError as exc:
         log.error("could not settle open vends yet: %s", exc)
     health.boot()  # the boot self-test: database, devices, lane states, clock
-    return Runtime(config, conn, store, sensor, controller, clock, interaction, health)
+    runtime = Runtime(config, conn, store, sensor, controller, clock, interaction, health)
+    runtime.sync = start_sync(config, clock)
+    return runtime
+
+
+def start_sync(config: Config, clock: Clock) -> Any:
+    """Start the sync thread when a hub is configured and the kiosk has credentials or an
+    enrollment code (provisioning then happens on the sync thread). None otherwise."""
+    from kiosk.services.sync import SyncThread, credentials_path, hub_factory
+    from kiosk.store.keyfile import read_key_file
+
+    if not config.hub_url:
+        return None
+    if not credentials_path(config.data_dir).exists() and not config.hub_enrollment_code:
+        log.warning("a hub is configured but this kiosk has no credentials nor enrollment code")
+        return None
+    key = read_key_file(resolve_key_path(config.data_dir, config.key_file))
+    database = config.database_path
+    thread = SyncThread(
+        lambda: connect(database, key, migrate=False),  # its own connection (WAL)
+        hub_factory(config.hub_url, config.data_dir, clock, config.hub_enrollment_code),
+        clock=clock,
+        interval=float(config.hub_interval_seconds),
+    )
+    thread.start()
+    log.info("sync with the hub started")
+    return thread
 
 
 # ------------------------------------------------------------------ demo mode
@@ -196,6 +225,9 @@ def build_admin_services(runtime: Runtime) -> Any:
         reconciliation=ReconciliationService(store, clock, staff),
     )
     services.extra["reload_sensor"] = services.participants.reload_sensor
+    from kiosk.services.sync.facade import SyncFacade
+
+    services.extra["sync"] = SyncFacade(store, runtime.sync)
     return services
 
 

@@ -315,4 +315,18 @@ FR: dict[object, object] = {
     "{count} templates loaded into the sensor.": "{count} modèles d’empreinte chargés dans le lecteur.",
     "Nothing to hold: no active prescription.": "Rien à suspendre : aucune ordonnance active.",
     "On hold: {count} prescriptions.": "Suspendues : {count} ordonnances.",
+    # Sync page
+    "Events waiting": "Événements en attente",
+    "Hub cursor": "Curseur du serveur central",
+    "Last error": "Dernière erreur",
+    "Last successful sync": "Dernière synchronisation réussie",
+    "Open conflicts": "Conflits ouverts",
+    "Sync": "Synchronisation",
+    "Sync is not configured.": "La synchronisation n’est pas configurée.",
+    "Sync now": "Synchroniser maintenant",
+    "Sync started.": "Synchronisation lancée.",
+    "Sync with the hub is not configured on this kiosk.": "La synchronisation avec le serveur central n’est pas configurée sur ce kiosque.",
+    "Sync with the hub runs in the background.": "La synchronisation avec le serveur central se fait en arrière-plan.",
+    "never": "jamais",
+    "none": "aucun",
 }

@@ -6,6 +6,7 @@ import json
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
@@ -32,6 +33,11 @@ class Config:
     key_file: Path | None = None
     retry_remainder: bool = False  # give the rest of a jammed dose from another lane
     sound_cues: bool = False  # a gentle sound on success and refusal
+    # [hub] (docs/SYNC.md): no url, no sync. The enrollment code is needed on the first run
+    # only (it provisions <data_dir>/hub-credentials.json); it works once.
+    hub_url: str | None = None
+    hub_enrollment_code: str | None = None
+    hub_interval_seconds: int = 60
 
     @property
     def site(self) -> SiteClock:
@@ -58,6 +64,7 @@ def load_config(path: Path) -> Config:
     devices = raw.get("devices", {})
     storage = raw.get("storage", {})
     dispensing = raw.get("dispensing", {})
+    hub = raw.get("hub", {})
     base = Config()
     config = Config(
         site_name=str(site.get("name", base.site_name)),
@@ -71,6 +78,9 @@ def load_config(path: Path) -> Config:
         key_file=Path(storage["key_file"]) if "key_file" in storage else None,
         retry_remainder=bool(dispensing.get("retry_remainder", False)),
         sound_cues=bool(site.get("sound_cues", False)),
+        hub_url=str(hub["url"]) if hub.get("url") else None,
+        hub_enrollment_code=str(hub["enrollment_code"]) if hub.get("enrollment_code") else None,
+        hub_interval_seconds=int(hub.get("interval_seconds", base.hub_interval_seconds)),
     )
     validate(config)
     return config
@@ -97,9 +107,15 @@ def to_toml(config: Config) -> str:
         "devices": {"sensor_port": config.sensor_port, "controller_port": config.controller_port},
         "storage": {"data_dir": config.data_dir, "key_file": config.key_file},
         "dispensing": {"retry_remainder": config.retry_remainder},
+        # The enrollment code is not written back: it is spent on the first run.
+        "hub": {"url": config.hub_url, "interval_seconds": config.hub_interval_seconds}
+        if config.hub_url
+        else {},
     }
     lines = []
     for name, values in sections.items():
+        if not values:
+            continue
         lines.append(f"[{name}]")
         lines += [f"{k} = {_toml_value(v)}" for k, v in values.items() if v is not None]
         lines.append("")
@@ -131,3 +147,12 @@ def validate(config: Config) -> None:
         raise ConfigError("day_start_hour must be between 0 and 23")
     if not 1 <= config.missed_dose_days <= 60:
         raise ConfigError("missed_dose_days must be between 1 and 60")
+    if config.hub_url is not None:
+        parts = urlsplit(config.hub_url)
+        loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if not parts.hostname or not (
+            parts.scheme == "https" or (parts.scheme == "http" and loopback)
+        ):
+            raise ConfigError("the hub url must be https:// (plain http:// only on loopback)")
+    if not 5 <= config.hub_interval_seconds <= 86400:
+        raise ConfigError("hub interval_seconds must be between 5 and 86400")

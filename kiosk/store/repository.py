@@ -462,6 +462,8 @@ class Store:
             "lane": intent.lane,
             "units": intent.units,
             "witness_staff_id": intent.witness_staff_id,
+            # The hub's own key, so it can hold the dispense against its prescription.
+            "prescription_hub_id": self._prescription_hub_id(intent.prescription_id),
         }
         actor = f"participant:{intent.participant_id}"
         with self.change(
@@ -480,6 +482,12 @@ class Store:
                     intent.witness_staff_id,
                 ),
             )
+
+    def _prescription_hub_id(self, prescription_id: int) -> int | None:
+        row = self.conn.execute(
+            "SELECT hub_id FROM prescriptions WHERE id = ?", (prescription_id,)
+        ).fetchone()
+        return int(row[0]) if row and row[0] is not None else None
 
     def record_result(
         self, vend_id: int, dropped: int, outcome: str, lane_state: str | None, at: datetime

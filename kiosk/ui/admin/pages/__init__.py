@@ -15,6 +15,7 @@ def build_pages(ctx: AdminContext) -> list[AdminPage]:
     from kiosk.ui.admin.pages.participants import ParticipantsPage
     from kiosk.ui.admin.pages.reconciliation import ReconciliationPage
     from kiosk.ui.admin.pages.staff_accounts import StaffPage
+    from kiosk.ui.admin.pages.sync import SyncPage
 
     classes: list[type[AdminPage]] = [
         AlertsPage,
@@ -25,6 +26,7 @@ def build_pages(ctx: AdminContext) -> list[AdminPage]:
         LogsPage,
         HardwarePage,
         StaffPage,
+        SyncPage,
     ]
     pages = [cls(ctx) for cls in classes if cls.available(ctx)]
     return sorted(pages, key=lambda page: page.order)

@@ -1,0 +1,300 @@
+"""Staff admin of the hub. The Machine changelist is the fleet page: last contact, events
+stored, gaps and open alerts, exceptions to review, and stock per lane from the latest events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from fleet import pins
+from fleet.models import (
+    Alert,
+    ChangeLog,
+    EnrollmentCode,
+    Event,
+    LaneStock,
+    LogState,
+    Machine,
+    Participant,
+    Prescription,
+    Site,
+    StaffAccount,
+    SyncException,
+)
+
+admin.site.site_header = "Safer-supply hub"
+admin.site.site_title = "Hub"
+admin.site.index_title = "Fleet"
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records the hub receives or derives: looked at, never edited by hand."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+# ---------------------------------------------------------------- fleet
+
+
+class LaneInline(admin.TabularInline):
+    model = LaneStock
+    extra = 0
+    can_delete = False
+    fields = ("lane", "medication_id", "stock", "state", "as_of_seq")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Machine)
+class MachineAdmin(admin.ModelAdmin):
+    list_display = (
+        "name",
+        "site",
+        "device_id",
+        "provisioned",
+        "revoked",
+        "last_contact",
+        "last_seq",
+        "events_held_beyond_gap",
+        "open_alerts",
+        "open_exceptions",
+        "lane_stock",
+    )
+    list_filter = ("site", "revoked")
+    search_fields = ("name", "device_id")
+    readonly_fields = (
+        "device_id",
+        "provisioned",
+        "provisioned_at",
+        "last_contact",
+        "last_seq",
+        "created_at",
+    )
+    inlines = (LaneInline,)
+    actions = ("issue_enrollment_code", "revoke")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Machine]:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("site")
+            .prefetch_related("lanes")
+            .annotate(
+                _open_alerts=Count("alerts", filter=Q(alerts__acknowledged=False), distinct=True),
+                _open_exceptions=Count(
+                    "exceptions", filter=Q(exceptions__resolved=False), distinct=True
+                ),
+            )
+        )
+
+    @admin.display(boolean=True)
+    def provisioned(self, machine: Machine) -> bool:
+        return machine.provisioned
+
+    @admin.display(description="events held beyond a gap")
+    def events_held_beyond_gap(self, machine: Machine) -> int:
+        return machine.events.filter(seq__gt=machine.last_seq).count()
+
+    @admin.display(description="open alerts", ordering="_open_alerts")
+    def open_alerts(self, machine: Machine) -> int:
+        return getattr(machine, "_open_alerts", 0)
+
+    @admin.display(description="exceptions to review", ordering="_open_exceptions")
+    def open_exceptions(self, machine: Machine) -> int:
+        return getattr(machine, "_open_exceptions", 0)
+
+    @admin.display(description="stock per lane (latest events)")
+    def lane_stock(self, machine: Machine) -> str:
+        lanes = sorted(machine.lanes.all(), key=lambda lane: lane.lane)
+        return (
+            " · ".join(
+                f"{lane.lane}: {'?' if lane.stock is None else lane.stock}"
+                + (f" ({lane.state})" if lane.state and lane.state != "ready" else "")
+                for lane in lanes
+            )
+            or "—"
+        )
+
+    @admin.action(description="Issue a one-time enrollment code")
+    def issue_enrollment_code(self, request: HttpRequest, queryset: QuerySet[Machine]) -> None:
+        for machine in queryset:
+            if machine.revoked:
+                self.message_user(request, f"{machine} is revoked", messages.ERROR)
+                continue
+            row, code = EnrollmentCode.issue(machine)
+            self.message_user(
+                request,
+                f"{machine}: code {code} (shown once; valid until"
+                f" {row.expires_at:%Y-%m-%d %H:%M} UTC)",
+                messages.WARNING,
+            )
+
+    @admin.action(description="Revoke (the machine can no longer sync)")
+    def revoke(self, request: HttpRequest, queryset: QuerySet[Machine]) -> None:
+        for machine in queryset:
+            machine.revoked = True
+            machine.save(update_fields=["revoked"])
+        self.message_user(request, f"{queryset.count()} machine(s) revoked")
+
+
+@admin.register(Site)
+class SiteAdmin(admin.ModelAdmin):
+    list_display = ("name", "timezone", "day_start_hour", "missed_dose_days", "updated_at")
+    readonly_fields = ("updated_at",)
+
+
+@admin.register(EnrollmentCode)
+class EnrollmentCodeAdmin(ReadOnlyAdmin):
+    list_display = ("machine", "created_at", "expires_at", "used_at")
+    list_filter = ("machine__site",)
+
+
+# ---------------------------------------------------------------- hub-owned records
+
+
+class PrescriptionInline(admin.StackedInline):
+    model = Prescription
+    extra = 0
+    readonly_fields = ("updated_at",)
+
+
+@admin.register(Participant)
+class ParticipantAdmin(admin.ModelAdmin):
+    list_display = ("code", "machine", "language", "status", "updated_at")
+    list_filter = ("machine__site", "machine", "status")
+    search_fields = ("code",)
+    readonly_fields = ("updated_at",)
+    inlines = (PrescriptionInline,)
+
+
+@admin.register(Prescription)
+class PrescriptionAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "participant",
+        "medication_name",
+        "medication_strength",
+        "units_per_dose",
+        "daily_max_units",
+        "status",
+        "updated_at",
+    )
+    list_filter = ("status", "witnessed", "participant__machine")
+    search_fields = ("participant__code", "medication_name")
+    readonly_fields = ("updated_at",)
+
+
+class StaffAccountForm(forms.ModelForm):
+    new_pin = forms.CharField(
+        required=False,
+        widget=forms.PasswordInput(render_value=False),
+        help_text="6 or more digits; stored only as a scrypt hash. Leave empty to keep the PIN.",
+    )
+
+    class Meta:
+        model = StaffAccount
+        fields = ("name", "role", "site", "machine", "active", "new_pin")
+
+    def clean_new_pin(self) -> str:
+        pin = self.cleaned_data.get("new_pin", "")
+        if pin and (not pin.isdigit() or len(pin) < 6):
+            raise forms.ValidationError("a PIN is 6 or more digits")
+        if not pin and not (self.instance and self.instance.pin_hash):
+            raise forms.ValidationError("a new account needs a PIN")
+        return pin
+
+    def save(self, commit: bool = True) -> StaffAccount:
+        account: StaffAccount = super().save(commit=False)
+        if self.cleaned_data.get("new_pin"):
+            account.pin_hash = pins.hash_pin(self.cleaned_data["new_pin"])
+        if commit:
+            account.save()
+        return account
+
+
+@admin.register(StaffAccount)
+class StaffAccountAdmin(admin.ModelAdmin):
+    form = StaffAccountForm
+    list_display = ("name", "role", "site", "machine", "active", "updated_at")
+    list_filter = ("role", "active", "site")
+    search_fields = ("name",)
+
+
+# ---------------------------------------------------------------- sync records
+
+
+@admin.register(Event)
+class EventAdmin(ReadOnlyAdmin):
+    list_display = ("machine", "seq", "type", "created_at", "received_at")
+    list_filter = ("machine", "type")
+    search_fields = ("event_id", "type")
+    date_hierarchy = "created_at"
+
+
+@admin.register(ChangeLog)
+class ChangeLogAdmin(ReadOnlyAdmin):
+    list_display = ("seq", "site", "machine", "kind", "key", "op", "at")
+    list_filter = ("kind", "op", "site")
+    search_fields = ("key",)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # trim_changelog keeps the snapshot watermark right
+
+
+@admin.register(LogState)
+class LogStateAdmin(ReadOnlyAdmin):
+    list_display = ("id", "trimmed_through")
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "machine", "kind", "message", "acknowledged")
+    list_filter = ("acknowledged", "kind", "machine")
+    readonly_fields = ("machine", "kind", "message", "created_at", "acknowledged_at")
+    actions = ("acknowledge",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Acknowledge")
+    def acknowledge(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
+        count = queryset.filter(acknowledged=False).update(
+            acknowledged=True, acknowledged_at=timezone.now()
+        )
+        self.message_user(request, f"{count} alert(s) acknowledged")
+
+
+@admin.register(SyncException)
+class SyncExceptionAdmin(admin.ModelAdmin):
+    list_display = ("created_at", "machine", "kind", "reason", "resolved")
+    list_filter = ("resolved", "kind", "machine")
+    readonly_fields = ("machine", "event", "kind", "reason", "created_at")
+    actions = ("resolve",)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    @admin.action(description="Mark reviewed")
+    def resolve(self, request: HttpRequest, queryset: QuerySet[SyncException]) -> None:
+        count = queryset.filter(resolved=False).update(resolved=True)
+        self.message_user(request, f"{count} item(s) marked reviewed")
+
+
+@admin.register(LaneStock)
+class LaneStockAdmin(ReadOnlyAdmin):
+    list_display = ("machine", "lane", "medication_id", "stock", "state", "as_of_seq")
+    list_filter = ("machine",)

@@ -1,0 +1,341 @@
+"""Storing pushed events (docs/SYNC.md, "Push") and what the hub learns from them.
+
+The whole body is validated before anything is written. Events are stored once per
+(machine, seq) and per event id; a re-sent batch stores nothing new. Facts are never refused
+for content: what disagrees with the hub becomes a ``SyncException`` or an ``Alert``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+
+from fleet.models import Alert, Event, LaneStock, Machine, Prescription, SyncException
+
+log = logging.getLogger("fleet.ingest")
+
+_MAX_SEQ = 2**63 - 1
+
+
+class BadBody(Exception):
+    """The body is not the push shape: 400, nothing stored."""
+
+    def __init__(self, detail: str, status: int = 400, error: str = "bad_request") -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.status = status
+        self.error = error
+
+
+@dataclass(frozen=True)
+class IncomingEvent:
+    seq: int
+    id: uuid.UUID
+    type: str
+    created_at: datetime
+    payload: dict[str, Any]
+
+
+def _parse_instant(text: Any, where: str) -> datetime:
+    if not isinstance(text, str):
+        raise BadBody(f"{where}.created_at: an ISO-8601 UTC text")
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadBody(f"{where}.created_at: not ISO-8601: {text[:40]!r}") from None
+    if instant.tzinfo is None:
+        raise BadBody(f"{where}.created_at: no time zone (use ...Z)")
+    return instant
+
+
+def parse_push(body: bytes, machine: Machine) -> list[IncomingEvent]:
+    """The events of a push body, or ``BadBody``."""
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        raise BadBody("body: not JSON") from None
+    if not isinstance(document, dict) or not isinstance(document.get("events"), list):
+        raise BadBody('body: {"events": [...]} expected')
+    _check_device(document, machine, "body")
+    raw_events = document["events"]
+    if len(raw_events) > settings.HUB_PUSH_MAX_EVENTS:
+        raise BadBody(
+            f"at most {settings.HUB_PUSH_MAX_EVENTS} events per push",
+            status=413,
+            error="too_many_events",
+        )
+    events: list[IncomingEvent] = []
+    seen_seqs: set[int] = set()
+    seen_ids: set[uuid.UUID] = set()
+    for index, raw in enumerate(raw_events):
+        where = f"events[{index}]"
+        if not isinstance(raw, dict):
+            raise BadBody(f"{where}: an object expected")
+        _check_device(raw, machine, where)
+        seq = raw.get("seq")
+        if type(seq) is not int or not 1 <= seq <= _MAX_SEQ:
+            raise BadBody(f"{where}.seq: a positive integer expected")
+        try:
+            event_id = uuid.UUID(raw.get("id"))
+        except (TypeError, ValueError, AttributeError):
+            raise BadBody(f"{where}.id: a UUID expected") from None
+        type_ = raw.get("type")
+        if not isinstance(type_, str) or not 0 < len(type_) <= 100:
+            raise BadBody(f"{where}.type: a non-empty text of at most 100 characters expected")
+        created_at = _parse_instant(raw.get("created_at"), where)
+        payload = raw.get("payload")
+        if not isinstance(payload, dict):
+            raise BadBody(f"{where}.payload: an object expected")
+        if seq in seen_seqs:
+            raise BadBody(f"{where}.seq: {seq} appears twice in the batch")
+        if event_id in seen_ids:
+            raise BadBody(f"{where}.id: {event_id} appears twice in the batch")
+        seen_seqs.add(seq)
+        seen_ids.add(event_id)
+        events.append(IncomingEvent(seq, event_id, type_, created_at, payload))
+    return events
+
+
+def _check_device(document: dict[str, Any], machine: Machine, where: str) -> None:
+    if "device_id" in document and document["device_id"] != machine.device_id:
+        raise BadBody(
+            f"{where}.device_id: events are the signing device's own", 403, "device_mismatch"
+        )
+
+
+def store(machine: Machine, events: list[IncomingEvent]) -> int:
+    """Store what is new, learn from it, and return the highest contiguous seq held."""
+    with transaction.atomic():
+        machine = Machine.objects.select_for_update().get(pk=machine.pk)
+        by_seq = dict(
+            Event.objects.filter(machine=machine, seq__in=[e.seq for e in events]).values_list(
+                "seq", "event_id"
+            )
+        )
+        by_id = {
+            event_id: (machine_id, seq)
+            for event_id, machine_id, seq in Event.objects.filter(
+                event_id__in=[e.id for e in events]
+            ).values_list("event_id", "machine_id", "seq")
+        }
+        new: list[Event] = []
+        for incoming in sorted(events, key=lambda e: e.seq):
+            if incoming.seq in by_seq:
+                if by_seq[incoming.seq] != incoming.id:
+                    _alert_once(
+                        machine,
+                        "event_conflict",
+                        f"event #{incoming.seq} was re-sent with another id ({incoming.id});"
+                        " the first one is kept. Was the kiosk's database replaced?",
+                    )
+                continue
+            if incoming.id in by_id:
+                _alert_once(
+                    machine,
+                    "event_conflict",
+                    f"event id {incoming.id} arrived again as #{incoming.seq}"
+                    f" (held as #{by_id[incoming.id][1]}); the first one is kept.",
+                )
+                continue
+            new.append(
+                Event(
+                    machine=machine,
+                    seq=incoming.seq,
+                    event_id=incoming.id,
+                    type=incoming.type,
+                    payload=incoming.payload,
+                    created_at=incoming.created_at,
+                )
+            )
+        Event.objects.bulk_create(new)
+        touched_lanes: set[int] = set()
+        for event in new:
+            _learn(machine, event, touched_lanes)
+        for lane in sorted(touched_lanes):
+            _refresh_lane(machine, lane)
+        return _advance(machine)
+
+
+def _advance(machine: Machine) -> int:
+    """Move ``last_seq`` over the contiguous run; alert on a gap."""
+    through = machine.last_seq
+    beyond: int | None = None
+    for seq in (
+        Event.objects.filter(machine=machine, seq__gt=through)
+        .order_by("seq")
+        .values_list("seq", flat=True)
+        .iterator()
+    ):
+        if seq != through + 1:
+            beyond = seq
+            break
+        through = seq
+    if through != machine.last_seq:
+        machine.last_seq = through
+        Machine.objects.filter(pk=machine.pk).update(last_seq=through)
+    if beyond is not None:
+        missing = f"#{through + 1}" if beyond == through + 2 else f"#{through + 1}-#{beyond - 1}"
+        _alert_once(
+            machine,
+            "event_gap",
+            f"events {missing} have not arrived; events after them are held"
+            f" (stored through #{through}).",
+        )
+    return through
+
+
+def _alert_once(machine: Machine, kind: str, message: str) -> None:
+    if not Alert.objects.filter(
+        machine=machine, kind=kind, message=message, acknowledged=False
+    ).exists():
+        Alert.objects.create(machine=machine, kind=kind, message=message)
+        log.warning("machine %s: %s: %s", machine.pk, kind, message)
+
+
+# ---------------------------------------------------------------- what the hub learns
+
+
+def _learn(machine: Machine, event: Event, touched_lanes: set[int]) -> None:
+    payload = event.payload
+    lane = payload.get("lane")
+    if type(lane) is int and lane > 0:
+        touched_lanes.add(lane)
+    if event.type.startswith("dispense."):
+        _check_dispense(machine, event)
+    elif event.type in ("prescription.held", "prescription.released"):
+        _apply_hold(machine, event)
+    elif event.type == "alert.raised":
+        kind = str(payload.get("kind") or "kiosk")[:50]
+        message = str(payload.get("message") or "")
+        subject = str(payload.get("subject") or "")
+        Alert.objects.create(
+            machine=machine,
+            kind=f"kiosk:{kind}",
+            message=f"{message} ({subject})" if subject else message,
+            created_at=event.created_at,
+        )
+
+
+def _hub_prescription_id(machine: Machine, event: Event) -> str | None:
+    """The hub's id of the prescription a dispense event is about: ``prescription_hub_id`` in
+    the payload, or in the ``dispense.intent`` of the same vend. None for a prescription the
+    hub has not linked yet (the kiosk's own ``prescription_id`` is a local id)."""
+    hub_id = event.payload.get("prescription_hub_id")
+    vend_id = event.payload.get("vend_id")
+    if hub_id is None and vend_id is not None and event.type != "dispense.intent":
+        intent = (
+            Event.objects.filter(machine=machine, type="dispense.intent", payload__vend_id=vend_id)
+            .order_by("-seq")
+            .first()
+        )
+        if intent is not None:
+            hub_id = intent.payload.get("prescription_hub_id")
+    return None if hub_id is None else str(hub_id)
+
+
+def _prescription(machine: Machine, hub_id: str) -> Prescription | None:
+    if not hub_id.isdigit():
+        return None
+    return Prescription.objects.filter(pk=int(hub_id), participant__machine=machine).first()
+
+
+def _check_dispense(machine: Machine, event: Event) -> None:
+    hub_id = _hub_prescription_id(machine, event)
+    if hub_id is None:
+        return
+    vend_id = event.payload.get("vend_id")
+    if (
+        vend_id is not None
+        and SyncException.objects.filter(
+            Q(event__type__startswith="dispense."),
+            machine=machine,
+            event__payload__vend_id=vend_id,
+        ).exists()
+    ):
+        return  # one review item per vend
+    what = f"{event.type} #{event.seq}" + (f" (vend {vend_id})" if vend_id is not None else "")
+    prescription = _prescription(machine, hub_id)
+    if prescription is None:
+        reason = f"{what}: prescription {hub_id} is not on this machine at the hub."
+    elif prescription.updated_at > event.created_at:
+        reason = (
+            f"{what} made at {event.created_at:%Y-%m-%d %H:%M:%S} UTC against prescription"
+            f" {hub_id}, which the hub changed at {prescription.updated_at:%Y-%m-%d %H:%M:%S}"
+            " UTC: check the dose against the new terms."
+        )
+    else:
+        return
+    SyncException.objects.create(machine=machine, event=event, kind="exception", reason=reason)
+
+
+def _apply_hold(machine: Machine, event: Event) -> None:
+    """A hold or release decided at the kiosk: the hub keeps it, unless the hub changed the
+    prescription after the kiosk did (then staff decide: a conflict, nothing overwritten)."""
+    hub_id = event.payload.get("prescription_hub_id")
+    if hub_id is None:
+        return
+    prescription = _prescription(machine, str(hub_id))
+    held = event.type == "prescription.held"
+    if prescription is None:
+        reason = f"{event.type} #{event.seq}: prescription {hub_id} is not on this machine."
+        SyncException.objects.create(machine=machine, event=event, kind="conflict", reason=reason)
+        return
+    if prescription.updated_at > event.created_at:
+        reason = (
+            f"{event.type} #{event.seq} made at {event.created_at:%Y-%m-%d %H:%M:%S} UTC was not"
+            f" applied: the hub changed prescription {hub_id} at"
+            f" {prescription.updated_at:%Y-%m-%d %H:%M:%S} UTC."
+        )
+        SyncException.objects.create(machine=machine, event=event, kind="conflict", reason=reason)
+        return
+    if held and prescription.status == "active":
+        prescription.status = "on_hold"
+        prescription.hold_reason = str(event.payload.get("reason") or "")[:200]
+        kind = str(event.payload.get("kind") or "")
+        prescription.hold_kind = kind if kind in ("staff", "missed_doses") else ""
+        prescription.save(changed_at=event.created_at)
+    elif not held and prescription.status == "on_hold":
+        prescription.status = "active"
+        prescription.hold_reason = ""
+        prescription.hold_kind = ""
+        prescription.save(changed_at=event.created_at)
+
+
+def _refresh_lane(machine: Machine, lane: int) -> None:
+    """A lane's stock from the newest event that states it, less the units dropped since."""
+    events = Event.objects.filter(machine=machine, payload__lane=lane)
+    base = events.filter(payload__has_key="stock").order_by("-seq").first()
+    stock: int | None = None
+    medication_id: int | None = None
+    as_of = 0
+    if base is not None:
+        value = base.payload.get("stock")
+        stock = value if type(value) is int else None
+        medication = base.payload.get("medication_id")
+        medication_id = medication if type(medication) is int else None
+        as_of = base.seq
+    for result in events.filter(type="dispense.result", seq__gt=as_of).order_by("seq"):
+        dropped = result.payload.get("dropped")
+        if stock is not None and type(dropped) is int:
+            stock = max(stock - dropped, 0)
+        as_of = result.seq
+    latest_state = events.filter(type="lane.state").order_by("-seq").first()
+    state = str(latest_state.payload.get("to") or "") if latest_state is not None else ""
+    LaneStock.objects.update_or_create(
+        machine=machine,
+        lane=lane,
+        defaults={
+            "medication_id": medication_id,
+            "stock": stock,
+            "state": state[:16],
+            "as_of_seq": max(as_of, latest_state.seq if latest_state else 0),
+        },
+    )

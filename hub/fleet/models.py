@@ -1,0 +1,595 @@
+"""The hub's records.
+
+Hub-owned records (docs/SYNC.md, "Who owns what": sites' settings, participants, prescriptions,
+staff accounts) derive from ``Synced``: every save or delete writes its change-log rows in the
+same database transaction (``fleet.changelog``). Use ``save()``/``delete()`` (the admin does);
+``QuerySet.update()`` and the bulk writers are refused on them because they would bypass the log.
+
+Kiosk-owned facts arrive as ``Event`` rows, stored once per (machine, seq) and per event id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import uuid
+import zoneinfo
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, ClassVar
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models, transaction
+from django.utils.timezone import now
+
+from fleet import sealing
+
+# ---------------------------------------------------------------- change-logged records
+
+
+class SyncedQuerySet(models.QuerySet):
+    """Refuses the writers that would change rows without writing the change log."""
+
+    def update(self, **kwargs: Any) -> int:
+        raise TypeError(f"{self.model.__name__}: save() each record so the change log sees it")
+
+    def bulk_update(self, *args: Any, **kwargs: Any) -> int:
+        raise TypeError(f"{self.model.__name__}: save() each record so the change log sees it")
+
+    def bulk_create(self, *args: Any, **kwargs: Any) -> Any:
+        raise TypeError(f"{self.model.__name__}: save() each record so the change log sees it")
+
+
+class Synced(models.Model):
+    """A hub-owned record pulled by kiosks. Subclasses name their kind and say which change-log
+    entries represent them (``sync_entries``); saving and deleting log them atomically."""
+
+    sync_kind: ClassVar[str]
+
+    objects = SyncedQuerySet.as_manager()
+
+    class Meta:
+        abstract = True
+
+    def sync_entries(self) -> list[SyncEntry]:
+        """The (scope, key, data) records this row is on the kiosks, as of now."""
+        raise NotImplementedError
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        from fleet import changelog
+
+        with transaction.atomic():
+            before = None
+            if self.pk is not None and not self._state.adding:
+                before = type(self).objects.filter(pk=self.pk).first()
+            super().save(*args, **kwargs)
+            changelog.record_save(self, before)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        # The tombstones are written by the pre_delete receiver in fleet.changelog, which also
+        # sees the rows a cascade deletes; Django runs it inside the delete's transaction.
+        with transaction.atomic():
+            return super().delete(*args, **kwargs)
+
+
+class SyncEntry:
+    """One record as kiosks see it: where it goes (site-wide or one machine), key and data."""
+
+    __slots__ = ("data", "key", "kind", "machine_id", "site_id")
+
+    def __init__(
+        self, kind: str, key: str, data: dict[str, Any], site_id: int, machine_id: int | None
+    ) -> None:
+        self.kind = kind
+        self.key = key
+        self.data = data
+        self.site_id = site_id
+        self.machine_id = machine_id
+
+    def ident(self) -> tuple[str, str, int, int | None]:
+        return (self.kind, self.key, self.site_id, self.machine_id)
+
+
+# ---------------------------------------------------------------- sites and machines
+
+
+def _validate_timezone(value: str) -> None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValidationError(f"unknown IANA time zone {value!r}") from exc
+
+
+class Site(Synced):
+    """A site's settings, pulled by each of its machines as ``setting`` records."""
+
+    sync_kind = "setting"
+    SETTINGS = ("site_name", "timezone", "day_start_hour", "missed_dose_days")
+
+    name = models.CharField(max_length=100, unique=True)
+    timezone = models.CharField(
+        max_length=64, default="America/Vancouver", validators=[_validate_timezone]
+    )
+    day_start_hour = models.PositiveSmallIntegerField(
+        default=4, validators=[MaxValueValidator(23)], help_text="the dosing day starts at"
+    )
+    missed_dose_days = models.PositiveSmallIntegerField(
+        default=3, help_text="consecutive missed days that hold a prescription"
+    )
+    updated_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+    def setting_values(self) -> dict[str, Any]:
+        return {
+            "site_name": self.name,
+            "timezone": self.timezone,
+            "day_start_hour": self.day_start_hour,
+            "missed_dose_days": self.missed_dose_days,
+        }
+
+    def sync_entries(self) -> list[SyncEntry]:
+        return [
+            SyncEntry("setting", key, {"value": value}, self.pk, None)
+            for key, value in self.setting_values().items()
+        ]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.updated_at = now()
+        super().save(*args, **kwargs)
+
+
+def _new_device_id() -> str:
+    return f"kiosk-{secrets.token_hex(8)}"
+
+
+class Machine(models.Model):
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="machines")
+    name = models.CharField(max_length=100)
+    device_id = models.CharField(max_length=64, unique=True, default=_new_device_id, editable=False)
+    # The HMAC secret, sealed (fleet.sealing); empty until the machine is provisioned.
+    secret_sealed = models.TextField(blank=True, default="", editable=False)
+    revoked = models.BooleanField(default=False)
+    last_contact = models.DateTimeField(null=True, blank=True, editable=False)
+    last_seq = models.BigIntegerField(
+        default=0, editable=False, help_text="highest contiguous event seq stored"
+    )
+    provisioned_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    class Meta:
+        ordering = ("site__name", "name")
+        constraints = [
+            models.UniqueConstraint(fields=["site", "name"], name="machine_name_per_site")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site.name} / {self.name}"
+
+    @property
+    def provisioned(self) -> bool:
+        return bool(self.secret_sealed)
+
+    def set_secret(self, secret_hex: str) -> None:
+        self.secret_sealed = sealing.seal(secret_hex, settings.HUB_SECRET_WRAP_KEY)
+
+    def secret(self) -> str:
+        return sealing.unseal(self.secret_sealed, settings.HUB_SECRET_WRAP_KEY)
+
+
+# Codes are typed by a technician on the kiosk: no 0/O, 1/I/L, U.
+CODE_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+
+
+def normalize_code(code: str) -> str:
+    return re.sub(r"[\s-]", "", code).upper()
+
+
+def hash_code(code: str) -> str:
+    return hashlib.sha256(normalize_code(code).encode()).hexdigest()
+
+
+class EnrollmentCode(models.Model):
+    """A one-time provisioning code. Only its hash is kept: the code is shown once."""
+
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="enrollment_codes")
+    code_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=now, editable=False)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    def __str__(self) -> str:
+        return f"code for {self.machine} ({'used' if self.used_at else 'unused'})"
+
+    @classmethod
+    def issue(cls, machine: Machine) -> tuple[EnrollmentCode, str]:
+        """A new code for a machine: (row, the code to hand to the technician)."""
+        raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(16))
+        code = "-".join(raw[i : i + 4] for i in range(0, 16, 4))
+        expires = now() + timedelta(hours=settings.HUB_ENROLLMENT_CODE_HOURS)
+        row = cls.objects.create(machine=machine, code_hash=hash_code(code), expires_at=expires)
+        return row, code
+
+
+# ---------------------------------------------------------------- hub-owned records
+
+
+class Participant(Synced):
+    sync_kind = "participant"
+    STATUSES = (("active", "active"), ("inactive", "inactive"), ("removed", "removed"))
+
+    machine = models.ForeignKey(Machine, on_delete=models.PROTECT, related_name="participants")
+    code = models.CharField(max_length=32, help_text="internal id staff and logs use (P-0001)")
+    display_name = models.CharField(max_length=200)
+    language = models.CharField(max_length=16, blank=True, default="")
+    status = models.CharField(max_length=16, choices=STATUSES, default="active")
+    updated_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ("machine", "code")
+        constraints = [
+            models.UniqueConstraint(fields=["machine", "code"], name="participant_code_per_machine")
+        ]
+
+    def __str__(self) -> str:
+        return self.code  # never the name: it is personal data
+
+    def sync_data(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "display_name": self.display_name,
+            "language": self.language or None,
+            "status": self.status,
+        }
+
+    def sync_entries(self) -> list[SyncEntry]:
+        site_id = Machine.objects.values_list("site_id", flat=True).get(pk=self.machine_id)
+        return [SyncEntry("participant", self.code, self.sync_data(), site_id, self.machine_id)]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.updated_at = now()
+        super().save(*args, **kwargs)
+
+
+def _validate_windows(value: Any) -> None:
+    if not isinstance(value, list):
+        raise ValidationError('windows: a list of ["HH:MM", "HH:MM"] pairs')
+    for pair in value:
+        if not (
+            isinstance(pair, list) and len(pair) == 2 and all(isinstance(t, str) for t in pair)
+        ):
+            raise ValidationError('windows: a list of ["HH:MM", "HH:MM"] pairs')
+        try:
+            start, end = (time.fromisoformat(t) for t in pair)
+        except ValueError as exc:
+            raise ValidationError(f"windows: bad time in {pair}") from exc
+        if len(pair[0]) != 5 or len(pair[1]) != 5 or start == end:
+            raise ValidationError(f"windows: bad window {pair}")
+
+
+class Prescription(Synced):
+    sync_kind = "prescription"
+    STATUSES = (
+        ("active", "active"),
+        ("on_hold", "on hold"),
+        ("ended", "ended"),
+        ("cancelled", "cancelled"),
+    )
+    HOLD_KINDS = (("", "—"), ("staff", "staff"), ("missed_doses", "missed doses"))
+
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, related_name="prescriptions"
+    )
+    medication_name = models.CharField(max_length=100)
+    medication_strength = models.CharField(max_length=50)
+    medication_form = models.CharField(max_length=50)
+    units_per_dose = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(20)]
+    )
+    windows = models.JSONField(
+        default=list, blank=True, validators=[_validate_windows], help_text='[["08:00", "11:00"]]'
+    )
+    daily_max_units = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    interval_minutes = models.PositiveIntegerField(null=True, blank=True)
+    max_doses_per_day = models.PositiveSmallIntegerField(null=True, blank=True)
+    accumulate = models.BooleanField(default=False)
+    witnessed = models.BooleanField(default=False)
+    missed_dose_limit = models.PositiveSmallIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=STATUSES, default="active")
+    hold_reason = models.CharField(max_length=200, blank=True, default="")
+    hold_kind = models.CharField(max_length=16, choices=HOLD_KINDS, blank=True, default="")
+    # When the terms last changed. A dispense a kiosk made before this instant but that reached
+    # the hub after it becomes a SyncException. Set by save() unless ``changed_at`` is given
+    # (a kiosk's hold is dated when the kiosk made it).
+    updated_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ("participant", "id")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(units_per_dose__gte=1, units_per_dose__lte=20),
+                name="prescription_units_per_dose_1_20",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(daily_max_units__gte=1), name="prescription_daily_max_ge_1"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return (
+            f"#{self.pk} {self.medication_name} {self.medication_strength} for {self.participant}"
+        )
+
+    def sync_data(self, participant: Participant | None = None) -> dict[str, Any]:
+        participant = participant or self.participant
+        return {
+            "id": str(self.pk),
+            "participant": participant.code,
+            "medication": {
+                "name": self.medication_name,
+                "strength": self.medication_strength,
+                "form": self.medication_form,
+            },
+            "units_per_dose": self.units_per_dose,
+            "windows": self.windows,
+            "daily_max_units": self.daily_max_units,
+            "start_date": _date_text(self.start_date),
+            "end_date": _date_text(self.end_date),
+            "interval_minutes": self.interval_minutes,
+            "max_doses_per_day": self.max_doses_per_day,
+            "accumulate": self.accumulate,
+            "witnessed": self.witnessed,
+            "missed_dose_limit": self.missed_dose_limit,
+            "status": self.status,
+            "hold_reason": self.hold_reason,
+            "hold_kind": self.hold_kind,
+            "updated_at": _instant_text(self.updated_at),
+        }
+
+    def sync_entries(self) -> list[SyncEntry]:
+        participant = Participant.objects.select_related("machine").get(pk=self.participant_id)
+        return [
+            SyncEntry(
+                "prescription",
+                str(self.pk),
+                self.sync_data(participant),
+                participant.machine.site_id,
+                participant.machine_id,
+            )
+        ]
+
+    def save(self, *args: Any, changed_at: datetime | None = None, **kwargs: Any) -> None:
+        self.updated_at = changed_at or now()
+        super().save(*args, **kwargs)
+
+
+def _date_text(value: date | str | None) -> str | None:
+    if value is None or isinstance(value, str):
+        return value
+    return value.isoformat()
+
+
+def _instant_text(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+_PIN_HASH = re.compile(r"^scrypt\$\d+\$\d+\$\d+\$[0-9a-f]{32}\$[0-9a-f]{64}$")
+
+
+def _validate_pin_hash(value: str) -> None:
+    if not _PIN_HASH.match(value):
+        raise ValidationError("pin_hash: scrypt$N$r$p$salt$digest as the kiosk stores it")
+
+
+class StaffAccount(Synced):
+    """A staff account on one machine, or on every machine of a site."""
+
+    sync_kind = "staff"
+    ROLES = tuple(
+        (r, r) for r in ("staff", "nurse", "pharmacist", "technician", "prescriber", "admin")
+    )
+
+    site = models.ForeignKey(
+        Site, on_delete=models.CASCADE, null=True, blank=True, related_name="staff"
+    )
+    machine = models.ForeignKey(
+        Machine, on_delete=models.PROTECT, null=True, blank=True, related_name="staff"
+    )
+    name = models.CharField(max_length=200)
+    role = models.CharField(max_length=16, choices=ROLES)
+    pin_hash = models.CharField(max_length=200, validators=[_validate_pin_hash])
+    active = models.BooleanField(default=True)
+    updated_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ("name",)
+        verbose_name = "staff account"
+        constraints = [
+            models.CheckConstraint(
+                condition=(
+                    models.Q(site__isnull=False, machine__isnull=True)
+                    | models.Q(site__isnull=True, machine__isnull=False)
+                ),
+                name="staff_on_a_site_or_a_machine",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.role})"
+
+    def clean(self) -> None:
+        if (self.site_id is None) == (self.machine_id is None):
+            raise ValidationError("choose a site (every machine there) or one machine")
+
+    def sync_data(self) -> dict[str, Any]:
+        return {
+            "id": str(self.pk),
+            "name": self.name,
+            "role": self.role,
+            "pin_hash": self.pin_hash,
+            "active": self.active,
+        }
+
+    def sync_entries(self) -> list[SyncEntry]:
+        if self.machine_id is not None:
+            site_id = Machine.objects.values_list("site_id", flat=True).get(pk=self.machine_id)
+            return [SyncEntry("staff", str(self.pk), self.sync_data(), site_id, self.machine_id)]
+        assert self.site_id is not None
+        return [SyncEntry("staff", str(self.pk), self.sync_data(), self.site_id, None)]
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.updated_at = now()
+        super().save(*args, **kwargs)
+
+
+# ---------------------------------------------------------------- the change log
+
+
+class ChangeLog(models.Model):
+    """What kiosks pull. A row with a machine is for that machine; a row without one is for
+    every machine of its site. Rows are written only by fleet.changelog, in the transaction of
+    the change, and become visible in ``seq`` order (see fleet.changelog)."""
+
+    OPS = (("upsert", "upsert"), ("delete", "delete"))
+
+    seq = models.BigAutoField(primary_key=True)
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    machine = models.ForeignKey(
+        Machine, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=32)
+    key = models.CharField(max_length=100)
+    op = models.CharField(max_length=8, choices=OPS)
+    data = models.JSONField(null=True, blank=True)
+    at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ("seq",)
+        verbose_name = "change log entry"
+        verbose_name_plural = "change log"
+        indexes = [
+            models.Index(fields=["machine", "seq"], name="changelog_machine_seq"),
+            models.Index(fields=["site", "seq"], name="changelog_site_seq"),
+            models.Index(fields=["at"], name="changelog_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.seq} {self.op} {self.kind}:{self.key}"
+
+
+class LogState(models.Model):
+    """One row: the change log was trimmed through this seq (cursors below it get a snapshot)."""
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    trimmed_through = models.BigIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"change log trimmed through {self.trimmed_through}"
+
+
+# ---------------------------------------------------------------- kiosk facts
+
+
+class Event(models.Model):
+    machine = models.ForeignKey(Machine, on_delete=models.PROTECT, related_name="events")
+    seq = models.BigIntegerField()
+    event_id = models.UUIDField(unique=True, default=uuid.uuid4)
+    type = models.CharField(max_length=100)
+    payload = models.JSONField(default=dict)
+    created_at = models.DateTimeField(help_text="when the kiosk recorded it")
+    received_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ("machine", "seq")
+        constraints = [
+            models.UniqueConstraint(fields=["machine", "seq"], name="event_seq_per_machine")
+        ]
+        indexes = [models.Index(fields=["machine", "type", "seq"], name="event_machine_type")]
+
+    def __str__(self) -> str:
+        return f"{self.machine_id}#{self.seq} {self.type}"
+
+
+class Nonce(models.Model):
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="+")
+    nonce = models.CharField(max_length=32)
+    seen_at = models.DateTimeField(default=now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["machine", "nonce"], name="nonce_once_per_machine")
+        ]
+        indexes = [models.Index(fields=["seen_at"], name="nonce_seen_at")]
+
+    def __str__(self) -> str:
+        return self.nonce
+
+
+class Alert(models.Model):
+    machine = models.ForeignKey(
+        Machine, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts"
+    )
+    kind = models.CharField(max_length=64)
+    message = models.TextField()  # staff wording, no personal data
+    created_at = models.DateTimeField(default=now)
+    acknowledged = models.BooleanField(default=False)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-created_at",)
+        indexes = [models.Index(fields=["machine", "acknowledged"], name="alert_open")]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.message}"
+
+
+class SyncException(models.Model):
+    """Something staff must review: a fact that disagrees with the hub (``exception``), or a
+    kiosk edit that met a newer hub edit and was not applied (``conflict``)."""
+
+    KINDS = (("exception", "exception"), ("conflict", "conflict"))
+
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="exceptions")
+    event = models.ForeignKey(
+        Event, on_delete=models.CASCADE, null=True, blank=True, related_name="exceptions"
+    )
+    kind = models.CharField(max_length=16, choices=KINDS, default="exception")
+    reason = models.TextField()
+    created_at = models.DateTimeField(default=now)
+    resolved = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ("-created_at",)
+        verbose_name = "exception / conflict"
+        verbose_name_plural = "exceptions and conflicts"
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.reason}"
+
+
+class LaneStock(models.Model):
+    """A lane as the machine's latest lane and stock events describe it (for the fleet page)."""
+
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="lanes")
+    lane = models.PositiveSmallIntegerField()
+    medication_id = models.IntegerField(null=True, blank=True, help_text="the kiosk's id")
+    stock = models.IntegerField(null=True, blank=True)
+    state = models.CharField(max_length=16, blank=True, default="")
+    as_of_seq = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ("machine", "lane")
+        constraints = [
+            models.UniqueConstraint(fields=["machine", "lane"], name="lane_once_per_machine")
+        ]
+
+    def __str__(self) -> str:
+        return f"lane {self.lane}: {self.stock}"

@@ -1,0 +1,151 @@
+"""Settings of the hub. Everything deployment-specific comes from the environment:
+
+HUB_DATABASE_URL        postgresql://user:password@host:5432/name (default: SQLite hub/hub.sqlite3)
+HUB_SECRET_KEY          Django's SECRET_KEY (a development default otherwise)
+HUB_SECRET_WRAP_KEY     key that seals the machines' HMAC secrets at rest (default: HUB_SECRET_KEY)
+HUB_DEBUG               1/true/yes turns DEBUG on (off by default)
+HUB_ALLOWED_HOSTS       comma-separated host names, added to localhost and 127.0.0.1
+HUB_CHANGELOG_RETAIN    days of change log kept by `manage.py trim_changelog` (default 90)
+HUB_TEST_DATABASE_NAME  the test database the test runner creates (default test_<name>)
+HUB_TLS                 1 behind TLS: secure cookies, HSTS, redirect to https
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+BASE_DIR = Path(__file__).resolve().parent.parent  # hub/
+
+
+def _flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def database_from_url(url: str) -> dict[str, Any]:
+    """A Django DATABASES entry from a URL, parsed here to need no extra package.
+
+    ``postgresql://user:pass@host:port/name?sslmode=require`` (or ``postgres://``);
+    ``sqlite:///relative/or/absolute/path``; empty: SQLite in hub/hub.sqlite3.
+    """
+    if not url:
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": BASE_DIR / "hub.sqlite3"}
+    parts = urlsplit(url)
+    if parts.scheme == "sqlite":
+        name = unquote(parts.path)
+        if name.startswith("//") or name.startswith("/"):  # sqlite:////abs/path
+            name = name[1:]
+        return {"ENGINE": "django.db.backends.sqlite3", "NAME": name or BASE_DIR / "hub.sqlite3"}
+    if parts.scheme not in {"postgres", "postgresql"}:
+        raise ValueError(f"HUB_DATABASE_URL: unsupported scheme {parts.scheme!r}")
+    name = unquote(parts.path.lstrip("/"))
+    if not name:
+        raise ValueError("HUB_DATABASE_URL: no database name")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": name,
+        "USER": unquote(parts.username or ""),
+        "PASSWORD": unquote(parts.password or ""),
+        "HOST": parts.hostname or "",
+        "PORT": str(parts.port or ""),
+        "OPTIONS": dict(parse_qsl(parts.query)),
+        "CONN_MAX_AGE": 60,
+        "CONN_HEALTH_CHECKS": True,
+    }
+
+
+SECRET_KEY = os.environ.get("HUB_SECRET_KEY") or "dev-only-insecure-hub-key-change-me-in-production"
+HUB_SECRET_WRAP_KEY = os.environ.get("HUB_SECRET_WRAP_KEY") or SECRET_KEY
+DEBUG = _flag("HUB_DEBUG")
+ALLOWED_HOSTS = [
+    "localhost",
+    "127.0.0.1",
+    *(h.strip() for h in os.environ.get("HUB_ALLOWED_HOSTS", "").split(",") if h.strip()),
+]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "fleet",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "hubsite.urls"
+WSGI_APPLICATION = "hubsite.wsgi.application"
+APPEND_SLASH = False  # the API paths are signed exactly as sent: never redirect them
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": database_from_url(os.environ.get("HUB_DATABASE_URL", ""))}
+if os.environ.get("HUB_TEST_DATABASE_NAME"):  # tests: one database per run (tests/hub/conftest.py)
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["HUB_TEST_DATABASE_NAME"]}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "static"
+
+# A push of HUB_PUSH_MAX_EVENTS events stays well below this.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+if _flag("HUB_TLS"):
+    SECURE_SSL_REDIRECT = True
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = 31536000
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "loggers": {"fleet": {"handlers": ["console"], "level": "INFO"}},
+}
+
+# ---------------------------------------------------------------- sync (docs/SYNC.md)
+
+HUB_CLOCK_SKEW_SECONDS = 300  # X-Timestamp farther than this from the hub's clock: 401
+HUB_NONCE_RETAIN_SECONDS = 15 * 60  # at least 10 minutes (> twice the allowed skew)
+HUB_CHANGELOG_RETAIN = int(os.environ.get("HUB_CHANGELOG_RETAIN", "90"))  # days
+HUB_PULL_PAGE = 500  # changes per pull page
+HUB_PUSH_MAX_EVENTS = 1000  # events per push
+HUB_ENROLLMENT_CODE_HOURS = 72  # a one-time code expires after this

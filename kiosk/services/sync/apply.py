@@ -1,0 +1,407 @@
+"""Applying a pulled page of hub changes: one transaction with its cursor (docs/SYNC.md).
+
+Records the hub owns (participants by code, prescriptions by hub id, staff accounts by hub id,
+site settings by name) are upserted or tombstoned. A change that meets an unsent local edit of
+the same record is not applied: it becomes a ``sync_conflicts`` row for staff (the service
+raises an alert once the page is committed). Applied changes are audited with actor ``hub``
+through ``sync_repo.audit_from_hub``, which writes no outbox event: a pulled change is never
+pushed back (the echo is prevented at the source, not filtered at push time).
+
+A change this kiosk cannot read (a missing field, a participant it does not know) raises
+``ApplyError``: the whole page rolls back and the cursor stays where it was.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+from kiosk.domain.model import PrescriptionStatus
+from kiosk.domain.permissions import Role
+from kiosk.services.sync.client import Change, ChangesPage
+from kiosk.store import sync_repo as repo
+from kiosk.store.db import Connection, transaction
+
+log = logging.getLogger("kiosk.sync")
+
+KIND_ALIASES = {
+    "participant": "participant",
+    "prescription": "prescription",
+    "staff": "staff",
+    "staff_account": "staff",
+    "setting": "setting",
+    "site_setting": "setting",
+}
+PARTICIPANT_STATUSES = frozenset({"active", "inactive", "removed"})
+STAFF_EDITS = frozenset({"staff.pin_changed", "staff.activated", "staff.deactivated"})
+
+
+class ApplyError(Exception):
+    """A pulled change cannot be applied (its text names ids only, no personal data)."""
+
+
+@dataclass
+class ApplyResult:
+    applied: int = 0
+    conflicts: list[int] = field(default_factory=list)
+    skipped: int = 0
+    tombstoned: int = 0
+
+
+def apply_page(conn: Connection, page: ChangesPage, at: datetime) -> ApplyResult:
+    """Apply ``page`` and store its cursor in one transaction (all or nothing)."""
+    result = ApplyResult()
+    with transaction(conn):
+        state = repo.read_state(conn)
+        if page.snapshot and not state.snapshot_open:
+            repo.begin_snapshot(conn)
+        elif not page.snapshot and state.snapshot_open:
+            repo.end_snapshot(conn)  # the hub gave up on that snapshot: no tombstones from it
+        for change in page.changes:
+            kind = KIND_ALIASES.get(change.kind)
+            if kind is None or change.op not in ("upsert", "delete"):
+                log.warning("skipping a change of unknown kind/op %r/%r", change.kind, change.op)
+                result.skipped += 1
+                continue
+            if page.snapshot and change.op == "upsert":
+                repo.seen_in_snapshot(conn, kind, change.key)
+            _HANDLERS[kind](conn, change, at, page.cursor, result)
+        if page.snapshot and not page.more:
+            _tombstone_unseen(conn, at, page.cursor, result)
+            repo.end_snapshot(conn)
+        repo.set_cursor(conn, page.cursor)
+    return result
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _conflict(
+    conn: Connection,
+    change: Change,
+    kind: str,
+    edits: list[repo.LocalEdit],
+    cursor: int,
+    at: datetime,
+    result: ApplyResult,
+) -> None:
+    seqs = [edit.seq for edit in edits]
+    conflict_id = repo.add_conflict(
+        conn, kind, change.key, change.op, change.as_dict(), seqs, cursor, at
+    )
+    repo.audit_from_hub(
+        conn,
+        at,
+        "sync.conflict",
+        f"{kind}:{change.key}",
+        {"conflict_id": conflict_id, "op": change.op, "local_seqs": seqs},
+    )
+    result.conflicts.append(conflict_id)
+    log.warning("sync conflict %d on %s %s (not applied)", conflict_id, kind, change.key)
+
+
+def _need(data: dict[str, Any], *names: str) -> Any:
+    for name in names:
+        if name in data and data[name] is not None:
+            return data[name]
+    raise ApplyError(f"a change lacks {names[0]}")
+
+
+def _pick(data: dict[str, Any], default: Any, *names: str) -> Any:
+    for name in names:
+        if name in data:
+            return data[name]
+    return default
+
+
+def _optional_int(value: Any) -> int | None:
+    return None if value is None else int(value)
+
+
+def _date_text(value: Any) -> str | None:
+    if value is None or value == "":
+        return None
+    return date.fromisoformat(str(value)[:10]).isoformat()
+
+
+def _windows_text(value: Any) -> str:
+    windows = json.loads(value) if isinstance(value, str) else value
+    checked = []
+    for pair in windows or []:
+        start, end = (time.fromisoformat(str(part)) for part in pair)
+        checked.append([start.strftime("%H:%M"), end.strftime("%H:%M")])
+    return json.dumps(checked)
+
+
+# ------------------------------------------------------------------ participants
+
+
+def _participant_edits(
+    conn: Connection, participant: repo.LocalParticipant
+) -> list[repo.LocalEdit]:
+    subjects = {participant.code, f"participant:{participant.id}"}
+    return [e for e in repo.unsent_edits(conn, "participant.") if e.subject in subjects]
+
+
+def _apply_participant(
+    conn: Connection, change: Change, at: datetime, cursor: int, result: ApplyResult
+) -> None:
+    local = repo.participant_by_code(conn, change.key)
+    if local is not None:
+        edits = _participant_edits(conn, local)
+        if edits:
+            _conflict(conn, change, "participant", edits, cursor, at, result)
+            return
+    if change.op == "delete":
+        if local is None or local.status == "removed":
+            return
+        repo.set_participant_status(conn, local.id, "removed")
+        repo.audit_from_hub(conn, at, "sync.participant.removed", change.key, {"op": "delete"})
+        result.applied += 1
+        return
+    data = change.data
+    name = _pick(data, local.display_name if local else None, "display_name", "name")
+    if not name:
+        raise ApplyError(f"participant {change.key} has no name")
+    language = _pick(data, local.language if local else None, "language")
+    status = str(_pick(data, local.status if local else "active", "status"))
+    if status not in PARTICIPANT_STATUSES:
+        raise ApplyError(f"participant {change.key} has an unknown status {status!r}")
+    repo.upsert_participant(conn, change.key, str(name), language or None, status, at)
+    details = {"op": "upsert", "language": language or None, "status": status}
+    repo.audit_from_hub(conn, at, "sync.participant.upsert", change.key, details)
+    result.applied += 1
+
+
+# ------------------------------------------------------------------ prescriptions
+
+
+def _prescription_edits(conn: Connection, local: repo.LocalPrescription) -> list[repo.LocalEdit]:
+    found = []
+    for edit in repo.unsent_edits(conn, "prescription."):
+        payload = edit.payload
+        ids = payload.get("prescription_ids")
+        if (
+            edit.subject == f"prescription:{local.id}"
+            or payload.get("prescription_id") == local.id
+            or (isinstance(ids, list) and local.id in ids)
+            # Store.hold_prescription_of holds every prescription of a participant at once.
+            or (
+                edit.type == "prescription.held"
+                and edit.subject == f"participant:{local.participant_id}"
+                and ids is None
+                and payload.get("prescription_id") is None
+            )
+        ):
+            found.append(edit)
+    return found
+
+
+def _prescription_fields(
+    conn: Connection, change: Change
+) -> tuple[repo.PrescriptionFields, dict[str, Any]]:
+    data = change.data
+    code = str(_need(data, "participant", "participant_code"))
+    participant = repo.participant_by_code(conn, code)
+    if participant is None:
+        raise ApplyError(f"prescription {change.key} names participant {code}, unknown here")
+    medication = data.get("medication")
+    if isinstance(medication, dict):
+        name, strength, form = (
+            str(_need(medication, "name")),
+            str(_need(medication, "strength")),
+            str(_need(medication, "form")),
+        )
+    else:
+        name = str(_need(data, "medication_name", "medication"))
+        strength = str(_need(data, "medication_strength", "strength"))
+        form = str(_need(data, "medication_form", "form"))
+    status = str(_pick(data, "active", "status"))
+    if status == "ended":
+        status = "cancelled"  # the hub's "ended": no more doses, which the kiosk calls cancelled
+    try:
+        PrescriptionStatus(status)
+    except ValueError as exc:
+        raise ApplyError(f"prescription {change.key} has an unknown status {status!r}") from exc
+    units = int(_need(data, "units_per_dose"))
+    daily_max = int(_need(data, "daily_max_units"))
+    if not 1 <= units <= 20 or daily_max < 1:
+        raise ApplyError(f"prescription {change.key} has doses out of range")
+    start = _date_text(_need(data, "start_date"))
+    assert start is not None
+    fields = repo.PrescriptionFields(
+        participant_id=participant.id,
+        medication_id=repo.medication_id(conn, name, strength, form),
+        units_per_dose=units,
+        windows=_windows_text(_pick(data, [], "windows")),
+        daily_max_units=daily_max,
+        start_date=start,
+        end_date=_date_text(data.get("end_date")),
+        status=status,
+        hold_reason=str(_pick(data, "", "hold_reason") or ""),
+        hold_kind=str(_pick(data, "", "hold_kind") or ""),
+        interval_minutes=_optional_int(data.get("interval_minutes")),
+        max_doses_per_day=_optional_int(data.get("max_doses_per_day")),
+        accumulate=bool(data.get("accumulate", False)),
+        witnessed=bool(data.get("witnessed", False)),
+        missed_dose_limit=_optional_int(data.get("missed_dose_limit")),
+        released_at=data.get("released_at") or None,
+    )
+    details = {
+        "op": "upsert",
+        "hub_id": change.key,
+        "participant_id": participant.id,
+        "units_per_dose": units,
+        "daily_max_units": daily_max,
+        "status": status,
+        "start_date": fields.start_date,
+        "end_date": fields.end_date,
+    }
+    return fields, details
+
+
+def _apply_prescription(
+    conn: Connection, change: Change, at: datetime, cursor: int, result: ApplyResult
+) -> None:
+    local = repo.prescription_by_hub_id(conn, change.key)
+    if local is None and change.op == "upsert" and change.data.get("kiosk_id") is not None:
+        # A prescription made on this kiosk, sent back with the hub's id: link, don't copy.
+        local = repo.unlinked_prescription(conn, int(change.data["kiosk_id"]))
+    if local is not None:
+        edits = _prescription_edits(conn, local)
+        if edits:
+            _conflict(conn, change, "prescription", edits, cursor, at, result)
+            return
+    subject = f"prescription:{local.id}" if local else f"prescription:hub:{change.key}"
+    if change.op == "delete":
+        if local is None or local.status == "cancelled":
+            return
+        repo.cancel_prescription(conn, local.id)
+        details = {"op": "delete", "hub_id": change.key}
+        repo.audit_from_hub(conn, at, "sync.prescription.cancelled", subject, details)
+        result.applied += 1
+        return
+    fields, details = _prescription_fields(conn, change)
+    if local is None:
+        local_id = repo.insert_prescription(conn, change.key, fields, at)
+        subject = f"prescription:{local_id}"
+    else:
+        repo.update_prescription(conn, local.id, change.key, fields)
+    repo.audit_from_hub(conn, at, "sync.prescription.upsert", subject, details)
+    result.applied += 1
+
+
+# ------------------------------------------------------------------ staff
+
+
+def _staff_edits(conn: Connection, local: repo.LocalStaff) -> list[repo.LocalEdit]:
+    subject = f"staff:{local.id}"
+    return [
+        e
+        for e in repo.unsent_edits(conn, "staff.")
+        if e.type in STAFF_EDITS and e.subject == subject
+    ]
+
+
+def _apply_staff(
+    conn: Connection, change: Change, at: datetime, cursor: int, result: ApplyResult
+) -> None:
+    local = repo.staff_by_hub_id(conn, change.key)
+    data = change.data
+    if local is None and change.op == "upsert" and data.get("pin_hash"):
+        local = repo.unlinked_staff_with_hash(conn, str(data["pin_hash"]))
+    if local is not None:
+        edits = _staff_edits(conn, local)
+        if edits:
+            _conflict(conn, change, "staff", edits, cursor, at, result)
+            return
+    if change.op == "delete":
+        if local is None or not local.active:
+            return
+        repo.deactivate_staff(conn, local.id)
+        gone = {"op": "delete", "hub_id": change.key}
+        repo.audit_from_hub(conn, at, "sync.staff.deactivated", f"staff:{local.id}", gone)
+        result.applied += 1
+        return
+    name = str(_need(data, "name"))
+    role = str(_need(data, "role"))
+    try:
+        Role(role)
+    except ValueError as exc:
+        raise ApplyError(f"staff account {change.key} has an unknown role {role!r}") from exc
+    pin_hash = str(_need(data, "pin_hash"))
+    active = bool(data.get("active", True))
+    if local is None:
+        staff_id = repo.insert_staff(conn, change.key, name, role, pin_hash, active, at)
+    else:
+        staff_id = local.id
+        repo.update_staff(conn, staff_id, change.key, name, role, pin_hash, active)
+    details: dict[str, Any] = {"op": "upsert", "hub_id": change.key, "role": role}
+    details["active"] = active
+    repo.audit_from_hub(conn, at, "sync.staff.upsert", f"staff:{staff_id}", details)
+    result.applied += 1
+
+
+# ------------------------------------------------------------------ site settings
+
+
+def _apply_setting(
+    conn: Connection, change: Change, at: datetime, cursor: int, result: ApplyResult
+) -> None:
+    if change.op == "delete":
+        if repo.delete_setting(conn, change.key):
+            repo.audit_from_hub(conn, at, "sync.setting.deleted", change.key, {"op": "delete"})
+            result.applied += 1
+        return
+    value = change.data.get("value", change.data)
+    repo.set_setting(conn, change.key, value, at)
+    repo.audit_from_hub(conn, at, "sync.setting.upsert", change.key, {"value": value})
+    result.applied += 1
+
+
+_HANDLERS: dict[str, Callable[[Connection, Change, datetime, int, ApplyResult], None]] = {
+    "participant": _apply_participant,
+    "prescription": _apply_prescription,
+    "staff": _apply_staff,
+    "setting": _apply_setting,
+}
+
+
+# ------------------------------------------------------------------ snapshots
+
+
+def _tombstone_unseen(conn: Connection, at: datetime, cursor: int, result: ApplyResult) -> None:
+    """The last page of a snapshot: what the hub no longer lists is deleted. A record with
+    an unsent local edit is left alone (the hub has not heard of it yet)."""
+    unseen: list[tuple[str, str]] = []
+    seen = repo.snapshot_keys(conn, "participant")
+    unseen += [("participant", c) for c in repo.active_hub_participants(conn) if c not in seen]
+    seen = repo.snapshot_keys(conn, "prescription")
+    unseen += [("prescription", h) for h in repo.open_hub_prescriptions(conn) if h not in seen]
+    seen = repo.snapshot_keys(conn, "staff")
+    unseen += [("staff", h) for h in repo.active_hub_staff(conn) if h not in seen]
+    seen = repo.snapshot_keys(conn, "setting")
+    unseen += [("setting", k) for k in repo.settings(conn) if k not in seen]
+    for kind, key in unseen:
+        if _has_unsent_edits(conn, kind, key):
+            continue
+        before = result.applied
+        _HANDLERS[kind](conn, Change(kind, "delete", key, {}), at, cursor, result)
+        result.tombstoned += result.applied - before
+
+
+def _has_unsent_edits(conn: Connection, kind: str, key: str) -> bool:
+    if kind == "participant":
+        participant = repo.participant_by_code(conn, key)
+        return participant is not None and bool(_participant_edits(conn, participant))
+    if kind == "prescription":
+        prescription = repo.prescription_by_hub_id(conn, key)
+        return prescription is not None and bool(_prescription_edits(conn, prescription))
+    if kind == "staff":
+        staff = repo.staff_by_hub_id(conn, key)
+        return staff is not None and bool(_staff_edits(conn, staff))
+    return False

@@ -1,0 +1,135 @@
+"""One sync round: push the outbox, then pull and apply the hub's changes (docs/SYNC.md).
+
+The network is only ever used outside database transactions, and only by the sync thread:
+dispensing never waits on it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from kiosk.services.clock import Clock
+from kiosk.services.sync.apply import ApplyError, apply_page
+from kiosk.services.sync.client import ChangesPage, ClockSkew, HubError
+from kiosk.store import sync_repo as repo
+from kiosk.store.db import Connection, transaction
+from kiosk.store.repository import Store
+
+log = logging.getLogger("kiosk.sync")
+
+PUSH_BATCH = 500
+MAX_PAGES_PER_ROUND = 200  # a long snapshot goes on at the next round
+
+
+class Hub(Protocol):
+    def push(self, events: list[dict]) -> int: ...  # type: ignore[type-arg]
+
+    def pull(self, cursor: int) -> ChangesPage: ...
+
+
+@dataclass(frozen=True)
+class SyncReport:
+    pushed: int  # events the hub acknowledged in this round
+    pulled: int  # changes applied
+    conflicts: int  # changes kept as conflicts for staff
+    cursor: int
+    waiting: int  # events still not acknowledged
+    more: bool  # the round stopped early (batch or page limit): run again soon
+
+
+class SyncService:
+    """Push then pull over one connection (the sync thread's own)."""
+
+    def __init__(self, conn: Connection, hub: Hub, clock: Clock) -> None:
+        self._conn = conn
+        self._store = Store(conn)
+        self._hub = hub
+        self._clock = clock
+
+    def run_once(self) -> SyncReport:
+        """One round. Records success or the error (staff wording) in ``sync_state`` and
+        re-raises errors for the caller's backoff."""
+        try:
+            self._raise_conflict_alerts()  # any left over from a crash after a commit
+            pushed, push_more = self._push()
+            pulled, conflicts, cursor, pull_more = self._pull()
+        except ClockSkew as exc:
+            self._record_error(str(exc))
+            self._store.raise_alert("sync_clock_skew", "hub", str(exc), self._clock.now())
+            raise
+        except HubError as exc:
+            self._record_error(str(exc))
+            raise
+        except ApplyError as exc:
+            self._record_error(f"a change from the hub could not be applied: {exc}")
+            raise
+        except Exception as exc:
+            self._record_error(f"sync failed ({type(exc).__name__})")
+            raise
+        repo.record_outcome(self._conn, self._clock.now(), "")
+        return SyncReport(
+            pushed=pushed,
+            pulled=pulled,
+            conflicts=conflicts,
+            cursor=cursor,
+            waiting=repo.pending_count(self._conn),
+            more=push_more or pull_more,
+        )
+
+    def _record_error(self, text: str) -> None:
+        try:
+            repo.record_outcome(self._conn, self._clock.now(), text)
+        except Exception:
+            log.exception("cannot record the sync error")
+
+    def _push(self) -> tuple[int, bool]:
+        """Send unsent events in batches of up to 500, in seq order, until none is left."""
+        pushed = 0
+        while True:
+            batch = repo.unsent(self._conn, PUSH_BATCH)
+            if not batch:
+                return pushed, False
+            stored_through = self._hub.push([event.wire() for event in batch])
+            marked = repo.mark_sent_through(self._conn, stored_through, self._clock.now())
+            pushed += marked
+            if marked == 0 or stored_through < batch[-1].seq:
+                # The hub holds a gap before these events (it raises its own alert); they
+                # stay unsent and go again next round.
+                log.warning(
+                    "the hub holds events through %d; %d sent from %d",
+                    stored_through,
+                    len(batch),
+                    batch[0].seq,
+                )
+                return pushed, False
+
+    def _pull(self) -> tuple[int, int, int, bool]:
+        applied = conflicts = 0
+        cursor = repo.read_state(self._conn).cursor
+        for _ in range(MAX_PAGES_PER_ROUND):
+            page = self._hub.pull(cursor)
+            result = apply_page(self._conn, page, self._clock.now())
+            applied += result.applied
+            conflicts += len(result.conflicts)
+            if result.conflicts:
+                self._raise_conflict_alerts()
+            if not page.more:
+                return applied, conflicts, page.cursor, False
+            if page.cursor == cursor and not page.changes:
+                return applied, conflicts, page.cursor, False  # no progress: stop looping
+            cursor = page.cursor
+        return applied, conflicts, cursor, True
+
+    def _raise_conflict_alerts(self) -> None:
+        for conflict in repo.unalerted_conflicts(self._conn):
+            self._store.raise_alert(
+                "sync_conflict",
+                f"{conflict.kind}:{conflict.key}",
+                f"A hub change to {conflict.kind} {conflict.key} met an edit made on this "
+                "kiosk; it was not applied. Review it on the hub.",
+                self._clock.now(),
+            )
+            with transaction(self._conn) as conn:
+                repo.mark_alerted(conn, conflict.id)

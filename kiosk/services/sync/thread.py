@@ -1,0 +1,176 @@
+"""The sync thread: the kiosk's only network user.
+
+A plain ``threading.Thread`` with its own SQLCipher connection (opened in the thread with
+``kiosk.store.db.connect`` on the same file; WAL lets it write beside the backend's
+connection), never the GUI's or backend's. It loops ``SyncService.run_once``: every
+``interval`` seconds after a success, at once when a round stopped early, after a full-jitter
+backoff (capped at 5 minutes, ``Retry-After`` honoured) after a failure. It logs the first
+failure and the recovery, not every retry, and never dies of an exception.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from kiosk.services.clock import Clock, SystemClock
+from kiosk.services.sync.backoff import backoff_delay
+from kiosk.services.sync.client import HubClient, HubError, provision
+from kiosk.services.sync.credentials import (
+    Credentials,
+    credentials_path,
+    load_credentials,
+)
+from kiosk.services.sync.service import Hub, SyncReport, SyncService
+from kiosk.store import sync_repo
+from kiosk.store.db import Connection
+
+log = logging.getLogger("kiosk.sync")
+
+DEFAULT_INTERVAL = 60.0
+JOIN_SECONDS = 25.0  # one HTTP call's timeout and a little
+
+
+class SyncThread(threading.Thread):
+    def __init__(
+        self,
+        open_connection: Callable[[], Connection],
+        make_hub: Callable[[], Hub],
+        *,
+        clock: Clock | None = None,
+        interval: float = DEFAULT_INTERVAL,
+        on_report: Callable[[SyncReport | None, BaseException | None], None] | None = None,
+        backoff: Callable[[int, float | None], float] = backoff_delay,
+    ) -> None:
+        super().__init__(name="kiosk-sync", daemon=True)
+        self._open_connection = open_connection
+        self._make_hub = make_hub
+        self._clock = clock or SystemClock()
+        self._interval = interval
+        self._on_report = on_report
+        self._backoff = backoff
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self.failures = 0  # consecutive failed rounds
+        self.last_delay = 0.0  # the wait chosen after the last round
+
+    # ------------------------------------------------------------ control
+
+    def sync_now(self) -> None:
+        """Wake the thread for a round now (the admin page's "Sync now")."""
+        self._wake.set()
+
+    def stop(self, timeout: float = JOIN_SECONDS) -> None:
+        self._stopping.set()
+        self._wake.set()
+        if self.is_alive():
+            self.join(timeout)
+            if self.is_alive():
+                log.warning("the sync thread did not stop within %.0f s", timeout)
+
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
+    # ------------------------------------------------------------ the loop
+
+    def run(self) -> None:
+        conn: Connection | None = None
+        service: SyncService | None = None
+        hub: Hub | None = None
+        try:
+            while not self._stopping.is_set():
+                report: SyncReport | None = None
+                error: BaseException | None = None
+                retry_after: float | None = None
+                try:
+                    if conn is None:
+                        conn = self._open_connection()
+                    if service is None:
+                        hub = self._make_hub()
+                        service = SyncService(conn, hub, self._clock)
+                    report = service.run_once()
+                except Exception as exc:  # never dies: record, back off, go on
+                    error = exc
+                    if isinstance(exc, HubError):
+                        retry_after = exc.retry_after
+                    elif conn is not None and service is None:
+                        self._record(conn, f"sync cannot start ({type(exc).__name__}: {exc})")
+                if error is None:
+                    if self.failures:
+                        log.info("sync recovered after %d failed rounds", self.failures)
+                    self.failures = 0
+                    delay = 0.0 if report is not None and report.more else self._interval
+                else:
+                    if self.failures == 0:
+                        log.warning("sync failed: %s", _describe(error))
+                    delay = self._backoff(self.failures, retry_after)
+                    self.failures += 1
+                self.last_delay = delay
+                self._notify(report, error)
+                if delay > 0:
+                    self._wake.wait(delay)
+                self._wake.clear()
+        except BaseException:  # pragma: no cover - a bug here must still not kill the kiosk
+            log.exception("the sync thread stopped on an unexpected error")
+        finally:
+            close = getattr(hub, "close", None)
+            if callable(close):
+                try:
+                    close()
+                except Exception:
+                    log.exception("closing the hub client")
+            if conn is not None:
+                conn.close()
+
+    def _notify(self, report: SyncReport | None, error: BaseException | None) -> None:
+        if self._on_report is None:
+            return
+        try:
+            self._on_report(report, error)
+        except Exception:
+            log.exception("sync report callback failed")
+
+    def _record(self, conn: Connection, text: str) -> None:
+        try:
+            sync_repo.record_outcome(conn, self._clock.now(), text)
+        except Exception:
+            log.exception("cannot record the sync error")
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, HubError):
+        return str(error)
+    return f"{type(error).__name__}: {error}"
+
+
+# ------------------------------------------------------------------ wiring
+
+
+def hub_factory(
+    url: str,
+    data_dir: Path,
+    clock: Clock,
+    enrollment_code: str | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> Callable[[], Hub]:
+    """Make the hub client inside the sync thread, provisioning first when the kiosk has no
+    credentials yet and an enrollment code is configured (a network call: never at boot on
+    the GUI thread)."""
+
+    def make() -> Hub:
+        path = credentials_path(data_dir)
+        credentials: Credentials
+        if path.exists():
+            credentials = load_credentials(path)
+        elif enrollment_code:
+            credentials = provision(url, enrollment_code, data_dir, transport=transport)
+        else:
+            raise HubError("this kiosk has no hub credentials and no enrollment code")
+        return HubClient(url, credentials, clock.now, transport=transport)
+
+    return make

@@ -1,0 +1,120 @@
+"""The staff admin: the fleet page and the records render; PINs are hashed, secrets hidden."""
+
+from __future__ import annotations
+
+import pytest
+from django.contrib.auth.models import User
+from django.test import Client
+from fleet.models import Alert, EnrollmentCode, Machine, StaffAccount
+
+from tests.hub.helpers import Kiosk, event, make_participant, make_prescription
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff_client(kiosk: Kiosk) -> Client:
+    admin = User.objects.create_superuser("admin", "admin@example.org", "not-a-real-password")
+    client = Client()
+    client.force_login(admin)
+    return client
+
+
+def test_the_fleet_page_shows_contact_events_alerts_and_stock(
+    kiosk: Kiosk, staff_client: Client
+) -> None:
+    kiosk.push(
+        [
+            event(1, "lane.configured", {"lane": 1, "medication_id": 4, "stock": 40}),
+            event(2, "dispense.result", {"vend_id": 1, "lane": 1, "dropped": 2}),
+            event(4, "lane.state", {"lane": 2, "from": "ready", "to": "jammed"}),
+        ]
+    )
+    assert Alert.objects.filter(kind="event_gap").exists()
+
+    page = staff_client.get("/admin/fleet/machine/")
+
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert kiosk.device_id in html
+    assert "1: 38" in html  # lane 1 stock from the latest events
+    assert "2: ? (jammed)" in html
+
+
+def test_a_machine_page_never_shows_its_secret(kiosk: Kiosk, staff_client: Client) -> None:
+    machine = kiosk.machine
+    html = staff_client.get(f"/admin/fleet/machine/{machine.pk}/change/").content.decode()
+    assert kiosk.secret not in html
+    assert machine.secret_sealed not in html
+
+
+def test_the_admin_issues_enrollment_codes(kiosk: Kiosk, staff_client: Client) -> None:
+    machine = kiosk.machine
+    before = EnrollmentCode.objects.count()
+    response = staff_client.post(
+        "/admin/fleet/machine/",
+        {"action": "issue_enrollment_code", "_selected_action": [machine.pk]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    assert EnrollmentCode.objects.count() == before + 1
+    assert "shown once" in response.content.decode()
+
+
+def test_a_staff_pin_is_stored_as_the_kiosks_scrypt_hash(
+    kiosk: Kiosk, staff_client: Client
+) -> None:
+    import hashlib
+
+    response = staff_client.post(
+        "/admin/fleet/staffaccount/add/",
+        {
+            "name": "Pat",
+            "role": "nurse",
+            "machine": kiosk.machine.pk,
+            "active": "on",
+            "new_pin": "246810",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    account = StaffAccount.objects.get(name="Pat")
+    scheme, n, r, p, salt, digest = account.pin_hash.split("$")
+    assert scheme == "scrypt"
+    again = hashlib.scrypt(
+        b"246810", salt=bytes.fromhex(salt), n=int(n), r=int(r), p=int(p), dklen=32
+    )
+    assert again.hex() == digest
+    assert "246810" not in account.pin_hash
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/admin/",
+        "/admin/fleet/site/",
+        "/admin/fleet/participant/",
+        "/admin/fleet/prescription/",
+        "/admin/fleet/staffaccount/",
+        "/admin/fleet/event/",
+        "/admin/fleet/changelog/",
+        "/admin/fleet/alert/",
+        "/admin/fleet/syncexception/",
+        "/admin/fleet/lanestock/",
+        "/admin/fleet/enrollmentcode/",
+        "/admin/fleet/logstate/",
+    ],
+)
+def test_every_admin_page_renders(kiosk: Kiosk, staff_client: Client, path: str) -> None:
+    participant = make_participant(kiosk.machine)
+    make_prescription(participant)
+    assert staff_client.get(path).status_code == 200
+    assert staff_client.get(f"/admin/fleet/participant/{participant.pk}/change/").status_code == 200
+
+
+def test_revoking_from_the_admin(kiosk: Kiosk, staff_client: Client) -> None:
+    staff_client.post(
+        "/admin/fleet/machine/",
+        {"action": "revoke", "_selected_action": [kiosk.machine.pk]},
+    )
+    assert Machine.objects.get(pk=kiosk.machine.pk).revoked
+    assert kiosk.pull(0).status_code == 403

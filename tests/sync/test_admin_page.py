@@ -1,0 +1,86 @@
+"""The admin sync page: shows the state from the facade and "Sync now" wakes the thread."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pytestqt.qtbot import QtBot
+
+from kiosk.domain.model import SiteClock
+from kiosk.services.clock import FixedClock
+from kiosk.services.staff import StaffSession
+from kiosk.services.sync import SyncFacade
+from kiosk.store import sync_repo
+from kiosk.store.repository import Store
+from kiosk.ui.admin.context import AdminContext, AdminServices
+from kiosk.ui.admin.pages.sync import SyncPage
+
+
+class InlineBackend:
+    """Runs the work at once (the page's contract is only submit(work, done, error))."""
+
+    def submit(
+        self,
+        work: Callable[[], Any],
+        on_done: Callable[[Any], None] | None,
+        on_error: Callable[[BaseException], None],
+    ) -> None:
+        try:
+            result = work()
+        except Exception as exc:
+            on_error(exc)
+            return
+        if on_done is not None:
+            on_done(result)
+
+
+def make_page(store: Store, clock: FixedClock, thread: Any, messages: list[Any]) -> SyncPage:
+    services = AdminServices(
+        staff=None, logs=None, prescriptions=None, health=None, interaction=None
+    )
+    services.extra["sync"] = SyncFacade(store, thread)
+    ctx = AdminContext(
+        services=services,
+        backend=InlineBackend(),  # type: ignore[arg-type]
+        site=SiteClock("America/Vancouver", 4, 3),
+        clock=clock,
+        session=StaffSession(1, "Nurse", "nurse", clock.now()),
+        show_message=lambda text, error: messages.append((text, error)),
+    )
+    return SyncPage(ctx)
+
+
+def test_the_page_shows_the_state_and_syncs_now(
+    qtbot: QtBot, store: Store, clock: FixedClock
+) -> None:
+    woken: list[bool] = []
+
+    class Thread:
+        def sync_now(self) -> None:
+            woken.append(True)
+
+    store.note(clock.now(), "system", "test.event", "x")
+    sync_repo.record_outcome(store.conn, datetime(2026, 6, 10, 19, 5, tzinfo=UTC), "")
+    sync_repo.record_outcome(store.conn, clock.now(), "the hub cannot be reached (ConnectError)")
+    messages: list[Any] = []
+    page = make_page(store, clock, Thread(), messages)
+    qtbot.addWidget(page)
+    assert SyncPage.available(page.ctx)
+    page.activated()
+    assert "12:05" in page.last_success.text()  # site-local time (Vancouver)
+    assert page.waiting.text() == "1"
+    assert page.last_error.text() == "the hub cannot be reached (ConnectError)"
+    assert (page.hub_cursor.text(), page.conflicts.text()) == ("0", "0")
+    page.sync_button.click()
+    assert woken == [True] and messages == [("Sync started.", False)]
+
+
+def test_without_a_hub_the_page_says_so(qtbot: QtBot, store: Store, clock: FixedClock) -> None:
+    page = make_page(store, clock, None, [])
+    qtbot.addWidget(page)
+    page.activated()
+    assert "not configured" in page.state.text()
+    assert not page.sync_button.isEnabled()
+    assert page.last_success.text() == "never"
