@@ -53,6 +53,7 @@ clean:
 # Figures, not pass/fail: decision latency, encryption cost, finger-to-unit, GUI stalls.
 bench: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench.bench_kiosk
+	$(PY) -m bench.bench_sync
 
 # 1,000 SIGKILLs of the real kiosk process during dispenses; prints the counts.
 soak: setup
