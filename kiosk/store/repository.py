@@ -371,7 +371,13 @@ class Store:
         self, prescription_id: int, reason: str, kind: str, at: datetime, actor: str
     ) -> bool:
         """Put one active prescription on hold. False when it was not active."""
-        details = {"prescription_id": prescription_id, "reason": reason, "kind": kind}
+        details = {
+            "prescription_id": prescription_id,
+            "reason": reason,
+            "kind": kind,
+            # The hub respects a hold the kiosk decided (docs/SYNC.md): it needs its own key.
+            "prescription_hub_id": self._prescription_hub_id(prescription_id),
+        }
         subject = f"prescription:{prescription_id}"
         try:
             with self.change(at, actor, "prescription.held", subject, details) as conn:
@@ -392,7 +398,11 @@ class Store:
         """Release a hold with a reason (audited); the missed-dose count restarts now."""
         if not reason.strip():
             raise ValueError("a release needs a reason")
-        details = {"prescription_id": prescription_id, "reason": reason}
+        details = {
+            "prescription_id": prescription_id,
+            "reason": reason,
+            "prescription_hub_id": self._prescription_hub_id(prescription_id),
+        }
         subject = f"prescription:{prescription_id}"
         with self.change(at, actor, "prescription.released", subject, details) as conn:
             cursor = conn.execute(

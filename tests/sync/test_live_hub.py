@@ -281,3 +281,46 @@ def test_the_app_starts_the_sync_thread_which_provisions_itself(hub: Hub, tmp_pa
         if thread is not None:
             thread.stop(timeout=30)
         conn.close()
+
+
+def test_a_missed_dose_hold_decided_by_the_kiosk_is_respected_by_the_hub(
+    hub: Hub, tmp_path: Path
+) -> None:
+    code = hub.manage("enroll_machine", "--site", "Hold site", "--machine", "kiosk-h")
+    credentials = provision(hub.url, code.strip().splitlines()[-1].strip(), tmp_path)
+    made = hub.shell(
+        "import json, datetime\n"
+        "from fleet.models import Machine, Participant, Prescription\n"
+        f"m = Machine.objects.get(device_id={credentials.device_id!r})\n"
+        "p = Participant(machine=m, code='P-0009', display_name='Held Person')\n"
+        "p.save()\n"
+        "r = Prescription(participant=p, medication_name='Hydromorphone',"
+        " medication_strength='8 mg', medication_form='tablet', units_per_dose=2,"
+        " windows=[['08:00', '20:00']], daily_max_units=8,"
+        " start_date=datetime.date(2026, 1, 1))\n"
+        "r.save()\n"
+        "print(json.dumps({'rx': r.pk}))"
+    )
+    hub_rx = json.loads(made.splitlines()[-1])["rx"]
+    conn = connect(tmp_path / "kiosk.db", create_key_file(tmp_path / "db.key"))
+    store = Store(conn)
+    clock = SystemClock()
+    sync = SyncService(conn, HubClient(hub.url, credentials, clock.now), clock)
+    try:
+        sync.run_once()
+        local = conn.execute(
+            "SELECT id FROM prescriptions WHERE hub_id = ?", (str(hub_rx),)
+        ).fetchone()[0]
+        # Days without a pickup: the kiosk's rules put the prescription on hold.
+        assert store.hold_prescription(
+            local, "needs prescriber review", "missed_doses", clock.now(), "system:rules"
+        )
+        sync.run_once()
+        status = hub.shell(
+            "from fleet.models import Prescription\n"
+            f"r = Prescription.objects.get(pk={hub_rx})\n"
+            "print(r.status, r.hold_kind)"
+        )
+        assert status.splitlines()[-1] == "on_hold missed_doses"
+    finally:
+        conn.close()
