@@ -225,7 +225,7 @@ def test_kiosk_and_hub_end_to_end(hub: Hub, tmp_path: Path) -> None:
         assert waiting >= 49
         with pytest.raises(HubUnreachable):
             sync.run_once()
-        assert sync_repo.pending_count(conn) == waiting
+        assert sync_repo.pending_count(conn) >= waiting  # nothing sent, nothing lost (+ the alert)
         assert "cannot be reached" in sync_repo.read_state(conn).last_error
 
         hub.start()
@@ -305,7 +305,8 @@ def test_a_missed_dose_hold_decided_by_the_kiosk_is_respected_by_the_hub(
     conn = connect(tmp_path / "kiosk.db", create_key_file(tmp_path / "db.key"))
     store = Store(conn)
     clock = SystemClock()
-    sync = SyncService(conn, HubClient(hub.url, credentials, clock.now), clock)
+    client = HubClient(hub.url, credentials, clock.now)
+    sync = SyncService(conn, client, clock)
     try:
         sync.run_once()
         local = conn.execute(
@@ -323,4 +324,40 @@ def test_a_missed_dose_hold_decided_by_the_kiosk_is_respected_by_the_hub(
         )
         assert status.splitlines()[-1] == "on_hold missed_doses"
     finally:
+        client.close()
+        conn.close()
+
+
+@pytest.mark.parametrize("offset_hours", [1, -1])
+def test_a_kiosk_clock_an_hour_off_is_refused_clearly_and_loses_nothing(
+    hub: Hub, tmp_path: Path, offset_hours: int
+) -> None:
+    from kiosk.services.sync import ClockSkew
+
+    code = hub.manage(
+        "enroll_machine", "--site", "Skew site", "--machine", f"kiosk-skew{offset_hours}"
+    )
+    credentials = provision(hub.url, code.strip().splitlines()[-1].strip(), tmp_path)
+    conn = connect(tmp_path / "kiosk.db", create_key_file(tmp_path / "db.key"))
+    store = Store(conn)
+    clock = SystemClock()
+    store.add_participant("P-0001", "Person", "en", clock.now(), "test")
+    waiting = sync_repo.pending_count(conn)
+    wrong = lambda: clock.now() + timedelta(hours=offset_hours)  # noqa: E731
+    skewed = HubClient(hub.url, credentials, wrong)
+    client = HubClient(hub.url, credentials, clock.now)
+    sync = SyncService(conn, skewed, clock)
+    try:
+        with pytest.raises(ClockSkew, match="differs from the hub's by 60 minutes"):
+            sync.run_once()
+        assert sync_repo.pending_count(conn) >= waiting  # nothing sent, nothing lost (+ the alert)
+        assert "differs from the hub's by 60 minutes" in (
+            sync_repo.read_state(conn).last_error or ""
+        )
+        right = SyncService(conn, client, clock)
+        right.run_once()  # the clock fixed: everything arrives
+        assert sync_repo.pending_count(conn) == 0
+    finally:
+        skewed.close()
+        client.close()
         conn.close()
