@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup lint typecheck contracts translations extract screenshots bench soak package clean hub
+.PHONY: run test setup lint typecheck contracts translations extract screenshots bench soak package package-debug clean hub
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -44,8 +44,17 @@ screenshots: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m kiosk.ui.screenshots docs/screenshots
 	QT_QPA_PLATFORM=offscreen $(PY) -m tools.admin_screenshots docs/screenshots/admin
 
+# dist/kiosk/ (onedir); kiosk/_build.txt carries the commit and UTC date `kiosk --version` shows.
 package: setup
+	echo "$$(git rev-parse --short HEAD 2>/dev/null || echo nogit) $$(date -u +%Y-%m-%dT%H:%MZ)" \
+		> kiosk/_build.txt
 	$(VENV)/bin/pyinstaller --noconfirm build_kiosk.spec
+
+# dist/kiosk-debug/: the same, logging at DEBUG.
+package-debug: setup
+	echo "$$(git rev-parse --short HEAD 2>/dev/null || echo nogit) $$(date -u +%Y-%m-%dT%H:%MZ) debug" \
+		> kiosk/_build.txt
+	KIOSK_DEBUG_BUILD=1 $(VENV)/bin/pyinstaller --noconfirm build_kiosk.spec
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
@@ -54,6 +63,7 @@ clean:
 bench: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench.bench_kiosk
 	$(PY) -m bench.bench_sync
+	QT_QPA_PLATFORM=offscreen $(PY) -m bench.bench_startup
 
 # 1,000 SIGKILLs of the real kiosk process during dispenses; prints the counts.
 soak: setup

@@ -225,6 +225,20 @@ def build_admin_services(runtime: Runtime) -> Any:
         reconciliation=ReconciliationService(store, clock, staff),
     )
     services.extra["reload_sensor"] = services.participants.reload_sensor
+
+    def write_diagnostics(session: Any, folder: Path) -> Path:
+        from kiosk.services.diagnostics import write_zip
+
+        stamp = clock.now().strftime("%Y%m%d-%H%M%S")
+        rows = runtime.health.selftest(session.actor)
+        return write_zip(
+            folder / f"kiosk-diagnostics-{stamp}.zip",
+            runtime.config,
+            store.conn,
+            lambda: [{"part": name, "ok": ok, "detail": detail} for name, ok, detail in rows],
+        )
+
+    services.extra["diagnostics"] = write_diagnostics
     from kiosk.services.sync.facade import SyncFacade
 
     services.extra["sync"] = SyncFacade(store, runtime.sync)

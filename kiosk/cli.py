@@ -1,4 +1,4 @@
-"""The ``kiosk`` command: run, demo, selftest, db verify, --version."""
+"""The ``kiosk`` command: run, demo, selftest, smoke, db verify, --version."""
 
 from __future__ import annotations
 
@@ -6,18 +6,19 @@ import argparse
 import json
 import logging
 import sys
+import time
 from dataclasses import replace
 from pathlib import Path
 
-from kiosk import __version__
 from kiosk.logsetup import setup_logging
+from kiosk.version import version_line
 
 log = logging.getLogger("kiosk.cli")
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kiosk", description="Dispensing kiosk")
-    parser.add_argument("--version", action="version", version=f"kiosk {__version__}")
+    parser.add_argument("--version", action="version", version=version_line())
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="run the kiosk (production)")
@@ -36,12 +37,23 @@ def _parser() -> argparse.ArgumentParser:
     selftest.add_argument("--controller-port", required=True)
     selftest.add_argument("--json", action="store_true", help="machine-readable output")
 
+    smoke = sub.add_parser("smoke", help="start the demo, wait for the idle screen, exit")
+    smoke.add_argument("--seconds", type=float, default=30.0, help="give up after (default 30)")
+
     explain = sub.add_parser("explain", help="why a participant may or may not get a dose")
     explain.add_argument("--data-dir", type=Path, required=True)
     explain.add_argument("--participant", required=True, help="internal id (P-0001) or number")
     explain.add_argument("--at", help="ISO-8601 instant (default: now); naive = site time")
     explain.add_argument("--json", action="store_true")
     explain.add_argument("--key-file", type=Path)
+
+    diagnostics = sub.add_parser("diagnostics", help="a zip for remote support (no personal data)")
+    diagnostics.add_argument("--out", type=Path, required=True, help="the zip file to write")
+    diagnostics.add_argument("--config", type=Path, help="configuration TOML")
+    diagnostics.add_argument("--data-dir", type=Path, help="data directory (instead of --config)")
+    diagnostics.add_argument(
+        "--no-devices", action="store_true", help="skip the device self-test (the kiosk is running)"
+    )
 
     db = sub.add_parser("db", help="database tools")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -52,11 +64,16 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    started = time.monotonic()
     args = _parser().parse_args(argv)
+    if args.command == "smoke":
+        return cmd_smoke(args, started)
     if args.command == "selftest":
         return cmd_selftest(args)
     if args.command == "explain":
         return cmd_explain(args)
+    if args.command == "diagnostics":
+        return cmd_diagnostics(args)
     if args.command == "db":
         return cmd_db_verify(args)
     if args.command == "demo":
@@ -117,6 +134,59 @@ def cmd_db_verify(args: argparse.Namespace) -> int:
         return 0
     finally:
         conn.close()
+
+
+def cmd_diagnostics(args: argparse.Namespace) -> int:
+    setup_logging(None, logging.WARNING)
+    from dataclasses import asdict
+
+    from hardware.controller.driver import SerialController
+    from hardware.sensor.driver import ZfmSensor
+    from kiosk.services.config import (
+        ConfigError,
+        config_for_data_dir,
+        default_config_path,
+        load_config,
+    )
+    from kiosk.services.diagnostics import write_zip
+    from kiosk.services.selftest import run_selftest
+    from kiosk.store.db import StoreError, connect
+    from kiosk.store.keyfile import KeyError_, read_key_file, resolve_key_path
+
+    try:
+        if args.data_dir is not None:
+            config = config_for_data_dir(args.data_dir)
+        else:
+            config = load_config(args.config or default_config_path())
+    except ConfigError as exc:
+        print(f"kiosk diagnostics: {exc}", file=sys.stderr)
+        return 2
+    conn = None
+    try:
+        key = read_key_file(resolve_key_path(config.data_dir, config.key_file))
+        conn = connect(config.database_path, key, migrate=False)
+    except (KeyError_, StoreError) as exc:
+        print(f"kiosk diagnostics: database not read ({exc}); writing the rest", file=sys.stderr)
+    selftest = None
+    if not args.no_devices and config.sensor_port and config.controller_port:
+        sensor_port, controller_port = config.sensor_port, config.controller_port
+
+        def selftest() -> list[dict[str, object]]:
+            checks = run_selftest(
+                lambda: ZfmSensor(sensor_port), lambda: SerialController(controller_port)
+            )
+            return [asdict(check) for check in checks]
+
+    try:
+        path = write_zip(args.out, config, conn, selftest)
+    except OSError as exc:
+        print(f"kiosk diagnostics: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
+        return 2
+    finally:
+        if conn is not None:
+            conn.close()
+    print(f"diagnostics written to {path}")
+    return 0
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -180,12 +250,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_gui(runtime, windowed=not args.fullscreen, demo=True)
 
 
+def cmd_smoke(args: argparse.Namespace, started: float) -> int:
+    from kiosk.smoke import run_smoke
+
+    setup_logging(None, logging.WARNING)
+    return run_smoke(args.seconds, started)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from kiosk.app import build_runtime, run_gui
     from kiosk.services.config import ConfigError, default_config_path, load_config
 
+    config_path = args.config or default_config_path()
+    if not config_path.exists():
+        # First run: the setup wizard writes the configuration, then the kiosk starts on it.
+        from kiosk.ui.setup_wizard import run_setup_wizard
+
+        setup_logging(None)
+        if run_setup_wizard(config_path, windowed=args.windowed, data_dir=args.data_dir) is None:
+            print("kiosk: setup was not finished; no configuration written", file=sys.stderr)
+            return 2
     try:
-        config = load_config(args.config or default_config_path())
+        config = load_config(config_path)
     except ConfigError as exc:
         print(f"kiosk: {exc}", file=sys.stderr)
         return 2

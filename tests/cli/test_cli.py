@@ -17,6 +17,7 @@ from kiosk.services.clock import FixedClock
 from kiosk.store.db import connect, transaction
 from kiosk.store.keyfile import create_key_file, read_key_file
 from kiosk.store.repository import Store
+from kiosk.version import BUILD
 
 PYTHON = sys.executable
 
@@ -61,7 +62,7 @@ def emulators() -> Iterator[tuple[Emulator, Emulator]]:
 def test_version() -> None:
     result = kiosk("--version")
     assert result.returncode == 0
-    assert result.stdout.strip() == f"kiosk {__version__}"
+    assert result.stdout.strip() == f"kiosk {__version__} ({BUILD})"
 
 
 def test_selftest_passes_against_both_emulators(emulators: tuple[Emulator, Emulator]) -> None:

@@ -281,3 +281,30 @@ def test_a_new_participant_is_added_and_two_fingers_enrolled(kiosk: Kiosk, qtbot
         timeout=5000,
     )
     panel.logout("logout")
+
+
+def test_the_panel_shows_the_version_and_build(kiosk: Kiosk, qtbot: QtBot) -> None:
+    from kiosk.version import version_line
+
+    panel = log_in(kiosk, qtbot, DEMO_WORKER_PIN)
+    assert panel.version.text() == version_line()
+    assert "(" in panel.version.text()  # "kiosk 0.1.0 (<build>)"
+    panel.logout("logout")
+
+
+def test_diagnostics_go_to_a_usb_folder_from_the_hardware_page(
+    kiosk: Kiosk, qtbot: QtBot, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    panel = log_in(kiosk, qtbot, DEMO_WORKER_PIN)
+    panel.open_page("hardware")
+    page = panel.page("hardware")
+    page.folder.setText(str(tmp_path / "missing"))  # type: ignore[attr-defined]
+    page.write_diagnostics()  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: "cannot be written" in panel.message.text(), timeout=5000)
+    page.folder.setText(str(tmp_path))  # type: ignore[attr-defined]
+    page.write_diagnostics()  # type: ignore[attr-defined]
+    qtbot.waitUntil(
+        lambda: panel.message.text().startswith("Written: kiosk-diagnostics-"), timeout=10000
+    )
+    assert len(list(tmp_path.glob("kiosk-diagnostics-*.zip"))) == 1
+    panel.logout("logout")

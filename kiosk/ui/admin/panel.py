@@ -19,6 +19,7 @@ from kiosk.i18n import _
 from kiosk.services.staff import IDLE_LOGOUT_SECONDS
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages import build_pages
+from kiosk.version import version_line
 
 ADMIN_STYLE = """
 QWidget#adminRoot { background: #101418; }
@@ -74,6 +75,7 @@ class AdminPanel(QWidget):
             _("Staff: {name} ({role})").format(name=session.name, role=session.role)
         )
         self.title.setObjectName("adminTitle")
+        self.version = QLabel(version_line())  # support asks for it first
         self.logout_button = QPushButton(_("Log out"))
         self.logout_button.clicked.connect(lambda _checked=False: self.logout("logout"))
         self.message = QLabel("")
@@ -89,6 +91,7 @@ class AdminPanel(QWidget):
         self.nav.currentRowChanged.connect(self._open)
         header = QHBoxLayout()
         header.addWidget(self.title, 1)
+        header.addWidget(self.version)
         header.addWidget(self.logout_button)
         body = QHBoxLayout()
         body.addWidget(self.nav)

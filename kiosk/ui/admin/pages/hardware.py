@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout
+from pathlib import Path
+
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout
 
 from kiosk.domain.permissions import Permission
 from kiosk.i18n import _
+from kiosk.services.errors import InvalidInput
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
 from kiosk.ui.admin.pages.widgets import fill, table
@@ -26,12 +29,19 @@ class HardwarePage(AdminPage):
         run.clicked.connect(lambda _checked=False: self.run_selftest())
         reload_button = QPushButton(_("Reload sensor from the store"))
         reload_button.clicked.connect(lambda _checked=False: self.reload_sensor())
+        self.folder = QLineEdit("/media")
+        diagnostics = QPushButton(_("Write diagnostics to folder"))
+        diagnostics.clicked.connect(lambda _checked=False: self.write_diagnostics())
         buttons = QHBoxLayout()
         buttons.addWidget(run)
         buttons.addWidget(reload_button)
+        usb = QHBoxLayout()
+        usb.addWidget(self.folder, 1)
+        usb.addWidget(diagnostics)
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
         layout.addLayout(buttons)
+        layout.addLayout(usb)
         layout.addWidget(self.checks, 1)
         layout.addWidget(self.lanes, 1)
 
@@ -69,6 +79,26 @@ class HardwarePage(AdminPage):
             if not failed
             else _("Self-test failed: {parts}").format(parts=", ".join(failed)),
             bool(failed),
+        )
+
+    def write_diagnostics(self) -> None:
+        folder = Path(self.folder.text().strip() or "/media")
+        session = self.ctx.session
+
+        def work() -> Path:
+            if not folder.is_dir():
+                raise InvalidInput("folder")
+            try:
+                path: Path = self.ctx.services.extra["diagnostics"](session, folder)
+            except OSError as exc:
+                raise InvalidInput("folder", exc.strerror or "") from exc
+            return path
+
+        self.ctx.run(
+            work,
+            lambda path: self.ctx.show_message(
+                _("Written: {files}").format(files=path.name), False
+            ),
         )
 
     def reload_sensor(self) -> None:

@@ -1,0 +1,150 @@
+"""`kiosk diagnostics`: one zip for remote support, with no personal data in it.
+
+Versions, the configuration without secrets, the self-test, recent logs, lane states, sync
+status and database checks. Participants appear only as internal ids in log lines (as the
+logs always have them); templates, keys, PINs, hub secrets and enrollment codes are never
+read into it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import platform
+import sys
+import zipfile
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from kiosk import __version__
+from kiosk.services.config import Config, to_toml
+from kiosk.store import audit, sync_repo
+from kiosk.store.db import Connection, integrity_check, schema_version
+
+log = logging.getLogger("kiosk.diagnostics")
+
+LOG_LINES = 2000
+
+
+def _package_version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def versions(conn: Connection | None) -> dict[str, Any]:
+    from kiosk.version import BUILD
+
+    found: dict[str, Any] = {
+        "kiosk": __version__,
+        "build": BUILD,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "frozen": bool(getattr(sys, "frozen", False)),
+    }
+    for package in (
+        "PySide6-Essentials",
+        "sqlcipher3",
+        "pyfingerprint",
+        "pyserial",
+        "babel",
+        "httpx",
+        "tzdata",
+    ):
+        found[package] = _package_version(package)
+    if conn is not None:
+        found["sqlcipher"] = str(conn.execute("PRAGMA cipher_version").fetchone()[0])
+        found["schema"] = schema_version(conn)
+    return found
+
+
+def safe_config(config: Config) -> str:
+    """The configuration TOML; it never holds a secret (codes and keys live elsewhere)."""
+    return to_toml(config)
+
+
+def recent_logs(data_dir: Path) -> str:
+    folder = data_dir / "logs"
+    lines: list[str] = []
+    for path in sorted(folder.glob("kiosk.log*"), reverse=True):  # oldest rotation first
+        try:
+            lines += path.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+    return "\n".join(lines[-LOG_LINES:]) + "\n"
+
+
+def database_report(conn: Connection) -> dict[str, Any]:
+    chain = audit.verify_chain(conn)
+    lanes = [
+        {"lane": lane, "medication": med, "stock": stock, "state": state}
+        for lane, med, stock, state in conn.execute(
+            "SELECT l.lane, coalesce(m.name || ' ' || m.strength, ''), l.stock, l.state"
+            " FROM lanes l LEFT JOIN medications m ON m.id = l.medication_id ORDER BY l.lane"
+        )
+    ]
+    report: dict[str, Any] = {
+        "integrity": integrity_check(conn, quick=True) or "ok",
+        "audit_chain": {
+            "entries": chain.entries,
+            "ok": chain.ok,
+            "first_bad_seq": chain.first_bad_seq,
+        },
+        "lanes": lanes,
+        "open_alerts": [
+            {"kind": kind, "subject": subject if not subject.startswith("participant") else "-"}
+            for kind, subject in conn.execute(
+                "SELECT kind, subject FROM alerts WHERE acknowledged_at IS NULL ORDER BY id"
+            )
+        ],
+        "counts": {
+            table: int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
+            for table in ("participants", "prescriptions", "dispense_intents", "outbox")
+        },
+    }
+    try:
+        state = sync_repo.read_state(conn)
+        report["sync"] = {
+            k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(state).items()
+        }
+    except Exception as exc:
+        report["sync"] = {"error": type(exc).__name__}
+    return report
+
+
+def write_zip(
+    out: Path,
+    config: Config,
+    conn: Connection | None,
+    selftest: Callable[[], list[dict[str, Any]]] | None,
+) -> Path:
+    """Write the zip atomically; returns its path. ``selftest`` runs the device checks."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    parts: dict[str, str] = {
+        "versions.json": json.dumps(versions(conn), indent=2),
+        "config.toml": safe_config(config),
+        "logs.txt": recent_logs(config.data_dir),
+    }
+    if conn is not None:
+        parts["database.json"] = json.dumps(database_report(conn), indent=2)
+    if selftest is not None:
+        try:
+            parts["selftest.json"] = json.dumps(selftest(), indent=2)
+        except Exception as exc:
+            parts["selftest.json"] = json.dumps({"error": type(exc).__name__})
+    parts["README.txt"] = (
+        f"Kiosk diagnostics written {datetime.now(UTC).isoformat()} UTC.\n"
+        "No participant names, codes, fingerprint templates, PINs, keys or secrets are included.\n"
+    )
+    temporary = out.with_suffix(".tmp")
+    with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+    temporary.replace(out)
+    log.info("diagnostics written (%d parts)", len(parts))
+    return out
