@@ -61,7 +61,7 @@ def check_controller(controller: DispenserController) -> DeviceCheck:
     return DeviceCheck("dispenser controller", True, "answers", facts)
 
 
-def _bounded(name: str, check: Callable[[], DeviceCheck], budget: float) -> DeviceCheck:
+def bounded(name: str, check: Callable[[], DeviceCheck], budget: float) -> DeviceCheck:
     """Run one check on its own thread; a device that hangs fails after ``budget``."""
     result: list[DeviceCheck] = []
     started = time.monotonic()
@@ -90,12 +90,12 @@ def run_selftest(
     checks: dict[str, DeviceCheck] = {}
 
     def sensor_job() -> None:
-        checks["sensor"] = _bounded(
+        checks["sensor"] = bounded(
             "fingerprint sensor", lambda: check_sensor(sensor_factory()), budget
         )
 
     def controller_job() -> None:
-        checks["controller"] = _bounded(
+        checks["controller"] = bounded(
             "dispenser controller", lambda: check_controller(controller_factory()), budget
         )
 

@@ -1,0 +1,565 @@
+"""The first-run setup wizard: language, site, time, devices, lanes, hub, first admin.
+
+Pages in a QStackedWidget with big Back/Next buttons. Device work and the final setup run
+on the Backend thread; SetupService (kiosk/services/setup.py) does the checking and making.
+The PIN leaves the fields as soon as the setup is done and is never shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QCloseEvent, QRegularExpressionValidator
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QCompleter,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QSpinBox,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kiosk.i18n import ENDONYMS, PARTICIPANT_LOCALES, _, current_locale
+from kiosk.services.config import Config
+from kiosk.services.setup import (
+    DeviceResult,
+    SetupAnswers,
+    SetupError,
+    SetupService,
+    check_admin,
+    check_hub,
+    check_lanes,
+    check_ports,
+    check_site,
+    check_time,
+    timezones,
+)
+from kiosk.ui.admin.panel import ADMIN_STYLE
+from kiosk.ui.background import Backend
+
+WIZARD_STYLE = (
+    ADMIN_STYLE
+    + """
+QWidget#setupRoot { background: #101418; }
+QWidget#setupRoot QLabel { color: #FFFFFF; font-size: 18pt; }
+QLabel#setupTitle { font-size: 26pt; font-weight: 600; }
+QLabel#setupMessage { color: #FFD84D; }
+QPushButton:checked { background: #FFD84D; color: #000000; }
+QRadioButton::indicator { width: 32px; height: 32px; }
+"""
+)
+
+
+def _error_words(error: SetupError) -> str:
+    words = {
+        "language": _("Choose one of the offered languages."),
+        "site_name": _("Enter the name of this site."),
+        "timezone": _("Choose a time zone from the list."),
+        "day_start_hour": _("The dosing day must start at an hour from 0 to 23."),
+        "sensor_port": _("Choose the port of the fingerprint sensor."),
+        "controller_port": _("Choose the port of the dispenser."),
+        "same_port": _("The sensor and the dispenser cannot use the same port."),
+        "lanes": _("The number of lanes must be between 1 and 64."),
+        "hub_url": _("Enter the hub address, starting with https://."),
+        "hub_code": _("Enter the enrollment code the hub gave you."),
+        "admin_name": _("Enter the administrator's name."),
+        "pin_short": _("The PIN must have at least 6 digits."),
+        "pin_trivial": _("That PIN is too easy to guess. Choose another."),
+        "pin_mismatch": _("The two PINs are not the same. Enter them again."),
+        "config_exists": _("This kiosk is already set up: a configuration file exists."),
+        "data_exists": _("This kiosk already holds a database. Setup will not replace it."),
+        "key_exists": _("A database key already exists. Setup will not replace it."),
+        "data": _("The kiosk's data could not be created. Check the disk and try again."),
+        "write_config": _("The configuration could not be saved. Check the disk and try again."),
+        "config": _("These settings cannot be used. Check each page."),
+    }
+    return words.get(error.code, _("Setup could not finish. Check each page and try again."))
+
+
+def _button(text: str, handler: Callable[[], None]) -> QPushButton:
+    button = QPushButton(text)
+    button.setMinimumHeight(64)
+    button.setMinimumWidth(160)
+    button.clicked.connect(handler)
+    return button
+
+
+class _PortRow(QWidget):
+    """A port combo, a Test button and the one-line result of the last test."""
+
+    def __init__(self, test: Callable[[_PortRow], None]) -> None:
+        super().__init__()
+        self.combo = QComboBox()
+        self.combo.setEditable(True)  # a port the list does not show can be typed
+        self.combo.setMinimumHeight(64)
+        self.test_button = _button(_("Test"), lambda: test(self))
+        self.result = QLabel("")
+        self.result.setWordWrap(True)
+        row = QHBoxLayout()
+        row.addWidget(self.combo, 1)
+        row.addWidget(self.test_button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.result)
+
+    def fill(self, ports: list[tuple[str, str]]) -> None:
+        chosen = self.port()
+        self.combo.clear()
+        for device, description in ports:
+            self.combo.addItem(device, device)
+            if description:
+                self.combo.setItemData(
+                    self.combo.count() - 1, description, Qt.ItemDataRole.ToolTipRole
+                )
+        if chosen:
+            self.select(chosen)
+        else:
+            self.combo.setCurrentIndex(-1)
+
+    def select(self, port: str) -> None:
+        index = self.combo.findData(port)
+        if index >= 0:
+            self.combo.setCurrentIndex(index)
+        else:
+            self.combo.setEditText(port)
+
+    def port(self) -> str:
+        return self.combo.currentText().strip()
+
+
+class SetupWizard(QWidget):
+    finished_setup = Signal(object)  # the Config written
+    cancelled = Signal()
+
+    def __init__(
+        self,
+        service: SetupService,
+        backend: Backend,
+        *,
+        config_path: Path | None = None,
+        data_dir: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.setObjectName("setupRoot")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.setStyleSheet(WIZARD_STYLE)
+        self.setWindowTitle(_("Kiosk setup"))
+        self._service = service
+        self._backend = backend
+        self._config_path = config_path
+        self._data_dir = data_dir
+        self._language = current_locale() if current_locale() in PARTICIPANT_LOCALES else "en"
+        self._lanes_read: int | None = None
+        self._busy = False
+        self._done = False
+        self._pending_config: Config | None = None
+
+        self.title = QLabel("")
+        self.title.setObjectName("setupTitle")
+        self.stack = QStackedWidget()
+        self.message = QLabel("")
+        self.message.setObjectName("setupMessage")
+        self.message.setWordWrap(True)
+        self.back_button = _button(_("Back"), self._back)
+        self.next_button = _button(_("Next"), self._next)
+        self.finish_button = _button(_("Finish setup"), self._finish)
+        self.continue_button = _button(_("Start the kiosk"), self._continue)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.back_button)
+        buttons.addStretch(1)
+        for button in (self.next_button, self.finish_button, self.continue_button):
+            buttons.addWidget(button)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(32, 24, 32, 24)
+        layout.addWidget(self.title)
+        layout.addWidget(self.stack, 1)
+        layout.addWidget(self.message)
+        layout.addLayout(buttons)
+
+        self._titles: list[str] = []
+        self._checks: list[Callable[[], None]] = []
+        self._add(_("Language"), self._language_page(), lambda: None)
+        self._add(_("Site"), self._site_page(), lambda: check_site(self.site_name.text()))
+        self._add(_("Time"), self._time_page(), self._check_time)
+        self._add(_("Devices"), self._ports_page(), self._check_ports)
+        self._add(_("Lanes"), self._lanes_page(), lambda: check_lanes(self.lane_count.value()))
+        self._add(_("Central hub"), self._hub_page(), self._check_hub)
+        self._add(_("First administrator"), self._admin_page(), self._check_admin)
+        self._add(_("Summary"), self._summary_page(), lambda: None)
+        self._show_page(0)
+
+    # ------------------------------------------------------------ pages
+
+    def _add(self, title: str, page: QWidget, check: Callable[[], None]) -> None:
+        self._titles.append(title)
+        self._checks.append(check)
+        self.stack.addWidget(page)
+
+    def _language_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        layout.addWidget(QLabel(_("Which language should the kiosk speak first?")))
+        self.language_group = QButtonGroup(page)
+        self.language_buttons: dict[str, QPushButton] = {}
+        for locale in PARTICIPANT_LOCALES:
+            button = QPushButton(ENDONYMS.get(locale, locale))
+            button.setCheckable(True)
+            button.setMinimumHeight(64)
+            button.setChecked(locale == self._language)
+            button.clicked.connect(lambda _checked=False, chosen=locale: self._choose(chosen))
+            self.language_group.addButton(button)
+            self.language_buttons[locale] = button
+            layout.addWidget(button)
+        layout.addStretch(1)
+        return page
+
+    def _site_page(self) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.site_name = QLineEdit()
+        self.site_name.setMaxLength(80)
+        form.addRow(QLabel(_("Site name")), self.site_name)
+        return page
+
+    def _time_page(self) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.timezone = QComboBox()
+        self.timezone.setEditable(True)
+        self.timezone.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        self.timezone.addItems(timezones())
+        completer = QCompleter(self.timezone.model(), self.timezone)
+        completer.setFilterMode(Qt.MatchFlag.MatchContains)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.timezone.setCompleter(completer)
+        self.timezone.setCurrentIndex(0)
+        self.day_start = QSpinBox()
+        self.day_start.setRange(0, 23)
+        self.day_start.setValue(4)
+        self.day_start.setSuffix(":00")
+        form.addRow(QLabel(_("Time zone")), self.timezone)
+        form.addRow(QLabel(_("The dosing day starts at")), self.day_start)
+        return page
+
+    def _ports_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        self.sensor_row = _PortRow(self._test_port)
+        self.controller_row = _PortRow(self._test_port)
+        layout.addWidget(QLabel(_("Fingerprint sensor port")))
+        layout.addWidget(self.sensor_row)
+        layout.addWidget(QLabel(_("Dispenser port")))
+        layout.addWidget(self.controller_row)
+        self.refresh_button = _button(_("Look for ports again"), self.refresh_ports)
+        layout.addWidget(self.refresh_button)
+        layout.addStretch(1)
+        self.refresh_ports()
+        return page
+
+    def _lanes_page(self) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.lanes_note = QLabel("")
+        self.lanes_note.setWordWrap(True)
+        self.lane_count = QSpinBox()
+        self.lane_count.setRange(1, 64)
+        self.lane_count.setValue(4)
+        form.addRow(self.lanes_note)
+        form.addRow(QLabel(_("Number of lanes")), self.lane_count)
+        return page
+
+    def _hub_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        self.offline_choice = QRadioButton(_("Stay offline (no central hub)"))
+        self.hub_choice = QRadioButton(_("Connect to a central hub"))
+        self.offline_choice.setChecked(True)
+        self.hub_url = QLineEdit()
+        self.hub_url.setPlaceholderText("https://")
+        self.hub_code = QLineEdit()
+        form = QFormLayout()
+        form.addRow(QLabel(_("Hub address")), self.hub_url)
+        form.addRow(QLabel(_("Enrollment code")), self.hub_code)
+        self.hub_choice.toggled.connect(self._hub_toggled)
+        self._hub_toggled(False)
+        layout.addWidget(self.offline_choice)
+        layout.addWidget(self.hub_choice)
+        layout.addLayout(form)
+        layout.addStretch(1)
+        return page
+
+    def _admin_page(self) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
+        self.admin_name = QLineEdit()
+        self.admin_name.setMaxLength(80)
+        digits = QRegularExpressionValidator(r"\d{0,12}", page)
+        self.admin_pin = QLineEdit()
+        self.admin_pin_again = QLineEdit()
+        for field in (self.admin_pin, self.admin_pin_again):
+            field.setEchoMode(QLineEdit.EchoMode.Password)
+            field.setValidator(digits)
+            field.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly)
+        form.addRow(QLabel(_("Name")), self.admin_name)
+        form.addRow(QLabel(_("PIN (at least 6 digits)")), self.admin_pin)
+        form.addRow(QLabel(_("PIN again")), self.admin_pin_again)
+        return page
+
+    def _summary_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        self.summary = QLabel("")
+        self.summary.setWordWrap(True)
+        self.summary.setTextFormat(Qt.TextFormat.PlainText)
+        layout.addWidget(self.summary)
+        layout.addStretch(1)
+        return page
+
+    # ------------------------------------------------------------ navigation
+
+    def _show_page(self, index: int) -> None:
+        self.stack.setCurrentIndex(index)
+        self.title.setText(self._titles[index])
+        self.message.setText("")
+        last = index == self.stack.count() - 1
+        self.back_button.setEnabled(index > 0)
+        self.next_button.setVisible(not last)
+        self.finish_button.setVisible(last)
+        self.continue_button.setVisible(False)
+        if index == 4:
+            self._read_lanes()
+        if last:
+            self.summary.setText(self._summary_text())
+
+    def _back(self) -> None:
+        if self._busy:
+            return
+        self._show_page(max(0, self.stack.currentIndex() - 1))
+
+    def _next(self) -> None:
+        if self._busy:
+            return
+        index = self.stack.currentIndex()
+        try:
+            self._checks[index]()
+        except SetupError as error:
+            self.message.setText(_error_words(error))
+            return
+        self._show_page(index + 1)
+
+    def _choose(self, locale: str) -> None:
+        self._language = locale
+        for code, button in self.language_buttons.items():
+            button.setChecked(code == locale)
+
+    # ------------------------------------------------------------ checks
+
+    def _check_time(self) -> None:
+        check_time(self.timezone.currentText().strip(), self.day_start.value())
+
+    def _check_ports(self) -> None:
+        check_ports(self.sensor_row.port(), self.controller_row.port())
+
+    def _check_hub(self) -> None:
+        if self.hub_choice.isChecked():
+            check_hub(self.hub_url.text(), self.hub_code.text())
+
+    def _check_admin(self) -> None:
+        check_admin(self.admin_name.text(), self.admin_pin.text(), self.admin_pin_again.text())
+
+    def _hub_toggled(self, on: bool) -> None:
+        self.hub_url.setEnabled(on)
+        self.hub_code.setEnabled(on)
+
+    # ------------------------------------------------------------ devices
+
+    def refresh_ports(self) -> None:
+        ports = self._service.ports()
+        self.sensor_row.fill(ports)
+        self.controller_row.fill(ports)
+
+    def _test_port(self, row: _PortRow) -> None:
+        port = row.port()
+        if not port:
+            row.result.setText(_("Choose a port first."))
+            return
+        sensor = row is self.sensor_row
+        row.test_button.setEnabled(False)
+        row.result.setText(_("Testing…"))
+        work = self._service.test_sensor if sensor else self._service.test_controller
+        self._backend.submit(
+            lambda: work(port),
+            lambda result: self._tested(row, result),
+            lambda exc: self._tested(row, DeviceResult(False, type(exc).__name__, {})),
+        )
+
+    def _tested(self, row: _PortRow, result: DeviceResult) -> None:
+        row.test_button.setEnabled(True)
+        if result.ok:
+            row.result.setText(_("OK: the device answers."))
+        else:
+            row.result.setText(_("Failed: {detail}").format(detail=result.message))
+
+    def _read_lanes(self) -> None:
+        port = self.controller_row.port()
+        self.lanes_note.setText(_("Asking the dispenser how many lanes it has…"))
+        self.lane_count.setEnabled(False)
+        self._busy = True
+        self._backend.submit(
+            lambda: self._service.lanes(port), self._lanes_done, lambda exc: self._lanes_done(None)
+        )
+
+    def _lanes_done(self, lanes: int | None) -> None:
+        self._busy = False
+        self._lanes_read = lanes
+        if lanes is not None:
+            self.lane_count.setValue(lanes)
+            self.lane_count.setEnabled(False)
+            self.lanes_note.setText(_("The dispenser reports {n} lanes.").format(n=lanes))
+        else:
+            self.lane_count.setEnabled(True)
+            self.lanes_note.setText(
+                _("The dispenser did not say how many lanes it has. Enter the number.")
+            )
+
+    # ------------------------------------------------------------ finish
+
+    def answers(self) -> SetupAnswers:
+        hub = self.hub_choice.isChecked()
+        return SetupAnswers(
+            language=self._language,
+            site_name=self.site_name.text(),
+            timezone=self.timezone.currentText().strip(),
+            day_start_hour=self.day_start.value(),
+            sensor_port=self.sensor_row.port(),
+            controller_port=self.controller_row.port(),
+            lanes=self.lane_count.value(),
+            admin_name=self.admin_name.text(),
+            admin_pin=self.admin_pin.text(),
+            admin_pin_again=self.admin_pin_again.text(),
+            hub_url=self.hub_url.text().strip() if hub else "",
+            hub_enrollment_code=self.hub_code.text().strip() if hub else "",
+            data_dir=self._data_dir,
+            config_path=self._config_path,
+        )
+
+    def _summary_text(self) -> str:
+        answers = self.answers()
+        hub = answers.hub_url or _("none (offline)")
+        lines = [
+            _("Language: {value}").format(value=ENDONYMS.get(answers.language, answers.language)),
+            _("Site: {value}").format(value=answers.site_name.strip()),
+            _("Time zone: {value}").format(value=answers.timezone),
+            _("Dosing day starts at {hour}:00").format(hour=answers.day_start_hour),
+            _("Fingerprint sensor: {value}").format(value=answers.sensor_port),
+            _("Dispenser: {value}").format(value=answers.controller_port),
+            _("Lanes: {n}").format(n=answers.lanes),
+            _("Central hub: {value}").format(value=hub),
+            _("First administrator: {value}").format(value=answers.admin_name.strip()),
+        ]
+        return "\n".join(lines)
+
+    def _finish(self) -> None:
+        if self._busy or self._done:
+            return
+        answers = self.answers()
+        self._busy = True
+        self.finish_button.setEnabled(False)
+        self.back_button.setEnabled(False)
+        self.message.setText(_("Setting up the kiosk…"))
+
+        def work() -> Config:
+            try:
+                return self._service.finish(answers)
+            finally:
+                answers.forget_secrets()  # the PIN lives no longer than the setup needs it
+
+        self._backend.submit(work, self._finished, self._failed)
+
+    def _clear_secrets(self) -> None:
+        for field in (self.admin_pin, self.admin_pin_again, self.hub_code):
+            field.clear()
+
+    def _finished(self, config: Config) -> None:
+        self._busy = False
+        self._done = True
+        self._clear_secrets()
+        problem = self._service.hub_problem
+        if problem:
+            self._pending_config = config
+            self.message.setText(
+                _(
+                    "The kiosk is set up, but it could not join the hub: {problem}. It works"
+                    " offline; a technician can add a new enrollment code later."
+                ).format(problem=problem)
+            )
+            self.finish_button.setVisible(False)
+            self.continue_button.setVisible(True)
+            return
+        self.message.setText(_("The kiosk is set up."))
+        self.finished_setup.emit(config)
+
+    def _continue(self) -> None:
+        if self._pending_config is not None:
+            config, self._pending_config = self._pending_config, None
+            self.finished_setup.emit(config)
+
+    def _failed(self, exc: BaseException) -> None:
+        self._busy = False
+        self.finish_button.setEnabled(True)
+        self.back_button.setEnabled(True)
+        if isinstance(exc, SetupError):
+            self.message.setText(_error_words(exc))
+        else:
+            self.message.setText(_("Setup could not finish. Check each page and try again."))
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._clear_secrets()
+        if not self._done:
+            self.cancelled.emit()
+        super().closeEvent(event)
+
+
+def run_setup_wizard(
+    config_path: Path, *, windowed: bool, data_dir: Path | None = None
+) -> Config | None:
+    """Show the wizard until the kiosk is set up (the Config) or the window is closed."""
+    import sys
+
+    from PySide6.QtCore import QEventLoop
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    backend = Backend()
+    wizard = SetupWizard(SetupService(), backend, config_path=config_path, data_dir=data_dir)
+    result: list[Any] = []
+    loop = QEventLoop()
+
+    def done(config: Config) -> None:
+        result.append(config)
+        loop.quit()
+
+    wizard.finished_setup.connect(done)
+    wizard.cancelled.connect(loop.quit)
+    if windowed:
+        wizard.resize(1024, 768)
+        wizard.show()
+    else:
+        wizard.showFullScreen()
+    loop.exec()
+    wizard.hide()
+    backend.shutdown()
+    wizard.deleteLater()
+    del app
+    return result[0] if result else None
