@@ -212,6 +212,8 @@ def _learn(machine: Machine, event: Event, touched_lanes: set[int]) -> None:
         _check_dispense(machine, event)
     elif event.type in ("prescription.held", "prescription.released"):
         _apply_hold(machine, event)
+    elif event.type in KIOSK_EDITS_OF_HUB_RECORDS:
+        _review_kiosk_edit(machine, event)
     elif event.type == "alert.raised":
         kind = str(payload.get("kind") or "kiosk")[:50]
         message = str(payload.get("message") or "")
@@ -274,6 +276,43 @@ def _check_dispense(machine: Machine, event: Event) -> None:
     else:
         return
     SyncException.objects.create(machine=machine, event=event, kind="exception", reason=reason)
+
+
+# Edits staff made at the kiosk to records the hub owns (docs/SYNC.md): the hub does not
+# apply them on its own, and it never lets them vanish: each becomes a conflict for staff to
+# review (and to enter on the hub if it stands), naming what the hub has now.
+KIOSK_EDITS_OF_HUB_RECORDS = frozenset(
+    {
+        "prescription.added",
+        "prescription.changed",
+        "prescription.ended",
+        "participant.enrolled",
+        "participant.language_changed",
+        "participant.removed",
+    }
+)
+
+
+def _review_kiosk_edit(machine: Machine, event: Event) -> None:
+    payload = event.payload
+    if str(payload.get("actor", "")).startswith("system"):
+        return  # seeded or automatic records, not a staff edit
+    hub_id = payload.get("prescription_hub_id")
+    about = f"prescription {hub_id}" if hub_id is not None else str(payload.get("subject", ""))
+    newer = ""
+    if hub_id is not None:
+        prescription = _prescription(machine, str(hub_id))
+        if prescription is not None and prescription.updated_at > event.created_at:
+            newer = (
+                f" The hub changed it later ({prescription.updated_at:%Y-%m-%d %H:%M} UTC):"
+                " the kiosk will receive the hub's version."
+            )
+    reason = (
+        f"{event.type} #{event.seq} made at the kiosk ({about}, why: "
+        f"{payload.get('reason') or '-'}) is not applied to the hub's record automatically."
+        f"{newer} Review it and enter it on the hub if it stands."
+    )
+    SyncException.objects.create(machine=machine, event=event, kind="conflict", reason=reason)
 
 
 def _apply_hold(machine: Machine, event: Event) -> None:

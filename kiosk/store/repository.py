@@ -314,6 +314,7 @@ class Store:
             raise LookupError(f"no prescription {prescription_id}")
         details = {
             "prescription_id": prescription_id,
+            "prescription_hub_id": self._prescription_hub_id(prescription_id),
             "reason": reason,
             "after": spec,
             "before": list(before),
@@ -346,6 +347,7 @@ class Store:
     ) -> None:
         details = {
             "prescription_id": prescription_id,
+            "prescription_hub_id": self._prescription_hub_id(prescription_id),
             "reason": reason,
             "last_day": last_day.isoformat() if last_day else None,
         }

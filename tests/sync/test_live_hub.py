@@ -361,3 +361,60 @@ def test_a_kiosk_clock_an_hour_off_is_refused_clearly_and_loses_nothing(
         skewed.close()
         client.close()
         conn.close()
+
+
+def test_a_kiosk_edit_of_a_hub_prescription_becomes_a_conflict_for_staff(
+    hub: Hub, tmp_path: Path
+) -> None:
+    code = hub.manage("enroll_machine", "--site", "Edit site", "--machine", "kiosk-e")
+    credentials = provision(hub.url, code.strip().splitlines()[-1].strip(), tmp_path)
+    made = hub.shell(
+        "import json, datetime\n"
+        "from fleet.models import Machine, Participant, Prescription\n"
+        f"m = Machine.objects.get(device_id={credentials.device_id!r})\n"
+        "p = Participant(machine=m, code='P-0010', display_name='Edited Person')\n"
+        "p.save()\n"
+        "r = Prescription(participant=p, medication_name='Hydromorphone',"
+        " medication_strength='8 mg', medication_form='tablet', units_per_dose=2,"
+        " windows=[['08:00', '20:00']], daily_max_units=8,"
+        " start_date=datetime.date(2026, 1, 1))\n"
+        "r.save()\n"
+        "print(json.dumps({'rx': r.pk}))"
+    )
+    hub_rx = json.loads(made.splitlines()[-1])["rx"]
+    conn = connect(tmp_path / "kiosk.db", create_key_file(tmp_path / "db.key"))
+    store = Store(conn)
+    clock = SystemClock()
+    client = HubClient(hub.url, credentials, clock.now)
+    sync = SyncService(conn, client, clock)
+    try:
+        sync.run_once()
+        local = conn.execute(
+            "SELECT id FROM prescriptions WHERE hub_id = ?", (str(hub_rx),)
+        ).fetchone()[0]
+        spec = {
+            "medication_id": 1,
+            "units_per_dose": 3,
+            "windows": [["08:00", "20:00"]],
+            "daily_max_units": 9,
+            "start_date": "2026-01-01",
+            "end_date": None,
+            "interval_minutes": None,
+            "max_doses_per_day": None,
+            "accumulate": False,
+            "witnessed": False,
+            "missed_dose_limit": None,
+        }
+        store.update_prescription(local, spec, "dose raised by phone order", clock.now(), "staff:1")
+        sync.run_once()
+        reasons = hub.shell(
+            "from fleet.models import SyncException\n"
+            "for e in SyncException.objects.filter(kind='conflict'):\n"
+            "    print(e.reason)"
+        )
+        assert "prescription.changed" in reasons
+        assert f"prescription {hub_rx}" in reasons
+        assert "dose raised by phone order" in reasons
+    finally:
+        client.close()
+        conn.close()
