@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import faulthandler
 import logging
+import os
 import sys
 import tempfile
 from dataclasses import dataclass, field, replace
@@ -254,6 +255,9 @@ def run_gui(runtime: Runtime, *, windowed: bool, demo: bool) -> int:
     from kiosk.ui.flow_driver import FlowDriver
     from kiosk.ui.main_window import MainWindow
 
+    # Qt notes, on every start, that Noto Sans has no Gurmukhi before it falls back to
+    # Noto Sans Gurmukhi: noise in the journal, not a fault.
+    os.environ.setdefault("QT_LOGGING_RULES", "qt.text.font.db=false")
     app = QApplication.instance() or QApplication(sys.argv)
     config = runtime.config
     (config.data_dir / "logs").mkdir(parents=True, exist_ok=True)
