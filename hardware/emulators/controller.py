@@ -18,8 +18,6 @@ import json
 import logging
 import os
 import select
-import signal
-import sys
 import threading
 import time
 from collections import Counter, deque
@@ -29,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from hardware.controller import frame as fr
+from hardware.emulators.console import serve_console
 from hardware.emulators.pty_port import close_pty, open_pty_pair, point_link, remove_link
 from hardware.ports import (
     ControllerBooted,
@@ -713,26 +712,7 @@ def main(argv: list[str] | None = None) -> int:
         jam_seconds=args.jam_seconds,
         link_path=args.link,
     )
-    # SIGTERM (a supervisor, a harness) ends it like ^C: the link is removed on the way out.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    emulator.start()
-    try:
-        print(f"PORT {emulator.port}", flush=True)
-        print(_HELP, file=sys.stderr, flush=True)
-        for line in sys.stdin:
-            words = line.split()
-            if not words:
-                continue
-            answer = _console(emulator, words)
-            print(answer, flush=True)
-            if words == ["quit"]:
-                return 0
-        threading.Event().wait()  # stdin closed (run in the background): serve until ^C
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emulator.stop()
-    return 0
+    return serve_console(emulator, lambda words: _console(emulator, words), _HELP)
 
 
 def _console(emulator: ControllerEmulator, words: list[str]) -> str:

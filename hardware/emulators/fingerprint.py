@@ -23,9 +23,7 @@ import hashlib
 import json
 import os
 import select
-import signal
 import struct
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -33,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, cast, get_args
 
+from hardware.emulators.console import serve_console
 from hardware.emulators.pty_port import close_pty, open_pty_pair, point_link, remove_link
 
 Quality = Literal["good", "poor", "messy"]
@@ -627,25 +626,7 @@ def main(argv: list[str] | None = None) -> int:
     for item in args.enroll:
         key, _, pos = item.rpartition(":")
         emulator.enroll(key, int(pos))
-    # SIGTERM (a supervisor, or a background job that ignores ^C) ends it like ^C does.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    emulator.start()
-    try:
-        print(f"PORT {emulator.port}", flush=True)
-        print(_HELP, file=sys.stderr, flush=True)
-        for line in sys.stdin:
-            words = line.split()
-            if not words:
-                continue
-            print(_console(emulator, words), flush=True)
-            if words == ["quit"]:
-                return 0
-        threading.Event().wait()  # stdin closed (run in the background): serve until ^C
-    except KeyboardInterrupt:
-        pass
-    finally:
-        emulator.stop()
-    return 0
+    return serve_console(emulator, lambda words: _console(emulator, words), _HELP)
 
 
 def _console(emulator: FingerprintEmulator, words: list[str]) -> str:

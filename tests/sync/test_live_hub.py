@@ -20,6 +20,7 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -283,16 +284,18 @@ def test_the_app_starts_the_sync_thread_which_provisions_itself(hub: Hub, tmp_pa
         conn.close()
 
 
-def test_a_missed_dose_hold_decided_by_the_kiosk_is_respected_by_the_hub(
-    hub: Hub, tmp_path: Path
-) -> None:
-    code = hub.manage("enroll_machine", "--site", "Hold site", "--machine", "kiosk-h")
-    credentials = provision(hub.url, code.strip().splitlines()[-1].strip(), tmp_path)
+def machine_with_a_prescription(
+    hub: Hub, tmp_path: Path, site: str, machine: str, code: str
+) -> tuple[Any, int]:
+    """Enroll and provision a machine; the hub's staff give it a participant with one
+    prescription. Returns the kiosk's credentials and the hub's prescription id."""
+    enrollment = hub.manage("enroll_machine", "--site", site, "--machine", machine)
+    credentials = provision(hub.url, enrollment.strip().splitlines()[-1].strip(), tmp_path)
     made = hub.shell(
         "import json, datetime\n"
         "from fleet.models import Machine, Participant, Prescription\n"
         f"m = Machine.objects.get(device_id={credentials.device_id!r})\n"
-        "p = Participant(machine=m, code='P-0009', display_name='Held Person')\n"
+        f"p = Participant(machine=m, code={code!r}, display_name='Hub Person')\n"
         "p.save()\n"
         "r = Prescription(participant=p, medication_name='Hydromorphone',"
         " medication_strength='8 mg', medication_form='tablet', units_per_dose=2,"
@@ -301,7 +304,15 @@ def test_a_missed_dose_hold_decided_by_the_kiosk_is_respected_by_the_hub(
         "r.save()\n"
         "print(json.dumps({'rx': r.pk}))"
     )
-    hub_rx = json.loads(made.splitlines()[-1])["rx"]
+    return credentials, int(json.loads(made.splitlines()[-1])["rx"])
+
+
+def test_a_missed_dose_hold_decided_by_the_kiosk_is_respected_by_the_hub(
+    hub: Hub, tmp_path: Path
+) -> None:
+    credentials, hub_rx = machine_with_a_prescription(
+        hub, tmp_path, "Hold site", "kiosk-h", "P-0009"
+    )
     conn = connect(tmp_path / "kiosk.db", create_key_file(tmp_path / "db.key"))
     store = Store(conn)
     clock = SystemClock()
@@ -366,22 +377,9 @@ def test_a_kiosk_clock_an_hour_off_is_refused_clearly_and_loses_nothing(
 def test_a_kiosk_edit_of_a_hub_prescription_becomes_a_conflict_for_staff(
     hub: Hub, tmp_path: Path
 ) -> None:
-    code = hub.manage("enroll_machine", "--site", "Edit site", "--machine", "kiosk-e")
-    credentials = provision(hub.url, code.strip().splitlines()[-1].strip(), tmp_path)
-    made = hub.shell(
-        "import json, datetime\n"
-        "from fleet.models import Machine, Participant, Prescription\n"
-        f"m = Machine.objects.get(device_id={credentials.device_id!r})\n"
-        "p = Participant(machine=m, code='P-0010', display_name='Edited Person')\n"
-        "p.save()\n"
-        "r = Prescription(participant=p, medication_name='Hydromorphone',"
-        " medication_strength='8 mg', medication_form='tablet', units_per_dose=2,"
-        " windows=[['08:00', '20:00']], daily_max_units=8,"
-        " start_date=datetime.date(2026, 1, 1))\n"
-        "r.save()\n"
-        "print(json.dumps({'rx': r.pk}))"
+    credentials, hub_rx = machine_with_a_prescription(
+        hub, tmp_path, "Edit site", "kiosk-e", "P-0010"
     )
-    hub_rx = json.loads(made.splitlines()[-1])["rx"]
     conn = connect(tmp_path / "kiosk.db", create_key_file(tmp_path / "db.key"))
     store = Store(conn)
     clock = SystemClock()
