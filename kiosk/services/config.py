@@ -1,43 +1,407 @@
-"""The kiosk configuration: one TOML file, read with ``tomllib``."""
+"""The kiosk configuration: one TOML file, read with ``tomllib``, described by one schema.
+
+Each key is declared once, as a field of ``Config`` made by ``setting()`` (or ``optional()``,
+``computed()``): its section, name, kind (the TOML type with its range or choices), default and
+help. Reading, writing, checking, ``kiosk config keys`` and deploy/kiosk.toml.example all come
+from those declarations (``SCHEMA``), so no key can be read but not written, or documented but
+not checked. Nothing is coerced: ``"false"`` is not a boolean and ``1.9`` is not an integer.
+"""
 
 from __future__ import annotations
 
+import difflib
 import json
 import tomllib
-from dataclasses import dataclass, field, replace
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime, time
+from enum import Enum, StrEnum, auto
+from functools import cache
 from pathlib import Path
+from typing import Generic, TypeVar
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import platformdirs
 
 from kiosk.domain.model import SiteClock
+from kiosk.i18n import PARTICIPANT_LOCALES
 
 APP_NAME = "dispensing-kiosk"
 
+# What a key holds once read; Path is a TOML string that names a file or folder.
+Value = bool | int | str | Path
+T = TypeVar("T", bound=Value)
+T_co = TypeVar("T_co", bound=Value, covariant=True)
+
+
+# ------------------------------------------------------------------ problems
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    """One thing wrong with a configuration, worded for the person who edits the file."""
+
+    file: str  # the file as named to the kiosk; "" for a Config built in code
+    key: str  # "section.name", a section, or "" for the whole file
+    message: str  # what is expected: "expected an integer from 0 to 23"
+    got: str = ""  # what was found, when showing it helps: '1.9 (float)'
+
+    def __str__(self) -> str:
+        text = f"{self.message}, got {self.got}" if self.got else self.message
+        return ": ".join([part for part in (self.file, self.key) if part] + [text])
+
 
 class ConfigError(Exception):
-    pass
+    """The configuration cannot be used; ``problems`` lists every reason, not just the first."""
+
+    def __init__(self, problems: Sequence[ConfigProblem]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("; ".join(str(problem) for problem in self.problems))
+
+
+# ------------------------------------------------------------------ kinds of value
+
+
+class Kind(ABC, Generic[T_co]):
+    """What a key's TOML value must be: its type and, where it has one, its range or choices."""
+
+    @abstractmethod
+    def accept(self, raw: object) -> T_co | None:
+        """The value ``raw`` (as tomllib read it) stands for, or None when it is not one."""
+
+    @abstractmethod
+    def expected(self) -> str:
+        """What is acceptable, for a person: "an integer from 0 to 23"."""
+
+
+@dataclass(frozen=True)
+class Boolean(Kind[bool]):
+    def accept(self, raw: object) -> bool | None:
+        return raw if isinstance(raw, bool) else None
+
+    def expected(self) -> str:
+        return "true or false"
+
+
+@dataclass(frozen=True)
+class Integer(Kind[int]):
+    low: int
+    high: int
+
+    def accept(self, raw: object) -> int | None:
+        # type() and not isinstance(): a TOML true is a Python int, and must not pass as 1.
+        return raw if type(raw) is int and self.low <= raw <= self.high else None
+
+    def expected(self) -> str:
+        return f"an integer from {self.low} to {self.high}"
+
+
+@dataclass(frozen=True)
+class Text(Kind[str]):
+    def accept(self, raw: object) -> str | None:
+        return raw if isinstance(raw, str) and raw.strip() else None
+
+    def expected(self) -> str:
+        return "a non-empty string"
+
+
+@dataclass(frozen=True)
+class Choice(Kind[str]):
+    choices: tuple[str, ...]
+
+    def accept(self, raw: object) -> str | None:
+        return raw if isinstance(raw, str) and raw in self.choices else None
+
+    def expected(self) -> str:
+        return "one of " + ", ".join(f'"{choice}"' for choice in self.choices)
+
+
+@cache
+def _known_zones() -> frozenset[str]:
+    # "localtime" is the machine's own setting, not a zone: the site's days must not move
+    # when someone changes the operating system's clock settings.
+    return frozenset(available_timezones() - {"localtime"})
+
+
+@dataclass(frozen=True)
+class TimeZone(Kind[str]):
+    def accept(self, raw: object) -> str | None:
+        if not isinstance(raw, str) or raw not in _known_zones():
+            return None
+        try:
+            ZoneInfo(raw)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            return None
+        return raw
+
+    def expected(self) -> str:
+        return "an IANA time zone such as America/Vancouver"
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True)
+class HubUrl(Kind[str]):
+    """https only: the hub holds participants' records. Plain http is for a hub on this very
+    machine (tests, a local demo), where nothing crosses a network."""
+
+    def accept(self, raw: object) -> str | None:
+        if not isinstance(raw, str):
+            return None
+        parts = urlsplit(raw)
+        loopback = parts.hostname in LOOPBACK_HOSTS
+        if parts.hostname and (parts.scheme == "https" or (parts.scheme == "http" and loopback)):
+            return raw
+        return None
+
+    def expected(self) -> str:
+        return "an https:// URL, or http:// on loopback only"
+
+
+@dataclass(frozen=True)
+class FilePath(Kind[Path]):
+    def accept(self, raw: object) -> Path | None:
+        # Path("") is ".", the current folder: an empty string must not quietly mean that.
+        return Path(raw) if isinstance(raw, str) and raw.strip() else None
+
+    def expected(self) -> str:
+        return "a non-empty path"
+
+
+# ------------------------------------------------------------------ the schema
+
+
+class Section(StrEnum):
+    SITE = "site"
+    DEVICES = "devices"
+    STORAGE = "storage"
+    DISPENSING = "dispensing"
+    HUB = "hub"
+
+
+class Write(Enum):
+    """When ``to_toml`` writes a key (a key that is not set is never written)."""
+
+    ALWAYS = auto()  # so that the file shows it
+    CHANGED = auto()  # only when it is not the default
+    NEVER = auto()  # a one-time secret: read, never written back
+
+
+@dataclass(frozen=True)
+class Key:
+    """One configuration key: where it lives in the file, what it holds, what it is for."""
+
+    section: Section
+    name: str
+    kind: Kind[Value]
+    help: str
+    write: Write = Write.ALWAYS
+    needed_by_run: bool = False  # `kiosk run` refuses to start without it
+    example: Value | None = None  # deploy/kiosk.toml.example shows this instead of the default
+    example_commented: bool = False  # ... as a comment: most kiosks leave it out
+    default_doc: str = ""  # the default in words, where it depends on the machine
+    config_field: str = ""  # the Config field it fills (set from the dataclass)
+
+    @property
+    def dotted(self) -> str:
+        return f"{self.section}.{self.name}"
+
+
+_KEY = "kiosk.config.key"  # where a Config field's metadata holds its Key
+
+
+def setting(
+    section: Section,
+    name: str,
+    kind: Kind[T],
+    *,
+    default: T,
+    help: str,
+    write: Write = Write.ALWAYS,
+    example: T | None = None,
+) -> T:
+    """A key with a default (``example``: what deploy/kiosk.toml.example shows instead)."""
+    key = Key(section, name, kind, help, write, example=example)
+    return field(default=default, metadata={_KEY: key})
+
+
+def optional(
+    section: Section,
+    name: str,
+    kind: Kind[T],
+    *,
+    help: str,
+    example: T,
+    example_commented: bool = False,
+    write: Write = Write.ALWAYS,
+    needed_by_run: bool = False,
+) -> T | None:
+    """A key that may be left out (None); it needs an example for the example file."""
+    key = Key(section, name, kind, help, write, needed_by_run, example, example_commented)
+    return field(default=None, metadata={_KEY: key})
+
+
+def computed(
+    section: Section,
+    name: str,
+    kind: Kind[T],
+    *,
+    factory: Callable[[], T],
+    default_doc: str,
+    help: str,
+    example: T,
+) -> T:
+    """A key whose default depends on the machine (``default_doc`` says it in words)."""
+    key = Key(section, name, kind, help, example=example, default_doc=default_doc)
+    return field(default_factory=factory, metadata={_KEY: key})
+
+
+def _default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir(APP_NAME))
 
 
 @dataclass(frozen=True)
 class Config:
-    site_name: str = "Dispensing kiosk"
-    timezone: str = "America/Vancouver"
-    day_start_hour: int = 4
-    missed_dose_days: int = 3
-    language: str = "en"
-    sensor_port: str | None = None
-    controller_port: str | None = None
-    data_dir: Path = field(default_factory=lambda: Path(platformdirs.user_data_dir(APP_NAME)))
-    key_file: Path | None = None
-    retry_remainder: bool = False  # give the rest of a jammed dose from another lane
-    sound_cues: bool = False  # a gentle sound on success and refusal
-    # [hub] (docs/SYNC.md): no url, no sync. The enrollment code is needed on the first run
-    # only (it provisions <data_dir>/hub-credentials.json); it works once.
-    hub_url: str | None = None
-    hub_enrollment_code: str | None = None
-    hub_interval_seconds: int = 60
+    site_name: str = setting(
+        Section.SITE,
+        "name",
+        Text(),
+        default="Dispensing kiosk",
+        help="The site's name, as staff see it.",
+        example="Example housing site",
+    )
+    timezone: str = setting(
+        Section.SITE,
+        "timezone",
+        TimeZone(),
+        default="America/Vancouver",
+        help="The site's time zone: dosing days and windows are in local time.",
+    )
+    day_start_hour: int = setting(
+        Section.SITE,
+        "day_start_hour",
+        Integer(0, 23),
+        default=4,
+        help="The local hour a dosing day starts: with 4, a 02:00 pickup belongs to the "
+        "previous dosing day.",
+    )
+    missed_dose_days: int = setting(
+        Section.SITE,
+        "missed_dose_days",
+        Integer(1, 60),
+        default=3,
+        help="Dosing days without a pickup before a participant is held for review.",
+    )
+    language: str = setting(
+        Section.SITE,
+        "language",
+        Choice(PARTICIPANT_LOCALES),
+        default="en",
+        help="The language the screens start in (participants can pick another on the idle "
+        "screen).",
+    )
+    sound_cues: bool = setting(
+        Section.SITE,
+        "sound_cues",
+        Boolean(),
+        default=False,
+        help="A gentle sound on a successful dose and on a refusal.",
+    )
+    sensor_port: str | None = optional(
+        Section.DEVICES,
+        "sensor_port",
+        Text(),
+        help="The fingerprint sensor's serial port (stable names come from "
+        "deploy/99-kiosk-serial.rules); --sensor-port overrides it.",
+        example="/dev/kiosk-sensor",
+        needed_by_run=True,
+    )
+    controller_port: str | None = optional(
+        Section.DEVICES,
+        "controller_port",
+        Text(),
+        help="The dispenser controller's serial port; --controller-port overrides it.",
+        example="/dev/kiosk-controller",
+        needed_by_run=True,
+    )
+    data_dir: Path = computed(
+        Section.STORAGE,
+        "data_dir",
+        FilePath(),
+        factory=_default_data_dir,
+        default_doc=f"the user data folder, e.g. ~/.local/share/{APP_NAME}",
+        help="The folder of the database, its logs and the hub credentials.",
+        example=Path("/var/lib/kiosk"),
+    )
+    key_file: Path | None = optional(
+        Section.STORAGE,
+        "key_file",
+        FilePath(),
+        help="The database key. When left out: systemd's $CREDENTIALS_DIRECTORY/db-key when "
+        "present, else <data_dir>/db.key (created 0600 on the first run).",
+        example=Path("/etc/kiosk/db.key"),
+        example_commented=True,
+    )
+    min_free_mb: int = setting(
+        Section.STORAGE,
+        "min_free_mb",
+        Integer(1, 100_000),
+        default=64,
+        help="Free space (MB) the data folder must have for a vend to start: a dose is never "
+        "begun that could not be recorded.",
+    )
+    log_max_mb: int = setting(
+        Section.STORAGE,
+        "log_max_mb",
+        Integer(1, 1000),
+        default=10,
+        help="The size (MB) a log file reaches before it is rotated.",
+    )
+    log_files: int = setting(
+        Section.STORAGE,
+        "log_files",
+        Integer(1, 100),
+        default=5,
+        help="How many rotated log files are kept.",
+    )
+    retry_remainder: bool = setting(
+        Section.DISPENSING,
+        "retry_remainder",
+        Boolean(),
+        default=False,
+        help="Give the rest of a jammed dose from another lane with the same medication "
+        "(the rules permitting).",
+    )
+    # [hub] (docs/SYNC.md): no url, no sync.
+    hub_url: str | None = optional(
+        Section.HUB,
+        "url",
+        HubUrl(),
+        help="The sync hub (docs/SYNC.md). Left out: this kiosk works offline, no sync.",
+        example="https://hub.example.org",
+    )
+    hub_enrollment_code: str | None = optional(
+        Section.HUB,
+        "enrollment_code",
+        Text(),
+        help="The hub's one-time code, for the first start only: it provisions "
+        "<data_dir>/hub-credentials.json, works once and is never written back.",
+        example="ABCD-EFGH-JKLM",
+        example_commented=True,
+        write=Write.NEVER,
+    )
+    hub_interval_seconds: int = setting(
+        Section.HUB,
+        "interval_seconds",
+        Integer(5, 86400),
+        default=60,
+        help="Seconds between two syncs with the hub.",
+        # Without a url the [hub] section means nothing: do not write one for the interval.
+        write=Write.CHANGED,
+    )
 
     @property
     def site(self) -> SiteClock:
@@ -48,86 +412,210 @@ class Config:
         return self.data_dir / "kiosk.db"
 
 
+def _schema() -> tuple[Key, ...]:
+    keys = []
+    for config_field in fields(Config):
+        key = config_field.metadata[_KEY]
+        assert isinstance(key, Key), config_field.name
+        keys.append(replace(key, config_field=config_field.name))
+    # Section by section, in the order of Section (the order of the file and of the docs).
+    return tuple(sorted(keys, key=lambda key: list(Section).index(key.section)))
+
+
+SCHEMA: tuple[Key, ...] = _schema()
+_BY_NAME = {(key.section, key.name): key for key in SCHEMA}
+
+# Config(**values) with values of the Value union: the kinds have checked each value's type,
+# which mypy cannot follow through a dict.
+_build_config: Callable[..., Config] = Config
+
+
+def keys_of(section: Section) -> tuple[Key, ...]:
+    return tuple(key for key in SCHEMA if key.section == section)
+
+
 def default_config_path() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME)) / "kiosk.toml"
 
 
-def load_config(path: Path) -> Config:
+# ------------------------------------------------------------------ reading
+
+
+_TOML_TYPES: tuple[tuple[type, str], ...] = (
+    (bool, "boolean"),  # before int: a bool is an int
+    (int, "integer"),
+    (float, "float"),
+    (str, "string"),
+    (dict, "table"),
+    (list, "array"),
+    (datetime, "datetime"),  # before date: a datetime is a date
+    (date, "date"),
+    (time, "time"),
+)
+_SHOWN_CHARS = 60
+
+
+def _toml_type(raw: object) -> str:
+    return next((name for kind, name in _TOML_TYPES if isinstance(raw, kind)), "value")
+
+
+def _shown(raw: object) -> str:
+    """What was found, short: '1.9 (float)', '"false" (string)', 'a table'."""
+    if isinstance(raw, (dict, list)):
+        return "an array" if isinstance(raw, list) else "a table"
+    text = _literal(raw) if isinstance(raw, (bool, int, str)) else str(raw)
+    if len(text) > _SHOWN_CHARS:
+        text = text[: _SHOWN_CHARS - 1] + "…"
+    return f"{text} ({_toml_type(raw)})"
+
+
+def _nearest(name: str, keys: Sequence[Key]) -> Key | None:
+    close = difflib.get_close_matches(name, [key.name for key in keys], n=1)
+    return next((key for key in keys if key.name == close[0]), None) if close else None
+
+
+def _did_you_mean(suggestion: str) -> str:
+    return f" (did you mean {suggestion}?)" if suggestion else ""
+
+
+def _unknown_key(file: str, section: Section, name: str) -> ConfigProblem:
+    near = _nearest(name, keys_of(section))
+    if near is not None:
+        hint = near.name
+    else:  # perhaps the right name in the wrong section: [site] retry_remainder
+        elsewhere = _nearest(name, SCHEMA)
+        hint = elsewhere.dotted if elsewhere is not None else ""
+    return ConfigProblem(file, f"{section}.{name}", f"unknown key{_did_you_mean(hint)}")
+
+
+def _unknown_section(file: str, name: str, body: object) -> ConfigProblem:
+    if not isinstance(body, dict):  # a key above every [section]
+        near = _nearest(name, SCHEMA)
+        hint = near.dotted if near is not None else ""
+        return ConfigProblem(file, name, f"a key outside any [section]{_did_you_mean(hint)}")
+    close = difflib.get_close_matches(name, list(Section), n=1)
+    hint = close[0] if close else ""
+    return ConfigProblem(file, f"[{name}]", f"unknown section{_did_you_mean(hint)}")
+
+
+def _wrong_value(file: str, key: Key, raw: object) -> ConfigProblem:
+    return ConfigProblem(file, key.dotted, f"expected {key.kind.expected()}", _shown(raw))
+
+
+_SECTIONS = {str(section): section for section in Section}
+
+
+def _read_document(path: Path) -> dict[str, object]:
+    """The parsed file; a ConfigError of one problem when it cannot be read or is not TOML."""
+    file = str(path)
     try:
         with path.open("rb") as handle:
-            raw = tomllib.load(handle)
-    except FileNotFoundError as exc:
-        raise ConfigError(f"no configuration file at {path}") from exc
+            return tomllib.load(handle)
+    except OSError as exc:
+        problem = ConfigProblem(file, "", f"cannot be read: {exc.strerror or exc}")
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"the configuration file {path} is not valid TOML: {exc}") from exc
-    site = raw.get("site", {})
-    devices = raw.get("devices", {})
-    storage = raw.get("storage", {})
-    dispensing = raw.get("dispensing", {})
-    hub = raw.get("hub", {})
-    base = Config()
-    config = Config(
-        site_name=str(site.get("name", base.site_name)),
-        timezone=str(site.get("timezone", base.timezone)),
-        day_start_hour=int(site.get("day_start_hour", base.day_start_hour)),
-        missed_dose_days=int(site.get("missed_dose_days", base.missed_dose_days)),
-        language=str(site.get("language", base.language)),
-        sensor_port=devices.get("sensor_port"),
-        controller_port=devices.get("controller_port"),
-        data_dir=Path(storage["data_dir"]) if "data_dir" in storage else base.data_dir,
-        key_file=Path(storage["key_file"]) if "key_file" in storage else None,
-        retry_remainder=bool(dispensing.get("retry_remainder", False)),
-        sound_cues=bool(site.get("sound_cues", False)),
-        hub_url=str(hub["url"]) if hub.get("url") else None,
-        hub_enrollment_code=str(hub["enrollment_code"]) if hub.get("enrollment_code") else None,
-        hub_interval_seconds=int(hub.get("interval_seconds", base.hub_interval_seconds)),
-    )
-    validate(config)
-    return config
+        # tomllib's message ends with where: "(at line 3, column 18)".
+        problem = ConfigProblem(file, "", f"not valid TOML: {exc}")
+    except UnicodeDecodeError as exc:
+        problem = ConfigProblem(file, "", f"not valid TOML: not UTF-8 text (byte {exc.start})")
+    raise ConfigError([problem])
 
 
-def _toml_value(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a TOML basic string
-
-
-def to_toml(config: Config) -> str:
-    sections: dict[str, dict[str, object]] = {
-        "site": {
-            "name": config.site_name,
-            "timezone": config.timezone,
-            "day_start_hour": config.day_start_hour,
-            "missed_dose_days": config.missed_dose_days,
-            "language": config.language,
-            "sound_cues": config.sound_cues,
-        },
-        "devices": {"sensor_port": config.sensor_port, "controller_port": config.controller_port},
-        "storage": {"data_dir": config.data_dir, "key_file": config.key_file},
-        "dispensing": {"retry_remainder": config.retry_remainder},
-        # The enrollment code is not written back: it is spent on the first run.
-        "hub": {"url": config.hub_url, "interval_seconds": config.hub_interval_seconds}
-        if config.hub_url
-        else {},
-    }
-    lines = []
-    for name, values in sections.items():
-        if not values:
+def _read_values(
+    document: dict[str, object], file: str
+) -> tuple[dict[Key, Value], list[ConfigProblem]]:
+    """Every acceptable value the document sets, and a problem for each other entry."""
+    values: dict[Key, Value] = {}
+    problems: list[ConfigProblem] = []
+    for section_name, body in document.items():
+        section = _SECTIONS.get(section_name)
+        if section is None:
+            problems.append(_unknown_section(file, section_name, body))
             continue
-        lines.append(f"[{name}]")
-        lines += [f"{k} = {_toml_value(v)}" for k, v in values.items() if v is not None]
-        lines.append("")
-    return "\n".join(lines)
+        if not isinstance(body, dict):
+            problems.append(ConfigProblem(file, section, "expected a table", _shown(body)))
+            continue
+        for name, raw in body.items():
+            key = _BY_NAME.get((section, name))
+            if key is None:
+                problems.append(_unknown_key(file, section, name))
+            elif (value := key.kind.accept(raw)) is None:
+                problems.append(_wrong_value(file, key, raw))
+            else:
+                values[key] = value
+    return values, problems
 
 
-def write_config(config: Config, path: Path) -> None:
-    """Write atomically: a half-written configuration must never be read at boot."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(to_toml(config), encoding="utf-8")
-    temporary.replace(path)
+@dataclass(frozen=True)
+class ConfigReport:
+    """What a configuration file says and everything wrong with it."""
+
+    file: str
+    config: Config  # the acceptable values, the defaults for the rest
+    keys: tuple[str, ...]  # the keys the file sets acceptably, as "section.name"
+    problems: tuple[ConfigProblem, ...]
+
+
+def inspect_config(path: Path, *, for_run: bool = False) -> ConfigReport:
+    """Every problem at once, never raising; ``for_run`` adds what `kiosk run` needs too."""
+    file = str(path)
+    try:
+        document = _read_document(path)
+    except ConfigError as exc:
+        return ConfigReport(file, Config(), (), exc.problems)
+    values, problems = _read_values(document, file)
+    config = _build_config(**{key.config_field: value for key, value in values.items()})
+    if for_run:
+        # A port given but refused is one problem, not also a missing one.
+        refused = {problem.key for problem in problems}
+        problems += [p for p in problems_for_run(config, file) if p.key not in refused]
+    return ConfigReport(file, config, tuple(key.dotted for key in values), tuple(problems))
+
+
+def load_config(path: Path) -> Config:
+    """The configuration in ``path``; ConfigError with every problem when it has any."""
+    report = inspect_config(path)
+    if report.problems:
+        raise ConfigError(report.problems)
+    return report.config
+
+
+def check_config(config: Config, file: str = "") -> list[ConfigProblem]:
+    """A Config built in code (the setup wizard's) held to the same rules as a file."""
+    problems = []
+    for key in SCHEMA:
+        value: Value | None = getattr(config, key.config_field)
+        if value is None:
+            continue
+        raw = str(value) if isinstance(value, Path) else value  # as the file would hold it
+        if key.kind.accept(raw) is None:
+            problems.append(_wrong_value(file, key, raw))
+    return problems
+
+
+def validate(config: Config) -> None:
+    if problems := check_config(config):
+        raise ConfigError(problems)
+
+
+_BY_FIELD = {key.config_field: key for key in SCHEMA}
+
+
+def problems_for_run(config: Config, file: str = "") -> list[ConfigProblem]:
+    """What stops `kiosk run`: the schema's rules, and both device ports, which the schema
+    leaves optional for the demo and the setup wizard."""
+    problems = check_config(config, file)
+    problems += [
+        ConfigProblem(file, key.dotted, "missing: `kiosk run` needs both device ports")
+        for key in SCHEMA
+        if key.needed_by_run and getattr(config, key.config_field) is None
+    ]
+    if config.sensor_port is not None and config.sensor_port == config.controller_port:
+        sensor, controller = _BY_FIELD["sensor_port"], _BY_FIELD["controller_port"]
+        problems.append(
+            ConfigProblem(file, controller.dotted, f"expected a port other than {sensor.dotted}")
+        )
+    return problems
 
 
 def config_for_data_dir(data_dir: Path) -> Config:
@@ -138,21 +626,45 @@ def config_for_data_dir(data_dir: Path) -> Config:
     return Config(data_dir=data_dir)
 
 
-def validate(config: Config) -> None:
-    try:
-        ZoneInfo(config.timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ConfigError(f"unknown time zone {config.timezone!r}") from exc
-    if not 0 <= config.day_start_hour <= 23:
-        raise ConfigError("day_start_hour must be between 0 and 23")
-    if not 1 <= config.missed_dose_days <= 60:
-        raise ConfigError("missed_dose_days must be between 1 and 60")
-    if config.hub_url is not None:
-        parts = urlsplit(config.hub_url)
-        loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
-        if not parts.hostname or not (
-            parts.scheme == "https" or (parts.scheme == "http" and loopback)
-        ):
-            raise ConfigError("the hub url must be https:// (plain http:// only on loopback)")
-    if not 5 <= config.hub_interval_seconds <= 86400:
-        raise ConfigError("hub interval_seconds must be between 5 and 86400")
+# ------------------------------------------------------------------ writing
+
+
+def _literal(value: Value) -> str:
+    """``value`` as a TOML literal."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    # A JSON string is a TOML basic string, except that TOML wants DEL escaped too.
+    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
+def _written(config: Config, key: Key) -> Value | None:
+    """The value ``to_toml`` writes for ``key``, or None when it writes none."""
+    value: Value | None = getattr(config, key.config_field)
+    if key.write is Write.NEVER:
+        return None
+    if key.write is Write.CHANGED and value == getattr(Config(), key.config_field):
+        return None
+    return value
+
+
+def to_toml(config: Config) -> str:
+    lines: list[str] = []
+    for section in Section:
+        entries = [
+            f"{key.name} = {_literal(value)}"
+            for key in keys_of(section)
+            if (value := _written(config, key)) is not None
+        ]
+        if entries:
+            lines += [f"[{section}]", *entries, ""]
+    return "\n".join(lines)
+
+
+def write_config(config: Config, path: Path) -> None:
+    """Write atomically: a half-written configuration must never be read at boot."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(to_toml(config), encoding="utf-8")
+    temporary.replace(path)
