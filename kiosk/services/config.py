@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import tomllib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -662,9 +663,22 @@ def to_toml(config: Config) -> str:
     return "\n".join(lines)
 
 
+CONFIG_MODE = 0o600  # only the kiosk's user: the file may hold an enrollment code
+
+
 def write_config(config: Config, path: Path) -> None:
-    """Write atomically: a half-written configuration must never be read at boot."""
+    """Write atomically (a half-written configuration must never be read at boot), with mode
+    0600 from the first byte: the temporary file is created so, then renamed over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(to_toml(config), encoding="utf-8")
-    temporary.replace(path)
+    temporary = path.with_name(f"{path.name}.tmp")
+    temporary.unlink(missing_ok=True)  # left by a crash; O_EXCL below refuses to reuse it
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, CONFIG_MODE)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(to_toml(config))
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

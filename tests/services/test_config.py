@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import stat
 from pathlib import Path
 
 import pytest
@@ -288,6 +289,19 @@ def test_the_enrollment_code_and_a_default_interval_are_not_written() -> None:
     assert "SECRET-1" not in text and "interval_seconds" not in text
     assert "interval_seconds = 30" in to_toml(Config(hub_interval_seconds=30))
     assert "[hub]" not in to_toml(Config())
+
+
+def test_the_file_is_written_0600_even_over_a_readable_one(tmp_path: Path) -> None:
+    path = tmp_path / "kiosk.toml"
+    path.write_text("old")
+    path.chmod(0o644)
+    stale = tmp_path / "kiosk.toml.tmp"  # left by a crash, readable by others
+    stale.write_text("half")
+    stale.chmod(0o644)
+    write_config(Config(data_dir=tmp_path), path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert not stale.exists()
+    assert load_config(path) == Config(data_dir=tmp_path)
 
 
 def test_the_schema_declares_each_config_field_once() -> None:

@@ -80,6 +80,7 @@ def test_finish_creates_everything(
 
     assert answers.config_path is not None
     assert load_config(answers.config_path) == config
+    assert answers.config_path.stat().st_mode & 0o777 == 0o600
     assert config.site_name == "Clinique du Nord"
     assert config.timezone == "America/Toronto"
     assert config.day_start_hour == 5

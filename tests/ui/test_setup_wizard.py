@@ -116,6 +116,7 @@ def test_wizard_sets_up_the_kiosk(
     assert wizard.admin_pin.text() == "" and wizard.admin_pin_again.text() == ""
 
     assert load_config(tmp_path / "kiosk.toml") == config
+    assert (tmp_path / "kiosk.toml").stat().st_mode & 0o777 == 0o600
     assert config.language == "fr_CA"
     assert config.timezone == "America/Halifax"
     assert config.sensor_port == sensor.port
