@@ -1,4 +1,4 @@
-"""The ``kiosk`` command: run, demo, selftest, smoke, db verify, --version."""
+"""The ``kiosk`` command: run, demo, selftest, smoke, db verify, config, --version."""
 
 from __future__ import annotations
 
@@ -7,13 +7,22 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from kiosk.logsetup import setup_logging
 from kiosk.version import version_line
 
+if TYPE_CHECKING:
+    from kiosk.services.config import ConfigProblem
+
 log = logging.getLogger("kiosk.cli")
+
+# A configuration that cannot be read or is wrong: distinct from 1 (a check failed) and 2 (a
+# command could not do its work), so that a service manager or installer script can tell.
+EXIT_BAD_CONFIG = 3
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -55,6 +64,13 @@ def _parser() -> argparse.ArgumentParser:
         "--no-devices", action="store_true", help="skip the device self-test (the kiosk is running)"
     )
 
+    config = sub.add_parser("config", help="configuration tools (kiosk.toml)")
+    config_sub = config.add_subparsers(dest="config_command", required=True)
+    check = config_sub.add_parser(
+        "check", help=f"every problem in the file, and what `run` needs (exit {EXIT_BAD_CONFIG})"
+    )
+    check.add_argument("--config", type=Path, help="configuration TOML (default: as `run`)")
+
     db = sub.add_parser("db", help="database tools")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     verify = db_sub.add_parser("verify", help="integrity check and audit-chain walk")
@@ -76,6 +92,8 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_diagnostics(args)
     if args.command == "db":
         return cmd_db_verify(args)
+    if args.command == "config":
+        return cmd_config(args)
     if args.command == "demo":
         return cmd_demo(args)
     return cmd_run(args)
@@ -159,8 +177,7 @@ def cmd_diagnostics(args: argparse.Namespace) -> int:
         else:
             config = load_config(args.config or default_config_path())
     except ConfigError as exc:
-        print(f"kiosk diagnostics: {exc}", file=sys.stderr)
-        return 2
+        return bad_config(exc.problems)
     conn = None
     try:
         key = read_key_file(resolve_key_path(config.data_dir, config.key_file))
@@ -186,6 +203,25 @@ def cmd_diagnostics(args: argparse.Namespace) -> int:
         if conn is not None:
             conn.close()
     print(f"diagnostics written to {path}")
+    return 0
+
+
+def bad_config(problems: Iterable[ConfigProblem]) -> int:
+    """One line a problem on stderr (never a traceback), and the exit code that says so."""
+    for problem in problems:
+        print(f"kiosk: configuration problem: {problem}", file=sys.stderr)
+    return EXIT_BAD_CONFIG
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from kiosk.services.config import default_config_path, inspect_config
+
+    report = inspect_config(args.config or default_config_path(), for_run=True)
+    for problem in report.problems:
+        print(problem)
+    if report.problems:
+        return EXIT_BAD_CONFIG
+    print(f"OK {report.file}: {len(report.keys)} keys")
     return 0
 
 
@@ -259,7 +295,12 @@ def cmd_smoke(args: argparse.Namespace, started: float) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from kiosk.app import build_runtime, run_gui
-    from kiosk.services.config import ConfigError, default_config_path, load_config
+    from kiosk.services.config import (
+        ConfigError,
+        default_config_path,
+        load_config,
+        problems_for_run,
+    )
 
     config_path = args.config or default_config_path()
     if not config_path.exists():
@@ -273,14 +314,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         config = load_config(config_path)
     except ConfigError as exc:
-        print(f"kiosk: {exc}", file=sys.stderr)
-        return 2
+        return bad_config(exc.problems)
     config = replace(
         config,
         sensor_port=args.sensor_port or config.sensor_port,
         controller_port=args.controller_port or config.controller_port,
         data_dir=args.data_dir or config.data_dir,
     )
+    if problems := problems_for_run(config, str(config_path)):
+        return bad_config(problems)
     setup_logging(config.data_dir)
     runtime = build_runtime(config)
     return run_gui(runtime, windowed=args.windowed, demo=False)
