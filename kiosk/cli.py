@@ -70,6 +70,8 @@ def _parser() -> argparse.ArgumentParser:
         "check", help=f"every problem in the file, and what `run` needs (exit {EXIT_BAD_CONFIG})"
     )
     check.add_argument("--config", type=Path, help="configuration TOML (default: as `run`)")
+    config_sub.add_parser("keys", help="every key: type, range, default and help")
+    config_sub.add_parser("example", help="an example file with every key explained")
 
     db = sub.add_parser("db", help="database tools")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -214,8 +216,19 @@ def bad_config(problems: Iterable[ConfigProblem]) -> int:
 
 
 def cmd_config(args: argparse.Namespace) -> int:
-    from kiosk.services.config import default_config_path, inspect_config
+    from kiosk.services.config import (
+        default_config_path,
+        describe_keys,
+        example_toml,
+        inspect_config,
+    )
 
+    if args.config_command == "keys":
+        print(describe_keys(), end="")
+        return 0
+    if args.config_command == "example":
+        print(example_toml(), end="")
+        return 0
     report = inspect_config(args.config or default_config_path(), for_run=True)
     for problem in report.problems:
         print(problem)

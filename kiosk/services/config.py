@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import textwrap
 import tomllib
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
@@ -682,3 +683,73 @@ def write_config(config: Config, path: Path) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+# ------------------------------------------------------------------ documentation
+
+_WIDTH = 96
+
+
+def _default_text(key: Key) -> str:
+    if key.default_doc:
+        return key.default_doc
+    value: Value | None = getattr(Config(), key.config_field)
+    return "not set" if value is None else _literal(value)
+
+
+def _notes(key: Key) -> str:
+    notes = [key.kind.expected(), f"default: {_default_text(key)}"]
+    if key.needed_by_run:
+        notes.append("needed by `kiosk run`")
+    if key.write is Write.NEVER:
+        notes.append("never written back")
+    return "; ".join(notes)
+
+
+def describe_keys() -> str:
+    """Every key with its type, range, default and help (`kiosk config keys`)."""
+    blocks = [
+        f"{key.dotted}  ({_notes(key)})\n"
+        + textwrap.fill(
+            key.help,
+            _WIDTH,
+            initial_indent="    ",
+            subsequent_indent="    ",
+            break_on_hyphens=False,
+        )
+        for key in SCHEMA
+    ]
+    return "\n".join(blocks) + "\n"
+
+
+EXAMPLE_HEADER = """\
+# kiosk.toml: every key, with what it holds and its default. Generated from the schema in
+# kiosk/services/config.py by `kiosk config example`: do not edit by hand.
+# `kiosk config keys` lists the keys; `kiosk config check --config FILE` checks a file.
+# The setup wizard writes /etc/kiosk/kiosk.toml (mode 0600).
+"""
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
+
+
+def _example_entry(key: Key) -> list[str]:
+    comment = [
+        *textwrap.wrap(key.help, _WIDTH - 2, break_on_hyphens=False),
+        *textwrap.wrap(_sentence(_notes(key)), _WIDTH - 2, break_on_hyphens=False),
+    ]
+    value = key.example if key.example is not None else getattr(Config(), key.config_field)
+    prefix = "# " if key.example_commented else ""
+    return [*(f"# {line}" for line in comment), f"{prefix}{key.name} = {_literal(value)}"]
+
+
+def example_toml() -> str:
+    """deploy/kiosk.toml.example: a production kiosk's file, each key explained."""
+    lines = [EXAMPLE_HEADER]
+    for section in Section:
+        lines.append(f"[{section}]")
+        for key in keys_of(section):
+            lines += _example_entry(key)
+        lines.append("")
+    return "\n".join(lines)

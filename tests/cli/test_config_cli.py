@@ -119,3 +119,12 @@ def test_diagnostics_refuses_a_bad_configuration_plainly(tmp_path: Path) -> None
         "Invalid value (at line 2, column 8)\n"
     )
     assert not (tmp_path / "d.zip").exists()
+
+
+def test_keys_and_example(capsys: pytest.CaptureFixture[str]) -> None:
+    from kiosk.services.config import describe_keys, example_toml
+
+    assert main(["config", "keys"]) == 0
+    assert capsys.readouterr().out == describe_keys()
+    assert main(["config", "example"]) == 0
+    assert capsys.readouterr().out == example_toml()

@@ -14,6 +14,8 @@ from kiosk.services.config import (
     ConfigError,
     Section,
     check_config,
+    describe_keys,
+    example_toml,
     inspect_config,
     load_config,
     problems_for_run,
@@ -23,6 +25,7 @@ from kiosk.services.config import (
 )
 
 FILE = "kiosk.toml"
+EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "kiosk.toml.example"
 
 
 @pytest.fixture(autouse=True)
@@ -324,3 +327,23 @@ def test_the_new_storage_keys() -> None:
     assert problems_in("[storage]\nmin_free_mb = 500\nlog_max_mb = 20\nlog_files = 9\n") == []
     loaded = load_config(Path(FILE))
     assert (loaded.min_free_mb, loaded.log_max_mb, loaded.log_files) == (500, 20, 9)
+
+
+def test_the_example_file_is_generated_from_the_schema_and_loads_cleanly() -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    assert text == example_toml(), "run: kiosk config example > deploy/kiosk.toml.example"
+    report = inspect_config(EXAMPLE, for_run=True)
+    assert report.problems == ()
+    assert report.keys == tuple(key.dotted for key in SCHEMA if not key.example_commented)
+    for key in SCHEMA:
+        if key.example_commented:
+            assert f"\n# {key.name} = " in text, key.dotted
+    assert load_config(EXAMPLE).data_dir == Path("/var/lib/kiosk")
+
+
+def test_the_key_listing_names_every_key_its_range_and_default() -> None:
+    listing = describe_keys()
+    for key in SCHEMA:
+        assert f"{key.dotted}  ({key.kind.expected()}; default: " in listing
+    assert "site.day_start_hour  (an integer from 0 to 23; default: 4)" in listing
+    assert "storage.min_free_mb  (an integer from 1 to 100000; default: 64)" in listing
