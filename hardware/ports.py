@@ -57,6 +57,13 @@ class VendOutcome(enum.IntEnum):
     ABORTED = 5
 
 
+class ProtocolVersion(enum.IntEnum):
+    """The ``proto`` a controller reports in PONG (its firmware generation)."""
+
+    V1 = 1  # firmware 1.0: a repeated SEQ alone replays the last reply
+    V1_1 = 2  # firmware 1.1: repeats are whole frames; VEND_LOG
+
+
 @dataclass(frozen=True)
 class ControllerInfo:
     proto: int
@@ -77,6 +84,25 @@ class VendState:
     state: VendQueryState
     dropped: int
     outcome: VendOutcome
+
+
+@dataclass(frozen=True)
+class VendRecord:
+    """One vend as the controller's non-volatile log keeps it (VEND_LOG, protocol 1.1).
+
+    ``lane`` and ``units`` (asked) are None for a record the controller kept without them
+    (written by firmware 1.0 before an upgrade). ``outcome`` is NONE while it runs.
+    """
+
+    vend_id: int
+    lane: int | None
+    units: int | None
+    dropped: int
+    outcome: VendOutcome
+
+    @property
+    def running(self) -> bool:
+        return self.outcome is VendOutcome.NONE
 
 
 # Controller events (unsolicited frames, SEQ 0).
@@ -206,6 +232,10 @@ class ControllerProtocolError(ControllerError, ProtocolError):
 
 class ControllerRefused(ControllerError, DeviceRefused):
     pass
+
+
+class ControllerUnsupported(ControllerError):
+    """The controller's firmware does not have this command (VEND_LOG before 1.1)."""
 
 
 # ---------------------------------------------------------------- ports

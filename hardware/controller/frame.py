@@ -1,4 +1,5 @@
-"""Framing and messages of controller-protocol v1 (``docs/controller-protocol.md``).
+"""Framing and messages of controller-protocol v1 and its 1.1 additions
+(``docs/controller-protocol.md``).
 
 Pure code: no I/O and no clock reads (the decoder is handed the time), so the driver and
 the emulator share exactly these functions and the tests never sleep.
@@ -23,12 +24,14 @@ from hardware.ports import (
     ControllerStatus,
     DoorChanged,
     LaneState,
+    ProtocolVersion,
     TamperChanged,
     UnitDropped,
     VendAckResult,
     VendDone,
     VendOutcome,
     VendQueryState,
+    VendRecord,
     VendState,
 )
 
@@ -43,6 +46,7 @@ EVENT_SEQ = 0
 PROTO_VERSION = 1
 MAX_UNITS = 20
 MAX_UNLOCK_SECONDS = 60
+LOG_RECORDS = 32  # vend records a controller keeps in non-volatile memory
 
 # ---------------------------------------------------------------- codes
 
@@ -50,6 +54,7 @@ CMD_PING = 0x01
 CMD_STATUS = 0x02
 CMD_VEND = 0x10
 CMD_VEND_QUERY = 0x11
+CMD_VEND_LOG = 0x12  # protocol 1.1
 CMD_DOOR_UNLOCK = 0x20
 CMD_LANE_RESET = 0x21
 
@@ -58,6 +63,7 @@ REPLY_PONG = 0x81
 REPLY_STATUS = 0x82
 REPLY_VEND_ACK = 0x90
 REPLY_VEND_STATE = 0x91
+REPLY_VEND_RECORD = 0x92  # protocol 1.1
 REPLY_NAK = 0xFF
 
 EVT_UNIT_DROPPED = 0xE0
@@ -77,8 +83,15 @@ EXPECTED_REPLY: dict[int, int] = {
     CMD_STATUS: REPLY_STATUS,
     CMD_VEND: REPLY_VEND_ACK,
     CMD_VEND_QUERY: REPLY_VEND_STATE,
+    CMD_VEND_LOG: REPLY_VEND_RECORD,
     CMD_DOOR_UNLOCK: REPLY_OK,
     CMD_LANE_RESET: REPLY_OK,
+}
+# Replies that repeat a field of their command: (where in the command, where in the reply).
+_ECHOES: dict[int, tuple[slice, slice]] = {
+    CMD_VEND: (slice(0, 4), slice(0, 4)),  # vend_id
+    CMD_VEND_QUERY: (slice(0, 4), slice(0, 4)),  # vend_id
+    CMD_VEND_LOG: (slice(0, 1), slice(1, 2)),  # index
 }
 EVENT_TYPES = frozenset({EVT_UNIT_DROPPED, EVT_VEND_DONE, EVT_DOOR, EVT_TAMPER, EVT_BOOT})
 
@@ -88,6 +101,7 @@ _VEND_ACK = struct.Struct(">IB")
 _VEND_STATE = struct.Struct(">IBBB")
 _UNIT_DROPPED = struct.Struct(">IB")
 _VEND_DONE = struct.Struct(">IBB")
+_VEND_RECORD = struct.Struct(">BBIBBBB")
 
 
 def crc16(data: bytes | bytearray | memoryview) -> int:
@@ -103,6 +117,24 @@ class Frame:
 
     def encode(self) -> bytes:
         return encode_frame(self.seq, self.type, self.payload)
+
+
+def answers(command: Frame, reply: Frame) -> bool:
+    """Can ``reply`` (with the command's SEQ) be the answer to ``command``?
+
+    Its TYPE must be the command's reply or NAK, and a reply that repeats the command's
+    vend_id or index must repeat the same one. No: a controller of version 1 replayed an
+    older reply because our SEQ matched its last one (after a host restart). A reply too
+    short to hold the echoed field is let through for the parser to report as malformed.
+    """
+    if reply.type == REPLY_NAK:
+        return True
+    if reply.type != EXPECTED_REPLY.get(command.type, REPLY_NAK):
+        return False
+    echo = _ECHOES.get(command.type)
+    if echo is None or len(reply.payload) < echo[1].stop:
+        return True
+    return command.payload[echo[0]] == reply.payload[echo[1]]
 
 
 def encode_frame(seq: int, type_: int, payload: bytes) -> bytes:
@@ -232,7 +264,7 @@ def _expect_len(payload: bytes, size: int, what: str) -> None:
         raise ControllerProtocolError(f"{what}: payload of {len(payload)} bytes, want {size}")
 
 
-_E = TypeVar("_E", LaneState, VendAckResult, VendQueryState, VendOutcome)
+_E = TypeVar("_E", LaneState, VendAckResult, VendQueryState, VendOutcome, ProtocolVersion)
 
 
 def _enum(kind: type[_E], value: int, what: str) -> _E:
@@ -240,6 +272,16 @@ def _enum(kind: type[_E], value: int, what: str) -> _E:
         return kind(value)
     except ValueError:
         raise ControllerProtocolError(f"{what}: invalid {kind.__name__} {value}") from None
+
+
+def _u8_payload(name: str, value: int) -> bytes:
+    _check_range(name, value, 0, 0xFF)
+    return bytes((value,))
+
+
+def _parse_u8(payload: bytes, what: str) -> int:
+    _expect_len(payload, 1, what)
+    return payload[0]
 
 
 def _flag(value: int, what: str) -> bool:
@@ -298,6 +340,14 @@ def parse_vend_query(payload: bytes) -> int:
     return vend_id
 
 
+def vend_log_payload(index: int) -> bytes:
+    return _u8_payload("index", index)
+
+
+def parse_vend_log(payload: bytes) -> int:
+    return _parse_u8(payload, "VEND_LOG")
+
+
 def door_unlock_payload(seconds: int) -> bytes:
     _check_range("seconds", seconds, 1, MAX_UNLOCK_SECONDS)
     return bytes((seconds,))
@@ -311,13 +361,11 @@ def parse_door_unlock(payload: bytes) -> int:
 
 
 def lane_reset_payload(lane: int) -> bytes:
-    _check_range("lane", lane, 0, 0xFF)
-    return bytes((lane,))
+    return _u8_payload("lane", lane)
 
 
 def parse_lane_reset(payload: bytes) -> int:
-    _expect_len(payload, 1, "LANE_RESET")
-    return payload[0]
+    return _parse_u8(payload, "LANE_RESET")
 
 
 def parse_empty(payload: bytes, what: str) -> None:
@@ -332,6 +380,20 @@ def parse_empty(payload: bytes, what: str) -> None:
 class VendAck:
     vend_id: int
     result: VendAckResult
+
+
+@dataclass(frozen=True)
+class VendLogEntry:
+    """A VEND_RECORD reply: one record and how many the controller holds."""
+
+    count: int
+    index: int
+    record: VendRecord
+
+
+def protocol_version(info: ControllerInfo) -> ProtocolVersion:
+    """The version a PONG reports, if it is one we speak."""
+    return _enum(ProtocolVersion, info.proto, "PONG")
 
 
 def pong_payload(info: ControllerInfo) -> bytes:
@@ -393,6 +455,27 @@ def parse_vend_state(payload: bytes) -> VendState:
     if (running and not no_outcome) or (finished and no_outcome):
         raise ControllerProtocolError(f"VEND_STATE: state {state} with outcome {outcome}")
     return parsed
+
+
+def vend_record_payload(entry: VendLogEntry) -> bytes:
+    record = entry.record
+    _check_range("index", entry.index, 0, entry.count - 1)
+    _check_range("count", entry.count, 1, 0xFF)
+    _check_range("vend_id", record.vend_id, 0, 0xFFFFFFFF)
+    # 0 cannot be a real lane or unit count (VEND refuses them): it stands for "not kept".
+    lane, units = record.lane or 0, record.units or 0
+    fields = (entry.count, entry.index, record.vend_id, lane, units, record.dropped)
+    return _VEND_RECORD.pack(*fields, int(record.outcome))
+
+
+def parse_vend_record(payload: bytes) -> VendLogEntry:
+    _expect_len(payload, _VEND_RECORD.size, "VEND_RECORD")
+    count, index, vend_id, lane, units, dropped, outcome = _VEND_RECORD.unpack(payload)
+    if index >= count:
+        raise ControllerProtocolError(f"VEND_RECORD: index {index} of {count} records")
+    outcome_ = _enum(VendOutcome, outcome, "VEND_RECORD")
+    record = VendRecord(vend_id, lane or None, units or None, dropped, outcome_)
+    return VendLogEntry(count, index, record)
 
 
 def nak_payload(code: int) -> bytes:

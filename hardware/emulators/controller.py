@@ -1,10 +1,13 @@
 """Emulator of the dispenser controller: controller-protocol v1 on the master side of a pty.
 
 It behaves as the document says a controller behaves (replies, events, one vend at a time,
-idempotent ``vend_id`` records in "nvram", repeated SEQ answered again without acting
-twice) and has a thread-safe control API so tests can jam lanes, open doors, cut power,
-lose replies, add line noise and unplug the USB serial adapter (``unplug``/``replug``: the
-board keeps its power and goes on vending, only the line to the host goes away).
+idempotent ``vend_id`` records in "nvram", a repeated command answered again without acting
+twice), as firmware 1.0 (``proto`` 1: a repeated SEQ alone makes a repeat, so a new command
+can be answered with the previous reply) or 1.1 (``proto`` 2: a repeat is the same frame;
+VEND_LOG reads the nvram records). It has a thread-safe control API so tests can jam lanes,
+open doors, cut power, lose replies, add line noise and unplug the USB serial adapter
+(``unplug``/``replug``: the board keeps its power and goes on vending, only the line to the
+host goes away).
 ``python -m hardware.emulators.controller`` runs one by hand or from a test harness, driven
 by one-line commands on stdin (see ``main``).
 """
@@ -37,18 +40,21 @@ from hardware.ports import (
     ControllerStatus,
     DoorChanged,
     LaneState,
+    ProtocolVersion,
     TamperChanged,
     UnitDropped,
     VendAckResult,
     VendDone,
     VendOutcome,
     VendQueryState,
+    VendRecord,
     VendState,
 )
 
 log = logging.getLogger("hardware.emulators.controller")
 
-NVRAM_RECORDS = 32
+NVRAM_RECORDS = fr.LOG_RECORDS
+_FIRMWARE = {ProtocolVersion.V1: "EMU-1.0", ProtocolVersion.V1_1: "EMU-1.1"}
 POLL_SECONDS = 0.01  # longest sleep of the emulator loop (bounds stop() and timer slack)
 
 Reply = tuple[int, bytes]  # (TYPE, payload)
@@ -61,8 +67,9 @@ class ReplyNoise(enum.Enum):
 
 
 @dataclass
-class VendRecord:
-    """One vend as the controller remembers it; ``outcome`` NONE while it runs."""
+class NvramRecord:
+    """One vend as the controller remembers it; ``outcome`` NONE while it runs. ``lane``
+    and ``units`` are 0 in a record read from an nvram file that did not keep them."""
 
     vend_id: int
     lane: int
@@ -70,10 +77,16 @@ class VendRecord:
     dropped: int = 0
     outcome: VendOutcome = VendOutcome.NONE
 
+    def frozen(self) -> VendRecord:
+        """As VEND_LOG reports it."""
+        return VendRecord(
+            self.vend_id, self.lane or None, self.units or None, self.dropped, self.outcome
+        )
+
 
 @dataclass
 class _Run:
-    record: VendRecord
+    record: NvramRecord
     next_at: float
     jam_after: int | None  # units that fall before the lane jams; None: no forced jam
     jamming: bool = False  # the motor turns and nothing falls: the next step is the jam
@@ -87,7 +100,8 @@ class ControllerEmulator:
         unit_seconds: float = 0.05,
         jam_seconds: float = 3.0,
         nvram_path: str | os.PathLike[str] | None = None,
-        firmware: str = "EMU-1.0",
+        proto: ProtocolVersion = ProtocolVersion.V1,
+        firmware: str | None = None,
         stock: int = 20,
         boot_seconds: float = 0.05,
         link_path: str | os.PathLike[str] | None = None,
@@ -98,7 +112,10 @@ class ControllerEmulator:
         self.unit_seconds = unit_seconds
         self.jam_seconds = jam_seconds
         self.boot_seconds = boot_seconds
-        self.firmware = firmware
+        # Version 1 by default: it is what the field runs, and what the kiosk self-test
+        # expects; set it (here or at any time, as a firmware update would) to 2 for 1.1.
+        self.proto = ProtocolVersion(proto)
+        self.firmware = firmware or _FIRMWARE[self.proto]
         self._nvram_path = Path(nvram_path) if nvram_path is not None else None
         self._lock = threading.RLock()
         self._changed = threading.Condition(self._lock)  # a unit fell or a vend ended
@@ -108,16 +125,16 @@ class ControllerEmulator:
         self._jam_armed: dict[int, int] = {}  # lane -> units that fall before it jams
         self._door_open = False
         self._tamper = False
-        self._nvram: dict[int, VendRecord] = {}  # insertion order = age
+        self._nvram: dict[int, NvramRecord] = {}  # insertion order = age
         self._load_nvram()
-        self._log: list[VendRecord] = []
+        self._log: list[NvramRecord] = []
         self._physical: Counter[int] = Counter()  # units that really fell, per vend_id
         self._vends_started: Counter[int] = Counter()  # accepted VENDs, per vend_id
         self._commands: deque[tuple[int, int]] = deque(maxlen=4096)  # bounded for long runs
         self._run: _Run | None = None
         self._silent = False
         self._drop_replies = 0
-        self._last: tuple[bytes, bytes] | None = None  # (command frame, reply frame)
+        self._last: tuple[fr.Frame, bytes] | None = None  # (command, reply frame)
         self._previous_reply: bytes | None = None  # the last reply frame put on the wire
         self._reply_noise: deque[bytes | ReplyNoise] = deque()
         self._off_until: float | None = None  # power is off until then, then BOOT
@@ -329,7 +346,7 @@ class ControllerEmulator:
         with self._lock:
             return dict(self._vends_started)
 
-    def wait_vend_finished(self, vend_id: int, timeout: float) -> VendRecord | None:
+    def wait_vend_finished(self, vend_id: int, timeout: float) -> NvramRecord | None:
         """Wait until the vend ``vend_id`` has an outcome; a copy of its record, or None
         when it is unknown or still running after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
@@ -359,7 +376,7 @@ class ControllerEmulator:
             }
 
     @property
-    def log(self) -> list[VendRecord]:
+    def log(self) -> list[NvramRecord]:
         """Copies of every vend this object started, oldest first."""
         with self._lock:
             return [dataclasses.replace(r) for r in self._log]
@@ -370,12 +387,12 @@ class ControllerEmulator:
         with self._lock:
             return list(self._commands)
 
-    def nvram_record(self, vend_id: int) -> VendRecord | None:
+    def nvram_record(self, vend_id: int) -> NvramRecord | None:
         with self._lock:
             record = self._nvram.get(vend_id)
             return dataclasses.replace(record) if record else None
 
-    def _record(self, vend_id: int) -> VendRecord | None:
+    def _record(self, vend_id: int) -> NvramRecord | None:
         record = self._nvram.get(vend_id)
         if record is None:  # pushed out of nvram by newer vends: the log still has it
             record = next((r for r in reversed(self._log) if r.vend_id == vend_id), None)
@@ -444,17 +461,21 @@ class ControllerEmulator:
             log.info("ignoring host frame with SEQ 0")
             return
         self._commands.append((frame.seq, frame.type))
-        raw = frame.encode()
-        if self._last is not None and self._last[0] == raw:
+        if self._last is not None and self._is_repeat(self._last[0], frame):
             self._send_reply(self._last[1])  # a repeat: answer again, do nothing again
             return
         type_, payload = self._execute(frame)
         reply = fr.encode_frame(frame.seq, type_, payload)
-        self._last = (raw, reply)
+        self._last = (frame, reply)
         self._send_reply(reply)
         actions, self._after_reply = self._after_reply, []
         for action in actions:
             action()
+
+    def _is_repeat(self, last: fr.Frame, frame: fr.Frame) -> bool:
+        if self.proto is ProtocolVersion.V1:
+            return last.seq == frame.seq  # the 1.0 flaw: a new command can look repeated
+        return last == frame  # byte for byte: the encoding of a Frame is unique
 
     def _send_reply(self, data: bytes) -> None:
         if self._reply_noise:
@@ -479,6 +500,8 @@ class ControllerEmulator:
             fr.CMD_DOOR_UNLOCK: self._cmd_door_unlock,
             fr.CMD_LANE_RESET: self._cmd_lane_reset,
         }
+        if self.proto >= ProtocolVersion.V1_1:
+            handlers[fr.CMD_VEND_LOG] = self._cmd_vend_log
         handler = handlers.get(frame.type)
         if handler is None:
             return _nak(fr.NAK_UNKNOWN_COMMAND)
@@ -491,7 +514,7 @@ class ControllerEmulator:
 
     def _cmd_ping(self, payload: bytes) -> Reply:
         fr.parse_empty(payload, "PING")
-        info = ControllerInfo(fr.PROTO_VERSION, self.lanes, self.firmware)
+        info = ControllerInfo(int(self.proto), self.lanes, self.firmware)
         return fr.REPLY_PONG, fr.pong_payload(info)
 
     def _cmd_status(self, payload: bytes) -> Reply:
@@ -518,7 +541,7 @@ class ControllerEmulator:
         else:
             result = VendAckResult.ACCEPTED
             self._vends_started[cmd.vend_id] += 1
-            self._start_vend(VendRecord(cmd.vend_id, cmd.lane, cmd.units))
+            self._start_vend(NvramRecord(cmd.vend_id, cmd.lane, cmd.units))
         return fr.REPLY_VEND_ACK, fr.vend_ack_payload(cmd.vend_id, result)
 
     def _cmd_vend_query(self, payload: bytes) -> Reply:
@@ -531,6 +554,14 @@ class ControllerEmulator:
             query = VendQueryState.RUNNING if running else VendQueryState.FINISHED
             state = VendState(vend_id, query, record.dropped, record.outcome)
         return fr.REPLY_VEND_STATE, fr.vend_state_payload(state)
+
+    def _cmd_vend_log(self, payload: bytes) -> Reply:
+        index = fr.parse_vend_log(payload)
+        if index >= len(self._nvram):
+            return _nak(fr.NAK_BAD_PAYLOAD)
+        record = list(self._nvram.values())[-1 - index]  # insertion order: newest last
+        entry = fr.VendLogEntry(len(self._nvram), index, record.frozen())
+        return fr.REPLY_VEND_RECORD, fr.vend_record_payload(entry)
 
     def _cmd_door_unlock(self, payload: bytes) -> Reply:
         fr.parse_door_unlock(payload)
@@ -550,7 +581,7 @@ class ControllerEmulator:
 
     # ------------------------------------------------------------ vending
 
-    def _start_vend(self, record: VendRecord) -> None:
+    def _start_vend(self, record: NvramRecord) -> None:
         self._nvram[record.vend_id] = record
         while len(self._nvram) > NVRAM_RECORDS:
             del self._nvram[next(iter(self._nvram))]
@@ -648,12 +679,7 @@ class ControllerEmulator:
             return
         try:
             raw = json.loads(path.read_text(encoding="utf-8"))
-            records = [
-                VendRecord(
-                    r["vend_id"], r["lane"], r["units"], r["dropped"], VendOutcome(r["outcome"])
-                )
-                for r in raw["records"]
-            ]
+            records = [_nvram_record(r) for r in raw["records"]]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             log.warning("emulator nvram %s unreadable, starting empty: %s", path, exc)
             return
@@ -674,6 +700,12 @@ class ControllerEmulator:
         # Write aside then rename: a kill at any instant leaves the old or the new file.
         tmp.write_text(json.dumps({"version": 1, "records": records}), encoding="utf-8")
         os.replace(tmp, path)
+
+
+def _nvram_record(raw: dict[str, Any]) -> NvramRecord:
+    # A file of an emulator that kept only what VEND_QUERY needs has no lane nor units.
+    lane, units = raw.get("lane", 0), raw.get("units", 0)
+    return NvramRecord(raw["vend_id"], lane, units, raw["dropped"], VendOutcome(raw["outcome"]))
 
 
 def _nak(code: int) -> Reply:
@@ -702,6 +734,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--unit-seconds", type=float, default=0.5)
     parser.add_argument("--jam-seconds", type=float, default=3.0)
     parser.add_argument("--link", default=None, help="stable symlink to the pty, as udev makes")
+    parser.add_argument(
+        "--proto",
+        type=int,
+        choices=[int(v) for v in ProtocolVersion],
+        default=int(ProtocolVersion.V1),
+        help="1: firmware 1.0; 2: firmware 1.1 (whole-frame repeats, VEND_LOG)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO)  # stderr: stdout belongs to the harness
     emulator = ControllerEmulator(
@@ -711,6 +750,7 @@ def main(argv: list[str] | None = None) -> int:
         unit_seconds=args.unit_seconds,
         jam_seconds=args.jam_seconds,
         link_path=args.link,
+        proto=ProtocolVersion(args.proto),
     )
     return serve_console(emulator, lambda words: _console(emulator, words), _HELP)
 

@@ -1,4 +1,4 @@
-"""Framing, resynchronisation and message codecs of controller-protocol v1."""
+"""Framing, resynchronisation and message codecs of controller-protocol v1 and 1.1."""
 
 from __future__ import annotations
 
@@ -16,12 +16,14 @@ from hardware.ports import (
     ControllerStatus,
     DoorChanged,
     LaneState,
+    ProtocolVersion,
     TamperChanged,
     UnitDropped,
     VendAckResult,
     VendDone,
     VendOutcome,
     VendQueryState,
+    VendRecord,
     VendState,
 )
 
@@ -210,6 +212,7 @@ def test_command_payloads_round_trip() -> None:
     assert fr.parse_vend_query(fr.vend_query_payload(42)) == 42
     assert fr.parse_door_unlock(fr.door_unlock_payload(60)) == 60
     assert fr.parse_lane_reset(fr.lane_reset_payload(2)) == 2
+    assert fr.parse_vend_log(fr.vend_log_payload(31)) == 31
     fr.parse_empty(b"", "PING")
 
 
@@ -222,6 +225,7 @@ def test_command_payloads_round_trip() -> None:
         (fr.door_unlock_payload, (0,)),
         (fr.door_unlock_payload, (61,)),
         (fr.lane_reset_payload, (256,)),
+        (fr.vend_log_payload, (256,)),
     ],
 )
 def test_builders_reject_bad_arguments(build: object, args: tuple[int, ...]) -> None:
@@ -248,6 +252,10 @@ def test_builders_reject_bad_arguments(build: object, args: tuple[int, ...]) -> 
         (fr.parse_vend_state, b"\x00\x00\x00\x01\x03\x00\x00"),  # state 3
         (fr.parse_vend_state, b"\x00\x00\x00\x01\x02\x01\x00"),  # finished, no outcome
         (fr.parse_vend_state, b"\x00\x00\x00\x01\x01\x01\x01"),  # running with outcome
+        (fr.parse_vend_log, b""),
+        (fr.parse_vend_record, b"\x02\x02\x00\x00\x00\x01\x01\x01\x01\x01"),  # index 2 of 2
+        (fr.parse_vend_record, b"\x02\x00\x00\x00\x00\x01\x01\x01\x01\x06"),  # outcome 6
+        (fr.parse_vend_record, b"\x02\x00\x00\x00\x00\x01\x01\x01\x01"),  # short
         (fr.parse_nak, b""),
     ],
 )
@@ -267,6 +275,51 @@ def test_reply_payloads_round_trip() -> None:
     state = VendState(9, VendQueryState.FINISHED, 2, VendOutcome.ABORTED)
     assert fr.parse_vend_state(fr.vend_state_payload(state)) == state
     assert fr.parse_nak(fr.nak_payload(4)) == 4
+
+
+@pytest.mark.parametrize(
+    "record",
+    [
+        VendRecord(0xFFFFFFFF, 4, 20, 20, VendOutcome.COMPLETE),
+        VendRecord(7, 1, 3, 1, VendOutcome.NONE),
+        VendRecord(8, None, None, 2, VendOutcome.ABORTED),  # kept without lane and units
+    ],
+)
+def test_vend_record_round_trips(record: VendRecord) -> None:
+    entry = fr.VendLogEntry(32, 31, record)
+    assert fr.parse_vend_record(fr.vend_record_payload(entry)) == entry
+    assert record.running is (record.outcome is VendOutcome.NONE)
+
+
+def test_protocol_version_of_a_pong() -> None:
+    assert fr.protocol_version(ControllerInfo(1, 4, "x")) is ProtocolVersion.V1
+    assert fr.protocol_version(ControllerInfo(2, 4, "x")) is ProtocolVersion.V1_1
+    with pytest.raises(ControllerProtocolError):
+        fr.protocol_version(ControllerInfo(3, 4, "x"))
+
+
+QUERY_7 = Frame(9, fr.CMD_VEND_QUERY, fr.vend_query_payload(7))
+STATE_7 = fr.vend_state_payload(VendState(7, VendQueryState.UNKNOWN, 0, VendOutcome.NONE))
+
+
+@pytest.mark.parametrize(
+    ("command", "reply", "answers"),
+    [
+        (QUERY_7, Frame(9, fr.REPLY_VEND_STATE, STATE_7), True),
+        (QUERY_7, Frame(9, fr.REPLY_NAK, b"\x03"), True),
+        # What a version 1 controller replays when our SEQ equals its last one:
+        (QUERY_7, Frame(9, fr.REPLY_VEND_ACK, fr.vend_ack_payload(7, VendAckResult.BUSY)), False),
+        (QUERY_7, Frame(9, fr.REPLY_VEND_STATE, b"\x00\x00\x00\x08" + STATE_7[4:]), False),
+        (QUERY_7, Frame(9, fr.REPLY_VEND_STATE, b"\x00\x00"), True),  # for the parser to refuse
+        (Frame(9, fr.CMD_VEND, fr.vend_payload(7, 1, 1)), Frame(9, fr.REPLY_OK), False),
+        (Frame(9, fr.CMD_STATUS), Frame(9, fr.REPLY_STATUS, b"\x00\x00\x00"), True),
+        (Frame(9, fr.CMD_STATUS), Frame(9, fr.REPLY_PONG, b"\x01\x04"), False),
+        (Frame(9, fr.CMD_VEND_LOG, b"\x01"), Frame(9, fr.REPLY_VEND_RECORD, b"\x02\x00"), False),
+        (Frame(9, 0x55), Frame(9, fr.REPLY_OK), False),  # unknown command: a NAK or nothing
+    ],
+)
+def test_answers_tells_a_stale_reply(command: Frame, reply: Frame, answers: bool) -> None:
+    assert fr.answers(command, reply) is answers
 
 
 @pytest.mark.parametrize(
