@@ -11,7 +11,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 
-from fleet import pins
+from fleet import anchors, pins
 from fleet.models import (
     Alert,
     ChangeLog,
@@ -30,6 +30,10 @@ from fleet.models import (
 admin.site.site_header = "Safer-supply hub"
 admin.site.site_title = "Hub"
 admin.site.index_title = "Fleet"
+
+
+# A machine's unacknowledged alerts for a break of its audit anchor's continuity.
+_OPEN_ANCHOR_BREAKS = Q(alerts__acknowledged=False, alerts__kind__in=anchors.BREAK_KINDS)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -67,6 +71,7 @@ class MachineAdmin(admin.ModelAdmin):
         "last_contact",
         "last_seq",
         "events_held_beyond_gap",
+        "audit_anchor",
         "open_alerts",
         "open_exceptions",
         "lane_stock",
@@ -79,10 +84,13 @@ class MachineAdmin(admin.ModelAdmin):
         "provisioned_at",
         "last_contact",
         "last_seq",
+        "anchor_entries",
+        "anchor_received_at",
+        "anchor_break",
         "created_at",
     )
     inlines = (LaneInline,)
-    actions = ("issue_enrollment_code", "revoke")
+    actions = ("issue_enrollment_code", "revoke", "reset_anchor")
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Machine]:
         return (
@@ -95,6 +103,7 @@ class MachineAdmin(admin.ModelAdmin):
                 _open_exceptions=Count(
                     "exceptions", filter=Q(exceptions__resolved=False), distinct=True
                 ),
+                _anchor_breaks=Count("alerts", filter=_OPEN_ANCHOR_BREAKS, distinct=True),
             )
         )
 
@@ -105,6 +114,28 @@ class MachineAdmin(admin.ModelAdmin):
     @admin.display(description="events held beyond a gap")
     def events_held_beyond_gap(self, machine: Machine) -> int:
         return machine.events.filter(seq__gt=machine.last_seq).count()
+
+    @admin.display(description="audit anchor", ordering="anchor_entries")
+    def audit_anchor(self, machine: Machine) -> str:
+        """The highest audit entry the kiosk reported, and whether continuity broke."""
+        if machine.anchor_entries is None:
+            return "—"
+        received = machine.anchor_received_at
+        text = f"entry {machine.anchor_entries}" + (
+            f" ({received:%Y-%m-%d %H:%M} UTC)" if received else ""
+        )
+        return f"BREAK · {text}" if getattr(machine, "_anchor_breaks", 0) else text
+
+    @admin.display(description="audit anchor break (open alert)")
+    def anchor_break(self, machine: Machine) -> str:
+        alert = (
+            machine.alerts.filter(acknowledged=False, kind__in=anchors.BREAK_KINDS)
+            .order_by("-created_at")
+            .first()
+        )
+        if alert is None:
+            return "—"
+        return f"{alert.created_at:%Y-%m-%d %H:%M} UTC: {alert.message}"
 
     @admin.display(description="open alerts", ordering="_open_alerts")
     def open_alerts(self, machine: Machine) -> int:
@@ -139,6 +170,16 @@ class MachineAdmin(admin.ModelAdmin):
                 f" {row.expires_at:%Y-%m-%d %H:%M} UTC)",
                 messages.WARNING,
             )
+
+    @admin.action(description="Reset the audit anchor (after a deliberate database replacement)")
+    def reset_anchor(self, request: HttpRequest, queryset: QuerySet[Machine]) -> None:
+        # The next push's anchor becomes the new baseline; past alerts stay as they are.
+        for machine in queryset:
+            machine.anchor_entries = None
+            machine.anchor_head = ""
+            machine.anchor_received_at = None
+            machine.save(update_fields=["anchor_entries", "anchor_head", "anchor_received_at"])
+        self.message_user(request, f"{queryset.count()} machine(s): audit anchor reset")
 
     @admin.action(description="Revoke (the machine can no longer sync)")
     def revoke(self, request: HttpRequest, queryset: QuerySet[Machine]) -> None:

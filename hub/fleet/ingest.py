@@ -17,7 +17,9 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
+from django.utils.timezone import now
 
+from fleet import anchors
 from fleet.models import Alert, Event, LaneStock, Machine, Prescription, SyncException
 
 log = logging.getLogger("fleet.ingest")
@@ -44,6 +46,18 @@ class IncomingEvent:
     payload: dict[str, Any]
 
 
+@dataclass(frozen=True)
+class Push:
+    events: list[IncomingEvent]
+    anchor: anchors.IncomingAnchor | None  # None: an older kiosk, or one without an anchor yet
+
+
+@dataclass(frozen=True)
+class Stored:
+    through: int  # the highest contiguous seq held
+    anchor: anchors.Anchor | None  # the anchor the hub holds for the machine
+
+
 def _parse_instant(text: Any, where: str) -> datetime:
     if not isinstance(text, str):
         raise BadBody(f"{where}.created_at: an ISO-8601 UTC text")
@@ -56,8 +70,8 @@ def _parse_instant(text: Any, where: str) -> datetime:
     return instant
 
 
-def parse_push(body: bytes, machine: Machine) -> list[IncomingEvent]:
-    """The events of a push body, or ``BadBody``."""
+def parse_push(body: bytes, machine: Machine) -> Push:
+    """The events and anchor of a push body, or ``BadBody``."""
     try:
         document = json.loads(body)
     except (UnicodeDecodeError, ValueError):
@@ -65,7 +79,16 @@ def parse_push(body: bytes, machine: Machine) -> list[IncomingEvent]:
     if not isinstance(document, dict) or not isinstance(document.get("events"), list):
         raise BadBody('body: {"events": [...]} expected')
     _check_device(document, machine, "body")
-    raw_events = document["events"]
+    anchor = None
+    if "anchor" in document:
+        try:
+            anchor = anchors.parse(document["anchor"])
+        except anchors.BadAnchor as exc:
+            raise BadBody(str(exc), error="bad_anchor") from None
+    return Push(_parse_events(document["events"], machine), anchor)
+
+
+def _parse_events(raw_events: list[Any], machine: Machine) -> list[IncomingEvent]:
     if len(raw_events) > settings.HUB_PUSH_MAX_EVENTS:
         raise BadBody(
             f"at most {settings.HUB_PUSH_MAX_EVENTS} events per push",
@@ -111,57 +134,65 @@ def _check_device(document: dict[str, Any], machine: Machine, where: str) -> Non
         )
 
 
-def store(machine: Machine, events: list[IncomingEvent]) -> int:
-    """Store what is new, learn from it, and return the highest contiguous seq held."""
+def store(machine: Machine, push: Push) -> Stored:
+    """Store what is new, learn from it, check the anchor; say what the hub now holds."""
     with transaction.atomic():
         machine = Machine.objects.select_for_update().get(pk=machine.pk)
-        by_seq = dict(
-            Event.objects.filter(machine=machine, seq__in=[e.seq for e in events]).values_list(
-                "seq", "event_id"
-            )
+        through = _store_events(machine, push.events)
+        if push.anchor is not None:
+            _check_anchor(machine, push.anchor)
+        return Stored(through, _held_anchor(machine))
+
+
+def _store_events(machine: Machine, events: list[IncomingEvent]) -> int:
+    """Store the new events (the machine row locked) and return the contiguous seq held."""
+    by_seq = dict(
+        Event.objects.filter(machine=machine, seq__in=[e.seq for e in events]).values_list(
+            "seq", "event_id"
         )
-        by_id = {
-            event_id: (machine_id, seq)
-            for event_id, machine_id, seq in Event.objects.filter(
-                event_id__in=[e.id for e in events]
-            ).values_list("event_id", "machine_id", "seq")
-        }
-        new: list[Event] = []
-        for incoming in sorted(events, key=lambda e: e.seq):
-            if incoming.seq in by_seq:
-                if by_seq[incoming.seq] != incoming.id:
-                    _alert_once(
-                        machine,
-                        "event_conflict",
-                        f"event #{incoming.seq} was re-sent with another id ({incoming.id});"
-                        " the first one is kept. Was the kiosk's database replaced?",
-                    )
-                continue
-            if incoming.id in by_id:
+    )
+    by_id = {
+        event_id: (machine_id, seq)
+        for event_id, machine_id, seq in Event.objects.filter(
+            event_id__in=[e.id for e in events]
+        ).values_list("event_id", "machine_id", "seq")
+    }
+    new: list[Event] = []
+    for incoming in sorted(events, key=lambda e: e.seq):
+        if incoming.seq in by_seq:
+            if by_seq[incoming.seq] != incoming.id:
                 _alert_once(
                     machine,
                     "event_conflict",
-                    f"event id {incoming.id} arrived again as #{incoming.seq}"
-                    f" (held as #{by_id[incoming.id][1]}); the first one is kept.",
+                    f"event #{incoming.seq} was re-sent with another id ({incoming.id});"
+                    " the first one is kept. Was the kiosk's database replaced?",
                 )
-                continue
-            new.append(
-                Event(
-                    machine=machine,
-                    seq=incoming.seq,
-                    event_id=incoming.id,
-                    type=incoming.type,
-                    payload=incoming.payload,
-                    created_at=incoming.created_at,
-                )
+            continue
+        if incoming.id in by_id:
+            _alert_once(
+                machine,
+                "event_conflict",
+                f"event id {incoming.id} arrived again as #{incoming.seq}"
+                f" (held as #{by_id[incoming.id][1]}); the first one is kept.",
             )
-        Event.objects.bulk_create(new)
-        touched_lanes: set[int] = set()
-        for event in new:
-            _learn(machine, event, touched_lanes)
-        for lane in sorted(touched_lanes):
-            _refresh_lane(machine, lane)
-        return _advance(machine)
+            continue
+        new.append(
+            Event(
+                machine=machine,
+                seq=incoming.seq,
+                event_id=incoming.id,
+                type=incoming.type,
+                payload=incoming.payload,
+                created_at=incoming.created_at,
+            )
+        )
+    Event.objects.bulk_create(new)
+    touched_lanes: set[int] = set()
+    for event in new:
+        _learn(machine, event, touched_lanes)
+    for lane in sorted(touched_lanes):
+        _refresh_lane(machine, lane)
+    return _advance(machine)
 
 
 def _advance(machine: Machine) -> int:
@@ -190,6 +221,33 @@ def _advance(machine: Machine) -> int:
             f" (stored through #{through}).",
         )
     return through
+
+
+def _check_anchor(machine: Machine, incoming: anchors.IncomingAnchor) -> None:
+    """Hold the highest anchor seen; a break of continuity is an alert, never a refusal."""
+    verdict = anchors.judge(_held_anchor(machine), machine.anchor_received_at, incoming)
+    if verdict.alert is not None:
+        kind, message = verdict.alert
+        _alert_open_once(machine, kind, message)
+    if verdict.changed:
+        machine.anchor_entries = verdict.keep.entries
+        machine.anchor_head = verdict.keep.head
+        machine.anchor_received_at = now()
+        machine.save(update_fields=["anchor_entries", "anchor_head", "anchor_received_at"])
+
+
+def _held_anchor(machine: Machine) -> anchors.Anchor | None:
+    if machine.anchor_entries is None:
+        return None
+    return anchors.Anchor(machine.anchor_entries, machine.anchor_head)
+
+
+def _alert_open_once(machine: Machine, kind: str, message: str) -> None:
+    """One open alert of a kind per machine: a kiosk that stays rolled back pushes the same
+    break again and again (with other numbers); staff see it once until they acknowledge it."""
+    if not Alert.objects.filter(machine=machine, kind=kind, acknowledged=False).exists():
+        Alert.objects.create(machine=machine, kind=kind, message=message)
+        log.warning("machine %s: %s: %s", machine.pk, kind, message)
 
 
 def _alert_once(machine: Machine, kind: str, message: str) -> None:

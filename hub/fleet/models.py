@@ -162,6 +162,13 @@ class Machine(models.Model):
     )
     provisioned_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=now, editable=False)
+    # The highest audit-chain anchor the kiosk has pushed (fleet.anchors): never lowered by a
+    # kiosk, so a rolled-back or rewritten kiosk database shows against it.
+    anchor_entries = models.BigIntegerField(
+        null=True, blank=True, editable=False, help_text="the kiosk's newest audit entry"
+    )
+    anchor_head = models.CharField(max_length=64, blank=True, default="", editable=False)
+    anchor_received_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ("site__name", "name")

@@ -92,12 +92,17 @@ def provision(request: HttpRequest) -> HttpResponse:
 
 @_api("POST")
 def push_events(request: HttpRequest, machine: Any) -> HttpResponse:
-    """``{"events": [...]}`` -> ``{"stored_through": N}``."""
+    """``{"events": [...], "anchor": {...}}`` -> ``{"stored_through": N, "anchor": {...}}``
+    (``anchor`` optional both ways: the reply has it once the hub holds one)."""
     try:
-        events = ingest.parse_push(request.body, machine)
+        push = ingest.parse_push(request.body, machine)
     except ingest.BadBody as exc:
         return _error(exc.status, exc.error, detail=exc.detail)
-    return JsonResponse({"stored_through": ingest.store(machine, events)})
+    stored = ingest.store(machine, push)
+    reply: dict[str, Any] = {"stored_through": stored.through}
+    if stored.anchor is not None:
+        reply["anchor"] = stored.anchor.as_json()
+    return JsonResponse(reply)
 
 
 @_api("GET")

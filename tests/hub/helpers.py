@@ -47,8 +47,18 @@ class Kiosk:
             **self.headers("POST", path, body, **overrides),
         )
 
-    def push(self, events: list[dict[str, Any]] | None = None, *, raw: bytes | None = None) -> Any:
-        body = raw if raw is not None else json.dumps({"events": events or []}).encode()
+    def push(
+        self,
+        events: list[dict[str, Any]] | None = None,
+        *,
+        raw: bytes | None = None,
+        anchor: Any = None,
+    ) -> Any:
+        """POST /v1/sync/events; ``anchor`` (when not None) goes in the body as it is."""
+        document: dict[str, Any] = {"events": events or []}
+        if anchor is not None:
+            document["anchor"] = anchor
+        body = raw if raw is not None else json.dumps(document).encode()
         return self.post("/v1/sync/events", body)
 
     def pull(self, cursor: int) -> Any:

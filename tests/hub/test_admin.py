@@ -118,3 +118,29 @@ def test_revoking_from_the_admin(kiosk: Kiosk, staff_client: Client) -> None:
     )
     assert Machine.objects.get(pk=kiosk.machine.pk).revoked
     assert kiosk.pull(0).status_code == 403
+
+
+def test_the_fleet_shows_the_audit_anchor_and_its_break(kiosk: Kiosk, staff_client: Client) -> None:
+    kiosk.push(anchor={"entries": 40, "head": "a" * 64})
+    machine = kiosk.machine
+    assert "entry 40 (" in staff_client.get("/admin/fleet/machine/").content.decode()
+
+    kiosk.push(anchor={"entries": 31, "head": "b" * 64})  # the kiosk's records went back
+
+    assert "BREAK · entry 40" in staff_client.get("/admin/fleet/machine/").content.decode()
+    html = staff_client.get(f"/admin/fleet/machine/{machine.pk}/change/").content.decode()
+    assert "now ends at entry 31" in html
+    assert "a" * 64 not in html  # the head is not shown, only entries
+
+
+def test_resetting_the_audit_anchor_from_the_admin(kiosk: Kiosk, staff_client: Client) -> None:
+    kiosk.push(anchor={"entries": 40, "head": "a" * 64})
+    staff_client.post(
+        "/admin/fleet/machine/",
+        {"action": "reset_anchor", "_selected_action": [kiosk.machine.pk]},
+    )
+    assert kiosk.machine.anchor_entries is None
+    # A replaced database starts again from its own anchor, without a break.
+    kiosk.push(anchor={"entries": 2, "head": "c" * 64})
+    assert (kiosk.machine.anchor_entries, kiosk.machine.anchor_head) == (2, "c" * 64)
+    assert not Alert.objects.filter(kind="records_missing").exists()

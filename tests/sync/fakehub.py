@@ -1,8 +1,8 @@
 """An in-memory hub behind ``httpx.MockTransport`` (httpx's own test transport).
 
 It checks every signature the way docs/SYNC.md says (recomputed here with hmac/hashlib, not
-with kiosk code), stores pushed events once by seq, answers ``stored_through`` and serves
-pages of a change log.
+with kiosk code), stores pushed events once by seq, answers ``stored_through`` (and the highest
+audit anchor pushed, as the hub does) and serves pages of a change log.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,10 @@ class FakeHub:
     answer: httpx.Response | None = None  # a canned answer for every call
     hold_back_after: int | None = None  # store nothing past this seq (a gap)
     snapshot: dict[str, Any] | None = None  # served once, whatever the cursor
+    anchors: list[dict[str, Any] | None] = field(default_factory=list)  # per push, as sent
+    held_anchor: dict[str, Any] | None = None  # the highest pushed, echoed in each answer
+    refuse_anchor: bool = False  # answer 400 bad_anchor to a push that carries one
+    after_push: Callable[[], None] | None = None  # what the kiosk does meanwhile
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -77,13 +82,7 @@ class FakeHub:
         ):
             return httpx.Response(401, json={"error": "bad_signature"})
         if request.method == "POST" and request.url.path == "/v1/sync/events":
-            events = json.loads(request.content)["events"]
-            self.batches.append([e["seq"] for e in events])
-            for event in events:
-                if self.hold_back_after is not None and event["seq"] > self.hold_back_after:
-                    continue
-                self.events.setdefault(event["seq"], event)
-            return httpx.Response(200, json={"stored_through": self.stored_through})
+            return self.push(json.loads(request.content))
         if request.method == "GET" and request.url.path == "/v1/sync/changes":
             cursor = int(request.url.params["cursor"])
             self.pulls.append(cursor)
@@ -102,6 +101,28 @@ class FakeHub:
                 },
             )
         return httpx.Response(404, json={"error": "not_found"})
+
+    def push(self, body: dict[str, Any]) -> httpx.Response:
+        anchor = body.get("anchor")
+        if anchor is not None and self.refuse_anchor:
+            return httpx.Response(400, json={"error": "bad_anchor", "detail": "anchor: refused"})
+        events = body["events"]
+        self.batches.append([e["seq"] for e in events])
+        self.anchors.append(anchor)
+        for event in events:
+            if self.hold_back_after is not None and event["seq"] > self.hold_back_after:
+                continue
+            self.events.setdefault(event["seq"], event)
+        if anchor is not None and (
+            self.held_anchor is None or anchor["entries"] > self.held_anchor["entries"]
+        ):
+            self.held_anchor = {"entries": anchor["entries"], "head": anchor["head"]}
+        if self.after_push is not None:
+            self.after_push()
+        answer: dict[str, Any] = {"stored_through": self.stored_through}
+        if self.held_anchor is not None:
+            answer["anchor"] = self.held_anchor
+        return httpx.Response(200, json=answer)
 
 
 def participant(code: str, name: str = "Alex Example", **data: Any) -> dict[str, Any]:

@@ -4,7 +4,8 @@ Starts ``hub/manage.py runserver`` on a free loopback port against a fresh Postg
 database (created and dropped here), enrolls a machine with ``enroll_machine``, provisions,
 pulls a participant and prescription made on the hub, pushes a day of dispenses made while the
 hub was down (all arrive once, also when an acknowledgement is lost) and pulls a prescription
-change. Skipped when the hub, Django or PostgreSQL is not there.
+change; a kiosk whose audit anchor goes back, or whose database is replaced, is alerted on.
+Skipped when the hub, Django or PostgreSQL is not there.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from kiosk.services.clock import SystemClock
 from kiosk.services.config import Config
 from kiosk.services.sync import HubClient, HubRefused, HubUnreachable, SyncService, provision
 from kiosk.store import sync_repo
+from kiosk.store.anchor import Anchor, anchor_path, chain_head, hash_at, write_anchor
 from kiosk.store.db import connect
 from kiosk.store.keyfile import create_key_file
 from kiosk.store.repository import Intent, Store
@@ -413,6 +415,73 @@ def test_a_kiosk_edit_of_a_hub_prescription_becomes_a_conflict_for_staff(
         assert "prescription.changed" in reasons
         assert f"prescription {hub_rx}" in reasons
         assert "dose raised by phone order" in reasons
+    finally:
+        client.close()
+        conn.close()
+
+
+def hub_anchor_state(hub: Hub, device_id: str) -> tuple[int | None, list[str]]:
+    """(the anchor entries the hub holds, the kinds of its open alerts) for a device."""
+    out = hub.shell(
+        "import json\n"
+        "from fleet.models import Machine\n"
+        f"m = Machine.objects.get(device_id={device_id!r})\n"
+        "kinds = sorted(m.alerts.filter(acknowledged=False).values_list('kind', flat=True))\n"
+        "print(json.dumps([m.anchor_entries, kinds]))"
+    )
+    entries, kinds = json.loads(out.splitlines()[-1])
+    return entries, kinds
+
+
+def test_a_kiosk_whose_records_go_back_or_are_replaced_is_alerted_on_the_hub(
+    hub: Hub, tmp_path: Path
+) -> None:
+    code = hub.manage("enroll_machine", "--site", "Anchor site", "--machine", "kiosk-a")
+    credentials = provision(hub.url, code.strip().splitlines()[-1].strip(), tmp_path)
+    database = tmp_path / "kiosk.db"
+    clock = SystemClock()
+    client = HubClient(hub.url, credentials, clock.now)
+
+    def record(conn: Any, n: int) -> Anchor:
+        """n audited events, then what the store writes after a dispense: the anchor."""
+        for i in range(n):
+            Store(conn).note(clock.now(), "system", "test.event", f"thing:{i}")
+        head = chain_head(conn)
+        assert head is not None
+        write_anchor(anchor_path(database), head)
+        return head
+
+    conn = connect(database, create_key_file(tmp_path / "db.key"))
+    try:
+        sync = SyncService(conn, client, clock)
+        first = record(conn, 5)
+        older = Anchor(3, str(hash_at(conn, 3)))
+        sync.run_once()
+        assert hub_anchor_state(hub, credentials.device_id) == (first.entries, [])
+
+        # The records go back (an old copy put back): the next push raises the alert.
+        write_anchor(anchor_path(database), older)
+        sync.run_once()
+        assert hub_anchor_state(hub, credentials.device_id) == (first.entries, ["records_missing"])
+    finally:
+        conn.close()
+
+    # The database replaced by another one that has grown past what the hub held: its count is
+    # higher, but its entry 5 is not the one the hub acknowledged (``prior``).
+    for leftover in (
+        database,
+        database.with_name("kiosk.db-wal"),
+        database.with_name("kiosk.db-shm"),
+    ):
+        leftover.unlink(missing_ok=True)
+    conn = connect(database, create_key_file(tmp_path / "db2.key"))
+    try:
+        sync = SyncService(conn, client, clock)
+        replaced = record(conn, 8)
+        sync.run_once()
+        entries, kinds = hub_anchor_state(hub, credentials.device_id)
+        assert entries == replaced.entries
+        assert "records_changed" in kinds
     finally:
         client.close()
         conn.close()

@@ -11,6 +11,7 @@ from kiosk.services.sync.client import (
     HubError,
     HubRefused,
     HubUnreachable,
+    Pushed,
     provision,
 )
 from kiosk.services.sync.credentials import Credentials, credentials_path, load_credentials
@@ -29,6 +30,7 @@ __all__ = [
     "HubError",
     "HubRefused",
     "HubUnreachable",
+    "Pushed",
     "SyncFacade",
     "SyncReport",
     "SyncService",

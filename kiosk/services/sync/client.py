@@ -18,12 +18,14 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from kiosk.services.sync.anchor import valid
 from kiosk.services.sync.credentials import (
     Credentials,
     credentials_path,
     save_credentials,
 )
 from kiosk.services.sync.signing import signed_headers
+from kiosk.store.anchor import Anchor
 
 log = logging.getLogger("kiosk.sync")
 
@@ -101,6 +103,12 @@ class ChangesPage:
     snapshot: bool
     more: bool
     changes: list[Change]
+
+
+@dataclass(frozen=True)
+class Pushed:
+    stored_through: int
+    anchor: Anchor | None  # the audit anchor the hub holds for this kiosk (docs/SYNC.md)
 
 
 def check_url(url: str) -> str:
@@ -224,13 +232,17 @@ class HubClient:
         except ValueError as exc:
             raise HubBusy("the hub sent an answer that is not JSON", status=200) from exc
 
-    def push(self, events: list[dict[str, Any]]) -> int:
-        """POST /v1/sync/events. Returns ``stored_through``."""
-        answer = self._call("POST", "/v1/sync/events", payload={"events": events})
+    def push(self, events: list[dict[str, Any]], anchor: dict[str, Any] | None = None) -> Pushed:
+        """POST /v1/sync/events, with the audit anchor when given."""
+        payload: dict[str, Any] = {"events": events}
+        if anchor is not None:
+            payload["anchor"] = anchor
+        answer = self._call("POST", "/v1/sync/events", payload=payload)
         try:
-            return int(answer["stored_through"])
+            stored_through = int(answer["stored_through"])
         except (KeyError, TypeError, ValueError) as exc:
             raise HubBusy("the hub's answer to a push lacks stored_through") from exc
+        return Pushed(stored_through, _held_anchor(answer.get("anchor")))
 
     def pull(self, cursor: int) -> ChangesPage:
         """GET /v1/sync/changes?cursor=N."""
@@ -250,6 +262,18 @@ class HubClient:
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise HubBusy("the hub sent a page of changes this kiosk cannot read") from exc
+
+
+def _held_anchor(raw: Any) -> Anchor | None:
+    """The hub's ``anchor`` answer, or None: absent (an older hub) or not its shape (then it
+    is only not remembered; the events were stored all the same)."""
+    if not isinstance(raw, dict):
+        return None
+    entries, head = raw.get("entries"), raw.get("head")
+    if type(entries) is not int or not isinstance(head, str):
+        return None
+    anchor = Anchor(entries, head)
+    return anchor if valid(anchor) else None
 
 
 def provision(

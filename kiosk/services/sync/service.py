@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from kiosk.services.clock import Clock
+from kiosk.services.sync.anchor import AnchorSender
 from kiosk.services.sync.apply import ApplyError, apply_page
-from kiosk.services.sync.client import ChangesPage, ClockSkew, HubError
+from kiosk.services.sync.client import ChangesPage, ClockSkew, HubError, HubRefused, Pushed
 from kiosk.store import sync_repo as repo
+from kiosk.store.anchor import Anchor
 from kiosk.store.db import Connection, transaction
 from kiosk.store.repository import Store
 
@@ -24,7 +26,9 @@ MAX_PAGES_PER_ROUND = 200  # a long snapshot goes on at the next round
 
 
 class Hub(Protocol):
-    def push(self, events: list[dict]) -> int: ...  # type: ignore[type-arg]
+    def push(
+        self, events: list[dict[str, Any]], anchor: dict[str, Any] | None = None
+    ) -> Pushed: ...
 
     def pull(self, cursor: int) -> ChangesPage: ...
 
@@ -47,6 +51,7 @@ class SyncService:
         self._store = Store(conn)
         self._hub = hub
         self._clock = clock
+        self._anchors = AnchorSender.for_connection(conn)
 
     def run_once(self) -> SyncReport:
         """One round. Records success or the error (staff wording) in ``sync_state`` and
@@ -85,13 +90,19 @@ class SyncService:
             log.exception("cannot record the sync error")
 
     def _push(self) -> tuple[int, bool]:
-        """Send unsent events in batches of up to 500, in seq order, until none is left."""
+        """Send unsent events in batches of up to 500, in seq order, until none is left.
+
+        Every batch carries the audit anchor as it is when the batch leaves, so the last one
+        carries the newest; with no events waiting, an anchor not yet sent goes alone."""
         pushed = 0
         while True:
             batch = repo.unsent(self._conn, PUSH_BATCH)
+            anchor = self._anchors.current()
+            if not batch and not self._anchors.is_new(anchor):
+                return pushed, False
+            stored_through = self._send([event.wire() for event in batch], anchor)
             if not batch:
                 return pushed, False
-            stored_through = self._hub.push([event.wire() for event in batch])
             marked = repo.mark_sent_through(self._conn, stored_through, self._clock.now())
             pushed += marked
             if marked == 0 or stored_through < batch[-1].seq:
@@ -104,6 +115,21 @@ class SyncService:
                     batch[0].seq,
                 )
                 return pushed, False
+
+    def _send(self, events: list[dict[str, Any]], anchor: Anchor | None) -> int:
+        """One push; returns ``stored_through``. The anchor never costs the events: a hub
+        that refuses it (bad_anchor: it should not, the shapes agree) gets them without it."""
+        if anchor is None:
+            return self._hub.push(events).stored_through
+        try:
+            reply = self._hub.push(events, self._anchors.wire(anchor))
+        except HubRefused as exc:
+            if exc.code != "bad_anchor":
+                raise
+            self._anchors.refused(anchor)
+            return self._hub.push(events).stored_through
+        self._anchors.sent(anchor, reply.anchor)
+        return reply.stored_through
 
     def _pull(self) -> tuple[int, int, int, bool]:
         applied = conflicts = 0
