@@ -283,10 +283,14 @@ class FingerprintSensor(Protocol):
 
 @runtime_checkable
 class DispenserController(Protocol):
-    """The motor board speaking controller-protocol v1."""
+    """The motor board speaking controller-protocol v1, with the 1.1 additions."""
 
     @property
     def state(self) -> DeviceState: ...
+
+    @property
+    def protocol_version(self) -> ProtocolVersion | None:
+        """What the last PONG said; None until a PING was answered since ``open()``."""
 
     def open(self) -> None: ...
 
