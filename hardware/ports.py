@@ -310,3 +310,11 @@ class DispenserController(Protocol):
     def door_unlock(self, seconds: int) -> None: ...
 
     def lane_reset(self, lane: int) -> None: ...
+
+    def vend_log(self, index: int) -> VendRecord | None:
+        """The controller's record ``index`` (0 = newest); None past the last one.
+        Raises ``ControllerUnsupported`` on firmware before 1.1."""
+
+    def vend_log_all(self) -> list[VendRecord]:
+        """Every record the controller holds (up to 32), newest first, read as one
+        consistent snapshot. Raises ``ControllerUnsupported`` on firmware before 1.1."""

@@ -32,10 +32,12 @@ from hardware.ports import (
     ControllerRefused,
     ControllerStatus,
     ControllerTimeout,
+    ControllerUnsupported,
     DeviceState,
     EventHandler,
     ProtocolVersion,
     VendAckResult,
+    VendRecord,
     VendState,
 )
 
@@ -214,6 +216,33 @@ class SerialController:
         payload = fr.vend_query_payload(vend_id)
         return self._call(fr.CMD_VEND_QUERY, payload, fr.parse_vend_state)
 
+    def vend_log(self, index: int) -> VendRecord | None:
+        """The controller's vend record ``index`` (0 = newest); None past the last one.
+        Raises ``ControllerUnsupported`` when its firmware is older than 1.1."""
+        with self._commanding():
+            entry = self._log_entry(index)
+        return entry.record if entry is not None else None
+
+    def vend_log_all(self) -> list[VendRecord]:
+        """Every vend record the controller holds (up to 32), newest first.
+
+        The command lock is held for the whole walk (one VEND_LOG per record): only a VEND,
+        which only we send, adds a record, so the list is one consistent snapshot rather
+        than a walk over an index that shifts under it. Raises ``ControllerUnsupported``
+        when the firmware is older than 1.1.
+        """
+        with self._commanding():
+            first = self._log_entry(0)
+            if first is None:
+                return []
+            records = [first.record]
+            for index in range(1, first.count):
+                entry = self._log_entry(index)
+                if entry is None or entry.count != first.count:
+                    raise self._fault("the vend log changed while it was read")
+                records.append(entry.record)
+        return records
+
     def door_unlock(self, seconds: int) -> None:
         self._call(fr.CMD_DOOR_UNLOCK, fr.door_unlock_payload(seconds), _parse_ok)
 
@@ -225,6 +254,22 @@ class SerialController:
         info, version = self._call_locked(fr.CMD_PING, b"", _parse_pong)
         self._set_proto(version)
         return info, version
+
+    def _log_entry(self, index: int) -> fr.VendLogEntry | None:
+        """VEND_LOG ``index``; None past the last record. Caller holds the command lock."""
+        payload = fr.vend_log_payload(index)  # a bad index is our bug: ValueError, no I/O
+        version = self.protocol_version or self._ping_locked()[1]
+        if version < ProtocolVersion.V1_1:
+            raise ControllerUnsupported(f"no VEND_LOG in protocol {int(version)} firmware")
+        try:
+            return self._call_locked(fr.CMD_VEND_LOG, payload, fr.parse_vend_record)
+        except ControllerRefused as exc:
+            if exc.code == fr.NAK_BAD_PAYLOAD:
+                return None  # index >= count: the documented answer
+            if exc.code == fr.NAK_UNKNOWN_COMMAND:  # older firmware since our last PING
+                self._set_proto(None)  # so the next call asks again
+                raise ControllerUnsupported("the controller does not know VEND_LOG") from exc
+            raise
 
     @contextlib.contextmanager
     def _commanding(self) -> Iterator[None]:

@@ -1,5 +1,5 @@
 """Protocol 1.1 in the driver, against firmware 1.0 and 1.1 emulators over a real pty:
-the version learnt from PONG, and stale replies after a host restart."""
+the version learnt from PONG, stale replies after a host restart, and VEND_LOG."""
 
 from __future__ import annotations
 
@@ -18,12 +18,14 @@ from hardware.ports import (
     ControllerInfo,
     ControllerProtocolError,
     ControllerStatus,
+    ControllerUnsupported,
     DeviceState,
     LaneState,
     ProtocolVersion,
     VendAckResult,
     VendOutcome,
     VendQueryState,
+    VendRecord,
     VendState,
 )
 from tests.hardware.conftest import WAIT, EventLog, make_emulator
@@ -184,3 +186,73 @@ def test_restart_at_every_seq_gets_right_answers(proto: ProtocolVersion) -> None
     # driver drops it and asks again. Firmware 1.1 sees a new command.
     expected = 1 if proto is ProtocolVersion.V1 else 0
     assert stale == dict.fromkeys(range(1, 256), expected)
+
+
+# ---------------------------------------------------------------- VEND_LOG
+
+ONLY_1_0 = pytest.mark.parametrize("emu", [ProtocolVersion.V1], indirect=True)
+ONLY_1_1 = pytest.mark.parametrize("emu", [ProtocolVersion.V1_1], indirect=True)
+
+
+@ONLY_1_0
+def test_vend_log_is_unsupported_by_firmware_1_0(
+    emu: ControllerEmulator, driver: SerialController
+) -> None:
+    with pytest.raises(ControllerUnsupported):
+        driver.vend_log(0)
+    with pytest.raises(ControllerUnsupported):
+        driver.vend_log_all()
+    assert driver.protocol_version is ProtocolVersion.V1  # learnt by a PING of its own
+    assert [type_ for _, type_ in emu.commands] == [fr.CMD_PING]  # never sent VEND_LOG
+    assert driver.state is DeviceState.READY
+
+
+@ONLY_1_1
+def test_vend_log_newest_first(emu: ControllerEmulator, driver: SerialController) -> None:
+    assert driver.vend_log(0) is None
+    assert driver.vend_log_all() == []
+    emu.force_jam(2, after_units=1)
+    emu.set_stock(3, 1)
+    for vend_id, lane, units in ((1, 2, 3), (2, 3, 2), (3, 1, 2)):
+        assert driver.vend(vend_id, lane, units) is VendAckResult.ACCEPTED
+        finished(emu, vend_id)
+    emu.unit_seconds = 5.0
+    assert driver.vend(4, 4, 5) is VendAckResult.ACCEPTED
+    records = driver.vend_log_all()
+    assert records == [
+        VendRecord(4, 4, 5, 0, VendOutcome.NONE),
+        VendRecord(3, 1, 2, 2, VendOutcome.COMPLETE),
+        VendRecord(2, 3, 2, 1, VendOutcome.LANE_EMPTY),
+        VendRecord(1, 2, 3, 1, VendOutcome.JAM),
+    ]
+    assert records[0].running
+    assert not records[1].running
+    assert driver.vend_log(1) == records[1]
+    assert driver.vend_log(4) is None  # NAK 3: past the last record
+    assert driver.state is DeviceState.READY
+
+
+@ONLY_1_1
+def test_vend_log_holds_the_last_32(emu: ControllerEmulator, driver: SerialController) -> None:
+    emu.unit_seconds = 0.001
+    for vend_id in range(1, 36):
+        assert driver.vend(vend_id, 1 + vend_id % 4, 1) is VendAckResult.ACCEPTED
+        finished(emu, vend_id)
+    records = driver.vend_log_all()
+    assert [r.vend_id for r in records] == list(range(35, 3, -1))
+    assert driver.vend_log(31) == records[31]
+    assert driver.vend_log(32) is None
+
+
+@ONLY_1_1
+def test_firmware_downgrade_makes_vend_log_unsupported(
+    emu: ControllerEmulator, driver: SerialController
+) -> None:
+    assert driver.ping().proto == 2
+    emu.proto = ProtocolVersion.V1  # without a BOOT the driver could see
+    with pytest.raises(ControllerUnsupported):
+        driver.vend_log(0)
+    assert driver.protocol_version is None  # asked again next time
+    with pytest.raises(ControllerUnsupported):
+        driver.vend_log_all()
+    assert driver.protocol_version is ProtocolVersion.V1
