@@ -229,7 +229,8 @@ class SerialController:
         The command lock is held for the whole walk (one VEND_LOG per record): only a VEND,
         which only we send, adds a record, so the list is one consistent snapshot rather
         than a walk over an index that shifts under it. Raises ``ControllerUnsupported``
-        when the firmware is older than 1.1.
+        when the firmware is older than 1.1. Its time bound is that of up to 33 commands
+        (a PING when the version is not known yet, and one VEND_LOG per record).
         """
         with self._commanding():
             first = self._log_entry(0)
