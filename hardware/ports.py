@@ -283,10 +283,14 @@ class FingerprintSensor(Protocol):
 
 @runtime_checkable
 class DispenserController(Protocol):
-    """The motor board speaking controller-protocol v1."""
+    """The motor board speaking controller-protocol v1, with the 1.1 additions."""
 
     @property
     def state(self) -> DeviceState: ...
+
+    @property
+    def protocol_version(self) -> ProtocolVersion | None:
+        """What the last PONG said; None until a PING was answered since ``open()``."""
 
     def open(self) -> None: ...
 
@@ -306,3 +310,11 @@ class DispenserController(Protocol):
     def door_unlock(self, seconds: int) -> None: ...
 
     def lane_reset(self, lane: int) -> None: ...
+
+    def vend_log(self, index: int) -> VendRecord | None:
+        """The controller's record ``index`` (0 = newest); None past the last one.
+        Raises ``ControllerUnsupported`` on firmware before 1.1."""
+
+    def vend_log_all(self) -> list[VendRecord]:
+        """Every record the controller holds (up to 32), newest first, read as one
+        consistent snapshot. Raises ``ControllerUnsupported`` on firmware before 1.1."""

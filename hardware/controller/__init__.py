@@ -1,4 +1,5 @@
-"""Dispenser controller: framing and messages of controller-protocol v1, and its driver.
+"""Dispenser controller: framing and messages of controller-protocol v1 (with the 1.1
+additions), and its driver.
 
 ``frame`` is pure (no I/O) and shared with the emulator; ``driver`` talks pyserial.
 """

@@ -43,7 +43,6 @@ HEADER_SIZE = 4  # STX, LEN, SEQ, TYPE
 CRC_SIZE = 2
 FRAME_TIMEOUT = 0.05  # a frame not complete this long after its STX is dropped
 EVENT_SEQ = 0
-PROTO_VERSION = 1
 MAX_UNITS = 20
 MAX_UNLOCK_SECONDS = 60
 LOG_RECORDS = 32  # vend records a controller keeps in non-volatile memory

@@ -11,7 +11,7 @@ import pytest
 
 from hardware.controller.driver import SerialController
 from hardware.emulators.controller import ControllerEmulator
-from hardware.ports import ControllerEvent
+from hardware.ports import ControllerEvent, ProtocolVersion
 
 WAIT = 2.0  # generous upper bound for anything the emulator does in tens of ms
 
@@ -50,9 +50,16 @@ class EventLog:
                 return self.seen
 
 
-def make_emulator(nvram_path: Path | None) -> ControllerEmulator:
+def make_emulator(
+    nvram_path: Path | None, proto: ProtocolVersion = ProtocolVersion.V1
+) -> ControllerEmulator:
     return ControllerEmulator(
-        lanes=4, unit_seconds=0.01, jam_seconds=0.1, boot_seconds=0.02, nvram_path=nvram_path
+        lanes=4,
+        unit_seconds=0.01,
+        jam_seconds=0.1,
+        boot_seconds=0.02,
+        nvram_path=nvram_path,
+        proto=proto,
     )
 
 

@@ -26,6 +26,7 @@ from hardware.ports import (
     ControllerEvent,
     ControllerInfo,
     DeviceState,
+    ProtocolVersion,
     UnitDropped,
     VendAckResult,
     VendDone,
@@ -214,7 +215,7 @@ def test_driver_survives_noise_and_never_loses_a_confirmed_drop(
         for _ in range(emu.pending_noise):
             _attempt(drv.ping, raised)
         assert emu.pending_noise == 0
-        assert drv.ping().proto == fr.PROTO_VERSION
+        assert drv.ping().proto == ProtocolVersion.V1
         assert drv._reader_alive()
         assert drv.state is DeviceState.READY
     finally:
