@@ -73,7 +73,8 @@ def test_five_wrong_pins_lock_the_entry(kiosk: Kiosk, qtbot: QtBot) -> None:
     enter_pin(kiosk, qtbot, DEMO_ADMIN_PIN)  # locked: even the right PIN waits
     qtbot.waitUntil(lambda: message.text().startswith("Too many wrong PINs."), timeout=5000)
     assert kiosk.window.panel is None
-    assert audit_actions(kiosk, qtbot).count("staff.login_failed") == 5
+    actions = audit_actions(kiosk, qtbot)
+    assert (actions.count("pin.refused"), actions.count("pin.refused_locked")) == (5, 1)
     qtbot.mouseClick(kiosk.window.login.cancel, Qt.MouseButton.LeftButton)
     assert kiosk.driver.state.screen is Screen.IDLE
 

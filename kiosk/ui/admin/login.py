@@ -8,7 +8,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
 from kiosk.i18n import _, format_local_time
-from kiosk.services.staff import PinLocked, StaffSession, WrongPin
+from kiosk.services.pin_gate import PinLocked, WrongPin
+from kiosk.services.staff import StaffSession
 from kiosk.ui.background import Backend
 from kiosk.ui.pinpad import PinPad
 
