@@ -309,5 +309,6 @@ def test_diagnostics_go_to_a_usb_folder_from_the_hardware_page(
     qtbot.waitUntil(
         lambda: panel.message.text().startswith("Written: kiosk-diagnostics-"), timeout=10000
     )
-    assert len(list(tmp_path.glob("kiosk-diagnostics-*.zip"))) == 1
+    [written] = tmp_path.glob("kiosk-diagnostics-*.zip")
+    assert written.stat().st_mode & 0o777 == 0o600  # owner only: it leaves on a USB stick
     panel.logout("logout")
