@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import gettext
 import logging
+import math
 import string
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
-from babel.dates import format_date, format_time
+from babel.dates import format_date, format_time, format_timedelta
 
 log = logging.getLogger("kiosk.i18n")
 
@@ -100,6 +101,15 @@ def format_local_day(instant: datetime, timezone: str, style: str = "full") -> s
     return format_date(
         instant.astimezone(ZoneInfo(timezone)).date(), format=style, locale=_State.locale
     )
+
+
+def format_wait(seconds: int) -> str:
+    """A wait as words ("30 seconds", "4 minutes", "3 hours"), rounded up to its unit so
+    that someone who waits what it says is not turned away again."""
+    unit = 1 if seconds < 120 else 60 if seconds < 7200 else 3600
+    rounded = timedelta(seconds=math.ceil(seconds / unit) * unit)
+    # threshold=2: seconds up to 2 minutes, minutes up to 2 hours (Babel's default: 0.85).
+    return format_timedelta(rounded, threshold=2, locale=_State.locale)
 
 
 def language_name(locale: str) -> str:

@@ -32,6 +32,7 @@ ES: dict[object, object] = {
     "Temporarily out of service": "Temporalmente fuera de servicio",
     "That PIN is not accepted for this task.": "Ese PIN no se acepta para esta tarea.",
     "That PIN was not accepted. Please try again.": "No se aceptó ese PIN. Inténtelo de nuevo.",
+    "Too many wrong PINs. Try again in {wait}.": "Demasiados PIN incorrectos. Inténtelo de nuevo en {wait}.",
     "The clock is behind the last recorded event.": "El reloj marca una hora anterior al último evento registrado.",
     "The database check failed.": "Falló la verificación de la base de datos.",
     "The dispenser does not answer.": "El dispensador no responde.",

@@ -147,7 +147,7 @@ FR: dict[object, object] = {
     "That PIN is too easy to guess.": "Ce NIP est trop facile à deviner.",
     "That PIN was not accepted.": "Ce NIP n’a pas été accepté.",
     "The two PINs differ.": "Les deux NIP sont différents.",
-    "Too many wrong PINs. Try again after {time}.": "Trop de NIP erronés. Réessayez après {time}.",
+    "Too many wrong PINs. Try again in {wait}.": "Trop de NIP erronés. Réessayez dans {wait}.",
     "You cannot do that to your own account.": "Vous ne pouvez pas faire cela à votre propre compte.",
     # Admin panel: participants
     "Change selected": "Modifier l’ordonnance choisie",

@@ -32,6 +32,7 @@ PA: dict[object, object] = {
     "Temporarily out of service": "ਸੇਵਾ ਕੁਝ ਸਮੇਂ ਲਈ ਬੰਦ ਹੈ",
     "That PIN is not accepted for this task.": "ਇਹ ਪਿੰਨ ਇਸ ਕੰਮ ਲਈ ਮਨਜ਼ੂਰ ਨਹੀਂ ਹੈ।",
     "That PIN was not accepted. Please try again.": "ਇਹ ਪਿੰਨ ਮਨਜ਼ੂਰ ਨਹੀਂ ਹੋਇਆ। ਕਿਰਪਾ ਕਰਕੇ ਦੁਬਾਰਾ ਕੋਸ਼ਿਸ਼ ਕਰੋ।",
+    "Too many wrong PINs. Try again in {wait}.": "ਬਹੁਤ ਵਾਰ ਗਲਤ ਪਿੰਨ ਦਰਜ ਹੋਇਆ। {wait} ਬਾਅਦ ਦੁਬਾਰਾ ਕੋਸ਼ਿਸ਼ ਕਰੋ।",
     "The clock is behind the last recorded event.": "ਘੜੀ ਦਾ ਸਮਾਂ ਆਖਰੀ ਦਰਜ ਘਟਨਾ ਤੋਂ ਪਿੱਛੇ ਹੈ।",
     "The database check failed.": "ਡਾਟਾਬੇਸ ਦੀ ਜਾਂਚ ਅਸਫਲ ਰਹੀ।",
     "The dispenser does not answer.": "ਡਿਸਪੈਂਸਰ ਜਵਾਬ ਨਹੀਂ ਦੇ ਰਿਹਾ।",

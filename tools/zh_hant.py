@@ -36,6 +36,7 @@ ZH_HANT: dict[object, object] = {
     "Temporarily out of service": "暫時停止服務",
     "That PIN is not accepted for this task.": "此密碼不能用於這項操作。",
     "That PIN was not accepted. Please try again.": "此密碼未被接受。請再試一次。",
+    "Too many wrong PINs. Try again in {wait}.": "密碼錯誤次數過多。請在{wait}後再試。",
     "The clock is behind the last recorded event.": "時鐘時間早於最後一次記錄的事件。",
     "The database check failed.": "資料庫檢查失敗。",
     "The dispenser does not answer.": "發藥器沒有回應。",

@@ -89,6 +89,13 @@ class WitnessRejected:
 
 
 @dataclass(frozen=True)
+class WitnessLocked:
+    """Too many wrong staff PINs: the witness pad refuses every PIN for ``seconds``."""
+
+    seconds: int
+
+
+@dataclass(frozen=True)
 class Cancel:
     pass
 
@@ -140,7 +147,8 @@ class StaffPin:
 
 @dataclass(frozen=True)
 class StaffPinRefused:
-    reason: str
+    reason: str  # "locked": too many wrong PINs, the pad refuses every PIN for ``seconds``
+    seconds: int = 0
 
 
 @dataclass(frozen=True)
@@ -158,6 +166,7 @@ Event = (
     | WitnessPin
     | WitnessAccepted
     | WitnessRejected
+    | WitnessLocked
     | Cancel
     | UnitDropped
     | DispenseFinished
@@ -233,6 +242,7 @@ class FlowState:
     faults: tuple[str, ...] = ()  # why the machine cannot serve (empty: it can)
     staff_can_clear: bool = False
     staff_message: str = ""
+    pin_locked_seconds: int = 0  # the PIN pad on screen is locked for this long (0: it is not)
     effects: tuple[Effect, ...] = field(default=(), compare=False)
 
     @property
@@ -275,9 +285,9 @@ def step(state: FlowState, event: Event) -> FlowState:
         case _, ServiceRestored():
             return replace(s, faults=(), staff_can_clear=False)
         case Screen.OUT_OF_SERVICE, StaffPin(pin=pin) if state.staff_can_clear:
-            return replace(s, staff_message="", effects=(ConfirmSecure(pin),))
-        case Screen.OUT_OF_SERVICE, StaffPinRefused(reason=reason):
-            return replace(s, staff_message=reason)
+            return replace(s, staff_message="", pin_locked_seconds=0, effects=(ConfirmSecure(pin),))
+        case Screen.OUT_OF_SERVICE, StaffPinRefused(reason=reason, seconds=seconds):
+            return replace(s, staff_message=reason, pin_locked_seconds=seconds)
         case Screen.IDLE, LanguageChosen(locale=locale):
             return replace(s, locale=locale, effects=(ApplyLanguage(locale),))
         case Screen.IDLE, FingerDetected():
@@ -312,7 +322,10 @@ def step(state: FlowState, event: Event) -> FlowState:
             attempts = state.witness_attempts + 1
             if attempts >= MAX_WITNESS_ATTEMPTS:
                 return replace(s, screen=Screen.ERROR, error=ErrorKind.SEE_STAFF)
-            return replace(s, witness_attempts=attempts)
+            return replace(s, witness_attempts=attempts, pin_locked_seconds=0)
+        case Screen.WITNESS, WitnessLocked(seconds=seconds):
+            # Not an attempt: no PIN was checked. The pad says how long; staff may wait.
+            return replace(s, pin_locked_seconds=seconds)
         case Screen.WITNESS, Cancel():
             return _idle(state)
         case Screen.DECIDING, DoseRefused(refusal=refusal):

@@ -1,16 +1,19 @@
 """`kiosk diagnostics`: one zip for remote support, with no personal data in it.
 
 Versions, the configuration without secrets, the self-test, recent logs, lane states, sync
-status and database checks. Participants appear only as internal ids in log lines (as the
-logs always have them); templates, keys, PINs, hub secrets and enrollment codes are never
-read into it.
+status and database checks. Participants appear only as internal ids: log lines are written
+that way, and every text in the zip is scrubbed of participant codes and names as well
+(``kiosk.services.redact``). Templates, keys, PINs, hub secrets and enrollment codes are
+never read into it. The zip is readable by its owner only (0600): it goes on USB sticks.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import platform
+import secrets
 import sys
 import zipfile
 from collections.abc import Callable
@@ -22,6 +25,7 @@ from typing import Any
 
 from kiosk import __version__
 from kiosk.services.config import Config, to_toml
+from kiosk.services.redact import Redactor
 from kiosk.store import audit, sync_repo
 from kiosk.store.db import Connection, integrity_check, schema_version
 
@@ -123,7 +127,8 @@ def write_zip(
     conn: Connection | None,
     selftest: Callable[[], list[dict[str, Any]]] | None,
 ) -> Path:
-    """Write the zip atomically; returns its path. ``selftest`` runs the device checks."""
+    """Write the zip (0600, atomically); returns its path. ``selftest`` runs the device
+    checks. Every part is scrubbed of the participants' codes and names."""
     out.parent.mkdir(parents=True, exist_ok=True)
     parts: dict[str, str] = {
         "versions.json": json.dumps(versions(conn), indent=2),
@@ -139,12 +144,29 @@ def write_zip(
             parts["selftest.json"] = json.dumps({"error": type(exc).__name__})
     parts["README.txt"] = (
         f"Kiosk diagnostics written {datetime.now(UTC).isoformat()} UTC.\n"
-        "No participant names, codes, fingerprint templates, PINs, keys or secrets are included.\n"
+        "No participant names, codes, fingerprint templates, PINs, keys or secrets are included:\n"
+        "participants appear as internal ids, and any code or name found in a text is replaced\n"
+        "by [participant] or [name].\n"
     )
-    temporary = out.with_suffix(".tmp")
-    with zipfile.ZipFile(temporary, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        for name, text in parts.items():
-            archive.writestr(name, text)
-    temporary.replace(out)
+    redact = Redactor.for_store(conn)
+    _write_private_zip(out, {name: redact(text) for name, text in parts.items()})
     log.info("diagnostics written (%d parts)", len(parts))
     return out
+
+
+def _write_private_zip(out: Path, parts: dict[str, str]) -> None:
+    """Owner-only from its first byte (created 0600, never chmod-ed afterwards: USB sticks'
+    file systems refuse chmod), complete or absent (a temporary file, fsync, rename)."""
+    temporary = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+                for name, text in parts.items():
+                    archive.writestr(name, text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, out)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise

@@ -76,6 +76,7 @@ class InteractionService:
         return allowed
 
     def verify_witness(self, participant_id: int, pin: str) -> int | None:
+        """The witness's staff id, or None; raises ``PinLocked`` while the pad is locked."""
         return self.witness.verify(participant_id, pin)
 
     def dispense(

@@ -184,7 +184,7 @@ class ParticipantService:
             self._clock.now(), session.actor, "participant.enrolled", code, details
         ) as tx:
             participant_id = repo.insert_participant(tx, code, name, language, self._clock.now())
-        log.info("participant %d (%s) created by staff %d", participant_id, code, session.staff_id)
+        log.info("participant %d created by staff %d", participant_id, session.staff_id)
         return participant_id
 
     def set_language(self, session: StaffSession, participant_id: int, locale: str | None) -> None:

@@ -25,8 +25,8 @@ from kiosk.services.config import (
     validate,
     write_config,
 )
+from kiosk.services.pin_gate import MIN_PIN_DIGITS
 from kiosk.services.selftest import DeviceCheck, bounded, check_controller, check_sensor
-from kiosk.services.staff import MIN_PIN_DIGITS
 from kiosk.store.db import StoreError, connect
 from kiosk.store.keyfile import CREDENTIAL_NAME, create_key_file, read_key_file, resolve_key_path
 from kiosk.store.pins import hash_pin

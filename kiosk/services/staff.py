@@ -1,31 +1,32 @@
-"""Staff accounts, PIN login with lockout, permissions, second sign-off.
+"""Staff accounts, PIN login, permissions, second sign-off.
 
-PINs are at least six digits, unique per person, stored only as scrypt hashes. Five wrong
-PINs in a row lock the entry for 30 s, doubling with each further failure; the lock is in
-the store, so restarting the kiosk does not reset it. Every attempt is audited (never the
-PIN itself).
+PINs are at least six digits, unique per person, stored only as scrypt hashes. Every PIN
+check (login, second signature, a new PIN's uniqueness) goes through the ``PinGate``, whose
+lockout policy and audit are the same at every PIN entry of the kiosk.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from kiosk.domain.permissions import Permission, Role, allowed
+from kiosk.domain.permissions import Permission, allowed
 from kiosk.services.clock import Clock
 from kiosk.services.errors import InvalidInput, NotPermitted
-from kiosk.store.pins import hash_pin, verify_pin
+from kiosk.services.pin_gate import (
+    ALL_ROLES,
+    MIN_PIN_DIGITS,
+    EntryPoint,
+    PinGate,
+    WrongPin,
+)
+from kiosk.store.pins import hash_pin
 from kiosk.store.repository import Store
-from kiosk.store.timefmt import from_text, to_text
 
 log = logging.getLogger("kiosk.staff")
 
-MIN_PIN_DIGITS = 6
-LOCK_AFTER_FAILURES = 5
-FIRST_LOCK = timedelta(seconds=30)
 IDLE_LOGOUT_SECONDS = 120
-ALL_ROLES = tuple(role.value for role in Role)
 
 
 @dataclass(frozen=True)
@@ -43,18 +44,6 @@ class StaffSession:
         return f"staff:{self.staff_id}"
 
 
-class PinLocked(Exception):
-    def __init__(self, until: datetime) -> None:
-        super().__init__(f"locked until {until.isoformat()}")
-        self.until = until
-
-
-class WrongPin(Exception):
-    def __init__(self, failures: int) -> None:
-        super().__init__(f"wrong PIN ({failures} in a row)")
-        self.failures = failures
-
-
 @dataclass(frozen=True)
 class StaffRecord:
     id: int
@@ -64,35 +53,21 @@ class StaffRecord:
 
 
 class StaffService:
-    def __init__(self, store: Store, clock: Clock) -> None:
+    def __init__(self, store: Store, clock: Clock, pins: PinGate | None = None) -> None:
         self._store = store
         self._clock = clock
+        self._pins = pins or PinGate(store, clock)
 
     # ------------------------------------------------------------ login
 
-    def login(self, pin: str, entry: str = "admin") -> StaffSession:
+    def login(self, pin: str) -> StaffSession:
+        """Raises ``WrongPin``, or ``PinLocked`` (the gate's lockout)."""
+        holder = self._pins.check(EntryPoint.ADMIN_LOGIN, pin)
         now = self._clock.now()
-        failures, locked_until = self._attempts(entry)
-        if locked_until is not None and now < locked_until:
-            self._store.note(now, "unknown", "staff.login_locked", entry)
-            raise PinLocked(locked_until)
-        match = self._find(pin)
-        if match is None:
-            failures += 1
-            until = None
-            if failures >= LOCK_AFTER_FAILURES:
-                until = now + FIRST_LOCK * 2 ** (failures - LOCK_AFTER_FAILURES)
-            self._set_attempts(entry, failures, until)
-            self._store.note(now, "unknown", "staff.login_failed", entry, {"failures": failures})
-            log.warning("wrong staff PIN at %s (%d in a row)", entry, failures)
-            if until is not None:
-                raise PinLocked(until)
-            raise WrongPin(failures)
-        self._set_attempts(entry, 0, None)
-        staff_id, name, role = match
-        self._store.note(now, f"staff:{staff_id}", "staff.login", entry, {"role": role})
-        log.info("staff %d (%s) logged in", staff_id, role)
-        return StaffSession(staff_id, name, role, now)
+        record = self._store.staff_member(holder.staff_id)
+        self._store.note(now, holder.actor, "staff.login", "admin", {"role": holder.role})
+        log.info("staff %d (%s) logged in", holder.staff_id, holder.role)
+        return StaffSession(holder.staff_id, record[0] if record else "", holder.role, now)
 
     def logout(self, session: StaffSession, reason: str = "logout") -> None:
         self._store.note(self._clock.now(), session.actor, f"staff.{reason}", "admin")
@@ -109,38 +84,18 @@ class StaffService:
             raise NotPermitted(permission.value)
 
     def second_signature(self, pin: str, first: StaffSession) -> int:
-        """Another active staff member's PIN (blind counts, restocks). Audited."""
-        match = self._find(pin)
-        now = self._clock.now()
-        if match is None or match[0] == first.staff_id:
-            self._store.note(now, first.actor, "staff.second_signature_refused", "admin")
-            raise InvalidInput("second_signature")
-        return match[0]
-
-    def _find(self, pin: str) -> tuple[int, str, str] | None:
-        if not (pin.isdigit() and len(pin) >= MIN_PIN_DIGITS):
-            return None
-        for staff_id, role, pin_hash in self._store.staff_with_roles(ALL_ROLES):
-            if verify_pin(pin, pin_hash):
-                record = self._store.staff_member(staff_id)
-                return (staff_id, record[0] if record else "", role)
-        return None
-
-    def _attempts(self, entry: str) -> tuple[int, datetime | None]:
-        row = self._store.conn.execute(
-            "SELECT failures, locked_until FROM pin_attempts WHERE entry = ?", (entry,)
-        ).fetchone()
-        if row is None:
-            return 0, None
-        return int(row[0]), from_text(row[1]) if row[1] else None
-
-    def _set_attempts(self, entry: str, failures: int, until: datetime | None) -> None:
-        self._store.conn.execute(
-            "INSERT INTO pin_attempts (entry, failures, locked_until) VALUES (?, ?, ?)"
-            " ON CONFLICT (entry) DO UPDATE SET failures = excluded.failures,"
-            " locked_until = excluded.locked_until",
-            (entry, failures, to_text(until) if until else None),
-        )
+        """Another active staff member's PIN (blind counts, restocks). Audited by the gate;
+        raises ``InvalidInput("second_signature")``, or ``PinLocked``."""
+        try:
+            holder = self._pins.check(
+                EntryPoint.SECOND_SIGNATURE,
+                pin,
+                exclude_staff=first.staff_id,
+                actor=first.actor,
+            )
+        except WrongPin as exc:
+            raise InvalidInput("second_signature") from exc
+        return holder.staff_id
 
     # ------------------------------------------------------------ accounts (admins)
 
@@ -152,7 +107,7 @@ class StaffService:
 
     def add(self, session: StaffSession, name: str, role: str, pin: str) -> int:
         self.require(session, Permission.MANAGE_STAFF)
-        self._check_new_pin(pin)
+        self._check_new_pin(session, pin)
         if role not in ALL_ROLES:
             raise InvalidInput("role")
         if not name.strip():
@@ -164,7 +119,7 @@ class StaffService:
     def change_pin(self, session: StaffSession, staff_id: int, pin: str) -> None:
         if staff_id != session.staff_id:
             self.require(session, Permission.MANAGE_STAFF)
-        self._check_new_pin(pin)
+        self._check_new_pin(session, pin)
         with self._store.change(
             self._clock.now(), session.actor, "staff.pin_changed", f"staff:{staff_id}"
         ) as conn:
@@ -180,10 +135,10 @@ class StaffService:
         ) as conn:
             conn.execute("UPDATE staff SET active = ? WHERE id = ?", (int(active), staff_id))
 
-    def _check_new_pin(self, pin: str) -> None:
+    def _check_new_pin(self, session: StaffSession, pin: str) -> None:
         if not (pin.isdigit() and len(pin) >= MIN_PIN_DIGITS):
             raise InvalidInput("pin_short")
         if len(set(pin)) == 1 or pin in "01234567890" or pin in "98765432109":
             raise InvalidInput("pin_trivial")
-        if self._find(pin) is not None:
+        if self._pins.pin_taken(pin, actor=session.actor):
             raise InvalidInput("pin_taken")  # a PIN names its owner: it must be unique

@@ -71,6 +71,12 @@ def next_code(conn: Connection) -> str:
     return f"{CODE_PREFIX}{max(numbers, default=0) + 1:04d}"
 
 
+def codes_and_names(conn: Connection) -> list[tuple[str, str]]:
+    """(code, display name) of every participant, removed ones too (their data stays)."""
+    rows = conn.execute("SELECT code, display_name FROM participants").fetchall()
+    return [(str(code), str(name)) for code, name in rows]
+
+
 def insert_participant(
     conn: Connection, code: str, display_name: str, language: str | None, at: datetime
 ) -> int:

@@ -20,6 +20,7 @@ from kiosk.services.dispense import VendResult
 from kiosk.services.health import HealthReport, HealthService, NotSecure
 from kiosk.services.identify import BadImage, Recognised, ScanOutcome, Unrecognised
 from kiosk.services.interaction import InteractionService
+from kiosk.services.pin_gate import PinLocked
 from kiosk.ui.background import Backend
 from kiosk.ui.qt_translations import QtTranslations
 from kiosk.ui.sound import ATTENTION, SUCCESS, SoundCues
@@ -180,19 +181,28 @@ class FlowDriver(QObject):
             self.backend.submit(
                 partial(self.service.verify_witness, self.state.participant_id, effect.pin),
                 self._on_witness,
-                self.report_failure,
+                self._on_witness_failure,
             )
 
     def _after_confirm(self) -> None:
         self.check_health()
 
     def _on_confirm_refused(self, exc: BaseException) -> None:
+        if isinstance(exc, PinLocked):
+            self.send(flow.StaffPinRefused("locked", exc.seconds_left))
+            return
         reason = exc.code if isinstance(exc, NotSecure) else "error"
         log.warning("staff confirmation refused: %s", reason)
         self.send(flow.StaffPinRefused(reason))
 
     def _on_witness(self, staff_id: int | None) -> None:
         self.send(flow.WitnessRejected() if staff_id is None else flow.WitnessAccepted(staff_id))
+
+    def _on_witness_failure(self, exc: BaseException) -> None:
+        if isinstance(exc, PinLocked):
+            self.send(flow.WitnessLocked(exc.seconds_left))
+            return
+        self.report_failure(exc)
 
     def _poll_sensor(self) -> None:
         if self._health_due and not self.backend.busy:

@@ -63,7 +63,6 @@ class MainWindow(QMainWindow):
             staff.login,
             self._logged_in,
             self._back_to_participants,
-            self.site.timezone,
         )
         self.login.setStyleSheet(theme.STYLESHEET)
         self.login.setObjectName("participantRoot")

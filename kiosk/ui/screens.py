@@ -201,7 +201,9 @@ class OutOfServiceScreen(QWidget):
         for widget in (self.staff_title, self.pad):
             widget.setVisible(clearable)
         self.staff_title.setText(_("Staff: enter your PIN to confirm the machine is secure."))
-        self.staff_message.setText(staff_refusal_text(state.staff_message))
+        self.staff_message.setText(
+            staff_refusal_text(state.staff_message, state.pin_locked_seconds)
+        )
         self.staff_message.setVisible(clearable and bool(state.staff_message))
         self.pad.retranslate()
 

@@ -9,7 +9,7 @@ from kiosk.domain.dosing import TIMED_REASONS, RefusalReason
 from kiosk.domain.flow import DoseLine, ErrorKind, FlowState, Screen
 from kiosk.domain.model import SiteClock
 from kiosk.domain.schedule import dosing_day
-from kiosk.i18n import _, format_local_day, format_local_time, ngettext
+from kiosk.i18n import _, format_local_day, format_local_time, format_wait, ngettext
 
 
 class Icon:
@@ -59,11 +59,12 @@ def texts_for(state: FlowState, now: datetime, site: SiteClock) -> ScreenText:
     if screen is Screen.DECIDING:
         return ScreenText(Icon.WAIT, _("One moment"), _("Checking your prescription."))
     if screen is Screen.WITNESS:
-        detail = (
-            _("That PIN was not accepted. Please try again.")
-            if state.witness_attempts
-            else _("Staff: please enter your PIN.")
-        )
+        if state.pin_locked_seconds:
+            detail = pin_locked_text(state.pin_locked_seconds)
+        elif state.witness_attempts:
+            detail = _("That PIN was not accepted. Please try again.")
+        else:
+            detail = _("Staff: please enter your PIN.")
         return ScreenText(Icon.INFO, _("A nurse or pharmacist will witness this dose"), detail)
     if screen is Screen.DISPENSING:
         parts = [medication_phrase(line, line.units) for line in state.lines]
@@ -145,9 +146,16 @@ def fault_text(fault: str) -> str:
     }.get(fault, _("Self-test failed: {fault}").format(fault=fault))
 
 
-def staff_refusal_text(code: str) -> str:
+def pin_locked_text(seconds: int) -> str:
+    """Every staff PIN entry words its lockout the same way (the admin panel's too)."""
+    return _("Too many wrong PINs. Try again in {wait}.").format(wait=format_wait(seconds))
+
+
+def staff_refusal_text(code: str, locked_seconds: int = 0) -> str:
     if not code:
         return ""
+    if code == "locked":
+        return pin_locked_text(locked_seconds)
     return {
         "pin": _("That PIN is not accepted for this task."),
         "door_open": _("Close the service door first."),

@@ -93,3 +93,20 @@ def test_a_fault_during_any_screen_shows_an_error_that_times_out() -> None:
         state = run(*screen_events, flow.Fault(ErrorKind.OUT_OF_SERVICE))
         assert state.screen is Screen.ERROR
         assert state.timeout_seconds is not None
+
+
+def test_a_locked_pin_pad_says_how_long_and_is_not_an_attempt() -> None:
+    state = run(flow.FingerDetected(), flow.Identified(5), flow.DoseAllowed((LINE,), witness=True))
+    state = flow.step(state, flow.WitnessRejected())
+    state = flow.step(state, flow.WitnessLocked(30))
+    assert (state.screen, state.witness_attempts, state.pin_locked_seconds) == (
+        Screen.WITNESS,
+        1,
+        30,
+    )
+    assert flow.step(state, flow.WitnessRejected()).pin_locked_seconds == 0
+    lost = run(flow.ServiceLost(("tamper",), staff_can_clear=True))
+    lost = flow.step(lost, flow.StaffPinRefused("locked", 60))
+    assert (lost.staff_message, lost.pin_locked_seconds) == ("locked", 60)
+    retry = flow.step(lost, flow.StaffPin("123456"))
+    assert (retry.staff_message, retry.pin_locked_seconds) == ("", 0)

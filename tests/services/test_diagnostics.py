@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 import subprocess
 import sys
 import zipfile
@@ -86,3 +87,47 @@ def test_the_command_writes_it_for_a_data_dir(tmp_path: Path) -> None:
     parts = contents(out)
     assert "selftest.json" not in parts  # --no-devices: the running kiosk keeps its ports
     assert_no_personal_data(parts, tmp_path / "demo")
+
+
+def test_the_zip_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    runtime = start_demo(tmp_path / "demo", realistic_timing=False)
+    try:
+        out = tmp_path / "usb" / "diag.zip"
+        out.parent.mkdir()
+        out.write_bytes(b"an older export")
+        out.chmod(0o644)
+        write_zip(out, runtime.config, runtime.store.conn, None)
+    finally:
+        runtime.close()
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert [p.name for p in out.parent.iterdir()] == ["diag.zip"]  # no temporary left behind
+    assert "logs.txt" in contents(out)
+
+
+def test_codes_and_names_that_reach_a_log_are_scrubbed_from_the_zip(tmp_path: Path) -> None:
+    runtime = start_demo(tmp_path / "demo", realistic_timing=False)
+    try:
+        # A participant whose code the hub chose, in no P-#### shape.
+        runtime.store.add_participant("ZX-77", "Quinn Privé", None, runtime.clock.now(), "test")
+        logs = tmp_path / "demo" / "logs"
+        logs.mkdir(exist_ok=True)
+        (logs / "kiosk.log.1").write_text("INFO kiosk.old: scan of P-0001 (Alex) at lane 1\n")
+        (logs / "kiosk.log").write_text(
+            "INFO kiosk.x: participant 3 (P-0003, Jordan) held by staff 1\n"
+            "WARNING kiosk.sync: conflict on zx-77 for Quinn Privé; Quinn called; P-12 unknown\n"
+            "INFO kiosk.x: lane 2 jammed; P-12x and XP-12 are not codes; key-P-0004/right\n"
+        )
+        out = write_zip(tmp_path / "diag.zip", runtime.config, runtime.store.conn, None)
+    finally:
+        runtime.close()
+    parts = contents(out)
+    assert parts["logs.txt"].decode().splitlines() == [
+        "INFO kiosk.old: scan of [participant] ([name]) at lane 1",
+        "INFO kiosk.x: participant 3 ([participant], [name]) held by staff 1",
+        "WARNING kiosk.sync: conflict on [participant] for [name]; [name] called; "
+        "[participant] unknown",
+        "INFO kiosk.x: lane 2 jammed; P-12x and XP-12 are not codes; key-[participant]/right",
+    ]
+    assert_no_personal_data(parts, tmp_path / "demo")
+    for secret in (b"ZX-77", b"Quinn", "Privé".encode()):
+        assert secret not in b"\n".join(parts.values())

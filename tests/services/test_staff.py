@@ -9,7 +9,8 @@ import pytest
 from kiosk.domain.permissions import Permission
 from kiosk.services.clock import FixedClock
 from kiosk.services.errors import InvalidInput, NotPermitted
-from kiosk.services.staff import PinLocked, StaffService, WrongPin
+from kiosk.services.pin_gate import PinLocked, WrongPin
+from kiosk.services.staff import StaffService
 from kiosk.store.pins import hash_pin
 from kiosk.store.repository import Store
 
@@ -51,8 +52,9 @@ def test_five_wrong_pins_lock_the_entry_with_a_growing_delay(
     assert longer.value.until == clock.now() + timedelta(seconds=60)
     clock.at += timedelta(seconds=61)
     assert staff.login("735204").role == "staff"
-    assert actions(store).count("staff.login_failed") == 6
-    assert "staff.login_locked" in actions(store)
+    assert actions(store).count("pin.refused") == 6
+    assert actions(store).count("pin.refused_locked") == 1
+    assert actions(store)[-2:] == ["pin.accepted", "staff.login"]
 
 
 def test_the_lock_survives_a_restart(store: Store, clock: FixedClock) -> None:

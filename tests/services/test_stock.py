@@ -169,7 +169,9 @@ def test_a_second_signature_by_the_same_person_is_refused(site: Site) -> None:
         site.service.restock(site.worker, 1, 10, 5, "999999")  # nobody's PIN
     assert site.store.conn.execute("SELECT count(*) FROM stock_movements").fetchone()[0] == 0
     assert lane(site, 1).stock == 10
-    assert last_audit(site.store)[1] == "staff.second_signature_refused"
+    actor, action, subject, details = last_audit(site.store)
+    assert (actor, action, subject) == (site.worker.actor, "pin.refused", "second_signature")
+    assert details["failures"] == 2
 
 
 def test_a_locker_lane_serves_only_its_participant(site: Site) -> None:

@@ -4,6 +4,7 @@ chain, no echo into the outbox, conflicts kept for staff."""
 from __future__ import annotations
 
 import json
+import logging
 from datetime import date
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from kiosk.services.clock import FixedClock
 from kiosk.services.sync import Change, ChangesPage, HubUnreachable, SyncService
 from kiosk.services.sync.apply import ApplyError, apply_page
+from kiosk.services.sync.thread import _describe as describe_failure
 from kiosk.store import sync_repo
 from kiosk.store.audit import verify_chain
 from kiosk.store.pins import hash_pin
@@ -185,3 +187,28 @@ def test_a_snapshot_tombstones_what_it_no_longer_lists(
     assert store.staff_with_roles(("nurse",)) == []
     state = sync_repo.read_state(store.conn)
     assert state.cursor == 50 and not state.snapshot_open
+
+
+def test_the_log_names_neither_a_conflicting_participant_nor_an_unknown_one(
+    store: Store,
+    clock: FixedClock,
+    hub: FakeHub,
+    sync: SyncService,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    hub.log = [participant("P-0005", name="Casey Private")]
+    sync.run_once()
+    local = store.participant_by_code("P-0005")
+    assert local is not None
+    store.note(
+        clock.now(), "staff:1", "participant.language_changed", f"participant:{local.id}", {}
+    )
+    hub.hold_back_after = 0  # the local edit stays unsent
+    hub.log.append(participant("P-0005", name="Casey Private", language="es"))
+    assert sync.run_once().conflicts == 1
+    assert "sync conflict" in caplog.text
+    failing = ApplyError("prescription 5 names participant P-0404, unknown here")
+    assert "P-0404" not in describe_failure(failing)  # what the sync thread logs
+    for secret in ("P-0005", "Casey", "Private"):
+        assert secret not in caplog.text

@@ -102,7 +102,7 @@ def test_a_service_door_opened_outside_a_staff_session_stops_dispensing_until_se
     actions = read_store(kiosk, qtbot, "SELECT action FROM audit_log ORDER BY seq")
     flat = [a for (a,) in actions]
     assert "machine.flag_raised" in flat
-    assert "machine.secure_refused" in flat
+    assert "pin.refused" in flat  # the nurse's PIN, at the confirm-secure pad
     assert flat[-1] == "machine.flags_cleared"
 
 

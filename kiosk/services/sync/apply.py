@@ -101,7 +101,8 @@ def _conflict(
         {"conflict_id": conflict_id, "op": change.op, "local_seqs": seqs},
     )
     result.conflicts.append(conflict_id)
-    log.warning("sync conflict %d on %s %s (not applied)", conflict_id, kind, change.key)
+    # The key of a participant is their code: the log names the conflict row, which has it.
+    log.warning("sync conflict %d on a %s (not applied)", conflict_id, kind)
 
 
 def _need(data: dict[str, Any], *names: str) -> Any:

@@ -18,6 +18,7 @@ from pathlib import Path
 import httpx
 
 from kiosk.services.clock import Clock, SystemClock
+from kiosk.services.sync.apply import ApplyError
 from kiosk.services.sync.backoff import backoff_delay
 from kiosk.services.sync.client import HubClient, HubError, provision
 from kiosk.services.sync.credentials import (
@@ -145,6 +146,10 @@ class SyncThread(threading.Thread):
 def _describe(error: BaseException) -> str:
     if isinstance(error, HubError):
         return str(error)
+    if isinstance(error, ApplyError):
+        # Its text names the participant code at fault: staff read it on the Sync page (the
+        # store's sync state); the log, which leaves the machine in diagnostics, does not.
+        return "a change from the hub could not be applied (see the admin Sync page)"
     return f"{type(error).__name__}: {error}"
 
 

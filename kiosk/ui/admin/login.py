@@ -7,10 +7,12 @@ from collections.abc import Callable
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
 
-from kiosk.i18n import _, format_local_time
-from kiosk.services.staff import PinLocked, StaffSession, WrongPin
+from kiosk.i18n import _
+from kiosk.services.pin_gate import PinLocked, WrongPin
+from kiosk.services.staff import StaffSession
 from kiosk.ui.background import Backend
 from kiosk.ui.pinpad import PinPad
+from kiosk.ui.texts import pin_locked_text
 
 
 class LoginScreen(QWidget):
@@ -20,13 +22,11 @@ class LoginScreen(QWidget):
         login: Callable[[str], StaffSession],
         on_login: Callable[[StaffSession], None],
         on_cancel: Callable[[], None],
-        timezone: str,
     ) -> None:
         super().__init__()
         self._backend = backend
         self._login = login
         self._on_login = on_login
-        self._timezone = timezone
         self.title = QLabel()
         self.title.setObjectName("headline")
         self.title.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -61,11 +61,7 @@ class LoginScreen(QWidget):
 
     def _refused(self, exc: BaseException) -> None:
         if isinstance(exc, PinLocked):
-            self.message.setText(
-                _("Too many wrong PINs. Try again after {time}.").format(
-                    time=format_local_time(exc.until, self._timezone, "medium")
-                )
-            )
+            self.message.setText(pin_locked_text(exc.seconds_left))
         elif isinstance(exc, WrongPin):
             self.message.setText(_("That PIN was not accepted."))
         else:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from hardware.ports import DeviceError
 from kiosk.i18n import N_, _
 from kiosk.services.errors import InvalidInput, NotPermitted
+from kiosk.services.pin_gate import PinLocked
+from kiosk.ui.texts import pin_locked_text
 
 INPUT_CODES = {
     "pin_short": N_("A PIN has at least 6 digits."),
@@ -44,6 +46,8 @@ INPUT_CODES = {
 
 
 def error_text(exc: BaseException) -> str:
+    if isinstance(exc, PinLocked):
+        return pin_locked_text(exc.seconds_left)
     if isinstance(exc, NotPermitted):
         return _("Your role may not do that.")
     if isinstance(exc, InvalidInput):

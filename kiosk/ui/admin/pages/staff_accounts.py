@@ -13,7 +13,8 @@ from PySide6.QtWidgets import (
 
 from kiosk.domain.permissions import Permission
 from kiosk.i18n import _
-from kiosk.services.staff import ALL_ROLES, StaffRecord
+from kiosk.services.pin_gate import ALL_ROLES
+from kiosk.services.staff import StaffRecord
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
 from kiosk.ui.admin.pages.widgets import fill, table
