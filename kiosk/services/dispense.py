@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NoReturn
 
 from hardware.ports import (
     ControllerBooted,
@@ -29,6 +30,7 @@ from hardware.ports import (
 from kiosk.domain.model import Prescription
 from kiosk.services.clock import Clock
 from kiosk.services.events import ControllerEvents
+from kiosk.services.storage import STORE_FAILURES, CannotRecord, StorageGuard
 from kiosk.store import stock_repo
 from kiosk.store.repository import Intent, Store
 
@@ -74,14 +76,19 @@ class DispenseService:
         *,
         silence_budget: float = UNIT_SILENCE_BUDGET,
         events: ControllerEvents | None = None,
+        guard: StorageGuard | None = None,
     ) -> None:
         self._store = store
+        self.guard = guard
         self._controller = controller
         self._clock = clock
         self._silence_budget = silence_budget
         self._waiters: dict[int, queue.Queue[ControllerEvent]] = {}
         # Set when a vend's outcome could not be learned; health asks again when it can.
         self.open_intents = True  # unknown until the first recover()
+        # Set when a vend of this process (or the last) could not be settled or recorded:
+        # then no vend starts until recover() has recorded the truth of every open intent.
+        self.unsettled = False
         self._lock = threading.Lock()
         (events or ControllerEvents(controller)).subscribe(self._on_event)
 
@@ -104,6 +111,11 @@ class DispenseService:
         on_unit: Callable[[int], None] | None = None,
         witness_staff_id: int | None = None,
     ) -> VendResult:
+        if self.unsettled:
+            # A vend whose outcome is not recorded: settle it first (health does).
+            raise CannotRecord("an earlier vend is not settled yet")
+        if self.guard is not None:
+            self.guard.require_writable()
         # The participant's own locker lane first, else a shared lane; never another's locker.
         lane = stock_repo.lane_for_participant(
             self._store, prescription.medication.id, participant_id, units
@@ -122,15 +134,20 @@ class DispenseService:
             self._clock.now(),
             witness_staff_id,
         )
-        self._store.record_intent(intent)  # committed before anything moves
+        try:
+            self._store.record_intent(intent)  # committed before anything moves
+        except STORE_FAILURES as exc:
+            self._cannot_record("intent", exc)
         events: queue.Queue[ControllerEvent] = queue.Queue()
         with self._lock:
             self._waiters[vend_id] = events
         try:
             return self._run(intent, events, on_unit)
         except OutcomeUnknown:
-            self.open_intents = True
+            self.open_intents = self.unsettled = True
             raise
+        except STORE_FAILURES as exc:
+            self._cannot_record("result", exc)
         finally:
             with self._lock:
                 self._waiters.pop(vend_id, None)
@@ -201,6 +218,14 @@ class DispenseService:
             return self._follow(intent, events, on_unit, confirmed=state.dropped)
         return self._finish(intent, state.dropped, state.outcome, on_unit, 0)
 
+    def _cannot_record(self, during: str, exc: Exception) -> NoReturn:
+        """A write failed during or after a vend: the intent (if committed) stays open and
+        counts as fully given; no vend starts until health has settled it."""
+        self.open_intents = self.unsettled = True
+        if self.guard is not None:
+            self.guard.failed(during, exc)
+        raise CannotRecord(f"cannot record the {during}: {exc}") from exc
+
     def _query(self, intent: Intent) -> VendState | None:
         try:
             return self._controller.vend_query(intent.vend_id)
@@ -252,17 +277,18 @@ class DispenseService:
     def recover(self) -> list[VendResult]:
         """After a restart or a controller BOOT: record the truth of every open intent."""
         settled = []
-        self.open_intents = False
-        for intent in self._store.unfinished_intents():
+        self.open_intents = True  # until every open intent is settled
+        unfinished = self._store.unfinished_intents()
+        if unfinished:
+            self.unsettled = True  # no new vend while one of these may still be running
+        for intent in unfinished:
             events: queue.Queue[ControllerEvent] = queue.Queue()
             with self._lock:
                 self._waiters[intent.vend_id] = events
             try:
                 settled.append(self._settle_by_query(intent, events, None))
-            except OutcomeUnknown:
-                self.open_intents = True
-                raise
             finally:
                 with self._lock:
                     self._waiters.pop(intent.vend_id, None)
+        self.open_intents = self.unsettled = False
         return settled

@@ -44,6 +44,9 @@ def connect(path: Path, key: bytes, *, migrate: bool = True) -> Connection:
     except sqlcipher3.Error as exc:
         raise StoreError(f"cannot open the database at {path}: {exc}") from exc
     try:
+        # SQLCipher would print its own lines on stderr for a damaged page; the caller
+        # reports it once, in words (a CLI line, the out-of-service screen, the journal).
+        conn.execute("PRAGMA cipher_log_level = NONE")
         # Raw key: no KDF on every open (DESIGN "Data"); the key itself is random.
         conn.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
         # Page HMACs stay on (tampering is detected); SHA-256 instead of the default SHA-512
@@ -91,10 +94,13 @@ def transaction(conn: Connection) -> Iterator[Connection]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        # Also when COMMIT itself fails (a full disk): SQLite then leaves the transaction
+        # open, and every later BEGIN on this connection would fail. Nothing was written.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
 
 
 def integrity_check(conn: Connection, *, quick: bool = False) -> list[str]:

@@ -12,7 +12,6 @@ import pytest
 
 from hardware.controller.driver import SerialController
 from hardware.emulators.controller import ControllerEmulator
-from hardware.ports import DeviceState, SensorInfo
 from kiosk.domain.model import Prescription, Window
 from kiosk.services.clock import FixedClock
 from kiosk.services.dispense import DispenseService
@@ -23,15 +22,7 @@ from kiosk.services.jam import JamOutcome, JamRecovery, JamStep
 from kiosk.services.staff import StaffService, StaffSession
 from kiosk.store import audit, stock_repo
 from kiosk.store.repository import Store
-
-
-class ReadySensor:
-    """The fingerprint sensor is not under test here: always ready."""
-
-    state = DeviceState.READY
-
-    def info(self) -> SensorInfo:
-        return SensorInfo(200, 3, 0, 128)
+from tests.services.doubles import ReadySensor
 
 
 @pytest.fixture
