@@ -34,3 +34,12 @@ def store(tmp_path: Path, key: bytes) -> Iterator[Store]:
     conn = connect(tmp_path / "kiosk.db", key)
     yield Store(conn)
     conn.close()
+
+
+@pytest.fixture
+def data(tmp_path: Path) -> Path:
+    """A data folder with a key file in it, and no database yet."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    create_key_file(folder / "db.key")
+    return folder

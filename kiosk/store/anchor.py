@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.store.db import Connection
+
+HEX64 = re.compile("[0-9a-f]{64}")
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,7 @@ def hash_at(conn: Connection, seq: int) -> str | None:
 def read_anchor(path: Path) -> Anchor | None:
     """The anchor written last, or None when none was ever written."""
     try:
-        raw = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return None
     except OSError as exc:
@@ -55,11 +58,11 @@ def read_anchor(path: Path) -> Anchor | None:
     try:
         data = json.loads(raw)
         entries, head = data["entries"], data["head"]
-    except (ValueError, KeyError, TypeError) as exc:
+    except (ValueError, KeyError, TypeError) as exc:  # UnicodeDecodeError is a ValueError
         raise AnchorError(f"the anchor file {path.name} is malformed") from exc
     if not isinstance(entries, int) or isinstance(entries, bool) or entries < 0:
         raise AnchorError(f"the anchor file {path.name} is malformed")
-    if not isinstance(head, str) or len(head) != 64:
+    if not isinstance(head, str) or not HEX64.fullmatch(head):
         raise AnchorError(f"the anchor file {path.name} is malformed")
     return Anchor(entries, head)
 

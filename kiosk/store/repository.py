@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from pathlib import Path
 from typing import Any
 
 from kiosk.domain.model import (
@@ -20,7 +21,8 @@ from kiosk.domain.model import (
     Window,
 )
 from kiosk.store import audit, outbox
-from kiosk.store.db import Connection, transaction
+from kiosk.store.anchor import chain_head, write_anchor
+from kiosk.store.db import Connection, StoreError, transaction
 from kiosk.store.timefmt import from_text, to_text
 
 
@@ -79,8 +81,23 @@ class _NothingToDo(Exception):
 class Store:
     """The kiosk's data, over one connection owned by one thread at a time."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, *, anchor: Path | None = None) -> None:
         self.conn = conn
+        # Where the audit chain's head is written after each commit that records a
+        # dispense (kiosk/store/anchor.py); None for tools that only read.
+        self.anchor = anchor
+
+    def write_anchor(self) -> None:
+        """Anchor the books outside the database. Raises StoreError when it cannot."""
+        if self.anchor is None:
+            return
+        head = chain_head(self.conn)
+        if head is None:
+            return
+        try:
+            write_anchor(self.anchor, head)
+        except OSError as exc:
+            raise StoreError(f"cannot write the anchor file: {exc.strerror}") from exc
 
     @contextmanager
     def change(
@@ -416,11 +433,14 @@ class Store:
                 raise LookupError(f"prescription {prescription_id} is not on hold")
 
     def history(self, prescription_id: int, since: datetime) -> list[PastDispense]:
-        """Confirmed dispenses of a prescription since an instant (only dropped units)."""
+        """Dispenses of a prescription since an instant, as the rules must count them:
+        confirmed units for a settled vend, and the units asked for a vend whose outcome is
+        not recorded yet (DESIGN invariant 6: it may have dropped them all)."""
         rows = self.conn.execute(
-            "SELECT i.created_at, r.dropped FROM dispense_intents i"
-            " JOIN dispense_results r ON r.vend_id = i.vend_id"
-            " WHERE i.prescription_id = ? AND i.created_at >= ? AND r.dropped > 0",
+            "SELECT i.created_at, coalesce(r.dropped, i.units) FROM dispense_intents i"
+            " LEFT JOIN dispense_results r ON r.vend_id = i.vend_id"
+            " WHERE i.prescription_id = ? AND i.created_at >= ?"
+            " AND coalesce(r.dropped, i.units) > 0",
             (prescription_id, to_text(since)),
         ).fetchall()
         return [PastDispense(prescription_id, from_text(at), int(n)) for at, n in rows]
@@ -494,6 +514,7 @@ class Store:
                     intent.witness_staff_id,
                 ),
             )
+        self.write_anchor()
 
     def _prescription_hub_id(self, prescription_id: int) -> int | None:
         row = self.conn.execute(
@@ -529,6 +550,7 @@ class Store:
             )
             if lane_state is not None:
                 conn.execute("UPDATE lanes SET state = ? WHERE lane = ?", (lane_state, lane))
+        self.write_anchor()
 
     def unfinished_intents(self) -> list[Intent]:
         rows = self.conn.execute(
