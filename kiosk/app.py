@@ -17,23 +17,37 @@ from hardware.ports import DeviceError, DispenserController, FingerprintSensor
 from hardware.sensor.driver import ZfmSensor
 from kiosk.services.clock import Clock, SystemClock
 from kiosk.services.config import Config, load_config, write_config
-from kiosk.services.dispense import DispenseService
+from kiosk.services.dispense import DispenseService, OutcomeUnknown
 from kiosk.services.events import ControllerEvents
 from kiosk.services.health import HealthService
 from kiosk.services.identify import IdentifyService
 from kiosk.services.interaction import InteractionService
-from kiosk.store.db import Connection, connect
-from kiosk.store.keyfile import load_or_create_key, resolve_key_path
+from kiosk.services.storage import STORE_FAILURES, StorageGuard
+from kiosk.store.anchor import anchor_path
+from kiosk.store.db import Connection, DatabaseError, StoreError, connect
+from kiosk.store.keyfile import KeyError_, load_or_create_key, resolve_key_path
 from kiosk.store.repository import Store
 
 log = logging.getLogger("kiosk.app")
 
 
+class StoreUnavailable(Exception):
+    """The database cannot be opened: the kiosk starts out of service and retries."""
+
+
 def open_store(config: Config) -> tuple[Connection, Store]:
-    config.data_dir.mkdir(parents=True, exist_ok=True)
-    key = load_or_create_key(resolve_key_path(config.data_dir, config.key_file))
-    conn = connect(config.database_path, key)
-    return conn, Store(conn)
+    """Open the encrypted store. Raises StoreUnavailable with a sentence for staff."""
+    try:
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        key_path = resolve_key_path(config.data_dir, config.key_file)
+        if config.database_path.exists() and not key_path.exists():
+            # Never make a new key for an existing database: the right one must come back.
+            raise StoreUnavailable(f"the database key file {key_path} is missing")
+        key = load_or_create_key(key_path)
+        conn = connect(config.database_path, key)
+    except (KeyError_, StoreError, DatabaseError, OSError) as exc:
+        raise StoreUnavailable(str(exc)) from exc
+    return conn, Store(conn, anchor=anchor_path(config.database_path))
 
 
 @dataclass
@@ -78,7 +92,8 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
             # The kiosk still starts: its screens say "out of service" until it answers.
             log.error("device not ready at start: %s", exc)
     events = ControllerEvents(controller)
-    dispense = DispenseService(store, controller, clock, events=events)
+    guard = StorageGuard(config.data_dir, config.min_free_mb)
+    dispense = DispenseService(store, controller, clock, events=events, guard=guard)
     interaction = InteractionService(
         store,
         clock,
@@ -87,13 +102,16 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
         dispense,
         retry_remainder=config.retry_remainder,
     )
-    health = HealthService(store, sensor, controller, clock, dispense, events)
+    health = HealthService(store, sensor, controller, clock, dispense, events, guard)
     try:
         settled = dispense.recover()
         if settled:
             log.warning("settled %d vends left open by the last run", len(settled))
-    except DeviceError as exc:
+    except (DeviceError, OutcomeUnknown) as exc:
+        # Out of service until the controller answers; health asks again every second.
         log.error("could not settle open vends yet: %s", exc)
+    except STORE_FAILURES as exc:
+        guard.failed("start-up", exc)
     health.boot()  # the boot self-test: database, devices, lane states, clock
     runtime = Runtime(config, conn, store, sensor, controller, clock, interaction, health)
     runtime.sync = start_sync(config, clock)
@@ -124,6 +142,54 @@ def start_sync(config: Config, clock: Clock) -> Any:
     return thread
 
 
+def store_problem(config: Config) -> str:
+    """'' when the store opens (then it is closed again), else why not."""
+    try:
+        conn, _store = open_store(config)
+    except StoreUnavailable as exc:
+        return str(exc)
+    conn.close()
+    return ""
+
+
+def run_store_unavailable(config: Config, reason: str, *, windowed: bool) -> int:
+    """Out of service until the store opens; then the kiosk starts afresh (re-exec)."""
+    from PySide6.QtWidgets import QApplication
+
+    from kiosk.ui.unavailable import StoreUnavailableWindow
+
+    app = QApplication.instance() or QApplication(sys.argv)
+    log.error("out of service: the database cannot be opened: %s", reason)
+    last = [reason]
+
+    def retry() -> str:
+        problem = store_problem(config)
+        if problem and problem != last[0]:
+            log.error("the database still cannot be opened: %s", problem)
+        last[0] = problem
+        return problem
+
+    window = StoreUnavailableWindow(reason, retry)
+    if windowed:
+        window.resize(1080 // 2, 1920 // 2)
+        window.show()
+    else:
+        window.showFullScreen()
+    code = int(app.exec())
+    if window.recovered:
+        log.info("the database opens again: starting the kiosk")
+        restart_process()
+    return code
+
+
+def restart_process() -> None:
+    """Replace this process with a fresh start of the same command."""
+    frozen = getattr(sys, "frozen", False)
+    argv = [sys.executable, *sys.argv[1:]] if frozen else list(sys.orig_argv)
+    logging.shutdown()
+    os.execv(sys.executable, argv)
+
+
 # ------------------------------------------------------------------ demo mode
 
 
@@ -141,6 +207,7 @@ def start_demo(
     """
     from hardware.emulators.controller import ControllerEmulator
     from hardware.emulators.fingerprint import FingerprintEmulator, characteristics_for
+    from hardware.ports import ProtocolVersion
     from kiosk.services.seed import seed_demo
 
     clock = clock or SystemClock()
@@ -154,6 +221,7 @@ def start_demo(
     )
     controller_emu = ControllerEmulator(
         lanes=4,
+        proto=ProtocolVersion.V1_1,  # firmware 1.1: the boot check reads its vend log
         unit_seconds=timing[2],
         nvram_path=data_dir / "controller-nvram.json",
         link_path=link_dir / "controller" if link_dir else None,

@@ -10,9 +10,9 @@ import time
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from kiosk.logsetup import setup_logging
+from kiosk.logsetup import record_traceback, setup_logging
 from kiosk.version import version_line
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ log = logging.getLogger("kiosk.cli")
 # A configuration that cannot be read or is wrong: distinct from 1 (a check failed) and 2 (a
 # command could not do its work), so that a service manager or installer script can tell.
 EXIT_BAD_CONFIG = 3
+EXIT_UNEXPECTED = 70  # EX_SOFTWARE: a bug; the traceback is in the kiosk log only
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -78,12 +79,37 @@ def _parser() -> argparse.ArgumentParser:
     verify = db_sub.add_parser("verify", help="integrity check and audit-chain walk")
     verify.add_argument("--data-dir", type=Path, required=True)
     verify.add_argument("--key-file", type=Path, help="key file (default: as `run` finds it)")
+    verify.add_argument(
+        "--controller-port", help="also compare with the controller's vend log (kiosk stopped)"
+    )
+    ack = db_sub.add_parser(
+        "acknowledge", help="accept missing records after checking (audited); dispensing resumes"
+    )
+    ack.add_argument("--data-dir", type=Path, required=True)
+    ack.add_argument("--key-file", type=Path, help="key file (default: as `run` finds it)")
+    ack.add_argument("--reason", required=True, help="what was checked, for the audit log")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     args = _parser().parse_args(argv)
+    try:
+        return _dispatch(args, started)
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        # One line for the person at the terminal; the traceback goes to the log only.
+        record_traceback(f"kiosk {args.command} failed")
+        print(
+            f"kiosk {args.command}: unexpected error ({type(exc).__name__}); "
+            "details are in the kiosk log",
+            file=sys.stderr,
+        )
+        return EXIT_UNEXPECTED
+
+
+def _dispatch(args: argparse.Namespace, started: float) -> int:
     if args.command == "smoke":
         return cmd_smoke(args, started)
     if args.command == "selftest":
@@ -93,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "diagnostics":
         return cmd_diagnostics(args)
     if args.command == "db":
+        if args.db_command == "acknowledge":
+            return cmd_db_acknowledge(args)
         return cmd_db_verify(args)
     if args.command == "config":
         return cmd_config(args)
@@ -121,23 +149,37 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     return 0 if ok else 1
 
 
-def cmd_db_verify(args: argparse.Namespace) -> int:
-    setup_logging(None, logging.WARNING)
-    from kiosk.store.audit import verify_chain
-    from kiosk.store.db import StoreError, connect, integrity_check, schema_version
+def _open_database(args: argparse.Namespace) -> tuple[Any, Path] | str:
+    """(connection, database path), or the one-line reason it cannot be opened."""
+    from kiosk.store.db import DatabaseError, StoreError, connect
     from kiosk.store.keyfile import KeyError_, read_key_file, resolve_key_path
 
-    data_dir: Path = args.data_dir
-    database = data_dir / "kiosk.db"
+    database = args.data_dir / "kiosk.db"
     if not database.exists():
-        print(f"FAIL no database at {database}")
-        return 2
+        return f"no database at {database}"
     try:
-        key = read_key_file(resolve_key_path(data_dir, args.key_file))
-        conn = connect(database, key, migrate=False)
-    except (KeyError_, StoreError) as exc:
-        print(f"FAIL {exc}")
+        key = read_key_file(resolve_key_path(args.data_dir, args.key_file))
+        return connect(database, key, migrate=False), database
+    except (KeyError_, StoreError, DatabaseError) as exc:
+        return str(exc)
+
+
+def cmd_db_verify(args: argparse.Namespace) -> int:
+    """Integrity, the whole audit chain, the anchor file and (with --controller-port) the
+    controller's own vend log. Exit 0 all well, 1 a problem found, 2 cannot check."""
+    setup_logging(None, logging.WARNING)
+    from kiosk.services.books import check_books
+    from kiosk.store.anchor import anchor_path
+    from kiosk.store.audit import verify_chain
+    from kiosk.store.db import DatabaseError, integrity_check, schema_version
+    from kiosk.store.repository import Store
+
+    opened = _open_database(args)
+    if isinstance(opened, str):
+        print(f"FAIL {opened}")
         return 2
+    conn, database = opened
+    controller = None
     try:
         problems = integrity_check(conn)
         if problems:
@@ -147,13 +189,73 @@ def cmd_db_verify(args: argparse.Namespace) -> int:
         if not report.ok:
             print(f"FAIL audit chain broken at entry {report.first_bad_seq}: {report.problem}")
             return 1
+        if args.controller_port:
+            controller = _open_controller(args.controller_port)
+            if isinstance(controller, str):
+                print(f"FAIL {controller}")
+                return 2
+        books = check_books(Store(conn, anchor=anchor_path(database)), controller)
+        if not books.ok:
+            print(f"FAIL {books.problems[0]}")
+            return 1
+        witness = "anchor file" + (" and controller log" if books.controller_checked else "")
         print(
             f"OK   database {database}: schema {schema_version(conn)}, integrity ok, "
-            f"audit chain of {report.entries} entries verified"
+            f"audit chain of {report.entries} entries verified against the {witness}"
         )
         return 0
+    except DatabaseError as exc:
+        print(f"FAIL the database cannot be read: {exc}")
+        return 1
     finally:
         conn.close()
+        if controller is not None and not isinstance(controller, str):
+            controller.close()
+
+
+def _open_controller(port: str) -> Any:
+    """An open SerialController, or why it cannot be opened."""
+    from hardware.controller.driver import SerialController
+    from hardware.ports import DeviceError
+
+    controller = SerialController(port)
+    try:
+        controller.open()
+    except DeviceError as exc:
+        return f"the controller cannot be reached: {exc.message}"
+    return controller
+
+
+def cmd_db_acknowledge(args: argparse.Namespace) -> int:
+    """A technician accepts that records are missing (after checking the machine and the
+    hub): the loss is audited, the controller's unrecorded vends are kept as acknowledged,
+    the anchor moves to the current head and the kiosk may dispense again."""
+    setup_logging(None, logging.WARNING)
+    from kiosk.services.books import acknowledge_loss
+    from kiosk.services.clock import SystemClock
+    from kiosk.store.anchor import anchor_path
+    from kiosk.store.db import DatabaseError, StoreError
+    from kiosk.store.repository import Store
+
+    if not args.reason.strip():
+        print("FAIL a reason is needed (--reason)")
+        return 2
+    opened = _open_database(args)
+    if isinstance(opened, str):
+        print(f"FAIL {opened}")
+        return 2
+    conn, database = opened
+    try:
+        summary = acknowledge_loss(
+            Store(conn, anchor=anchor_path(database)), SystemClock().now(), args.reason
+        )
+    except (DatabaseError, StoreError) as exc:
+        print(f"FAIL {exc}")
+        return 1
+    finally:
+        conn.close()
+    print(f"OK   {summary}")
+    return 0
 
 
 def cmd_diagnostics(args: argparse.Namespace) -> int:
@@ -307,7 +409,7 @@ def cmd_smoke(args: argparse.Namespace, started: float) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from kiosk.app import build_runtime, run_gui
+    from kiosk.app import StoreUnavailable, build_runtime, run_gui, run_store_unavailable
     from kiosk.services.config import (
         ConfigError,
         default_config_path,
@@ -336,8 +438,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     if problems := problems_for_run(config, str(config_path)):
         return bad_config(problems)
-    setup_logging(config.data_dir)
-    runtime = build_runtime(config)
+    setup_logging(config.data_dir, max_mb=config.log_max_mb, files=config.log_files)
+    try:
+        runtime = build_runtime(config)
+    except StoreUnavailable as exc:
+        return run_store_unavailable(config, str(exc), windowed=args.windowed)
     return run_gui(runtime, windowed=args.windowed, demo=False)
 
 

@@ -28,10 +28,12 @@ from hardware.ports import (
 )
 from kiosk.domain.dosing import clock_is_trusted
 from kiosk.domain.permissions import Permission
+from kiosk.services.books import RECORDS_MISSING_FLAG, check_books, keep_evidence
 from kiosk.services.clock import Clock
-from kiosk.services.dispense import DispenseService
+from kiosk.services.dispense import DispenseService, OutcomeUnknown
 from kiosk.services.events import ControllerEvents
 from kiosk.services.pin_gate import EntryPoint, PinGate, WrongPin
+from kiosk.services.storage import STORE_FAILURES, StorageGuard
 from kiosk.store import audit
 from kiosk.store.db import integrity_check
 from kiosk.store.repository import Store
@@ -55,8 +57,13 @@ class Fault(enum.Enum):
     TAMPER = "tamper"  # latched
     CLOCK = "clock"
     DATABASE = "database"
+    CANNOT_RECORD = "cannot_record"  # a write failed; cleared once writes work again
+    STORAGE_LOW = "storage_low"  # the data folder is nearly full
+    VEND_UNSETTLED = "vend_unsettled"  # a vend's outcome is not recorded yet
+    RECORDS_MISSING = "records_missing"  # latched: the books are behind their anchors
 
 
+# Cleared by staff on the kiosk's screen once the machine is closed and secure.
 LATCHED = (Fault.DOOR_OPENED, Fault.TAMPER)
 
 
@@ -94,8 +101,10 @@ class HealthService:
         clock: Clock,
         dispense: DispenseService,
         events: ControllerEvents,
+        guard: StorageGuard | None = None,
     ) -> None:
         self._store = store
+        self._guard = guard
         self._sensor = sensor
         self._controller = controller
         self._clock = clock
@@ -115,7 +124,26 @@ class HealthService:
     # ------------------------------------------------------------ the check
 
     def check(self) -> HealthReport:
-        """Drain events, probe what is faulty (and the controller), return the state."""
+        """Drain events, probe what is faulty (and the controller), return the state.
+
+        Never raises: a store that fails here is itself a fault (cannot record)."""
+        self._check_storage()
+        try:
+            self._check_store_and_devices()
+        except STORE_FAILURES as exc:
+            if self._guard is not None:
+                self._guard.failed("health check", exc)
+            self._fault(Fault.CANNOT_RECORD, str(exc))
+        if self._dispense.unsettled:
+            self._fault(Fault.VEND_UNSETTLED, "a vend's outcome is not recorded yet")
+        else:
+            self._clear(Fault.VEND_UNSETTLED)
+        if not self._database_ok:
+            self._faults.add(Fault.DATABASE)
+        return HealthReport(frozenset(self._faults), dict(self._details))
+
+    def _check_store_and_devices(self) -> None:
+        self._recover_store()
         booted = self._drain_events()
         self._check_controller(recover=booted)
         if Fault.SENSOR in self._faults or self._sensor.state is not DeviceState.READY:
@@ -125,20 +153,55 @@ class HealthService:
             self._clear(Fault.CLOCK)
         else:
             self._fault(Fault.CLOCK, "the clock is behind the last recorded event")
-        for name, detail in self._store.flags().items():
-            self._faults.add(Fault(name))
-            self._details[name] = detail
-        if not self._database_ok:
-            self._faults.add(Fault.DATABASE)
-        return HealthReport(frozenset(self._faults), dict(self._details))
+        flags = self._store.flags()
+        for fault in (*LATCHED, Fault.RECORDS_MISSING):
+            if fault.value in flags:
+                self._faults.add(fault)
+                self._details[fault.value] = flags[fault.value]
+            elif fault in self._faults:
+                self._clear(fault)  # cleared elsewhere (a CLI acknowledgement)
+
+    def _check_storage(self) -> None:
+        if self._guard is None:
+            return
+        problem = self._guard.free_space_problem()
+        if problem:
+            self._fault(Fault.STORAGE_LOW, problem)
+        else:
+            self._clear(Fault.STORAGE_LOW)
+
+    def _recover_store(self) -> None:
+        """After a failed write: write again (the alert), then settle open vends."""
+        if self._guard is None or not self._guard.failure:
+            self._clear(Fault.CANNOT_RECORD)
+            return
+        self._fault(Fault.CANNOT_RECORD, self._guard.failure)
+        if Fault.STORAGE_LOW in self._faults:
+            return  # no point trying before there is room
+        now = self._clock.now()
+        self._store.note(now, "system", "machine.store_recovered", "machine")
+        self._store.raise_alert(
+            "cannot_record",
+            "machine",
+            "Records could not be written (full disk or storage fault); dispensing was "
+            "stopped until the store accepted writes again.",
+            now,
+        )
+        self._guard.cleared()
+        self._clear(Fault.CANNOT_RECORD)
 
     def boot(self) -> HealthReport:
-        """The boot self-test: database, devices, lane states, clock."""
-        problems = integrity_check_quick(self._store)
+        """The boot self-test: database, books, devices, lane states, clock."""
+        try:
+            problems = integrity_check_quick(self._store)
+        except STORE_FAILURES as exc:
+            problems = f"the database cannot be read: {exc}"
         if problems:
             self._database_ok = False
             self._details[Fault.DATABASE.value] = problems
             log.error("database check failed at boot: %s", problems)
+        else:
+            self.check_books()
         self.check()
         self._check_sensor()
         report = HealthReport(frozenset(self._faults), dict(self._details))
@@ -146,6 +209,29 @@ class HealthService:
             "boot self-test: %s", "ok" if report.ok else sorted(f.value for f in report.faults)
         )
         return report
+
+    def check_books(self) -> None:
+        """Anchor file and controller log against the store; a gap latches out of service."""
+        try:
+            report = check_books(self._store, self._controller)
+            if report.ok:
+                return
+            now = self._clock.now()
+            keep_evidence(self._store, list(report.unknown_vends), now)
+            if self._store.raise_flag(RECORDS_MISSING_FLAG, report.problems[0], now):
+                self._store.raise_alert(
+                    "records_missing",
+                    "machine",
+                    "Records are missing from this kiosk's database: dispensing is stopped. "
+                    "A technician must check and acknowledge (kiosk db acknowledge).",
+                    now,
+                )
+        except STORE_FAILURES as exc:
+            if self._guard is not None:
+                self._guard.failed("books check", exc)
+            return
+        for problem in report.problems:
+            log.error("books check: %s", problem)
 
     def _drain_events(self) -> bool:
         booted = False
@@ -203,7 +289,11 @@ class HealthService:
                 log.info("lane %d is now %s", lane, LANE_STATES[state])
         if recover or was_down or self._dispense.open_intents:
             # After a reboot or an outage the truth of open vends is asked, never guessed.
-            settled = self._dispense.recover()
+            try:
+                settled = self._dispense.recover()
+            except OutcomeUnknown as exc:
+                log.warning("open vends not settled yet: %s", exc)
+                return
             if settled:
                 log.warning("settled %d open vends after the controller came back", len(settled))
 

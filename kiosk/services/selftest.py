@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from hardware.ports import DeviceError, DispenserController, FingerprintSensor
+from hardware.ports import DeviceError, DispenserController, FingerprintSensor, ProtocolVersion
 
 log = logging.getLogger("kiosk.selftest")
 
@@ -49,10 +49,14 @@ def check_controller(controller: DispenserController) -> DeviceCheck:
         status = controller.status()
     finally:
         controller.close()
-    if info.proto != 1:
-        return DeviceCheck("dispenser controller", False, f"speaks protocol {info.proto}, not 1")
+    if info.proto not in {int(version) for version in ProtocolVersion}:
+        known = ", ".join(str(int(v)) for v in ProtocolVersion)
+        return DeviceCheck(
+            "dispenser controller", False, f"speaks protocol {info.proto}, not {known}"
+        )
     facts = {
         "firmware": info.firmware,
+        "protocol": int(info.proto),
         "lanes": info.lanes,
         "door": "open" if status.door_open else "closed",
         "tamper": "tripped" if status.tamper else "ok",

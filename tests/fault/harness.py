@@ -32,6 +32,7 @@ from pathlib import Path
 
 from hardware.emulators.controller import ControllerEmulator
 from hardware.emulators.fingerprint import FingerprintEmulator, characteristics_for
+from hardware.ports import ProtocolVersion
 from kiosk.services.config import Config, write_config
 from kiosk.store import audit
 from kiosk.store.db import connect
@@ -205,6 +206,8 @@ def run(cuts: int, workdir: Path, seed_value: int = 1, verbose: bool = False) ->
     sensor = FingerprintEmulator()
     controller = ControllerEmulator(
         lanes=len(LANES),
+        # Firmware 1.1: every restart also checks the books against the controller's log.
+        proto=ProtocolVersion.V1_1,
         unit_seconds=0.12,
         jam_seconds=0.5,
         stock=INITIAL_STOCK,
