@@ -70,6 +70,14 @@ class IdentifyService:
     def awaiting_lift(self) -> bool:
         return self._awaiting_lift
 
+    def require_lift(self) -> None:
+        """A finger already on the glass is not read: it must be lifted and placed again.
+
+        Used when the kiosk goes out of service: a finger left on the sensor through the
+        outage is not a request made when the machine could serve (nobody is served by a
+        touch they made while told the machine was down)."""
+        self._awaiting_lift = True
+
     def forget_finger(self) -> None:
         """Accept the next touch even if the finger was not lifted (e.g. after idle)."""
         self._awaiting_lift = False

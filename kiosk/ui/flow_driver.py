@@ -123,6 +123,9 @@ class FlowDriver(QObject):
     # ------------------------------------------------------------ events in
 
     def send(self, event: flow.Event) -> None:
+        if isinstance(event, flow.ServiceLost) and not self.state.faults:
+            # On the backend thread, so it is ordered before any scan after the outage.
+            self.backend.submit(self.service.identify.require_lift)
         before = self.state.screen
         self.state = flow.step(self.state, event)
         for effect in self.state.effects:

@@ -143,6 +143,12 @@ def fault_text(fault: str) -> str:
         "tamper": _("The tamper switch was tripped."),
         "clock": _("The clock is behind the last recorded event."),
         "database": _("The database check failed."),
+        "cannot_record": _("Records cannot be written (full disk or storage fault)."),
+        "storage_low": _("The data folder is nearly full."),
+        "vend_unsettled": _("A dispense is not settled yet: waiting for the dispenser."),
+        "records_missing": _(
+            "Records are missing from the database: a technician must check the machine."
+        ),
     }.get(fault, _("Self-test failed: {fault}").format(fault=fault))
 
 

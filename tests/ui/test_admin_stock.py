@@ -22,7 +22,7 @@ from tests.ui.test_admin import log_in
 def logout(kiosk: Kiosk, qtbot: QtBot) -> None:
     assert kiosk.window.panel is not None
     kiosk.window.panel.logout("logout")
-    qtbot.waitUntil(lambda: kiosk.window.panel is None, timeout=5000)
+    qtbot.waitUntil(lambda: kiosk.window.panel is None, timeout=15000)
 
 
 def test_a_restock_count_that_disagrees_blocks_the_lane_until_a_pharmacist_resolves_it(
@@ -31,7 +31,7 @@ def test_a_restock_count_that_disagrees_blocks_the_lane_until_a_pharmacist_resol
     panel = log_in(kiosk, qtbot, DEMO_WORKER_PIN)
     panel.open_page("lanes")
     page = panel.page("lanes")
-    qtbot.waitUntil(lambda: page.table.rowCount() == 4, timeout=5000)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: page.table.rowCount() == 4, timeout=15000)  # type: ignore[attr-defined]
     page.lane.setValue(3)  # type: ignore[attr-defined]
     page.counted.setValue(25)  # type: ignore[attr-defined] # the record says 30
     page.added.setValue(20)  # type: ignore[attr-defined]
@@ -45,31 +45,31 @@ def test_a_restock_count_that_disagrees_blocks_the_lane_until_a_pharmacist_resol
     )
     page.second_pin.setText(DEMO_NURSE_PIN)  # type: ignore[attr-defined]
     page.restock()  # type: ignore[attr-defined]
-    qtbot.waitUntil(lambda: "blocked until a pharmacist" in panel.message.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "blocked until a pharmacist" in panel.message.text(), timeout=15000)
     assert "counted 25, expected 30" in panel.message.text()
     # The plain staff role may not resolve it.
     page.reason.setText("recount done")  # type: ignore[attr-defined]
     page.resolve()  # type: ignore[attr-defined]
-    qtbot.waitUntil(lambda: panel.message.text() == "Your role may not do that.", timeout=5000)
+    qtbot.waitUntil(lambda: panel.message.text() == "Your role may not do that.", timeout=15000)
     logout(kiosk, qtbot)
     # Meanwhile the capsule lane does not dispense: P-0004 gets only the tablet.
     kiosk.sensor.place_finger("P-0004/right-index")
-    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DONE, timeout=10000)
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DONE, timeout=20000)
     assert [line.dropped for line in kiosk.driver.state.lines] == [1, 0]
     assert kiosk.window.view.message.headline.text() == (
         "You received 1 tablet of hydromorphone 8 mg"
     )
     kiosk.sensor.lift_finger()
     kiosk.driver.send(flow.Timeout())
-    qtbot.waitUntil(lambda: not kiosk.runtime.interaction.identify.awaiting_lift, timeout=5000)
+    qtbot.waitUntil(lambda: not kiosk.runtime.interaction.identify.awaiting_lift, timeout=15000)
     panel = log_in(kiosk, qtbot, DEMO_PHARMACIST_PIN)
     panel.open_page("lanes")
     page = panel.page("lanes")
-    qtbot.waitUntil(lambda: page.table.rowCount() == 4, timeout=5000)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: page.table.rowCount() == 4, timeout=15000)  # type: ignore[attr-defined]
     page.lane.setValue(3)  # type: ignore[attr-defined]
     page.reason.setText("5 capsules found in the return bin, recorded")  # type: ignore[attr-defined]
     page.resolve()  # type: ignore[attr-defined]
-    qtbot.waitUntil(lambda: panel.message.text() == "Discrepancy resolved.", timeout=5000)
+    qtbot.waitUntil(lambda: panel.message.text() == "Discrepancy resolved.", timeout=15000)
     logout(kiosk, qtbot)
 
 
@@ -79,7 +79,7 @@ def test_jam_recovery_end_to_end_on_the_controller(kiosk: Kiosk, qtbot: QtBot) -
     controller.force_jam(1, after_units=0)
     controller.force_jam(2, after_units=0)
     kiosk.sensor.place_finger("P-0001/right-index")
-    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DONE, timeout=10000)
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DONE, timeout=20000)
     kiosk.sensor.lift_finger()
     kiosk.driver.send(flow.Timeout())
     jammed_lane = next(lane for lane in (1, 2) if controller.lane_state(lane).value == 1)
@@ -98,9 +98,9 @@ def test_jam_recovery_end_to_end_on_the_controller(kiosk: Kiosk, qtbot: QtBot) -
 
     press("begin")
     press("unlock")
-    qtbot.waitUntil(lambda: controller.door_open, timeout=5000)
+    qtbot.waitUntil(lambda: controller.door_open, timeout=15000)
     page.buttons["reset"].click()  # type: ignore[attr-defined] # out of order: refused
-    qtbot.waitUntil(lambda: panel.message.text() == "Finish the steps in order.", timeout=5000)
+    qtbot.waitUntil(lambda: panel.message.text() == "Finish the steps in order.", timeout=15000)
     controller.clear_jam(jammed_lane)
     press("cleared")
     page.remaining.setValue(controller.stock(jammed_lane))  # type: ignore[attr-defined]
@@ -108,7 +108,7 @@ def test_jam_recovery_end_to_end_on_the_controller(kiosk: Kiosk, qtbot: QtBot) -
     press("reset")
     assert controller.lane_state(jammed_lane).value == 0
     page.buttons["finish"].click()  # type: ignore[attr-defined] # the door is still open
-    qtbot.waitUntil(lambda: page.hint.text() == "Close the service door first.", timeout=5000)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: page.hint.text() == "Close the service door first.", timeout=15000)  # type: ignore[attr-defined]
     controller.close_door()
     page.buttons["finish"].click()  # type: ignore[attr-defined]
     qtbot.waitUntil(
@@ -116,7 +116,7 @@ def test_jam_recovery_end_to_end_on_the_controller(kiosk: Kiosk, qtbot: QtBot) -
     )
     logout(kiosk, qtbot)
     kiosk.driver.check_health()
-    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.IDLE, timeout=5000)
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.IDLE, timeout=15000)
     assert kiosk.driver.state.faults == ()  # no door lockout from the wizard's own door
 
 
@@ -124,22 +124,22 @@ def test_reconciliation_of_the_day_and_its_export(
     kiosk: Kiosk, qtbot: QtBot, tmp_path: Path
 ) -> None:
     kiosk.sensor.place_finger("P-0001/right-index")
-    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DONE, timeout=10000)
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DONE, timeout=20000)
     kiosk.sensor.lift_finger()
     kiosk.driver.send(flow.Timeout())
     panel = log_in(kiosk, qtbot, DEMO_ADMIN_PIN)
     panel.open_page("reconciliation")
     page = panel.page("reconciliation")
-    qtbot.waitUntil(lambda: len(page.lines) == 2, timeout=5000)  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: len(page.lines) == 2, timeout=15000)  # type: ignore[attr-defined]
     hydro = next(line for line in page.lines if "hydromorphone" in line.medication)  # type: ignore[attr-defined]
     assert hydro.dispensed == 3  # Sam's seeded dose + Alex's two tablets
     assert hydro.expected_closing == hydro.opening + hydro.restocked - 3
     page.folder.setText(str(tmp_path / "usb"))  # type: ignore[attr-defined] # not there
     page.export()  # type: ignore[attr-defined]
-    qtbot.waitUntil(lambda: "cannot be written" in panel.message.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "cannot be written" in panel.message.text(), timeout=15000)
     (tmp_path / "usb").mkdir()
     page.export()  # type: ignore[attr-defined]
-    qtbot.waitUntil(lambda: panel.message.text().startswith("Written:"), timeout=5000)
+    qtbot.waitUntil(lambda: panel.message.text().startswith("Written:"), timeout=15000)
     files = sorted(p.name for p in (tmp_path / "usb").iterdir())
     assert len(files) == 2
     dispenses = next(p for p in (tmp_path / "usb").iterdir() if p.name.startswith("dispenses"))

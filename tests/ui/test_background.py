@@ -18,7 +18,7 @@ def test_results_come_back_on_the_gui_thread(qtbot: QtBot) -> None:
     gui = threading.get_ident()
     seen: list[tuple[int, int]] = []
     backend.submit(threading.get_ident, lambda worker: seen.append((worker, threading.get_ident())))
-    qtbot.waitUntil(lambda: bool(seen), timeout=2000)
+    qtbot.waitUntil(lambda: bool(seen), timeout=15000)
     worker, callback_thread = seen[0]
     assert worker != gui
     assert callback_thread == gui
@@ -33,7 +33,7 @@ def test_a_failing_job_reaches_its_error_handler(qtbot: QtBot) -> None:
         raise ValueError("bad frame")
 
     backend.submit(boom, on_error=errors.append)
-    qtbot.waitUntil(lambda: bool(errors), timeout=2000)
+    qtbot.waitUntil(lambda: bool(errors), timeout=15000)
     assert isinstance(errors[0], ValueError)
     assert not backend.busy
     backend.shutdown()

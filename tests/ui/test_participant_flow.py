@@ -21,9 +21,9 @@ def test_an_enrolled_finger_gets_the_dose_and_the_store_records_it(
 ) -> None:
     stock_before = kiosk.controller.stock(1) + kiosk.controller.stock(2)
     kiosk.sensor.place_finger("P-0001/right-index")
-    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DISPENSING, timeout=5000)
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DISPENSING, timeout=15000)
     assert "2 tablets of hydromorphone 8 mg" in headline(kiosk)
-    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DONE, timeout=10000)
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DONE, timeout=20000)
     assert headline(kiosk) == "Your dose is ready"
     assert kiosk.driver.state.lines[0].dropped == 2
     # The emulator dropped two units, and the encrypted database says so.
@@ -48,7 +48,7 @@ def test_an_enrolled_finger_gets_the_dose_and_the_store_records_it(
 
 def test_an_unknown_finger_is_told_plainly(kiosk: Kiosk, qtbot: QtBot) -> None:
     kiosk.sensor.place_finger("stranger/left-thumb")
-    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.NOT_RECOGNISED, timeout=5000)
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.NOT_RECOGNISED, timeout=15000)
     assert headline(kiosk) == "This finger was not recognised"
 
 
@@ -56,7 +56,7 @@ def test_too_early_shows_the_next_time_in_the_participants_language(
     kiosk: Kiosk, qtbot: QtBot
 ) -> None:
     kiosk.sensor.place_finger("P-0002/right-index")  # dosed a moment ago; prefers French
-    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.REFUSED, timeout=5000)
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.REFUSED, timeout=15000)
     # 12:00 in Vancouver, window 10:00-16:00 already used: next at 16:00.
     assert headline(kiosk) == "Votre prochaine dose sera disponible à 16 h 00"
 
@@ -66,6 +66,6 @@ def test_a_jam_tells_the_participant_what_they_received(kiosk: Kiosk, qtbot: QtB
     for lane in (1, 2):
         kiosk.controller.force_jam(lane, after_units=1)
     kiosk.sensor.place_finger("P-0001/right-index")
-    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DONE, timeout=10000)
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DONE, timeout=20000)
     assert kiosk.driver.state.partial
     assert headline(kiosk) == "You received 1 tablet of hydromorphone 8 mg"

@@ -26,12 +26,12 @@ def type_pin(kiosk: Kiosk, qtbot: QtBot, pin: str) -> None:
 def test_one_scan_gives_every_due_medication_from_its_own_lane(kiosk: Kiosk, qtbot: QtBot) -> None:
     capsules_before = kiosk.controller.stock(3)
     kiosk.sensor.place_finger("P-0004/right-index")
-    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DISPENSING, timeout=5000)
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DISPENSING, timeout=15000)
     assert headline(kiosk) == (
         "Dispensing 1 tablet of hydromorphone 8 mg and "
         "1 capsule of slow-release oral morphine 200 mg"
     )
-    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DONE, timeout=10000)
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DONE, timeout=20000)
     assert [line.dropped for line in kiosk.driver.state.lines] == [1, 1]
     assert kiosk.controller.stock(3) == capsules_before - 1
 
@@ -40,16 +40,16 @@ def test_a_witnessed_dose_waits_for_a_nurse_pin_and_records_the_witness(
     kiosk: Kiosk, qtbot: QtBot
 ) -> None:
     kiosk.sensor.place_finger("P-0005/right-index")
-    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.WITNESS, timeout=5000)
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.WITNESS, timeout=15000)
     witness = kiosk.window.view.witness
     assert witness.headline.text() == "A nurse or pharmacist will witness this dose"
     type_pin(kiosk, qtbot, "999999")
-    qtbot.waitUntil(lambda: kiosk.driver.state.witness_attempts == 1, timeout=5000)
+    qtbot.waitUntil(lambda: kiosk.driver.state.witness_attempts == 1, timeout=15000)
     assert witness.detail.text() == "That PIN was not accepted. Please try again."
     type_pin(kiosk, qtbot, DEMO_NURSE_PIN)
-    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DONE, timeout=10000)
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DONE, timeout=20000)
     kiosk.backend.submit(lambda: None)  # the store is the backend's: read it there
-    qtbot.waitUntil(lambda: not kiosk.backend.busy, timeout=5000)
+    qtbot.waitUntil(lambda: not kiosk.backend.busy, timeout=15000)
     row = kiosk.runtime.store.conn.execute(
         "SELECT s.role FROM dispense_intents i JOIN staff s ON s.id = i.witness_staff_id"
         " ORDER BY i.created_at DESC, i.vend_id DESC LIMIT 1"
@@ -59,7 +59,7 @@ def test_a_witnessed_dose_waits_for_a_nurse_pin_and_records_the_witness(
 
 def test_three_wrong_witness_pins_send_to_staff(kiosk: Kiosk, qtbot: QtBot) -> None:
     kiosk.sensor.place_finger("P-0005/right-index")
-    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.WITNESS, timeout=5000)
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.WITNESS, timeout=15000)
     for attempt in range(1, 4):
         type_pin(kiosk, qtbot, "000000")
         qtbot.waitUntil(
@@ -83,20 +83,30 @@ def test_an_untrusted_clock_puts_the_kiosk_out_of_service(kiosk: Kiosk, qtbot: Q
     assert screen.headline.text() == "Temporarily out of service"
     assert screen.detail.text() == "Staff have been alerted."
     assert screen.reasons.text() == "The clock is behind the last recorded event."
-    kiosk.sensor.place_finger("P-0001/right-index")  # ignored: nobody is served
+    # A finger left on the glass through the outage is not served when service returns:
+    # it must be lifted and placed again.
+    kiosk.sensor.place_finger("P-0001/right-index")
     kiosk.runtime.clock.at += timedelta(hours=1)  # type: ignore[attr-defined]
     kiosk.driver.check_health()
     qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.IDLE, timeout=15000)
+    identify = kiosk.runtime.interaction.identify
+    assert identify.awaiting_lift
+    kiosk.sensor.lift_finger()
+    # The poll saw the empty glass: every poll before it saw the old finger and read nothing.
+    qtbot.waitUntil(lambda: not identify.awaiting_lift, timeout=15000)
+    assert kiosk.driver.state.screen is Screen.IDLE
     assert kiosk.controller.log == []
+    kiosk.sensor.place_finger("P-0001/right-index")  # a new touch is served
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DONE, timeout=15000)
 
 
 def test_a_decision_on_an_untrusted_clock_is_refused(kiosk: Kiosk, qtbot: QtBot) -> None:
     """Even if the clock jumps back between the health check and the scan."""
     kiosk.driver.stop()  # no health checks: the decision itself must refuse
-    qtbot.waitUntil(lambda: not kiosk.backend.busy, timeout=5000)  # the first check is done
+    qtbot.waitUntil(lambda: not kiosk.backend.busy, timeout=15000)  # the first check is done
     kiosk.driver._poll.start()  # only the sensor poll
     kiosk.runtime.clock.at -= timedelta(hours=1)  # type: ignore[attr-defined]
     kiosk.sensor.place_finger("P-0001/right-index")
-    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.REFUSED, timeout=5000)
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.REFUSED, timeout=15000)
     assert headline(kiosk) == "Out of service"
     assert kiosk.controller.log == []

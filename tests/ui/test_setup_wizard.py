@@ -85,11 +85,11 @@ def test_wizard_sets_up_the_kiosk(
     wizard.controller_row.select(controller.port)
     wizard.sensor_row.test_button.click()
     wizard.controller_row.test_button.click()
-    qtbot.waitUntil(lambda: wizard.sensor_row.result.text().startswith("OK"), timeout=10000)
-    qtbot.waitUntil(lambda: wizard.controller_row.result.text().startswith("OK"), timeout=10000)
+    qtbot.waitUntil(lambda: wizard.sensor_row.result.text().startswith("OK"), timeout=20000)
+    qtbot.waitUntil(lambda: wizard.controller_row.result.text().startswith("OK"), timeout=20000)
     press_next(qtbot, wizard, 4)
 
-    qtbot.waitUntil(lambda: "5" in wizard.lanes_note.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "5" in wizard.lanes_note.text(), timeout=20000)
     assert wizard.lane_count.value() == 5
     assert not wizard.lane_count.isEnabled()
     press_next(qtbot, wizard, 5)
@@ -146,5 +146,5 @@ def test_a_finish_error_is_worded_on_the_page(
     wizard.admin_pin_again.setText(PIN)
     wizard.stack.setCurrentIndex(7)
     wizard.finish_button.click()
-    qtbot.waitUntil(lambda: "already set up" in wizard.message.text(), timeout=10000)
+    qtbot.waitUntil(lambda: "already set up" in wizard.message.text(), timeout=20000)
     assert wizard.finish_button.isEnabled()

@@ -19,7 +19,7 @@ def test_simulator_buttons_drive_the_devices(kiosk: Kiosk, qtbot: QtBot) -> None
     qtbot.addWidget(simulator)
     simulator.participant.setCurrentIndex(0)  # P-0001, due now
     click(qtbot, simulator, "Place enrolled finger")
-    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DONE, timeout=10000)
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DONE, timeout=20000)
     assert not kiosk.driver.state.partial
     click(qtbot, simulator, "Lift finger")
     click(qtbot, simulator, "Open service door")
