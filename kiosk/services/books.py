@@ -44,14 +44,16 @@ def check_anchor(store: Store) -> list[str]:
     return [problem] if problem else []
 
 
-def unknown_controller_vends(store: Store, controller: DispenserController) -> list[VendRecord]:
+def unknown_controller_vends(
+    store: Store, controller: DispenserController
+) -> list[VendRecord] | None:
     """Vends in the controller's log that the store has no intent for and staff have not
-    acknowledged yet."""
+    acknowledged yet; None when the controller keeps no log (firmware 1.0)."""
     try:
         records = controller.vend_log_all()
     except ControllerUnsupported:
         return None  # firmware 1.0 keeps no log we can read; the anchor file still counts
-    unknown = []
+    unknown: list[VendRecord] = []
     for record in records:
         known = store.conn.execute(
             "SELECT 1 FROM dispense_intents WHERE vend_id = ?"
