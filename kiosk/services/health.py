@@ -113,6 +113,7 @@ class HealthService:
         self._faults: set[Fault] = set()
         self._details: dict[str, str] = {}
         self._database_ok = True
+        self._reboot_seen = False  # a controller BOOT drained outside check()
         self.staff_session = False  # the admin panel sets it while staff work on the machine
         events.subscribe(self._inbox.put)
 
@@ -144,7 +145,8 @@ class HealthService:
 
     def _check_store_and_devices(self) -> None:
         self._recover_store()
-        booted = self._drain_events()
+        booted = self._drain_events() or self._reboot_seen
+        self._reboot_seen = False
         self._check_controller(recover=booted)
         if Fault.SENSOR in self._faults or self._sensor.state is not DeviceState.READY:
             self._check_sensor()
@@ -372,6 +374,10 @@ class HealthService:
         staff = self._staff_for(pin, Permission.CONFIRM_SECURE)
         if staff is None:
             raise NotSecure("pin")
+        # Door and tamper events queued before the STATUS below are superseded by it: left
+        # in the queue, an old "tripped" would latch the machine again right after staff
+        # cleared it (seen on a loaded machine, where events wait longer).
+        self._reboot_seen = self._drain_events() or self._reboot_seen
         try:
             status = self._controller.status()
         except ControllerError as exc:

@@ -127,13 +127,12 @@ def test_firmware_1_0_keeps_no_log_and_the_anchor_still_counts(
 def test_db_verify_asks_the_controller_when_given_its_port(
     store: Store,
     emulator: ControllerEmulator,
+    controller: SerialController,
     data: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    driver = SerialController(emulator.port)
-    driver.open()
-    driver.vend(FOREIGN_VEND, 2, 1)
-    driver.close()
+    controller.vend(FOREIGN_VEND, 2, 1)
+    controller.close()  # the kiosk is stopped: db verify opens the port itself
     code = main(["db", "verify", "--data-dir", str(data), "--controller-port", emulator.port])
     out = capsys.readouterr().out.strip()
     assert code == 1

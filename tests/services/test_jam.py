@@ -219,3 +219,23 @@ def test_steps_out_of_order_are_refused_and_abort_ends_the_staff_session(machine
     assert Fault.DOOR_OPENED in m.health.check().faults
     with pytest.raises(InvalidInput):
         m.jam.begin(m.worker, 9)  # no such lane
+
+
+def test_a_late_tamper_event_does_not_latch_the_machine_again_after_staff_cleared_it(
+    machine: Machine,
+) -> None:
+    """On a loaded machine the controller's TAMPER event can wait in the queue until after
+    the STATUS that latched the flag; clearing must not be undone by that old event."""
+    from hardware.ports import TamperChanged
+    from kiosk.services.health import Fault
+    from kiosk.store.pins import hash_pin
+
+    m = machine
+    m.store.add_staff("Tech", "technician", hash_pin("735194"), m.clock.now(), "test")
+    m.emulator.trip_tamper()
+    assert Fault.TAMPER in m.health.check().faults
+    m.emulator.clear_tamper()
+    m.health._inbox.put(TamperChanged(tripped=True))  # the old event, delivered late
+    m.health.confirm_secure("735194")
+    assert Fault.TAMPER not in m.health.check().faults
+    assert m.store.flags() == {}
