@@ -91,6 +91,12 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
         except DeviceError as exc:
             # The kiosk still starts: its screens say "out of service" until it answers.
             log.error("device not ready at start: %s", exc)
+    try:
+        # The first exchange is a PING: firmware 1.0 may replay its reply to the last
+        # process's SEQ, and only a reply with the wrong TYPE or vend id is known as stale.
+        controller.ping()
+    except DeviceError as exc:
+        log.error("the controller does not answer at start: %s", exc)
     events = ControllerEvents(controller)
     guard = StorageGuard(config.data_dir, config.min_free_mb)
     dispense = DispenseService(store, controller, clock, events=events, guard=guard)
