@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import platformdirs
 
-from kiosk.domain.model import SiteClock
+from kiosk.domain.model import SiteClock, SiteContact
 from kiosk.i18n import PARTICIPANT_LOCALES
 
 APP_NAME = "dispensing-kiosk"
@@ -107,6 +107,21 @@ class Text(Kind[str]):
 
     def expected(self) -> str:
         return "a non-empty string"
+
+
+@dataclass(frozen=True)
+class ShortText(Kind[str]):
+    """One line a participant reads on screen, as written: short enough to fit."""
+
+    max_chars: int
+
+    def accept(self, raw: object) -> str | None:
+        if not isinstance(raw, str) or not raw.strip() or len(raw) > self.max_chars:
+            return None
+        return raw if raw.isprintable() else None  # no line breaks or control characters
+
+    def expected(self) -> str:
+        return f"one line of text, at most {self.max_chars} characters"
 
 
 @dataclass(frozen=True)
@@ -261,6 +276,10 @@ def computed(
     return field(default_factory=factory, metadata={_KEY: key})
 
 
+# Site text on the participant screens: one line that fits at the kiosk's type size.
+SITE_TEXT_CHARS = 60
+
+
 def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME))
 
@@ -311,6 +330,23 @@ class Config:
         Boolean(),
         default=False,
         help="A gentle sound on a successful dose and on a refusal.",
+    )
+    # Shown, as written, on the screens that send a participant to staff.
+    staff_location: str | None = optional(
+        Section.SITE,
+        "staff_location",
+        ShortText(SITE_TEXT_CHARS),
+        help="Where participants find staff, in the site's own words, shown as written on "
+        'every screen that sends them to staff ("Where to find staff: ...").',
+        example="the front desk, ground floor",
+    )
+    staff_hours: str | None = optional(
+        Section.SITE,
+        "staff_hours",
+        ShortText(SITE_TEXT_CHARS),
+        help="When staff are there, in the site's own words, shown as written beside "
+        'staff_location ("Staff hours: ...").',
+        example="every day, 8:00 to 22:00",
     )
     sensor_port: str | None = optional(
         Section.DEVICES,
@@ -408,6 +444,10 @@ class Config:
     @property
     def site(self) -> SiteClock:
         return SiteClock(self.timezone, self.day_start_hour, self.missed_dose_days)
+
+    @property
+    def contact(self) -> SiteContact:
+        return SiteContact(self.staff_location, self.staff_hours)
 
     @property
     def database_path(self) -> Path:

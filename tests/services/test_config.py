@@ -347,3 +347,25 @@ def test_the_key_listing_names_every_key_its_range_and_default() -> None:
         assert f"{key.dotted}  ({key.kind.expected()}; default: " in listing
     assert "site.day_start_hour  (an integer from 0 to 23; default: 4)" in listing
     assert "storage.min_free_mb  (an integer from 1 to 100000; default: 64)" in listing
+
+
+def test_where_and_when_staff_are_is_one_short_line_each_shown_as_written() -> None:
+    from kiosk.domain.model import SiteContact
+
+    assert (
+        problems_in(
+            '[site]\nstaff_location = "the front desk, ground floor"\n'
+            'staff_hours = "every day, 8:00 to 22:00"\n'
+        )
+        == []
+    )
+    config = load_config(Path(FILE))
+    assert config.contact == SiteContact("the front desk, ground floor", "every day, 8:00 to 22:00")
+    assert Config().contact == SiteContact(None, None)  # left out: the screens say nothing
+    expected = "expected one line of text, at most 60 characters"
+    assert problems_in('[site]\nstaff_hours = "8:00 to 22:00\\nclosed Sundays"\n') == [
+        f'{FILE}: site.staff_hours: {expected}, got "8:00 to 22:00\\nclosed Sundays" (string)'
+    ]
+    [too_long] = problems_in(f'[site]\nstaff_location = "{"x" * 61}"\n')
+    assert too_long.startswith(f"{FILE}: site.staff_location: {expected}, got")
+    assert problems_in('[site]\nstaff_location = " "\n')[0].endswith('got " " (string)')
