@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import TracebackType
@@ -78,11 +79,17 @@ class Runtime:
         self.conn.close()
 
 
-def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
+def build_runtime(
+    config: Config, clock: Clock | None = None, prepare: Callable[[Store], None] | None = None
+) -> Runtime:
+    """``prepare`` runs on the store once it is open, before the devices and the boot
+    self-test (the demo seeds its data there, so the self-test sees the lanes it serves)."""
     if not config.sensor_port or not config.controller_port:
         raise ValueError("both a sensor port and a controller port are needed")
     clock = clock or SystemClock()
     conn, store = open_store(config)
+    if prepare is not None:
+        prepare(store)
     sensor = ZfmSensor(config.sensor_port)
     controller = SerialController(config.controller_port)
     for device in (sensor, controller):
@@ -252,13 +259,16 @@ def start_demo(
         write_config(
             replace(config, sensor_port=None, controller_port=None), data_dir / "kiosk.toml"
         )
-    runtime = build_runtime(config, clock)
+
+    def prepare(store: Store) -> None:
+        if fresh:
+            seed_demo(store, clock, config.site, characteristics_for)
+            log.info("seeded a demo database in %s", data_dir)
+        for lane in store.lanes():
+            controller_emu.set_stock(lane.lane, lane.stock)  # the emulated lanes hold what we know
+
+    runtime = build_runtime(config, clock, prepare)
     runtime.emulators = [sensor_emu, controller_emu]
-    if fresh:
-        seed_demo(runtime.store, clock, config.site, characteristics_for)
-        log.info("seeded a demo database in %s", data_dir)
-    for lane in runtime.store.lanes():
-        controller_emu.set_stock(lane.lane, lane.stock)  # the emulated lanes hold what we know
     reload_sensor(runtime.store, runtime.sensor)
     return runtime
 

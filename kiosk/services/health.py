@@ -34,7 +34,7 @@ from kiosk.services.dispense import DispenseService, OutcomeUnknown
 from kiosk.services.events import ControllerEvents
 from kiosk.services.pin_gate import EntryPoint, PinGate, WrongPin
 from kiosk.services.storage import STORE_FAILURES, StorageGuard
-from kiosk.store import audit
+from kiosk.store import audit, stock_repo
 from kiosk.store.db import integrity_check
 from kiosk.store.repository import Store
 
@@ -61,6 +61,9 @@ class Fault(enum.Enum):
     STORAGE_LOW = "storage_low"  # the data folder is nearly full
     VEND_UNSETTLED = "vend_unsettled"  # a vend's outcome is not recorded yet
     RECORDS_MISSING = "records_missing"  # latched: the books are behind their anchors
+    # No lane can serve anyone (jammed, empty, faulty, unassigned): cleared by itself once
+    # staff reset, restock or assign a lane.
+    NO_READY_LANE = "no_ready_lane"
 
 
 # Cleared by staff on the kiosk's screen once the machine is closed and secure.
@@ -148,6 +151,7 @@ class HealthService:
         booted = self._drain_events() or self._reboot_seen
         self._reboot_seen = False
         self._check_controller(recover=booted)
+        self._check_lanes()
         if Fault.SENSOR in self._faults or self._sensor.state is not DeviceState.READY:
             self._check_sensor()
         now = self._clock.now()
@@ -298,6 +302,13 @@ class HealthService:
                 return
             if settled:
                 log.warning("settled %d open vends after the controller came back", len(settled))
+
+    def _check_lanes(self) -> None:
+        """Out of service rather than inviting a finger when no lane can serve anyone."""
+        if stock_repo.any_lane_can_dispense(self._store):
+            self._clear(Fault.NO_READY_LANE)
+        else:
+            self._fault(Fault.NO_READY_LANE, "every lane is jammed, empty, faulty or unassigned")
 
     def _check_sensor(self) -> None:
         try:
