@@ -1,7 +1,8 @@
 """Drives the pure participant flow: feeds it events, runs its effects on the backend.
 
 The state machine (``kiosk.domain.flow``) decides; this object only turns backend results
-into events, runs effects, and owns the two timers (sensor poll, screen timeout).
+into events, runs effects, and owns the two timers (sensor poll on every screen that reads a
+finger, screen timeout).
 """
 
 from __future__ import annotations
@@ -211,7 +212,7 @@ class FlowDriver(QObject):
         if self._health_due and not self.backend.busy:
             self.check_health()
             return
-        if self.state.screen is not Screen.IDLE or self._scanning:
+        if not self.state.reads_finger or self._scanning:
             return
         self._scanning = True
 
