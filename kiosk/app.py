@@ -205,6 +205,10 @@ def restart_process() -> None:
 
 # ------------------------------------------------------------------ demo mode
 
+# What the demo's screens say about finding staff ([site] staff_location, staff_hours).
+DEMO_STAFF_LOCATION = "the front desk"
+DEMO_STAFF_HOURS = "every day, 8:00 to 22:00"
+
 
 def start_demo(
     data_dir: Path | None,
@@ -242,7 +246,12 @@ def start_demo(
     sensor_emu.start()
     controller_emu.start()
     config = replace(
-        Config(site_name="Demo site", data_dir=data_dir),
+        Config(
+            site_name="Demo site",
+            data_dir=data_dir,
+            staff_location=DEMO_STAFF_LOCATION,
+            staff_hours=DEMO_STAFF_HOURS,
+        ),
         sensor_port=sensor_emu.port,
         controller_port=controller_emu.port,
     )
@@ -368,7 +377,12 @@ def run_gui(runtime: Runtime, *, windowed: bool, demo: bool) -> int:
 
     sys.excepthook = excepthook
     window = MainWindow(
-        driver, runtime.clock, config.site, config.site_name, build_admin_services(runtime)
+        driver,
+        runtime.clock,
+        config.site,
+        config.site_name,
+        build_admin_services(runtime),
+        config.contact,
     )
     windows: list[Any] = [window]
     if demo:

@@ -59,7 +59,12 @@ def _run(seconds: float, started: float, data_dir: Path) -> int:
         )
         backend.set_fallback(driver.report_failure)
         window = MainWindow(
-            driver, runtime.clock, config.site, config.site_name, build_admin_services(runtime)
+            driver,
+            runtime.clock,
+            config.site,
+            config.site_name,
+            build_admin_services(runtime),
+            config.contact,
         )
         window.resize(1080 // 2, 1920 // 2)
         window.show()

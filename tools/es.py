@@ -26,7 +26,6 @@ ES: dict[object, object] = {
     "Staff can help you with your prescription.": "El personal puede ayudarle con su receta.",
     "Staff can help you.": "El personal puede ayudarle.",
     "Staff have been alerted.": "El personal ya está avisado.",
-    "Staff have been told and will help you.": "El personal ya está avisado y le ayudará.",
     "Staff: enter your PIN to confirm the machine is secure.": "Personal: ingrese su PIN para confirmar que la máquina está segura.",
     "Staff: please enter your PIN.": "Personal: por favor, ingrese su PIN.",
     "Temporarily out of service": "Temporalmente fuera de servicio",
@@ -41,7 +40,6 @@ ES: dict[object, object] = {
     "The database check failed.": "Falló la verificación de la base de datos.",
     "The dispenser does not answer.": "El dispensador no responde.",
     "The fingerprint sensor does not answer.": "El sensor de huellas no responde.",
-    "The machine could not give the rest. Staff have been told and will help you.": "La máquina no pudo entregar el resto. El personal ya está avisado y le ayudará.",
     "The machine could not give your dose": "La máquina no pudo entregar su dosis",
     "The service door was opened outside a staff session.": "Se abrió la puerta de servicio fuera de una sesión del personal.",
     "The tamper switch is still tripped.": "El interruptor antimanipulación sigue activado.",
@@ -52,7 +50,6 @@ ES: dict[object, object] = {
     "Your dose is ready": "Su dosis está lista",
     "Your next dose is available at {time}": "Su próxima dosis estará disponible a las {time}",
     "Your next dose is available on {day} at {time}": "Su próxima dosis estará disponible el {day} a las {time}",
-    "{dropped} of {count}": "{dropped} de {count}",
     ("{count} capsule of {medication}", "{count} capsules of {medication}"): (
         "{count} cápsula de {medication}",
         "{count} cápsulas de {medication}",
@@ -60,5 +57,24 @@ ES: dict[object, object] = {
     ("{count} tablet of {medication}", "{count} tablets of {medication}"): (
         "{count} tableta de {medication}",
         "{count} tabletas de {medication}",
+    ),
+    # Participant flow: next steps, where and when (issue 12)
+    "A nurse or pharmacist must witness it.": "Una enfermera o un farmacéutico debe estar presente.",
+    "No lane can dispense: every lane is jammed, empty, faulty or unassigned.": "Ningún carril puede entregar: todos están atascados, vacíos, averiados o sin medicamento asignado.",
+    "Please ask staff, then place your finger again.": "Pida ayuda al personal y luego ponga el dedo otra vez.",
+    "Please come back later, or see staff.": "Vuelva más tarde, o hable con el personal.",
+    "Please see staff for your dose.": "Por favor, hable con el personal para recibir su dosis.",
+    "Staff have been told. Please see staff for your dose.": "El personal ya está avisado. Por favor, hable con el personal para recibir su dosis.",
+    "Staff hours: {hours}": "Horario del personal: {hours}",
+    "The machine could not give the rest. Staff have been told. Please see staff for the rest.": "La máquina no pudo entregar el resto. El personal ya está avisado. Por favor, hable con el personal para recibir el resto.",
+    "Time left: {wait}": "Tiempo restante: {wait}",
+    "Where to find staff: {place}": "Dónde encontrar al personal: {place}",
+    "Your dose cannot be given here right now": "Su dosis no se puede entregar aquí en este momento",
+    "Your dose was not given": "No se entregó su dosis",
+    "{medication} is not available here right now; staff have been told.": "{medication} no está disponible aquí en este momento; el personal ya está avisado.",
+    "{medication}: {dropped} of {count}": "{medication}: {dropped} de {count}",
+    ("Please see staff for it.", "Please see staff for them."): (
+        "Por favor, hable con el personal para recibirlo.",
+        "Por favor, hable con el personal para recibirlos.",
     ),
 }

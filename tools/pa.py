@@ -26,7 +26,6 @@ PA: dict[object, object] = {
     "Staff can help you with your prescription.": "ਸਟਾਫ਼ ਤੁਹਾਡੇ ਨੁਸਖ਼ੇ ਬਾਰੇ ਤੁਹਾਡੀ ਮਦਦ ਕਰ ਸਕਦਾ ਹੈ।",
     "Staff can help you.": "ਸਟਾਫ਼ ਤੁਹਾਡੀ ਮਦਦ ਕਰ ਸਕਦਾ ਹੈ।",
     "Staff have been alerted.": "ਸਟਾਫ਼ ਨੂੰ ਦੱਸ ਦਿੱਤਾ ਗਿਆ ਹੈ।",
-    "Staff have been told and will help you.": "ਸਟਾਫ਼ ਨੂੰ ਦੱਸ ਦਿੱਤਾ ਗਿਆ ਹੈ ਅਤੇ ਉਹ ਤੁਹਾਡੀ ਮਦਦ ਕਰਨਗੇ।",
     "Staff: enter your PIN to confirm the machine is secure.": "ਸਟਾਫ਼: ਮਸ਼ੀਨ ਸੁਰੱਖਿਅਤ ਹੋਣ ਦੀ ਪੁਸ਼ਟੀ ਕਰਨ ਲਈ ਆਪਣਾ ਪਿੰਨ ਦਰਜ ਕਰੋ।",
     "Staff: please enter your PIN.": "ਸਟਾਫ਼: ਕਿਰਪਾ ਕਰਕੇ ਆਪਣਾ ਪਿੰਨ ਦਰਜ ਕਰੋ।",
     "Temporarily out of service": "ਸੇਵਾ ਕੁਝ ਸਮੇਂ ਲਈ ਬੰਦ ਹੈ",
@@ -41,7 +40,6 @@ PA: dict[object, object] = {
     "The database check failed.": "ਡਾਟਾਬੇਸ ਦੀ ਜਾਂਚ ਅਸਫਲ ਰਹੀ।",
     "The dispenser does not answer.": "ਡਿਸਪੈਂਸਰ ਜਵਾਬ ਨਹੀਂ ਦੇ ਰਿਹਾ।",
     "The fingerprint sensor does not answer.": "ਫਿੰਗਰਪ੍ਰਿੰਟ ਸੈਂਸਰ ਜਵਾਬ ਨਹੀਂ ਦੇ ਰਿਹਾ।",
-    "The machine could not give the rest. Staff have been told and will help you.": "ਮਸ਼ੀਨ ਬਾਕੀ ਦਵਾਈ ਨਹੀਂ ਦੇ ਸਕੀ। ਸਟਾਫ਼ ਨੂੰ ਦੱਸ ਦਿੱਤਾ ਗਿਆ ਹੈ ਅਤੇ ਉਹ ਤੁਹਾਡੀ ਮਦਦ ਕਰਨਗੇ।",
     "The machine could not give your dose": "ਮਸ਼ੀਨ ਤੁਹਾਡੀ ਖੁਰਾਕ ਨਹੀਂ ਦੇ ਸਕੀ",
     "The service door was opened outside a staff session.": "ਸਰਵਿਸ ਦਰਵਾਜ਼ਾ ਸਟਾਫ਼ ਸੈਸ਼ਨ ਤੋਂ ਬਾਹਰ ਖੋਲ੍ਹਿਆ ਗਿਆ ਸੀ।",
     "The tamper switch is still tripped.": "ਛੇੜਛਾੜ ਸਵਿੱਚ ਅਜੇ ਵੀ ਚਾਲੂ ਹੈ।",
@@ -52,7 +50,6 @@ PA: dict[object, object] = {
     "Your dose is ready": "ਤੁਹਾਡੀ ਖੁਰਾਕ ਤਿਆਰ ਹੈ",
     "Your next dose is available at {time}": "ਤੁਹਾਡੀ ਅਗਲੀ ਖੁਰਾਕ {time} ਤੋਂ ਮਿਲੇਗੀ",
     "Your next dose is available on {day} at {time}": "ਤੁਹਾਡੀ ਅਗਲੀ ਖੁਰਾਕ {day} ਨੂੰ {time} ਤੋਂ ਮਿਲੇਗੀ",
-    "{dropped} of {count}": "{count} ਵਿੱਚੋਂ {dropped}",
     ("{count} capsule of {medication}", "{count} capsules of {medication}"): (
         "{medication} ਦਾ {count} ਕੈਪਸੂਲ",
         "{medication} ਦੇ {count} ਕੈਪਸੂਲ",
@@ -60,5 +57,24 @@ PA: dict[object, object] = {
     ("{count} tablet of {medication}", "{count} tablets of {medication}"): (
         "{medication} ਦੀ {count} ਗੋਲੀ",
         "{medication} ਦੀਆਂ {count} ਗੋਲੀਆਂ",
+    ),
+    # Participant flow: next steps, where and when (issue 12)
+    "A nurse or pharmacist must witness it.": "ਨਰਸ ਜਾਂ ਫਾਰਮਾਸਿਸਟ ਦਾ ਹਾਜ਼ਰ ਹੋਣਾ ਜ਼ਰੂਰੀ ਹੈ।",
+    "No lane can dispense: every lane is jammed, empty, faulty or unassigned.": "ਕੋਈ ਵੀ ਲੇਨ ਦਵਾਈ ਨਹੀਂ ਦੇ ਸਕਦੀ: ਹਰ ਲੇਨ ਫਸੀ ਹੋਈ, ਖਾਲੀ, ਖਰਾਬ ਜਾਂ ਬਿਨਾਂ ਦਵਾਈ ਦੇ ਹੈ।",
+    "Please ask staff, then place your finger again.": "ਕਿਰਪਾ ਕਰਕੇ ਸਟਾਫ਼ ਨੂੰ ਬੁਲਾਓ, ਫਿਰ ਆਪਣੀ ਉਂਗਲ ਦੁਬਾਰਾ ਰੱਖੋ।",
+    "Please come back later, or see staff.": "ਕਿਰਪਾ ਕਰਕੇ ਬਾਅਦ ਵਿੱਚ ਆਓ, ਜਾਂ ਸਟਾਫ਼ ਨਾਲ ਗੱਲ ਕਰੋ।",
+    "Please see staff for your dose.": "ਆਪਣੀ ਖੁਰਾਕ ਲਈ ਕਿਰਪਾ ਕਰਕੇ ਸਟਾਫ਼ ਨਾਲ ਗੱਲ ਕਰੋ।",
+    "Staff have been told. Please see staff for your dose.": "ਸਟਾਫ਼ ਨੂੰ ਦੱਸ ਦਿੱਤਾ ਗਿਆ ਹੈ। ਆਪਣੀ ਖੁਰਾਕ ਲਈ ਕਿਰਪਾ ਕਰਕੇ ਸਟਾਫ਼ ਨਾਲ ਗੱਲ ਕਰੋ।",
+    "Staff hours: {hours}": "ਸਟਾਫ਼ ਦਾ ਸਮਾਂ: {hours}",
+    "The machine could not give the rest. Staff have been told. Please see staff for the rest.": "ਮਸ਼ੀਨ ਬਾਕੀ ਦਵਾਈ ਨਹੀਂ ਦੇ ਸਕੀ। ਸਟਾਫ਼ ਨੂੰ ਦੱਸ ਦਿੱਤਾ ਗਿਆ ਹੈ। ਬਾਕੀ ਦਵਾਈ ਲਈ ਕਿਰਪਾ ਕਰਕੇ ਸਟਾਫ਼ ਨਾਲ ਗੱਲ ਕਰੋ।",
+    "Time left: {wait}": "ਬਾਕੀ ਸਮਾਂ: {wait}",
+    "Where to find staff: {place}": "ਸਟਾਫ਼ ਕਿੱਥੇ ਮਿਲੇਗਾ: {place}",
+    "Your dose cannot be given here right now": "ਤੁਹਾਡੀ ਖੁਰਾਕ ਇਸ ਵੇਲੇ ਇੱਥੇ ਨਹੀਂ ਦਿੱਤੀ ਜਾ ਸਕਦੀ",
+    "Your dose was not given": "ਤੁਹਾਡੀ ਖੁਰਾਕ ਨਹੀਂ ਦਿੱਤੀ ਗਈ",
+    "{medication} is not available here right now; staff have been told.": "{medication} ਇਸ ਵੇਲੇ ਇੱਥੇ ਉਪਲਬਧ ਨਹੀਂ ਹੈ; ਸਟਾਫ਼ ਨੂੰ ਦੱਸ ਦਿੱਤਾ ਗਿਆ ਹੈ।",
+    "{medication}: {dropped} of {count}": "{medication}: {count} ਵਿੱਚੋਂ {dropped}",
+    ("Please see staff for it.", "Please see staff for them."): (
+        "ਇਸ ਲਈ ਕਿਰਪਾ ਕਰਕੇ ਸਟਾਫ਼ ਨਾਲ ਗੱਲ ਕਰੋ।",
+        "ਇਹਨਾਂ ਲਈ ਕਿਰਪਾ ਕਰਕੇ ਸਟਾਫ਼ ਨਾਲ ਗੱਲ ਕਰੋ।",
     ),
 }

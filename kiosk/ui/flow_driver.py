@@ -1,13 +1,14 @@
 """Drives the pure participant flow: feeds it events, runs its effects on the backend.
 
 The state machine (``kiosk.domain.flow``) decides; this object only turns backend results
-into events, runs effects, and owns the two timers (sensor poll on every screen that reads a
-finger, screen timeout).
+into events, runs effects, and owns the timers (sensor poll on every screen that reads a
+finger, screen timeout and the countdown shown from it, health checks).
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from functools import partial
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -16,7 +17,7 @@ from hardware.ports import DeviceError, SensorError
 from kiosk.domain import flow
 from kiosk.domain.flow import DoseLine, ErrorKind, FlowState, Screen
 from kiosk.i18n import set_locale
-from kiosk.services.decide import DecisionView
+from kiosk.services.decide import DecisionView, PlannedDose
 from kiosk.services.dispense import VendResult
 from kiosk.services.health import HealthReport, HealthService, NotSecure
 from kiosk.services.identify import BadImage, Recognised, ScanOutcome, Unrecognised
@@ -30,6 +31,7 @@ log = logging.getLogger("kiosk.flow")
 
 HEALTH_MS = 1000  # a device that answers again is back in service within about a second
 POLL_MS = 50  # a finger is noticed within ~50 ms; a no-finger poll is a short exchange
+COUNTDOWN_MS = 1000  # a counting-down screen (the witness's) shows the seconds left
 
 
 class FlowDriver(QObject):
@@ -60,6 +62,9 @@ class FlowDriver(QObject):
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
         self._poll.timeout.connect(self._poll_sensor)
+        self._countdown = QTimer(self)
+        self._countdown.setInterval(COUNTDOWN_MS)
+        self._countdown.timeout.connect(self._count_down)
         self._scanning = False
         self.qt_translations = QtTranslations()
         set_locale(site_locale)
@@ -75,6 +80,7 @@ class FlowDriver(QObject):
         """Staff took the screen: no scans, no screen timeouts (health checks go on)."""
         self._poll.stop()
         self._timeout.stop()
+        self._countdown.stop()
 
     def resume(self) -> None:
         """Back to the participant screens, at idle (or out of service)."""
@@ -89,6 +95,7 @@ class FlowDriver(QObject):
     def stop(self) -> None:
         self._poll.stop()
         self._timeout.stop()
+        self._countdown.stop()
         self._health_timer.stop()
         self.sounds.close()
 
@@ -141,7 +148,12 @@ class FlowDriver(QObject):
     def _cue(self, state: FlowState) -> None:
         if state.screen is Screen.DONE:
             self.sounds.play(ATTENTION if state.partial else SUCCESS)
-        elif state.screen in (Screen.REFUSED, Screen.NOT_RECOGNISED, Screen.ERROR):
+        elif state.screen in (
+            Screen.REFUSED,
+            Screen.UNAVAILABLE,
+            Screen.NOT_RECOGNISED,
+            Screen.ERROR,
+        ):
             self.sounds.play(ATTENTION)
 
     def _arm_timeout(self) -> None:
@@ -150,6 +162,20 @@ class FlowDriver(QObject):
             self._timeout.stop()
         else:
             self._timeout.start(int(seconds * 1000))
+        # The countdown shows what is left of this very timer: one clock, never two.
+        if self.state.counts_down and self._timeout.isActive():
+            self._countdown.start()
+        else:
+            self._countdown.stop()
+
+    def _count_down(self) -> None:
+        left = self._timeout.remainingTime()
+        if not self.state.counts_down or left < 0:
+            self._countdown.stop()
+            return
+        # Ticks come about a second apart (a coarse timer may fire a little early): the
+        # nearest whole second, so the screen reads 90, 89, ... and never skips one.
+        self.send(flow.Countdown(round(left / 1000)))
 
     # ------------------------------------------------------------ effects
 
@@ -165,14 +191,7 @@ class FlowDriver(QObject):
             )
         elif isinstance(effect, flow.Dispense):
             self.backend.submit(
-                partial(
-                    self.service.dispense,
-                    effect.participant_id,
-                    effect.witness_staff_id,
-                    self._on_unit,
-                ),
-                self._on_dispensed,
-                self.report_failure,
+                partial(self._dispense, effect), self._on_dispensed, self.report_failure
             )
 
         elif isinstance(effect, flow.ConfirmSecure) and self.health is not None:
@@ -187,6 +206,12 @@ class FlowDriver(QObject):
                 self._on_witness,
                 self._on_witness_failure,
             )
+
+    def _dispense(self, effect: flow.Dispense) -> tuple[list[VendResult], datetime | None]:
+        """On the backend: vend the plan shown, then find when the next dose is available."""
+        pid, plan = effect.participant_id, effect.prescriptions
+        results = self.service.dispense(pid, effect.witness_staff_id, self._on_unit, plan)
+        return results, self.service.next_dose(pid, plan)
 
     def _after_confirm(self) -> None:
         self.check_health()
@@ -244,28 +269,33 @@ class FlowDriver(QObject):
         self.report_failure(exc)
 
     def _on_decision(self, view: DecisionView) -> None:
-        if view.doses:
-            lines = tuple(
-                DoseLine(
-                    d.prescription.medication.name,
-                    d.prescription.medication.strength,
-                    d.prescription.medication.form,
-                    d.units,
-                )
-                for d in view.doses
-            )
-            self.send(flow.DoseAllowed(lines, witness=view.needs_witness))
+        lines = tuple(_line(dose) for dose in view.doses)
+        unavailable = tuple(_line(dose) for dose in view.unavailable)
+        if lines or unavailable:
+            self.send(flow.DoseAllowed(lines, view.needs_witness, unavailable))
         elif view.refusal is not None:
             self.send(flow.DoseRefused(view.refusal))
 
     def _on_unit(self, line: int, dropped: int) -> None:  # backend thread
         self.backend.post(lambda: self.send(flow.UnitDropped(line, dropped)))
 
-    def _on_dispensed(self, results: list[VendResult]) -> None:
-        self.send(flow.DispenseFinished(tuple(r.dropped for r in results)))
+    def _on_dispensed(self, outcome: tuple[list[VendResult], datetime | None]) -> None:
+        results, next_dose = outcome
+        self.send(flow.DispenseFinished(tuple(r.dropped for r in results), next_dose))
 
     def report_failure(self, exc: BaseException) -> None:
         # The participant sees a plain sentence; the log has the reason, never personal data.
         kind = ErrorKind.OUT_OF_SERVICE if isinstance(exc, DeviceError) else ErrorKind.SEE_STAFF
         log.error("interaction failed: %s: %s", type(exc).__name__, exc)
         self.send(flow.Fault(kind))
+
+
+def _line(dose: PlannedDose) -> DoseLine:
+    medication = dose.prescription.medication
+    return DoseLine(
+        medication.name,
+        medication.strength,
+        medication.form,
+        dose.units,
+        prescription_id=dose.prescription.id,
+    )

@@ -9,7 +9,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QMainWindow, QStackedWidget
 
 from kiosk.domain.flow import FlowState, Screen
-from kiosk.domain.model import SiteClock
+from kiosk.domain.model import SiteClock, SiteContact
 from kiosk.services.clock import Clock
 from kiosk.services.staff import StaffSession
 from kiosk.ui import theme
@@ -20,6 +20,16 @@ from kiosk.ui.flow_driver import FlowDriver
 from kiosk.ui.screens import ParticipantView
 
 CLOCK_REFRESH_MS = 30_000
+# Out of service for these reasons only, the staff panel is the way back (reset a jammed
+# lane, restock, assign a lane), so the hidden corner opens it there too.
+PANEL_FIXES = frozenset({"no_ready_lane"})
+
+
+def _staff_may_enter(state: FlowState) -> bool:
+    if state.screen is Screen.IDLE:
+        return True
+    out_of_service = state.screen is Screen.OUT_OF_SERVICE and bool(state.faults)
+    return out_of_service and set(state.faults) <= PANEL_FIXES
 
 
 class MainWindow(QMainWindow):
@@ -30,6 +40,7 @@ class MainWindow(QMainWindow):
         site: SiteClock,
         title: str,
         admin: AdminServices | None = None,
+        contact: SiteContact | None = None,
     ) -> None:
         super().__init__()
         self.driver = driver
@@ -37,7 +48,7 @@ class MainWindow(QMainWindow):
         self.site = site
         self.admin_services = admin
         self.setWindowTitle(title)
-        self.view = ParticipantView(driver.send, self.open_staff_login if admin else None)
+        self.view = ParticipantView(driver.send, self.open_staff_login if admin else None, contact)
         self.login: LoginScreen | None = None
         self.panel: AdminPanel | None = None
         self.pages = QStackedWidget()
@@ -54,7 +65,7 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ staff
 
     def open_staff_login(self) -> None:
-        if self.admin_services is None or self.driver.state.screen is not Screen.IDLE:
+        if self.admin_services is None or not _staff_may_enter(self.driver.state):
             return
         self.driver.pause()
         staff = self.admin_services.staff

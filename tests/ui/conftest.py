@@ -68,7 +68,10 @@ def kiosk(qtbot: QtBot, tmp_path: Path, clock: FixedClock) -> Iterator[Kiosk]:
     backend = Backend()
     driver = FlowDriver(runtime.interaction, backend, "en", runtime.health)
     backend.set_fallback(driver.report_failure)
-    window = MainWindow(driver, clock, runtime.config.site, "test", build_admin_services(runtime))
+    config = runtime.config
+    window = MainWindow(
+        driver, clock, config.site, "test", build_admin_services(runtime), config.contact
+    )
     qtbot.addWidget(window)
     window.show()
     driver.start()

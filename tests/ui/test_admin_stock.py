@@ -53,11 +53,14 @@ def test_a_restock_count_that_disagrees_blocks_the_lane_until_a_pharmacist_resol
     qtbot.waitUntil(lambda: panel.message.text() == "Your role may not do that.", timeout=15000)
     logout(kiosk, qtbot)
     # Meanwhile the capsule lane does not dispense: P-0004 gets only the tablet, and the
-    # capsule is never announced.
+    # capsule is never announced: it is not available here, and staff have been told.
     kiosk.sensor.place_finger("P-0004/right-index")
     qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DONE, timeout=20000)
     assert [line.dropped for line in kiosk.driver.state.lines] == [1]
     assert kiosk.window.view.message.headline.text() == "Your dose is ready"
+    assert kiosk.window.view.message.note.text().startswith(
+        "slow-release oral morphine 200 mg is not available here right now"
+    )
     kiosk.sensor.lift_finger()
     kiosk.driver.send(flow.Timeout())
     qtbot.waitUntil(lambda: not kiosk.runtime.interaction.identify.awaiting_lift, timeout=15000)
