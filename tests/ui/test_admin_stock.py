@@ -41,12 +41,17 @@ def test_a_restock_count_that_disagrees_blocks_the_lane_until_a_pharmacist_resol
         lambda: (
             panel.message.text() == "A second, different staff member must sign with their PIN."
         ),
-        timeout=5000,
+        timeout=15000,
     )
     page.second_pin.setText(DEMO_NURSE_PIN)  # type: ignore[attr-defined]
     page.restock()  # type: ignore[attr-defined]
     qtbot.waitUntil(lambda: "blocked until a pharmacist" in panel.message.text(), timeout=15000)
     assert "counted 25, expected 30" in panel.message.text()
+    # The page refreshes its lanes after the restock (on the backend): wait for the new state.
+    qtbot.waitUntil(
+        lambda: any(v.lane == 3 and v.discrepancy_id for v in page._lanes),  # type: ignore[attr-defined]
+        timeout=15000,
+    )
     # The plain staff role may not resolve it.
     page.reason.setText("recount done")  # type: ignore[attr-defined]
     page.resolve()  # type: ignore[attr-defined]
@@ -93,7 +98,7 @@ def test_jam_recovery_end_to_end_on_the_controller(kiosk: Kiosk, qtbot: QtBot) -
         page.buttons[key].click()  # type: ignore[attr-defined]
         qtbot.waitUntil(
             lambda: page.hint.text() != before or key == "finish",  # type: ignore[attr-defined]
-            timeout=5000,
+            timeout=15000,
         )
 
     press("begin")
@@ -112,7 +117,7 @@ def test_jam_recovery_end_to_end_on_the_controller(kiosk: Kiosk, qtbot: QtBot) -
     controller.close_door()
     page.buttons["finish"].click()  # type: ignore[attr-defined]
     qtbot.waitUntil(
-        lambda: panel.message.text() == "Done. The lane is back in service.", timeout=5000
+        lambda: panel.message.text() == "Done. The lane is back in service.", timeout=15000
     )
     logout(kiosk, qtbot)
     kiosk.driver.check_health()
