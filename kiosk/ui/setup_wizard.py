@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QRegularExpressionValidator
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -46,6 +46,7 @@ from kiosk.services.setup import (
 )
 from kiosk.ui.admin.panel import ADMIN_STYLE
 from kiosk.ui.background import Backend
+from kiosk.ui.keyboard import PinField
 
 WIZARD_STYLE = (
     ADMIN_STYLE
@@ -304,13 +305,9 @@ class SetupWizard(QWidget):
         form = QFormLayout(page)
         self.admin_name = QLineEdit()
         self.admin_name.setMaxLength(80)
-        digits = QRegularExpressionValidator(r"\d{0,12}", page)
-        self.admin_pin = QLineEdit()
-        self.admin_pin_again = QLineEdit()
-        for field in (self.admin_pin, self.admin_pin_again):
-            field.setEchoMode(QLineEdit.EchoMode.Password)
-            field.setValidator(digits)
-            field.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly)
+        # PINs come from the kiosk's PIN pad, never from the on-screen keyboard.
+        self.admin_pin = PinField(_("The first administrator's PIN (at least 6 digits)"))
+        self.admin_pin_again = PinField(_("The same PIN again"))
         form.addRow(QLabel(_("Name")), self.admin_name)
         form.addRow(QLabel(_("PIN (at least 6 digits)")), self.admin_pin)
         form.addRow(QLabel(_("PIN again")), self.admin_pin_again)
@@ -538,9 +535,10 @@ def run_setup_wizard(
     import sys
 
     from PySide6.QtCore import QEventLoop
-    from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication(sys.argv)
+    from kiosk.ui.keyboard import application
+
+    app = application(sys.argv)  # with the on-screen keyboard
     backend = Backend()
     wizard = SetupWizard(SetupService(), backend, config_path=config_path, data_dir=data_dir)
     result: list[Any] = []

@@ -22,11 +22,12 @@ from kiosk.services.errors import InvalidInput
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
 from kiosk.ui.admin.pages.widgets import fill, table
+from kiosk.ui.keyboard import PinField
 
 
-def _pin_field() -> QLineEdit:
-    field = QLineEdit()
-    field.setEchoMode(QLineEdit.EchoMode.Password)
+def _pin_field(title: str) -> PinField:
+    """A second person's PIN: the kiosk's PIN pad opens over the page, not the keyboard."""
+    field = PinField(title)
     field.setPlaceholderText(_("Second staff member's PIN"))
     return field
 
@@ -48,7 +49,7 @@ class LanesPage(AdminPage):
         self.counted.setRange(0, 10_000)
         self.added = QSpinBox()
         self.added.setRange(0, 10_000)
-        self.second_pin = _pin_field()
+        self.second_pin = _pin_field(_("Second signature: another staff member's PIN"))
         restock = QPushButton(_("Restock"))
         restock.clicked.connect(lambda _checked=False: self.restock())
         restock_box = QGroupBox(_("Restock: count what is in the lane first"))
@@ -63,7 +64,7 @@ class LanesPage(AdminPage):
         self.reason.setPlaceholderText(_("Reason"))
         self.units = QSpinBox()
         self.units.setRange(1, 10_000)
-        self.waste_pin = _pin_field()
+        self.waste_pin = _pin_field(_("Witness: another staff member's PIN"))
         resolve = QPushButton(_("Resolve discrepancy of the lane"))
         resolve.clicked.connect(lambda _checked=False: self.resolve())
         returned = QPushButton(_("Record a return"))
