@@ -321,18 +321,17 @@ def build_admin_services(runtime: Runtime) -> Any:
 
 
 def run_gui(runtime: Runtime, *, windowed: bool, demo: bool) -> int:
-    from PySide6.QtWidgets import QApplication
-
     from kiosk.domain import flow
     from kiosk.domain.flow import ErrorKind
     from kiosk.ui.background import Backend
     from kiosk.ui.flow_driver import FlowDriver
+    from kiosk.ui.keyboard import application
     from kiosk.ui.main_window import MainWindow
 
     # Qt notes, on every start, that Noto Sans has no Gurmukhi before it falls back to
     # Noto Sans Gurmukhi: noise in the journal, not a fault.
     os.environ.setdefault("QT_LOGGING_RULES", "qt.text.font.db=false")
-    app = QApplication.instance() or QApplication(sys.argv)
+    app = application(sys.argv)  # with the on-screen keyboard for staff text fields
     config = runtime.config
     (config.data_dir / "logs").mkdir(parents=True, exist_ok=True)
     crash_log = (config.data_dir / "logs" / "faulthandler.log").open("a")

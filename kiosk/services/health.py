@@ -319,11 +319,16 @@ class HealthService:
         self._faults.discard(fault)
         self._details.pop(fault.value, None)
 
-    def lanes_view(self) -> list[tuple[int, str, str]]:
-        """(lane, medication, state). No stock figures: restocking starts with a blind count."""
+    def lanes_view(self) -> list[tuple[int, str | None, str]]:
+        """(lane, medication or None when none is assigned, state). No stock figures:
+        restocking starts with a blind count."""
         names = {m.id: f"{m.name} {m.strength}" for m in self._store.medications()}
         return [
-            (lane.lane, names.get(lane.medication_id or 0, "—"), lane.state)
+            (
+                lane.lane,
+                names.get(lane.medication_id) if lane.medication_id is not None else None,
+                lane.state,
+            )
             for lane in self._store.lanes()
         ]
 
