@@ -61,4 +61,6 @@ ES: dict[object, object] = {
         "{count} tableta de {medication}",
         "{count} tabletas de {medication}",
     ),
+    # Out of service: the staff button
+    "Staff sign-in": "Acceso del personal",
 }

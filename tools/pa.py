@@ -61,4 +61,6 @@ PA: dict[object, object] = {
         "{medication} ਦੀ {count} ਗੋਲੀ",
         "{medication} ਦੀਆਂ {count} ਗੋਲੀਆਂ",
     ),
+    # Out of service: the staff button
+    "Staff sign-in": "ਸਟਾਫ਼ ਸਾਈਨ-ਇਨ",
 }

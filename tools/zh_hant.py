@@ -63,4 +63,6 @@ ZH_HANT: dict[object, object] = {
     ("{count} tablet of {medication}", "{count} tablets of {medication}"): (
         "{count} 片 {medication}",
     ),
+    # Out of service: the staff button
+    "Staff sign-in": "工作人員登入",
 }

@@ -239,3 +239,40 @@ def test_a_late_tamper_event_does_not_latch_the_machine_again_after_staff_cleare
     m.health.confirm_secure("735194")
     assert Fault.TAMPER not in m.health.check().faults
     assert m.store.flags() == {}
+
+
+def test_the_roles_that_may_clear_a_door_lockout_are_the_sites(machine: Machine) -> None:
+    """A night worker's PIN is refused by default and accepted where the site allows staff;
+    each refusal names its reason (the screen words it), and STATUS is read every time."""
+    from kiosk.domain.door_recovery import LockoutPolicy, SecureRefusal
+    from kiosk.domain.permissions import Role
+    from kiosk.services.health import NotSecure
+    from kiosk.store.pins import hash_pin
+
+    m = machine
+    m.store.add_staff("Night", "staff", hash_pin("864209"), m.clock.now(), "test")
+    m.emulator.open_door()
+    assert Fault.DOOR_OPENED in m.health.check().faults
+
+    def refused(pin: str) -> SecureRefusal:
+        with pytest.raises(NotSecure) as caught:
+            m.health.confirm_secure(pin)
+        return caught.value.reason
+
+    assert refused("864209") is SecureRefusal.PIN_NOT_ACCEPTED  # default: not the staff role
+    m.health.lockout = LockoutPolicy((Role.STAFF, Role.ADMIN), "Call 604-555-0100")
+    assert refused("864209") is SecureRefusal.DOOR_OPEN  # allowed now, but the door is open
+    m.emulator.close_door()
+    m.emulator.set_silent(True)
+    assert refused("864209") is SecureRefusal.CONTROLLER_SILENT
+    m.emulator.set_silent(False)
+    m.emulator.trip_tamper()
+    assert refused("864209") is SecureRefusal.TAMPER
+    m.emulator.clear_tamper()
+    staff_id = m.health.confirm_secure("864209")
+    assert m.store.flags() == {}
+    assert m.health.check().ok
+    flag_clear = m.store.conn.execute(
+        "SELECT actor FROM audit_log WHERE action = 'machine.flags_cleared'"
+    ).fetchall()
+    assert flag_clear == [(f"staff:{staff_id}",)]
