@@ -9,7 +9,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
-    QLabel,
     QProgressBar,
     QPushButton,
     QStackedWidget,
@@ -24,19 +23,12 @@ from kiosk.i18n import PARTICIPANT_LOCALES, _, format_local_time, language_name
 from kiosk.ui import theme
 from kiosk.ui.hold_corner import HoldCorner
 from kiosk.ui.icons import IconWidget
+from kiosk.ui.labels import centred_label as _label
 from kiosk.ui.pinpad import PinPad
 from kiosk.ui.secure_panel import SecurePanel
 from kiosk.ui.texts import ScreenText, fault_text, progress_text, texts_for
 
 LANGUAGE_COLUMNS = 3
-
-
-def _label(name: str, wrap: bool = True) -> QLabel:
-    label = QLabel()
-    label.setObjectName(name)
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setWordWrap(wrap)
-    return label
 
 
 class MessageScreen(QWidget):

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from kiosk.domain import door_recovery as dr
 from kiosk.domain.door_recovery import Latch, SecureRefusal, SecureState, SecureStep
 from kiosk.i18n import N_, _
+from kiosk.ui.labels import centred_label as _label
 from kiosk.ui.pinpad import PinPad
 from kiosk.ui.staff_words import roles_text
 from kiosk.ui.steps import ACCENT, StepList
@@ -89,14 +89,6 @@ def refusal_text(state: SecureState) -> str:
             "and cable, then enter your PIN again."
         )
     return _("Not confirmed. Please try again.")
-
-
-def _label(name: str) -> QLabel:
-    label = QLabel()
-    label.setObjectName(name)
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setWordWrap(True)
-    return label
 
 
 class SecurePanel(QWidget):
