@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 from kiosk.domain import door_recovery as dr
 from kiosk.domain.door_recovery import Latch, SecureRefusal, SecureState, SecureStep
 from kiosk.i18n import N_, _
+from kiosk.ui import theme
 from kiosk.ui.labels import centred_label as _label
 from kiosk.ui.pinpad import PinPad
 from kiosk.ui.staff_words import roles_text
@@ -97,7 +98,7 @@ class SecurePanel(QWidget):
     def __init__(self, send: Callable[[dr.SecureEvent], None]) -> None:
         super().__init__()
         self.title = _label("detail")
-        self.steps = StepList(len(STEP_TITLES), vertical=False)
+        self.steps = StepList(len(STEP_TITLES), vertical=False, font_pt=theme.STAFF_PT)
         self.help = _label("staffNote")
         self.message = _label("staffNote")
         self.message.setStyleSheet(f"color: {ACCENT};")

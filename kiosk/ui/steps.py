@@ -10,8 +10,9 @@ ACCENT = "#FFD84D"  # yellow: the current step, on the dark staff and participan
 
 
 class StepList(QWidget):
-    def __init__(self, count: int, *, vertical: bool = True) -> None:
+    def __init__(self, count: int, *, vertical: bool = True, font_pt: int = 18) -> None:
         super().__init__()
+        self._font = f"font-size: {font_pt}pt;"
         layout: QBoxLayout = QVBoxLayout(self) if vertical else QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.labels: list[QLabel] = []
@@ -22,6 +23,8 @@ class StepList(QWidget):
             label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
             layout.addWidget(label)
             self.labels.append(label)
+        if vertical:
+            layout.addStretch(1)
         self.current = -1
 
     def show_steps(self, titles: list[str], current: int) -> None:
@@ -30,7 +33,8 @@ class StepList(QWidget):
         for index, (label, title) in enumerate(zip(self.labels, titles, strict=True)):
             mark = "✓" if index < current else "▶" if index == current else " "
             label.setText(f"{mark} {index + 1}. {title}")
-            label.setStyleSheet(
+            weight = (
                 f"color: {ACCENT}; font-weight: 700;" if index == current else "font-weight: 400;"
             )
+            label.setStyleSheet(weight + self._font)
             label.setAccessibleName(title)

@@ -70,6 +70,7 @@ class AdminPanel(QWidget):
         self.setStyleSheet(ADMIN_STYLE)
         self._on_logout = on_logout
         self.ctx = ctx_factory(self.show_message)
+        self.ctx.open_page = self.open_page_about
         session = self.ctx.session
         self.title = QLabel(
             _("Staff: {name} ({role})").format(name=session.name, role=session.role)
@@ -117,6 +118,12 @@ class AdminPanel(QWidget):
 
     def open_page(self, key: str) -> None:
         self.nav.setCurrentRow([p.key for p in self.pages].index(key))
+
+    def open_page_about(self, key: str, subject: str) -> None:
+        """Another page, about ``subject`` (from an alert: the jam page for "lane:2")."""
+        if key in [p.key for p in self.pages]:
+            self.open_page(key)
+            self.pages[self.nav.currentRow()].show_subject(subject)
 
     def _open(self, row: int) -> None:
         if 0 <= row < len(self.pages):
