@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QChildEvent, QEvent, QObject, QTimer
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -43,13 +43,18 @@ QGroupBox { color: #FFFFFF; font-size: 16pt; }
 
 
 class _ActivityWatcher(QObject):
-    """Any touch, click or key restarts the logout countdown."""
+    """Any touch, click or key restarts the logout countdown, also on widgets a page adds
+    later (the jam page's lane buttons)."""
 
     def __init__(self, on_activity: Callable[[], None]) -> None:
         super().__init__()
         self._on_activity = on_activity
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if isinstance(event, QChildEvent) and event.type() is QEvent.Type.ChildAdded:
+            child = event.child()
+            if isinstance(child, QWidget):
+                child.installEventFilter(self)
         if event.type() in (
             QEvent.Type.MouseButtonPress,
             QEvent.Type.KeyPress,
