@@ -15,6 +15,7 @@ from typing import Any
 from hardware.controller.driver import SerialController
 from hardware.ports import DeviceError, DispenserController, FingerprintSensor
 from hardware.sensor.driver import ZfmSensor
+from kiosk.domain.door_recovery import LockoutPolicy
 from kiosk.services.clock import Clock, SystemClock
 from kiosk.services.config import Config, load_config, write_config
 from kiosk.services.dispense import DispenseService, OutcomeUnknown
@@ -108,7 +109,8 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
         dispense,
         retry_remainder=config.retry_remainder,
     )
-    health = HealthService(store, sensor, controller, clock, dispense, events, guard)
+    lockout = LockoutPolicy(config.door_clear_roles, config.on_call)
+    health = HealthService(store, sensor, controller, clock, dispense, events, guard, lockout)
     try:
         settled = dispense.recover()
         if settled:

@@ -6,7 +6,6 @@ ES: dict[object, object] = {
     "Cancel": "Cancelar",
     "Checking your prescription.": "Revisando su receta.",
     "Clear": "Borrar",
-    "Close the service door first.": "Primero cierre la puerta de servicio.",
     "Dispensing {what}": "Entregando {what}",
     "Keep your finger still.": "No mueva el dedo.",
     "Not confirmed. Please try again.": "No se confirmó. Inténtelo de nuevo.",
@@ -27,7 +26,6 @@ ES: dict[object, object] = {
     "Staff can help you.": "El personal puede ayudarle.",
     "Staff have been alerted.": "El personal ya está avisado.",
     "Staff have been told and will help you.": "El personal ya está avisado y le ayudará.",
-    "Staff: enter your PIN to confirm the machine is secure.": "Personal: ingrese su PIN para confirmar que la máquina está segura.",
     "Staff: please enter your PIN.": "Personal: por favor, ingrese su PIN.",
     "Temporarily out of service": "Temporalmente fuera de servicio",
     "That PIN is not accepted for this task.": "Ese PIN no se acepta para esta tarea.",
@@ -44,7 +42,6 @@ ES: dict[object, object] = {
     "The machine could not give the rest. Staff have been told and will help you.": "La máquina no pudo entregar el resto. El personal ya está avisado y le ayudará.",
     "The machine could not give your dose": "La máquina no pudo entregar su dosis",
     "The service door was opened outside a staff session.": "Se abrió la puerta de servicio fuera de una sesión del personal.",
-    "The tamper switch is still tripped.": "El interruptor antimanipulación sigue activado.",
     "The tamper switch was tripped.": "Se activó el interruptor antimanipulación.",
     "This finger was not recognised": "No se reconoció este dedo",
     "Time now": "Hora actual",
@@ -61,4 +58,6 @@ ES: dict[object, object] = {
         "{count} tableta de {medication}",
         "{count} tabletas de {medication}",
     ),
+    # Out of service: the staff button
+    "Staff sign-in": "Acceso del personal",
 }

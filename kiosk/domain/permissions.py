@@ -36,6 +36,7 @@ class Permission(enum.Enum):
 GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.WITNESS_DOSE: frozenset({Role.NURSE, Role.PHARMACIST}),
     Permission.RELEASE_HOLD: frozenset({Role.NURSE, Role.PHARMACIST}),
+    # The default of the site setting [site] door_clear_roles, which decides (config.py).
     Permission.CONFIRM_SECURE: frozenset({Role.TECHNICIAN, Role.PHARMACIST, Role.ADMIN}),
     # The study's site had a stuck dose and nobody with a key: every role may clear a jam.
     Permission.RESET_LANE: frozenset(Role),

@@ -20,6 +20,7 @@ from kiosk.ui.flow_driver import FlowDriver
 from kiosk.ui.screens import ParticipantView
 
 CLOCK_REFRESH_MS = 30_000
+STAFF_ENTRY = (Screen.IDLE, Screen.OUT_OF_SERVICE)  # the screens staff may log in from
 
 
 class MainWindow(QMainWindow):
@@ -54,7 +55,9 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ staff
 
     def open_staff_login(self) -> None:
-        if self.admin_services is None or self.driver.state.screen is not Screen.IDLE:
+        """From idle (the hidden corner) or out of service (the Staff button): staff need
+        the panel most when the kiosk cannot serve."""
+        if self.admin_services is None or self.driver.state.screen not in STAFF_ENTRY:
             return
         self.driver.pause()
         staff = self.admin_services.staff
