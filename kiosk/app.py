@@ -16,6 +16,7 @@ from typing import Any
 from hardware.controller.driver import SerialController
 from hardware.ports import DeviceError, DispenserController, FingerprintSensor
 from hardware.sensor.driver import ZfmSensor
+from kiosk.domain.door_recovery import LockoutPolicy
 from kiosk.services.clock import Clock, SystemClock
 from kiosk.services.config import Config, load_config, write_config
 from kiosk.services.dispense import DispenseService, OutcomeUnknown
@@ -115,7 +116,8 @@ def build_runtime(
         dispense,
         retry_remainder=config.retry_remainder,
     )
-    health = HealthService(store, sensor, controller, clock, dispense, events, guard)
+    lockout = LockoutPolicy(config.door_clear_roles, config.on_call)
+    health = HealthService(store, sensor, controller, clock, dispense, events, guard, lockout)
     try:
         settled = dispense.recover()
         if settled:
@@ -340,18 +342,17 @@ def build_admin_services(runtime: Runtime) -> Any:
 
 
 def run_gui(runtime: Runtime, *, windowed: bool, demo: bool) -> int:
-    from PySide6.QtWidgets import QApplication
-
     from kiosk.domain import flow
     from kiosk.domain.flow import ErrorKind
     from kiosk.ui.background import Backend
     from kiosk.ui.flow_driver import FlowDriver
+    from kiosk.ui.keyboard import application
     from kiosk.ui.main_window import MainWindow
 
     # Qt notes, on every start, that Noto Sans has no Gurmukhi before it falls back to
     # Noto Sans Gurmukhi: noise in the journal, not a fault.
     os.environ.setdefault("QT_LOGGING_RULES", "qt.text.font.db=false")
-    app = QApplication.instance() or QApplication(sys.argv)
+    app = application(sys.argv)  # with the on-screen keyboard for staff text fields
     config = runtime.config
     (config.data_dir / "logs").mkdir(parents=True, exist_ok=True)
     crash_log = (config.data_dir / "logs" / "faulthandler.log").open("a")

@@ -6,7 +6,6 @@ ES: dict[object, object] = {
     "Cancel": "Cancelar",
     "Checking your prescription.": "Revisando su receta.",
     "Clear": "Borrar",
-    "Close the service door first.": "Primero cierre la puerta de servicio.",
     "Dispensing {what}": "Entregando {what}",
     "Keep your finger still.": "No mueva el dedo.",
     "Not confirmed. Please try again.": "No se confirmó. Inténtelo de nuevo.",
@@ -26,7 +25,6 @@ ES: dict[object, object] = {
     "Staff can help you with your prescription.": "El personal puede ayudarle con su receta.",
     "Staff can help you.": "El personal puede ayudarle.",
     "Staff have been alerted.": "El personal ya está avisado.",
-    "Staff: enter your PIN to confirm the machine is secure.": "Personal: ingrese su PIN para confirmar que la máquina está segura.",
     "Staff: please enter your PIN.": "Personal: por favor, ingrese su PIN.",
     "Temporarily out of service": "Temporalmente fuera de servicio",
     "That PIN is not accepted for this task.": "Ese PIN no se acepta para esta tarea.",
@@ -42,7 +40,6 @@ ES: dict[object, object] = {
     "The fingerprint sensor does not answer.": "El sensor de huellas no responde.",
     "The machine could not give your dose": "La máquina no pudo entregar su dosis",
     "The service door was opened outside a staff session.": "Se abrió la puerta de servicio fuera de una sesión del personal.",
-    "The tamper switch is still tripped.": "El interruptor antimanipulación sigue activado.",
     "The tamper switch was tripped.": "Se activó el interruptor antimanipulación.",
     "This finger was not recognised": "No se reconoció este dedo",
     "Time now": "Hora actual",
@@ -58,6 +55,8 @@ ES: dict[object, object] = {
         "{count} tableta de {medication}",
         "{count} tabletas de {medication}",
     ),
+    # Out of service: the staff button
+    "Staff sign-in": "Acceso del personal",
     # Participant flow: next steps, where and when (issue 12)
     "A nurse or pharmacist must witness it.": "Una enfermera o un farmacéutico debe estar presente.",
     "No lane can dispense: every lane is jammed, empty, faulty or unassigned.": "Ningún carril puede entregar: todos están atascados, vacíos, averiados o sin medicamento asignado.",

@@ -6,7 +6,6 @@ PA: dict[object, object] = {
     "Cancel": "ਰੱਦ ਕਰੋ",
     "Checking your prescription.": "ਤੁਹਾਡੇ ਨੁਸਖ਼ੇ ਦੀ ਜਾਂਚ ਹੋ ਰਹੀ ਹੈ।",
     "Clear": "ਮਿਟਾਓ",
-    "Close the service door first.": "ਪਹਿਲਾਂ ਸਰਵਿਸ ਦਰਵਾਜ਼ਾ ਬੰਦ ਕਰੋ।",
     "Dispensing {what}": "ਦਵਾਈ ਦਿੱਤੀ ਜਾ ਰਹੀ ਹੈ: {what}",
     "Keep your finger still.": "ਆਪਣੀ ਉਂਗਲ ਨਾ ਹਿਲਾਓ।",
     "Not confirmed. Please try again.": "ਪੁਸ਼ਟੀ ਨਹੀਂ ਹੋਈ। ਕਿਰਪਾ ਕਰਕੇ ਦੁਬਾਰਾ ਕੋਸ਼ਿਸ਼ ਕਰੋ।",
@@ -26,7 +25,6 @@ PA: dict[object, object] = {
     "Staff can help you with your prescription.": "ਸਟਾਫ਼ ਤੁਹਾਡੇ ਨੁਸਖ਼ੇ ਬਾਰੇ ਤੁਹਾਡੀ ਮਦਦ ਕਰ ਸਕਦਾ ਹੈ।",
     "Staff can help you.": "ਸਟਾਫ਼ ਤੁਹਾਡੀ ਮਦਦ ਕਰ ਸਕਦਾ ਹੈ।",
     "Staff have been alerted.": "ਸਟਾਫ਼ ਨੂੰ ਦੱਸ ਦਿੱਤਾ ਗਿਆ ਹੈ।",
-    "Staff: enter your PIN to confirm the machine is secure.": "ਸਟਾਫ਼: ਮਸ਼ੀਨ ਸੁਰੱਖਿਅਤ ਹੋਣ ਦੀ ਪੁਸ਼ਟੀ ਕਰਨ ਲਈ ਆਪਣਾ ਪਿੰਨ ਦਰਜ ਕਰੋ।",
     "Staff: please enter your PIN.": "ਸਟਾਫ਼: ਕਿਰਪਾ ਕਰਕੇ ਆਪਣਾ ਪਿੰਨ ਦਰਜ ਕਰੋ।",
     "Temporarily out of service": "ਸੇਵਾ ਕੁਝ ਸਮੇਂ ਲਈ ਬੰਦ ਹੈ",
     "That PIN is not accepted for this task.": "ਇਹ ਪਿੰਨ ਇਸ ਕੰਮ ਲਈ ਮਨਜ਼ੂਰ ਨਹੀਂ ਹੈ।",
@@ -42,7 +40,6 @@ PA: dict[object, object] = {
     "The fingerprint sensor does not answer.": "ਫਿੰਗਰਪ੍ਰਿੰਟ ਸੈਂਸਰ ਜਵਾਬ ਨਹੀਂ ਦੇ ਰਿਹਾ।",
     "The machine could not give your dose": "ਮਸ਼ੀਨ ਤੁਹਾਡੀ ਖੁਰਾਕ ਨਹੀਂ ਦੇ ਸਕੀ",
     "The service door was opened outside a staff session.": "ਸਰਵਿਸ ਦਰਵਾਜ਼ਾ ਸਟਾਫ਼ ਸੈਸ਼ਨ ਤੋਂ ਬਾਹਰ ਖੋਲ੍ਹਿਆ ਗਿਆ ਸੀ।",
-    "The tamper switch is still tripped.": "ਛੇੜਛਾੜ ਸਵਿੱਚ ਅਜੇ ਵੀ ਚਾਲੂ ਹੈ।",
     "The tamper switch was tripped.": "ਛੇੜਛਾੜ ਸਵਿੱਚ ਚਾਲੂ ਹੋ ਗਿਆ ਸੀ।",
     "This finger was not recognised": "ਇਹ ਉਂਗਲ ਪਛਾਣੀ ਨਹੀਂ ਗਈ",
     "Time now": "ਹੁਣ ਦਾ ਸਮਾਂ",
@@ -58,6 +55,8 @@ PA: dict[object, object] = {
         "{medication} ਦੀ {count} ਗੋਲੀ",
         "{medication} ਦੀਆਂ {count} ਗੋਲੀਆਂ",
     ),
+    # Out of service: the staff button
+    "Staff sign-in": "ਸਟਾਫ਼ ਸਾਈਨ-ਇਨ",
     # Participant flow: next steps, where and when (issue 12)
     "A nurse or pharmacist must witness it.": "ਨਰਸ ਜਾਂ ਫਾਰਮਾਸਿਸਟ ਦਾ ਹਾਜ਼ਰ ਹੋਣਾ ਜ਼ਰੂਰੀ ਹੈ।",
     "No lane can dispense: every lane is jammed, empty, faulty or unassigned.": "ਕੋਈ ਵੀ ਲੇਨ ਦਵਾਈ ਨਹੀਂ ਦੇ ਸਕਦੀ: ਹਰ ਲੇਨ ਫਸੀ ਹੋਈ, ਖਾਲੀ, ਖਰਾਬ ਜਾਂ ਬਿਨਾਂ ਦਵਾਈ ਦੇ ਹੈ।",

@@ -10,7 +10,6 @@ ZH_HANT: dict[object, object] = {
     "Cancel": "取消",
     "Checking your prescription.": "正在核對您的處方。",
     "Clear": "清除",
-    "Close the service door first.": "請先關上維修門。",
     "Dispensing {what}": "正在發放：{what}",
     "Keep your finger still.": "請保持手指不動。",
     "Not confirmed. Please try again.": "未能確認。請再試一次。",
@@ -30,7 +29,6 @@ ZH_HANT: dict[object, object] = {
     "Staff can help you with your prescription.": "工作人員可以幫您處理處方的事。",
     "Staff can help you.": "工作人員可以幫您。",
     "Staff have been alerted.": "已通知工作人員。",
-    "Staff: enter your PIN to confirm the machine is secure.": "工作人員：請輸入密碼，確認機器已經安全。",
     "Staff: please enter your PIN.": "工作人員：請輸入您的密碼。",
     "Temporarily out of service": "暫時停止服務",
     "That PIN is not accepted for this task.": "此密碼不能用於這項操作。",
@@ -46,7 +44,6 @@ ZH_HANT: dict[object, object] = {
     "The fingerprint sensor does not answer.": "指紋感應器沒有回應。",
     "The machine could not give your dose": "機器未能發放您的藥",
     "The service door was opened outside a staff session.": "維修門在非工作人員操作期間被打開。",
-    "The tamper switch is still tripped.": "防拆開關仍處於觸發狀態。",
     "The tamper switch was tripped.": "防拆開關曾被觸發。",
     "This finger was not recognised": "未能識別此手指",
     "Time now": "現在時間",
@@ -60,6 +57,8 @@ ZH_HANT: dict[object, object] = {
     ("{count} tablet of {medication}", "{count} tablets of {medication}"): (
         "{count} 片 {medication}",
     ),
+    # Out of service: the staff button
+    "Staff sign-in": "工作人員登入",
     # Participant flow: next steps, where and when (issue 12)
     "A nurse or pharmacist must witness it.": "必須有護士或藥劑師在場見證。",
     "No lane can dispense: every lane is jammed, empty, faulty or unassigned.": "沒有任何藥道可以發藥：所有藥道都卡住、已空、故障或未指定藥物。",

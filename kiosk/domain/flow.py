@@ -11,6 +11,8 @@ import enum
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+from kiosk.domain import door_recovery
+from kiosk.domain.door_recovery import ConfirmSecure, LockoutPolicy, SecureEvent, SecureState
 from kiosk.domain.dosing import Refused
 
 
@@ -149,26 +151,16 @@ class Countdown:
 @dataclass(frozen=True)
 class ServiceLost:
     """The machine cannot serve: ``faults`` name why (for staff), ``staff_can_clear``
-    when a staff PIN on the screen can clear it (service door, tamper)."""
+    when a staff PIN on the screen can clear it (service door, tamper), under ``policy``."""
 
     faults: tuple[str, ...]
     staff_can_clear: bool = False
+    policy: LockoutPolicy = field(default_factory=door_recovery.default_policy)
 
 
 @dataclass(frozen=True)
 class ServiceRestored:
     pass
-
-
-@dataclass(frozen=True)
-class StaffPin:
-    pin: str
-
-
-@dataclass(frozen=True)
-class StaffPinRefused:
-    reason: str  # "locked": too many wrong PINs, the pad refuses every PIN for ``seconds``
-    seconds: int = 0
 
 
 @dataclass(frozen=True)
@@ -196,8 +188,7 @@ Event = (
     | LanguageChosen
     | ServiceLost
     | ServiceRestored
-    | StaffPin
-    | StaffPinRefused
+    | SecureEvent  # clearing a lockout (kiosk.domain.door_recovery), out of service only
 )
 
 # ---------------------------------------------------------------- effects
@@ -223,11 +214,6 @@ class VerifyWitness:
 @dataclass(frozen=True)
 class ApplyLanguage:
     locale: str
-
-
-@dataclass(frozen=True)
-class ConfirmSecure:
-    pin: str
 
 
 Effect = Decide | Dispense | VerifyWitness | ConfirmSecure | ApplyLanguage
@@ -277,13 +263,16 @@ class FlowState:
     error: ErrorKind | None = None
     witness_attempts: int = 0
     faults: tuple[str, ...] = ()  # why the machine cannot serve (empty: it can)
-    staff_can_clear: bool = False
-    staff_message: str = ""
-    pin_locked_seconds: int = 0  # the PIN pad on screen is locked for this long (0: it is not)
+    secure: SecureState | None = None  # a lockout staff can clear on screen, step by step
+    pin_locked_seconds: int = 0  # the witness pad is locked for this long (0: it is not)
     unavailable: tuple[DoseLine, ...] = ()  # allowed doses no ready lane holds here
     next_dose: datetime | None = None  # after a dispense: when the next dose is available
     seconds_left: int = 0  # on a screen that counts down (the witness's): the time left
     effects: tuple[Effect, ...] = field(default=(), compare=False)
+
+    @property
+    def staff_can_clear(self) -> bool:
+        return self.secure is not None
 
     @property
     def timeout_seconds(self) -> float | None:
@@ -313,12 +302,7 @@ def initial(site_locale: str) -> FlowState:
 def _idle(state: FlowState) -> FlowState:
     back = initial(state.site_locale)
     if state.faults:
-        back = replace(
-            back,
-            screen=Screen.OUT_OF_SERVICE,
-            faults=state.faults,
-            staff_can_clear=state.staff_can_clear,
-        )
+        back = replace(back, screen=Screen.OUT_OF_SERVICE, faults=state.faults, secure=state.secure)
     return replace(back, effects=(ApplyLanguage(state.site_locale),))
 
 
@@ -343,19 +327,25 @@ def step(state: FlowState, event: Event) -> FlowState:
     """The next state for an event. Events that do not fit the screen are ignored."""
     s = replace(state, effects=())
     match state.screen, event:
-        case screen, ServiceLost(faults=faults, staff_can_clear=clearable):
-            lost = replace(s, faults=faults, staff_can_clear=clearable)
+        case screen, ServiceLost(faults=faults, staff_can_clear=clearable, policy=policy):
+            secure = door_recovery.relatched(state.secure, faults, policy) if clearable else None
+            lost = replace(s, faults=faults, secure=secure)
             if screen is Screen.IDLE:
                 return _idle(lost)
             return lost  # whatever is on screen finishes first; then out of service
         case Screen.OUT_OF_SERVICE, ServiceRestored():
-            return _idle(replace(s, faults=(), staff_can_clear=False))
+            return _idle(replace(s, faults=(), secure=None))
         case _, ServiceRestored():
-            return replace(s, faults=(), staff_can_clear=False)
-        case Screen.OUT_OF_SERVICE, StaffPin(pin=pin) if state.staff_can_clear:
-            return replace(s, staff_message="", pin_locked_seconds=0, effects=(ConfirmSecure(pin),))
-        case Screen.OUT_OF_SERVICE, StaffPinRefused(reason=reason, seconds=seconds):
-            return replace(s, staff_message=reason, pin_locked_seconds=seconds)
+            return replace(s, faults=(), secure=None)
+        case Screen.OUT_OF_SERVICE, (
+            door_recovery.MachineClosed()
+            | door_recovery.PinEntered()
+            | door_recovery.Confirmed()
+            | door_recovery.Refused()
+            | door_recovery.Back()
+        ) if state.secure is not None:
+            secure = door_recovery.step(state.secure, event)
+            return replace(s, secure=replace(secure, effects=()), effects=secure.effects)
         case Screen.IDLE, LanguageChosen(locale=locale):
             return replace(s, locale=locale, effects=(ApplyLanguage(locale),))
         case Screen.IDLE, FingerDetected():

@@ -26,8 +26,8 @@ from hardware.ports import (
     SensorError,
     TamperChanged,
 )
+from kiosk.domain.door_recovery import LockoutPolicy, SecureRefusal, default_policy
 from kiosk.domain.dosing import clock_is_trusted
-from kiosk.domain.permissions import Permission
 from kiosk.services.books import RECORDS_MISSING_FLAG, check_books, keep_evidence
 from kiosk.services.clock import Clock
 from kiosk.services.dispense import DispenseService, OutcomeUnknown
@@ -85,14 +85,13 @@ class HealthReport:
 
 
 class NotSecure(Exception):
-    """Staff tried to clear a lockout that cannot be cleared yet (or may not).
+    """Staff tried to clear a lockout that cannot be cleared yet (or may not): ``reason``
+    is PIN_NOT_ACCEPTED (wrong PIN, or a role the site does not allow), DOOR_OPEN, TAMPER or
+    CONTROLLER_SILENT."""
 
-    ``code`` is one of: pin (not accepted for this task), door_open, tamper, controller.
-    """
-
-    def __init__(self, code: str, detail: str = "") -> None:
-        super().__init__(f"{code}: {detail}" if detail else code)
-        self.code = code
+    def __init__(self, reason: SecureRefusal, detail: str = "") -> None:
+        super().__init__(f"{reason.value}: {detail}" if detail else reason.value)
+        self.reason = reason
 
 
 class HealthService:
@@ -105,9 +104,11 @@ class HealthService:
         dispense: DispenseService,
         events: ControllerEvents,
         guard: StorageGuard | None = None,
+        lockout: LockoutPolicy | None = None,
     ) -> None:
         self._store = store
         self._guard = guard
+        self.lockout = lockout or default_policy()  # who may clear a door or tamper lockout
         self._sensor = sensor
         self._controller = controller
         self._clock = clock
@@ -330,11 +331,16 @@ class HealthService:
         self._faults.discard(fault)
         self._details.pop(fault.value, None)
 
-    def lanes_view(self) -> list[tuple[int, str, str]]:
-        """(lane, medication, state). No stock figures: restocking starts with a blind count."""
+    def lanes_view(self) -> list[tuple[int, str | None, str]]:
+        """(lane, medication or None when none is assigned, state). No stock figures:
+        restocking starts with a blind count."""
         names = {m.id: f"{m.name} {m.strength}" for m in self._store.medications()}
         return [
-            (lane.lane, names.get(lane.medication_id or 0, "—"), lane.state)
+            (
+                lane.lane,
+                names.get(lane.medication_id) if lane.medication_id is not None else None,
+                lane.state,
+            )
             for lane in self._store.lanes()
         ]
 
@@ -379,12 +385,13 @@ class HealthService:
     # ------------------------------------------------------------ staff
 
     def confirm_secure(self, pin: str) -> int:
-        """A technician, pharmacist or admin confirms the machine is closed and secure.
-        Raises ``NotSecure``, or ``PinLocked`` while this PIN entry is locked."""
+        """Staff of a role the site allows (``lockout.roles``; by default technician,
+        pharmacist, admin) confirm the machine is closed and secure. Raises ``NotSecure``, or
+        ``PinLocked`` while this PIN entry is locked."""
         now = self._clock.now()
-        staff = self._staff_for(pin, Permission.CONFIRM_SECURE)
+        staff = self._staff_for(pin)
         if staff is None:
-            raise NotSecure("pin")
+            raise NotSecure(SecureRefusal.PIN_NOT_ACCEPTED)
         # Door and tamper events queued before the STATUS below are superseded by it: left
         # in the queue, an old "tripped" would latch the machine again right after staff
         # cleared it (seen on a loaded machine, where events wait longer).
@@ -392,11 +399,11 @@ class HealthService:
         try:
             status = self._controller.status()
         except ControllerError as exc:
-            raise NotSecure("controller", exc.message) from exc
+            raise NotSecure(SecureRefusal.CONTROLLER_SILENT, exc.message) from exc
         if status.door_open:
-            raise NotSecure("door_open")
+            raise NotSecure(SecureRefusal.DOOR_OPEN)
         if status.tamper:
-            raise NotSecure("tamper")
+            raise NotSecure(SecureRefusal.TAMPER)
         names: list[str] = [f.value for f in LATCHED if f.value in self._store.flags()]
         self._store.clear_flags(names, now, f"staff:{staff}")
         for fault in LATCHED:
@@ -404,12 +411,12 @@ class HealthService:
         log.info("staff %d confirmed the machine secure", staff)
         return staff
 
-    def _staff_for(self, pin: str, permission: Permission) -> int | None:
+    def _staff_for(self, pin: str) -> int | None:
         # The gate keeps its counts in the store, so this gate locks and audits exactly
         # like the one the other PIN entries use.
         gate = PinGate(self._store, self._clock)
         try:
-            return gate.check(EntryPoint.CONFIRM_SECURE, pin, permission).staff_id
+            return gate.check(EntryPoint.CONFIRM_SECURE, pin, roles=self.lockout.roles).staff_id
         except WrongPin:
             return None
 

@@ -14,7 +14,8 @@ from functools import partial
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from hardware.ports import DeviceError, SensorError
-from kiosk.domain import flow
+from kiosk.domain import door_recovery, flow
+from kiosk.domain.door_recovery import SecureRefusal
 from kiosk.domain.flow import DoseLine, ErrorKind, FlowState, Screen
 from kiosk.i18n import set_locale
 from kiosk.services.decide import DecisionView, PlannedDose
@@ -115,13 +116,14 @@ class FlowDriver(QObject):
 
     def _on_health(self, report: HealthReport) -> None:
         self._checking = False
+        assert self.health is not None  # only asked with a health service
         if report.ok:
             if self.state.faults:
                 self.send(flow.ServiceRestored())
             return
         faults = tuple(sorted(f.value for f in report.faults))
         if faults != self.state.faults or report.needs_staff != self.state.staff_can_clear:
-            self.send(flow.ServiceLost(faults, report.needs_staff))
+            self.send(flow.ServiceLost(faults, report.needs_staff, self.health.lockout))
 
     def _on_health_failure(self, exc: BaseException) -> None:
         self._checking = False
@@ -194,7 +196,7 @@ class FlowDriver(QObject):
                 partial(self._dispense, effect), self._on_dispensed, self.report_failure
             )
 
-        elif isinstance(effect, flow.ConfirmSecure) and self.health is not None:
+        elif isinstance(effect, door_recovery.ConfirmSecure) and self.health is not None:
             self.backend.submit(
                 partial(self.health.confirm_secure, effect.pin),
                 lambda _staff: self._after_confirm(),
@@ -214,15 +216,19 @@ class FlowDriver(QObject):
         return results, self.service.next_dose(pid, plan)
 
     def _after_confirm(self) -> None:
+        self.send(door_recovery.Confirmed())
         self.check_health()
 
     def _on_confirm_refused(self, exc: BaseException) -> None:
         if isinstance(exc, PinLocked):
-            self.send(flow.StaffPinRefused("locked", exc.seconds_left))
+            self.send(door_recovery.Refused(SecureRefusal.LOCKED, exc.seconds_left))
             return
-        reason = exc.code if isinstance(exc, NotSecure) else "error"
-        log.warning("staff confirmation refused: %s", reason)
-        self.send(flow.StaffPinRefused(reason))
+        reason = exc.reason if isinstance(exc, NotSecure) else SecureRefusal.ERROR
+        if reason is SecureRefusal.ERROR:
+            log.error("staff confirmation failed: %s: %s", type(exc).__name__, exc)
+        else:
+            log.info("staff confirmation refused: %s", reason.value)
+        self.send(door_recovery.Refused(reason))
 
     def _on_witness(self, staff_id: int | None) -> None:
         self.send(flow.WitnessRejected() if staff_id is None else flow.WitnessAccepted(staff_id))
@@ -264,7 +270,8 @@ class FlowDriver(QObject):
         if self.health is not None and isinstance(exc, SensorError):
             # A silent or vanished sensor is a machine fault, not this person's problem.
             self.health.report_sensor_failure(exc)
-            self.send(flow.ServiceLost(tuple(sorted({*self.state.faults, "sensor"}))))
+            faults = tuple(sorted({*self.state.faults, "sensor"}))
+            self.send(flow.ServiceLost(faults, self.state.staff_can_clear, self.health.lockout))
             return
         self.report_failure(exc)
 

@@ -20,16 +20,7 @@ from kiosk.ui.flow_driver import FlowDriver
 from kiosk.ui.screens import ParticipantView
 
 CLOCK_REFRESH_MS = 30_000
-# Out of service for these reasons only, the staff panel is the way back (reset a jammed
-# lane, restock, assign a lane), so the hidden corner opens it there too.
-PANEL_FIXES = frozenset({"no_ready_lane"})
-
-
-def _staff_may_enter(state: FlowState) -> bool:
-    if state.screen is Screen.IDLE:
-        return True
-    out_of_service = state.screen is Screen.OUT_OF_SERVICE and bool(state.faults)
-    return out_of_service and set(state.faults) <= PANEL_FIXES
+STAFF_ENTRY = (Screen.IDLE, Screen.OUT_OF_SERVICE)  # the screens staff may log in from
 
 
 class MainWindow(QMainWindow):
@@ -65,7 +56,9 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ staff
 
     def open_staff_login(self) -> None:
-        if self.admin_services is None or not _staff_may_enter(self.driver.state):
+        """From idle (the hidden corner) or out of service (the Staff button): staff need
+        the panel most when the kiosk cannot serve."""
+        if self.admin_services is None or self.driver.state.screen not in STAFF_ENTRY:
             return
         self.driver.pause()
         staff = self.admin_services.staff

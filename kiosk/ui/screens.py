@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import datetime
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -25,24 +24,12 @@ from kiosk.i18n import PARTICIPANT_LOCALES, _, format_local_time, language_name
 from kiosk.ui import theme
 from kiosk.ui.hold_corner import HoldCorner
 from kiosk.ui.icons import IconWidget
+from kiosk.ui.labels import centred_label as _label
 from kiosk.ui.pinpad import PinPad
-from kiosk.ui.texts import (
-    ScreenText,
-    fault_text,
-    progress_text,
-    staff_refusal_text,
-    texts_for,
-)
+from kiosk.ui.secure_panel import SecurePanel
+from kiosk.ui.texts import ScreenText, fault_text, progress_text, texts_for
 
 LANGUAGE_COLUMNS = 3
-
-
-def _label(name: str, wrap: bool = True) -> QLabel:
-    label = QLabel()
-    label.setObjectName(name)
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setWordWrap(wrap)
-    return label
 
 
 def _show_note(label: QLabel, text: ScreenText) -> None:
@@ -178,8 +165,9 @@ class WitnessScreen(QWidget):
 
 
 class OutOfServiceScreen(QWidget):
-    """Out of service: a plain sentence for participants, the reasons for staff, and a PIN
-    pad when staff can clear it (service door, tamper) once the machine is secure."""
+    """Out of service: a plain sentence for participants, the reasons for staff, the steps
+    that clear a lockout staff can clear here (service door, tamper), and a Staff button
+    into the staff panel (hardware page, self-test, diagnostics, jam recovery)."""
 
     def __init__(
         self, send: Callable[[flow.Event], None], on_staff: Callable[[], None] | None = None
@@ -190,16 +178,16 @@ class OutOfServiceScreen(QWidget):
         self.detail = _label("detail")
         self.note = _label("detail")
         self.reasons = _label("staffNote")
-        self.staff_title = _label("detail")
-        self.staff_message = _label("detail")
-        self.pad = PinPad(lambda pin: send(flow.StaffPin(pin)))
-        # Staff reach the panel from here when only the panel can bring service back
-        # (MainWindow decides: no ready lane); the same hold, in the same corner, as on the
-        # idle screen. Placed over the layout (resizeEvent), so it takes no room from it.
-        self.corner = HoldCorner(on_staff or (lambda: None))
-        self.corner.setParent(self)
+        self.secure = SecurePanel(send)
+        self.staff = QPushButton()
+        self.staff.setVisible(on_staff is not None)
+        self.staff.clicked.connect(lambda _checked=False: on_staff() if on_staff else None)
+        top = QHBoxLayout()
+        top.addStretch(1)
+        top.addWidget(self.staff)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(60, 60, 60, 60)
+        layout.setContentsMargins(60, 24, 60, 60)
+        layout.addLayout(top)
         layout.addStretch(1)
         layout.addWidget(self.icon, alignment=Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.headline)
@@ -208,15 +196,8 @@ class OutOfServiceScreen(QWidget):
         layout.addSpacing(24)
         layout.addWidget(self.reasons)
         layout.addSpacing(24)
-        layout.addWidget(self.staff_title)
-        layout.addWidget(self.staff_message)
-        layout.addWidget(self.pad)
+        layout.addWidget(self.secure)
         layout.addStretch(1)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self.corner.move(self.width() - self.corner.width(), 0)
-        self.corner.raise_()
 
     def show_state(self, text: ScreenText, state: FlowState) -> None:
         self.icon.set_icon(text.icon, theme.ACCENT)
@@ -225,15 +206,13 @@ class OutOfServiceScreen(QWidget):
         self.detail.setText(text.detail)
         _show_note(self.note, text)
         self.reasons.setText("\n".join(fault_text(f) for f in state.faults))
-        clearable = state.staff_can_clear
-        for widget in (self.staff_title, self.pad):
-            widget.setVisible(clearable)
-        self.staff_title.setText(_("Staff: enter your PIN to confirm the machine is secure."))
-        self.staff_message.setText(
-            staff_refusal_text(state.staff_message, state.pin_locked_seconds)
-        )
-        self.staff_message.setVisible(clearable and bool(state.staff_message))
-        self.pad.retranslate()
+        self.staff.setText(_("Staff sign-in"))
+        self.staff.setAccessibleName(_("Staff sign-in"))
+        # The lockout steps need the room: the icon gives way to them.
+        self.icon.setVisible(state.secure is None)
+        self.secure.setVisible(state.secure is not None)
+        if state.secure is not None:
+            self.secure.show_state(state.secure)
 
 
 class ParticipantView(QStackedWidget):

@@ -236,19 +236,6 @@ def pin_locked_text(seconds: int) -> str:
     return _("Too many wrong PINs. Try again in {wait}.").format(wait=format_wait(seconds))
 
 
-def staff_refusal_text(code: str, locked_seconds: int = 0) -> str:
-    if not code:
-        return ""
-    if code == "locked":
-        return pin_locked_text(locked_seconds)
-    return {
-        "pin": _("That PIN is not accepted for this task."),
-        "door_open": _("Close the service door first."),
-        "tamper": _("The tamper switch is still tripped."),
-        "controller": _("The dispenser does not answer."),
-    }.get(code, _("Not confirmed. Please try again."))
-
-
 def progress_text(line: DoseLine) -> str:
     """One medication's progress, labelled: "hydromorphone 8 mg: 1 of 2"."""
     return _("{medication}: {dropped} of {count}").format(

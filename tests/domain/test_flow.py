@@ -110,11 +110,6 @@ def test_a_locked_pin_pad_says_how_long_and_is_not_an_attempt() -> None:
         30,
     )
     assert flow.step(state, flow.WitnessRejected()).pin_locked_seconds == 0
-    lost = run(flow.ServiceLost(("tamper",), staff_can_clear=True))
-    lost = flow.step(lost, flow.StaffPinRefused("locked", 60))
-    assert (lost.staff_message, lost.pin_locked_seconds) == ("locked", 60)
-    retry = flow.step(lost, flow.StaffPin("123456"))
-    assert (retry.staff_message, retry.pin_locked_seconds) == ("", 0)
 
 
 # ---------------------------------------------------------------- a new press is read at once

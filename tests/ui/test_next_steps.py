@@ -144,10 +144,9 @@ def test_with_every_lane_jammed_the_kiosk_is_out_of_service_until_a_lane_is_rese
     assert screen.reasons.text() == (
         "No lane can dispense: every lane is jammed, empty, faulty or unassigned."
     )
-    # Staff can reach the panel from here (the same hold as on idle): it is the way back.
-    qtbot.mousePress(screen.corner, Qt.MouseButton.LeftButton)
+    # Staff reach the panel from here: it is the way back.
+    qtbot.mouseClick(screen.staff, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: kiosk.window.login is not None, timeout=WAIT_MS)
-    qtbot.mouseRelease(screen.corner, Qt.MouseButton.LeftButton)
     enter_pin(kiosk, qtbot, DEMO_WORKER_PIN)
     qtbot.waitUntil(lambda: kiosk.window.panel is not None, timeout=WAIT_MS)
     # A tablet lane is cleared by hand and reset (what the jam wizard does).
