@@ -163,16 +163,16 @@ def bench_transactions(folder: Path) -> None:
 
 def bench_finger_to_unit(folder: Path, runs: int = 5) -> None:
     from PySide6.QtCore import QElapsedTimer, QTimer
-    from PySide6.QtWidgets import QApplication
 
     from kiosk.app import start_demo
     from kiosk.domain import flow
     from kiosk.domain.flow import Screen
+    from kiosk.ui import theme
     from kiosk.ui.background import Backend
     from kiosk.ui.flow_driver import FlowDriver
     from kiosk.ui.main_window import MainWindow
 
-    app = QApplication.instance() or QApplication(sys.argv)
+    app = theme.application()
     clock = FixedClock(datetime.now(UTC))
     runtime = start_demo(folder / "demo", clock, realistic_timing=True)
     backend = Backend()

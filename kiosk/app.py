@@ -169,11 +169,11 @@ def store_problem(config: Config) -> str:
 
 def run_store_unavailable(config: Config, reason: str, *, windowed: bool) -> int:
     """Out of service until the store opens; then the kiosk starts afresh (re-exec)."""
-    from PySide6.QtWidgets import QApplication
-
+    from kiosk.ui import theme
+    from kiosk.ui.screen_fit import ScreenFit
     from kiosk.ui.unavailable import StoreUnavailableWindow
 
-    app = QApplication.instance() or QApplication(sys.argv)
+    app = theme.application()
     log.error("out of service: the database cannot be opened: %s", reason)
     last = [reason]
 
@@ -185,11 +185,7 @@ def run_store_unavailable(config: Config, reason: str, *, windowed: bool) -> int
         return problem
 
     window = StoreUnavailableWindow(reason, retry)
-    if windowed:
-        window.resize(1080 // 2, 1920 // 2)
-        window.show()
-    else:
-        window.showFullScreen()
+    ScreenFit(window, fullscreen=not windowed).show()
     code = int(app.exec())
     if window.recovered:
         log.info("the database opens again: starting the kiosk")
@@ -344,15 +340,12 @@ def build_admin_services(runtime: Runtime) -> Any:
 def run_gui(runtime: Runtime, *, windowed: bool, demo: bool) -> int:
     from kiosk.domain import flow
     from kiosk.domain.flow import ErrorKind
+    from kiosk.ui import theme
     from kiosk.ui.background import Backend
     from kiosk.ui.flow_driver import FlowDriver
-    from kiosk.ui.keyboard import application
     from kiosk.ui.main_window import MainWindow
 
-    # Qt notes, on every start, that Noto Sans has no Gurmukhi before it falls back to
-    # Noto Sans Gurmukhi: noise in the journal, not a fault.
-    os.environ.setdefault("QT_LOGGING_RULES", "qt.text.font.db=false")
-    app = application(sys.argv)  # with the on-screen keyboard for staff text fields
+    app = theme.application(keyboard=True)  # palette, style, fonts; the on-screen keyboard
     config = runtime.config
     (config.data_dir / "logs").mkdir(parents=True, exist_ok=True)
     crash_log = (config.data_dir / "logs" / "faulthandler.log").open("a")
@@ -392,11 +385,7 @@ def run_gui(runtime: Runtime, *, windowed: bool, demo: bool) -> int:
         simulator = SimulatorWindow(runtime.emulators[0], runtime.emulators[1])
         simulator.show()
         windows.append(simulator)
-    if windowed:
-        window.resize(1080 // 2, 1920 // 2)
-        window.show()
-    else:
-        window.showFullScreen()
+    window.show_on_screen(fullscreen=not windowed)
     driver.start()
     log.info("kiosk ready")
     try:

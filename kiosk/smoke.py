@@ -40,13 +40,14 @@ def _run(seconds: float, started: float, data_dir: Path) -> int:
 
     from kiosk.app import build_admin_services, start_demo
     from kiosk.domain.flow import Screen
+    from kiosk.ui import theme
     from kiosk.ui.background import Backend
     from kiosk.ui.flow_driver import FlowDriver
-    from kiosk.ui.keyboard import KeyboardProbe, application
+    from kiosk.ui.keyboard import KeyboardProbe
     from kiosk.ui.main_window import MainWindow
     from kiosk.ui.sound import SoundCues
 
-    app = application(sys.argv[:1])  # with the on-screen keyboard, as `kiosk run` has it
+    app = theme.application(sys.argv[:1], keyboard=True)  # as `kiosk run` has it
     runtime = start_demo(data_dir, realistic_timing=False)
     backend: Any = None
     window: Any = None
@@ -66,8 +67,7 @@ def _run(seconds: float, started: float, data_dir: Path) -> int:
             build_admin_services(runtime),
             config.contact,
         )
-        window.resize(1080 // 2, 1920 // 2)
-        window.show()
+        window.show_on_screen(fullscreen=False)
         driver.start()
         deadline = started + seconds
 

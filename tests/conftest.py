@@ -19,6 +19,15 @@ from kiosk.store.repository import Store
 NOON = datetime(2026, 6, 10, 19, 0, tzinfo=UTC)  # 12:00 in Vancouver
 
 
+@pytest.fixture(scope="session")
+def qapp(qapp_args: list[str]) -> object:
+    """pytest-qt's application, themed as every entry point themes it (palette, Fusion,
+    fonts): the tests see the screens the kiosk shows."""
+    from kiosk.ui import theme
+
+    return theme.application(qapp_args)
+
+
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(NOON)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QMainWindow, QStackedWidget
 
@@ -17,6 +17,7 @@ from kiosk.ui.admin.context import AdminContext, AdminServices
 from kiosk.ui.admin.login import LoginScreen
 from kiosk.ui.admin.panel import AdminPanel
 from kiosk.ui.flow_driver import FlowDriver
+from kiosk.ui.screen_fit import ScreenFit
 from kiosk.ui.screens import ParticipantView
 
 CLOCK_REFRESH_MS = 30_000
@@ -42,6 +43,7 @@ class MainWindow(QMainWindow):
         self.view = ParticipantView(driver.send, self.open_staff_login if admin else None, contact)
         self.login: LoginScreen | None = None
         self.panel: AdminPanel | None = None
+        self.fit: ScreenFit | None = None
         self.pages = QStackedWidget()
         self.pages.addWidget(self.view)
         self.setCentralWidget(self.pages)
@@ -52,6 +54,11 @@ class MainWindow(QMainWindow):
         self._clock_timer.timeout.connect(self._refresh_clock)
         self._clock_timer.start()
         self.show_state(driver.state)
+
+    def show_on_screen(self, *, fullscreen: bool) -> None:
+        """Fill the primary screen (and follow it), or a window no larger than it."""
+        self.fit = ScreenFit(self, fullscreen=fullscreen)
+        self.fit.show()
 
     # ------------------------------------------------------------ staff
 
@@ -70,6 +77,7 @@ class MainWindow(QMainWindow):
         )
         self.login.setStyleSheet(theme.STYLESHEET)
         self.login.setObjectName("participantRoot")
+        self.login.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
         self.pages.addWidget(self.login)
         self.pages.setCurrentWidget(self.login)
 

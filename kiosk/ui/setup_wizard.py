@@ -659,13 +659,12 @@ def run_setup_wizard(
     config_path: Path, *, windowed: bool, data_dir: Path | None = None
 ) -> Config | None:
     """Show the wizard until the kiosk is set up (the Config) or the window is closed."""
-    import sys
+    from PySide6.QtCore import QEventLoop, QSize
 
-    from PySide6.QtCore import QEventLoop
+    from kiosk.ui import theme
+    from kiosk.ui.screen_fit import ScreenFit
 
-    from kiosk.ui.keyboard import application
-
-    app = application(sys.argv)  # with the on-screen keyboard
+    app = theme.application(keyboard=True)  # palette, style, fonts; the on-screen keyboard
     backend = Backend()
     wizard = SetupWizard(SetupService(), backend, config_path=config_path, data_dir=data_dir)
     result: list[Any] = []
@@ -677,11 +676,7 @@ def run_setup_wizard(
 
     wizard.finished_setup.connect(done)
     wizard.cancelled.connect(loop.quit)
-    if windowed:
-        wizard.resize(1024, 768)
-        wizard.show()
-    else:
-        wizard.showFullScreen()
+    ScreenFit(wizard, fullscreen=not windowed, windowed=QSize(1024, 768)).show()
     loop.exec()
     wizard.hide()
     backend.shutdown()
