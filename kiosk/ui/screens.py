@@ -25,6 +25,7 @@ from kiosk.ui import theme
 from kiosk.ui.hold_corner import HoldCorner
 from kiosk.ui.icons import IconWidget
 from kiosk.ui.labels import centred_label as _label
+from kiosk.ui.layouts import message_and_keys
 from kiosk.ui.pinpad import PinPad
 from kiosk.ui.secure_panel import SecurePanel
 from kiosk.ui.texts import ScreenText, fault_text, progress_text, texts_for
@@ -142,17 +143,11 @@ class WitnessScreen(QWidget):
         self.keys = self.pad.keys
         self.cancel = QPushButton()
         self.cancel.clicked.connect(lambda _checked=False: send(flow.Cancel()))
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(60, 60, 60, 60)
-        layout.addStretch(1)
-        layout.addWidget(self.icon, alignment=Qt.AlignmentFlag.AlignHCenter)
-        layout.addWidget(self.headline)
-        layout.addWidget(self.detail)
-        layout.addWidget(self.countdown)
-        layout.addWidget(self.pad)
-        layout.addSpacing(24)
-        layout.addWidget(self.cancel)
-        layout.addStretch(1)
+        message_and_keys(
+            self,
+            [self.icon, self.headline, self.detail, self.countdown],
+            [self.pad, 24, self.cancel],
+        )
 
     def show_state(self, text: ScreenText) -> None:
         self.icon.set_icon(text.icon, theme.TEXT)
@@ -188,16 +183,13 @@ class OutOfServiceScreen(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(60, 24, 60, 60)
         layout.addLayout(top)
-        layout.addStretch(1)
-        layout.addWidget(self.icon, alignment=Qt.AlignmentFlag.AlignHCenter)
-        layout.addWidget(self.headline)
-        layout.addWidget(self.detail)
-        layout.addWidget(self.note)
-        layout.addSpacing(24)
-        layout.addWidget(self.reasons)
-        layout.addSpacing(24)
-        layout.addWidget(self.secure)
-        layout.addStretch(1)
+        columns = message_and_keys(
+            None,
+            [self.icon, self.headline, self.detail, self.note, 24, self.reasons],
+            [self.secure],
+        )
+        columns.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(columns, 1)
 
     def show_state(self, text: ScreenText, state: FlowState) -> None:
         self.icon.set_icon(text.icon, theme.ACCENT)

@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QPushButton, QWidget
 
 from kiosk.i18n import _
 from kiosk.services.pin_gate import PinLocked, WrongPin
 from kiosk.services.staff import StaffSession
 from kiosk.ui.background import Backend
+from kiosk.ui.layouts import message_and_keys
 from kiosk.ui.pinpad import PinPad
 from kiosk.ui.texts import pin_locked_text
 
@@ -37,15 +38,7 @@ class LoginScreen(QWidget):
         self.pad = PinPad(self._submit)
         self.cancel = QPushButton()
         self.cancel.clicked.connect(lambda _checked=False: on_cancel())
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(60, 60, 60, 60)
-        layout.addStretch(1)
-        layout.addWidget(self.title)
-        layout.addWidget(self.message)
-        layout.addWidget(self.pad)
-        layout.addSpacing(24)
-        layout.addWidget(self.cancel)
-        layout.addStretch(1)
+        message_and_keys(self, [self.title, self.message], [self.pad, 24, self.cancel])
         self.reset()
 
     def reset(self) -> None:

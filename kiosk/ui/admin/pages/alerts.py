@@ -20,7 +20,9 @@ class AlertsPage(AdminPage):
 
     def __init__(self, ctx: AdminContext) -> None:
         super().__init__(ctx)
-        self.table = table([_("When"), _("Kind"), _("About"), _("Message")])
+        self.table = table(
+            [_("When"), _("Kind"), _("About"), _("Message")], stretch=3, optional=(1, 2)
+        )
         self.ack = QPushButton(_("Acknowledge selected"))
         self.ack.clicked.connect(lambda _checked=False: self.acknowledge())
         # A jam alert leads straight to the jam recovery, its lane chosen.

@@ -11,7 +11,7 @@ from kiosk.i18n import _
 from kiosk.services.errors import InvalidInput
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
-from kiosk.ui.admin.pages.widgets import fill, table
+from kiosk.ui.admin.pages.widgets import FlowLayout, fill, table
 
 
 class HardwarePage(AdminPage):
@@ -25,8 +25,8 @@ class HardwarePage(AdminPage):
         self.status.setWordWrap(True)
         self._faults: list[str] | None = None  # from the last health check
         self._assigned: int | None = None  # lanes holding a medication
-        self.checks = table([_("Part"), _("OK"), _("Detail")])
-        self.lanes = table([_("Lane"), _("Medication"), _("State")])
+        self.checks = table([_("Part"), _("OK"), _("Detail")], stretch=2)
+        self.lanes = table([_("Lane"), _("Medication"), _("State")], stretch=1)
         run = QPushButton(_("Run self-test"))
         run.clicked.connect(lambda _checked=False: self.run_selftest())
         reload_button = QPushButton(_("Reload sensor from the store"))
@@ -34,7 +34,7 @@ class HardwarePage(AdminPage):
         self.folder = QLineEdit("/media")
         diagnostics = QPushButton(_("Write diagnostics to folder"))
         diagnostics.clicked.connect(lambda _checked=False: self.write_diagnostics())
-        buttons = QHBoxLayout()
+        buttons = FlowLayout()
         buttons.addWidget(run)
         buttons.addWidget(reload_button)
         usb = QHBoxLayout()

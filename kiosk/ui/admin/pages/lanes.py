@@ -21,7 +21,7 @@ from kiosk.i18n import _
 from kiosk.services.errors import InvalidInput
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
-from kiosk.ui.admin.pages.widgets import fill, table
+from kiosk.ui.admin.pages.widgets import AdaptiveBox, FlowLayout, fill, table
 from kiosk.ui.keyboard import PinField
 
 
@@ -41,7 +41,9 @@ class LanesPage(AdminPage):
         super().__init__(ctx)
         # The table shows no stock count: restocking starts with a blind count.
         self.table = table(
-            [_("Lane"), _("Medication"), _("Personal to"), _("State"), _("Discrepancy")]
+            [_("Lane"), _("Medication"), _("Personal to"), _("State"), _("Discrepancy")],
+            stretch=1,
+            optional=(4, 2),
         )
         self.lane = QSpinBox()
         self.lane.setRange(1, 64)
@@ -76,7 +78,7 @@ class LanesPage(AdminPage):
         other.addRow(_("Reason"), self.reason)
         other.addRow(_("Units"), self.units)
         other.addRow(_("Witness"), self.waste_pin)
-        buttons = QHBoxLayout()
+        buttons = FlowLayout()
         for button in (resolve, returned, wasted):
             buttons.addWidget(button)
         other.addRow(buttons)
@@ -87,7 +89,7 @@ class LanesPage(AdminPage):
         assign = QPushButton(_("Assign the lane"))
         assign.clicked.connect(lambda _checked=False: self.assign())
         assign_box = QGroupBox(_("Assign a lane (uses Lane and Reason)"))
-        assign_layout = QHBoxLayout(assign_box)
+        assign_layout = AdaptiveBox(assign_box)
         assign_layout.addWidget(self.medication, 1)
         assign_layout.addWidget(self.locker_code, 1)
         assign_layout.addWidget(assign)
@@ -115,7 +117,7 @@ class LanesPage(AdminPage):
         layout.addWidget(self.table, 1)
         layout.addWidget(self.medication_box)
         layout.addWidget(assign_box)
-        row = QHBoxLayout()
+        row = AdaptiveBox()
         row.addWidget(restock_box)
         row.addWidget(other_box)
         layout.addLayout(row)

@@ -50,14 +50,18 @@ class LogsPage(AdminPage):
                 _("Units"),
                 _("Dropped"),
                 _("Outcome"),
-            ]
+            ],
+            stretch=3,
+            optional=(2, 6, 4, 5, 1),
         )
         dispense_tab = QWidget()
         dl = QVBoxLayout(dispense_tab)
         dl.addLayout(filters)
         dl.addWidget(self.dispenses, 1)
         self.chain = QLabel("")
-        self.audit = table([_("#"), _("Time"), _("Who"), _("What"), _("About")])
+        self.audit = table(
+            [_("#"), _("Time"), _("Who"), _("What"), _("About")], stretch=3, optional=(4, 0)
+        )
         audit_tab = QWidget()
         al = QVBoxLayout(audit_tab)
         al.addWidget(self.chain)

@@ -23,7 +23,7 @@ from kiosk.services.explain import explain_text
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
 from kiosk.ui.admin.pages.prescription_form import PrescriptionForm
-from kiosk.ui.admin.pages.widgets import fill, table
+from kiosk.ui.admin.pages.widgets import AdaptiveBox, FlowLayout, fill, table
 
 
 class ParticipantsPage(AdminPage):
@@ -38,7 +38,9 @@ class ParticipantsPage(AdminPage):
         self.search.returnPressed.connect(self.activated)
         find = QPushButton(_("Search"))
         find.clicked.connect(lambda _checked=False: self.activated())
-        self.results = table([_("Id"), _("Name"), _("Status"), _("Fingers")])
+        self.results = table(
+            [_("Id"), _("Name"), _("Status"), _("Fingers")], stretch=1, optional=(2, 3)
+        )
         self.results.itemSelectionChanged.connect(self._select)
         left = QVBoxLayout()
         row = QHBoxLayout()
@@ -55,22 +57,30 @@ class ParticipantsPage(AdminPage):
             self.new_language.addItem(language_name(locale), locale)
         create = QPushButton(_("Add participant"))
         create.clicked.connect(lambda _checked=False: self.create_participant())
-        new_box = QGroupBox(_("New participant"))
-        new_layout = QVBoxLayout(new_box)
+        # Folded away until asked for, so the selected participant's actions stay on screen.
+        self.new_box = QGroupBox()
+        new_layout = QVBoxLayout(self.new_box)
         for widget in (self.new_code, self.new_name, self.new_language, create):
             new_layout.addWidget(widget)
-        left.addWidget(new_box)
+        self.new_box.hide()
+        self.new_toggle = QPushButton(_("New participant"))
+        self.new_toggle.setCheckable(True)
+        self.new_toggle.toggled.connect(self.new_box.setVisible)
+        left.addWidget(self.new_toggle)
+        left.addWidget(self.new_box)
 
         self.heading = QLabel(_("Select a participant."))
         self.explanation = QPlainTextEdit()
         self.explanation.setReadOnly(True)
-        self.prescriptions = table([_("#"), _("Medication"), _("Schedule"), _("Status")])
+        self.prescriptions = table(
+            [_("#"), _("Medication"), _("Schedule"), _("Status")], stretch=2, optional=(0,)
+        )
         self.language = QComboBox()
         for locale in PARTICIPANT_LOCALES:
             self.language.addItem(language_name(locale), locale)
         self.reason = QLineEdit()
         self.reason.setPlaceholderText(_("Reason (for holds, releases, removal)"))
-        actions = QHBoxLayout()
+        actions = FlowLayout()
         self.buttons: dict[str, QPushButton] = {}
         for key, label, handler in (
             ("add", _("Add prescription"), self.add_prescription),
@@ -87,7 +97,7 @@ class ParticipantsPage(AdminPage):
             self.buttons[key] = button
         for key in ("add", "change", "end", "hold", "release"):
             actions.addWidget(self.buttons[key])
-        more = QHBoxLayout()
+        more = FlowLayout()
         more.addWidget(self.language)
         for key in ("language", "enroll", "remove"):
             more.addWidget(self.buttons[key])
@@ -116,7 +126,7 @@ class ParticipantsPage(AdminPage):
         right.addLayout(more)
         right.addWidget(self.editor)
         self.right = right
-        layout = QHBoxLayout(self)
+        layout = AdaptiveBox(self)
         layout.addLayout(left, 2)
         layout.addLayout(right, 3)
         self._participants: list[Any] = []

@@ -44,7 +44,9 @@ class ReconciliationPage(AdminPage):
                 _("Expected closing"),
                 _("Counted"),
                 _("Balanced"),
-            ]
+            ],
+            stretch=0,
+            optional=(6, 7, 3, 1, 2, 4, 5),
         )
         top = QHBoxLayout()
         top.addWidget(self.day)

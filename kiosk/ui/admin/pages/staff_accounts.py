@@ -5,7 +5,6 @@ from __future__ import annotations
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
-    QHBoxLayout,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -17,7 +16,7 @@ from kiosk.services.pin_gate import ALL_ROLES
 from kiosk.services.staff import StaffRecord
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
-from kiosk.ui.admin.pages.widgets import fill, table
+from kiosk.ui.admin.pages.widgets import FlowLayout, fill, table
 from kiosk.ui.keyboard import PinField
 
 
@@ -28,7 +27,7 @@ class StaffPage(AdminPage):
 
     def __init__(self, ctx: AdminContext) -> None:
         super().__init__(ctx)
-        self.table = table([_("Name"), _("Role"), _("Active")])
+        self.table = table([_("Name"), _("Role"), _("Active")], stretch=0)
         self.name = QLineEdit()
         self.role = QComboBox()
         self.role.addItems(list(ALL_ROLES))
@@ -46,7 +45,7 @@ class StaffPage(AdminPage):
         toggle.clicked.connect(lambda _checked=False: self.toggle())
         set_pin = QPushButton(_("Set PIN of selected"))
         set_pin.clicked.connect(lambda _checked=False: self.set_pin())
-        buttons = QHBoxLayout()
+        buttons = FlowLayout()
         for button in (add, toggle, set_pin):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
