@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup lint typecheck contracts translations extract screenshots bench soak package package-debug clean hub
+.PHONY: run test test-xcb setup lint typecheck contracts translations extract screenshots bench soak package package-debug clean hub
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,9 +40,16 @@ contracts: $(STAMP)
 test: setup lint typecheck contracts
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
 
+# The UI tests on Qt's real X11 platform (xcb) under a private Xvfb (pytest-xvfb, 1080x1920).
+test-xcb: setup
+	QT_QPA_PLATFORM=xcb $(PY) -m pytest -q tests/ui
+
+# The real-display walk (tools/display_walk.py) on Xvfb + xcb at both kiosk sizes: every
+# participant, staff, PIN pad and setup screen, checked, saved under docs/screenshots/.
 screenshots: setup
-	QT_QPA_PLATFORM=offscreen $(PY) -m kiosk.ui.screenshots docs/screenshots
-	QT_QPA_PLATFORM=offscreen $(PY) -m tools.admin_screenshots docs/screenshots/admin
+	rm -rf docs/screenshots/portrait docs/screenshots/landscape
+	$(PY) -m tools.xvfb 1080x1920 -- $(PY) -m tools.display_walk --out docs/screenshots
+	$(PY) -m tools.xvfb 1920x1080 -- $(PY) -m tools.display_walk --out docs/screenshots
 
 # dist/kiosk/ (onedir); kiosk/_build.txt carries the commit and UTC date `kiosk --version` shows.
 package: setup

@@ -19,6 +19,12 @@ from kiosk.store.repository import Store
 NOON = datetime(2026, 6, 10, 19, 0, tzinfo=UTC)  # 12:00 in Vancouver
 
 
+def pytest_xvfb_disable(config: pytest.Config) -> bool:
+    """pytest-xvfb's X server only for a run on Qt's xcb platform (`make test-xcb`); the
+    offscreen runs need none (tests/ui/test_real_display.py starts its own per size)."""
+    return os.environ.get("QT_QPA_PLATFORM", "").split(":")[0] != "xcb"
+
+
 @pytest.fixture(scope="session")
 def qapp(qapp_args: list[str]) -> object:
     """pytest-qt's application, themed as every entry point themes it (palette, Fusion,

@@ -1,29 +1,19 @@
-"""``make screenshots``: render the participant screens offscreen into PNG files."""
+"""The participant flow states that ``make screenshots`` and the real-display walk
+(``tools/display_walk.py``) render, at a fixed time and site."""
 
 from __future__ import annotations
 
-import os
-import sys
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
-from PySide6.QtWidgets import QApplication
 
 from kiosk.domain import flow
 from kiosk.domain.dosing import RefusalReason, Refused
 from kiosk.domain.flow import DoseLine, ErrorKind
 from kiosk.domain.model import SiteClock, SiteContact
-from kiosk.i18n import PARTICIPANT_LOCALES, set_locale
-from kiosk.ui.screens import ParticipantView
 
 SITE = SiteClock("America/Vancouver", 4)
 NOW = datetime(2026, 6, 10, 18, 30, tzinfo=UTC)  # 11:30 in Vancouver
 LINE = DoseLine("hydromorphone", "8 mg", "tablet", 2, prescription_id=1)
 CAPSULE = DoseLine("slow-release oral morphine", "200 mg", "capsule", 1, prescription_id=2)
-PORTRAIT = (1080, 1920)
 # Long site text (the schema allows 60 characters) so the screens are checked at their fullest.
 CONTACT = SiteContact(
     "the front desk, ground floor, by the main entrance", "every day, 8:00 to 22:00"
@@ -62,31 +52,3 @@ def states() -> dict[str, flow.FlowState]:
         "out_of_service_door": flow.step(idle, flow.ServiceLost(("door_opened",), True)),
         "out_of_service_lanes": flow.step(idle, flow.ServiceLost(("no_ready_lane",))),
     }
-
-
-def render_all(out: Path, locales: tuple[str, ...] = PARTICIPANT_LOCALES) -> list[Path]:
-    app = QApplication.instance() or QApplication(sys.argv)
-    written = []
-    for locale in locales:
-        set_locale(locale)
-        folder = out / locale
-        folder.mkdir(parents=True, exist_ok=True)
-        for name, state in states().items():
-            view = ParticipantView(lambda _event: None, contact=CONTACT)
-            view.resize(*PORTRAIT)
-            view.show_state(replace(state, locale=locale), NOW, SITE)
-            view.show()
-            app.processEvents()
-            path = folder / f"{name}.png"
-            view.grab().save(str(path))
-            view.close()
-            view.deleteLater()
-            written.append(path)
-    set_locale("en")
-    return written
-
-
-if __name__ == "__main__":
-    target = Path(sys.argv[1] if len(sys.argv) > 1 else "docs/screenshots")
-    for path in render_all(target):
-        print(path)
