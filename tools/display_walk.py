@@ -691,6 +691,7 @@ class Walk:
 
     def setup_wizard(self, locales: tuple[str, ...]) -> None:
         from kiosk.i18n import set_locale
+        from kiosk.services.config import Config
         from kiosk.services.setup import SetupService
         from kiosk.ui.background import Backend
         from kiosk.ui.screen_fit import ScreenFit
@@ -704,15 +705,16 @@ class Walk:
                 return bool(backend.busy)
 
             with tempfile.TemporaryDirectory(prefix="kiosk-walk-setup-") as tmp:
+                service = SetupService()
                 wizard = SetupWizard(
-                    SetupService(),
+                    service,
                     backend,
                     config_path=Path(tmp) / "kiosk.toml",
                     data_dir=Path(tmp) / "data",
                 )
                 ScreenFit(wizard, fullscreen=True).show()
                 try:
-                    for index in range(wizard.stack.count()):
+                    for index in range(wizard._summary_index + 1):
                         wizard._show_page(index)
                         settle(self.app, backend_busy)
                         name = f"{index + 1:02d}"
@@ -728,6 +730,13 @@ class Walk:
                                 STAFF,
                                 f"setup/{locale}/{name}_refused",
                             )
+                    # Set up: the next steps page (with the key file's line).
+                    service.key_path = Path(tmp) / "data" / "db.key"
+                    wizard._finished(Config(site_name="Walk", data_dir=Path(tmp) / "data"))
+                    settle(self.app)
+                    self.check(
+                        wizard, f"{locale} setup next steps", STAFF, f"setup/{locale}/next_steps"
+                    )
                 finally:
                     wizard.hide()
                     wizard.deleteLater()

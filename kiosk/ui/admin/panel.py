@@ -36,6 +36,8 @@ from kiosk.ui.admin.pages import build_pages
 from kiosk.version import version_line
 
 T = theme.STAFF_TOUCH_PX
+# Qt's own arrow pictures (compiled into QtWidgets): a styled spin box draws none by itself.
+ARROWS = ":/qt-project.org/styles/commonstyle/images"
 ADMIN_STYLE = f"""
 QWidget#adminRoot {{ background: {theme.STAFF_BACKGROUND}; }}
 QWidget#adminRoot QLabel {{ color: #FFFFFF; font-size: 18pt; }}
@@ -58,10 +60,9 @@ QAbstractSpinBox::up-button, QAbstractSpinBox::down-button {{
 QAbstractSpinBox::up-button {{ subcontrol-position: center right; height: {T}px; }}
 QAbstractSpinBox::down-button {{ subcontrol-position: center right; right: {T}px;
     height: {T}px; }}
-QAbstractSpinBox::up-arrow {{ width: 0; height: 0; border-left: 10px solid transparent;
-    border-right: 10px solid transparent; border-bottom: 14px solid #000000; }}
-QAbstractSpinBox::down-arrow {{ width: 0; height: 0; border-left: 10px solid transparent;
-    border-right: 10px solid transparent; border-top: 14px solid #000000; }}
+QAbstractSpinBox::up-arrow {{ image: url({ARROWS}/arrow-up-32.png); width: 28px; height: 28px; }}
+QAbstractSpinBox::down-arrow {{ image: url({ARROWS}/arrow-down-32.png); width: 28px;
+    height: 28px; }}
 QDateEdit::drop-down {{ subcontrol-origin: border; subcontrol-position: center right;
     width: {T}px; border-left: 2px solid #101418; background: #D5DBE3; }}
 QComboBox::drop-down {{ width: {T}px; }}
