@@ -731,7 +731,7 @@ class Walk:
                                 f"setup/{locale}/{name}_refused",
                             )
                     # Set up: the next steps page (with the key file's line).
-                    service.key_path = Path(tmp) / "data" / "db.key"
+                    service.key_path = Path("/var/lib/kiosk/db.key")  # steady screenshots
                     wizard._finished(Config(site_name="Walk", data_dir=Path(tmp) / "data"))
                     settle(self.app)
                     self.check(

@@ -99,6 +99,7 @@ class IdleScreen(QWidget):
         self.language_buttons: dict[str, QPushButton] = {}
         row = QGridLayout()
         row.setSpacing(24)
+        row.setContentsMargins(0, 0, 60, 0)  # the screen's margin (the corner needs none)
         for index, locale in enumerate(PARTICIPANT_LOCALES):
             button = QPushButton(language_name(locale))
             button.setCheckable(True)
