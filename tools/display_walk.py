@@ -568,6 +568,29 @@ class Walk:
                     self.staff_corner(kiosk, f"{locale} {name}")
         set_locale("en")
 
+    def store_unavailable(self, locales: tuple[str, ...]) -> None:
+        """The window shown when the database cannot be opened (before any kiosk exists)."""
+        from kiosk.i18n import set_locale
+        from kiosk.ui.screen_fit import ScreenFit
+        from kiosk.ui.unavailable import StoreUnavailableWindow
+
+        for locale in locales:
+            set_locale(locale)
+            window = StoreUnavailableWindow(
+                "the database key file /var/lib/kiosk/db.key is missing", lambda: "still missing"
+            )
+            ScreenFit(window, fullscreen=True).show()
+            try:
+                settle(self.app)
+                name = f"{locale}/store_unavailable"
+                self.check(window, f"{locale} store unavailable", PARTICIPANT, name)
+            finally:
+                window._timer.stop()
+                window.close()
+                window.deleteLater()
+                settle(self.app)
+        set_locale("en")
+
     # -------------------------------------------------------------- staff
 
     def staff_pages(self, kiosk: Kiosk, locales: tuple[str, ...]) -> None:
@@ -859,6 +882,7 @@ def walk(
             walker.participant_screens(kiosk, participant_locales)
             walker.staff_pages(kiosk, staff_locales)
         walker.setup_wizard(staff_locales)
+        walker.store_unavailable(staff_locales)
     report.problems += [f"{report.size}: Qt warned: {message}" for message in warnings.seen]
     return report
 

@@ -94,7 +94,8 @@ class AdaptiveBox(QBoxLayout):
         need += self.spacing() * max(len(shown) - 1, 0) + margins.left() + margins.right()
         return need <= width
 
-    def setGeometry(self, rect: QRect) -> None:
+    def turn(self, rect: QRect) -> None:
+        """Side by side or one above the other, for the window's shape and ``rect``."""
         holder = self.parentWidget()
         window = holder.window() if holder is not None else None
         portrait = window is not None and window.width() < window.height()
@@ -102,6 +103,9 @@ class AdaptiveBox(QBoxLayout):
         wanted = QBoxLayout.Direction.LeftToRight if wide else QBoxLayout.Direction.TopToBottom
         if self.direction() != wanted:
             self.setDirection(wanted)
+
+    def setGeometry(self, rect: QRect) -> None:
+        self.turn(rect)
         super().setGeometry(rect)
 
     def minimumSize(self) -> QSize:
@@ -112,19 +116,29 @@ class AdaptiveBox(QBoxLayout):
 
 class _MessageAndKeys(AdaptiveBox):
     """Beside each other, each column is centred; above each other, the two are centred
-    together (the message sits on the keys, as on a portrait screen before)."""
+    together (the message sits on the keys). A column with nothing shown (no PIN pad while
+    staff cannot act) takes no room: the message alone is centred on the screen."""
 
     def __init__(self, owner: QWidget | None) -> None:
         super().__init__(owner)
         self.columns: list[QVBoxLayout] = []
 
-    def setDirection(self, direction: QBoxLayout.Direction) -> None:
-        super().setDirection(direction)
-        beside = direction == QBoxLayout.Direction.LeftToRight
+    def setGeometry(self, rect: QRect) -> None:
+        self.turn(rect)
+        beside = self.direction() == QBoxLayout.Direction.LeftToRight
+        shown = [column for column in self.columns if not column.isEmpty()]
         for index, column in enumerate(self.columns):
-            last = column.count() - 1
-            column.setStretch(0, 1 if beside or index == 0 else 0)
-            column.setStretch(last, 1 if beside or index == len(self.columns) - 1 else 0)
+            self._stretch(self, index, 1 if column in shown else 0)
+            first = bool(shown) and column is shown[0]
+            last = bool(shown) and column is shown[-1]
+            self._stretch(column, 0, 1 if beside or first else 0)
+            self._stretch(column, column.count() - 1, 1 if beside or last else 0)
+        QBoxLayout.setGeometry(self, rect)
+
+    @staticmethod
+    def _stretch(box: QBoxLayout, index: int, stretch: int) -> None:
+        if box.stretch(index) != stretch:
+            box.setStretch(index, stretch)
 
 
 def message_and_keys(
@@ -150,5 +164,4 @@ def message_and_keys(
         column.addStretch(1)
         columns.addLayout(column, 1)
         columns.columns.append(column)
-    columns.setDirection(QBoxLayout.Direction.TopToBottom)
     return columns
