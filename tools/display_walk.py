@@ -474,6 +474,9 @@ KEY_BUTTONS = {
 
 # ------------------------------------------------------------------ the walk
 
+# A site's on-call line as long as the configuration allows.
+ON_CALL = "Call the on-call technician at 604-555-0199, any hour of the day"
+
 
 @dataclass
 class Report:
@@ -548,16 +551,28 @@ class Walk:
     # -------------------------------------------------------------- participants
 
     def participant_screens(self, kiosk: Kiosk, locales: tuple[str, ...]) -> None:
+        from kiosk.domain import door_recovery as dr
         from kiosk.i18n import set_locale
-        from kiosk.ui.screenshots import NOW, SITE, states
+        from kiosk.ui.screenshots import CONTACT, NOW, SITE, states
 
         all_states = states()
+        # The door lockout's PIN step, refused and locked, with the longest on-call text.
         door = all_states["out_of_service_door"]
-        all_states["out_of_service_door_refused"] = replace(door, staff_message="pin")
+        assert door.secure is not None
+        pin = replace(
+            door.secure,
+            step=dr.SecureStep.ENTER_PIN,
+            policy=replace(door.secure.policy, on_call=ON_CALL),
+        )
+        all_states["out_of_service_door_pin"] = replace(door, secure=pin)
+        all_states["out_of_service_door_refused"] = replace(
+            door, secure=replace(pin, refusal=dr.SecureRefusal.PIN_NOT_ACCEPTED)
+        )
         all_states["out_of_service_door_locked"] = replace(
-            door, staff_message="locked", pin_locked_seconds=30
+            door, secure=replace(pin, refusal=dr.SecureRefusal.LOCKED, locked_seconds=30)
         )
         window = kiosk.window
+        window.view.contact = CONTACT  # the longest site text the schema allows
         for locale in locales:
             set_locale(locale)
             for name, state in all_states.items():

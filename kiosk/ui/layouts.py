@@ -122,6 +122,7 @@ class _MessageAndKeys(AdaptiveBox):
     def __init__(self, owner: QWidget | None) -> None:
         super().__init__(owner)
         self.columns: list[QVBoxLayout] = []
+        self.tops: list[int] = []  # where each column's upper stretch is
 
     def setGeometry(self, rect: QRect) -> None:
         self.turn(rect)
@@ -131,7 +132,7 @@ class _MessageAndKeys(AdaptiveBox):
             self._stretch(self, index, 1 if column in shown else 0)
             first = bool(shown) and column is shown[0]
             last = bool(shown) and column is shown[-1]
-            self._stretch(column, 0, 1 if beside or first else 0)
+            self._stretch(column, self.tops[index], 1 if beside or first else 0)
             self._stretch(column, column.count() - 1, 1 if beside or last else 0)
         QBoxLayout.setGeometry(self, rect)
 
@@ -142,17 +143,24 @@ class _MessageAndKeys(AdaptiveBox):
 
 
 def message_and_keys(
-    owner: QWidget | None, message: list[QWidget | int], keys: list[QWidget | int]
+    owner: QWidget | None,
+    message: list[QWidget | int],
+    keys: list[QWidget | int],
+    corner: QWidget | None = None,
 ) -> AdaptiveBox:
     """A screen's message above its keys (a PIN pad) on a portrait screen, beside them on a
     landscape one: a PIN pad under a message does not fit in 1080 px of height. An int is a
-    spacing; a fixed-size widget (an icon) is centred in its column. Without an ``owner``
-    the box is for the caller to place in its own layout."""
+    spacing; a fixed-size widget (an icon) is centred in its column; ``corner`` (a button)
+    sits at the top right of the message's column, which is the screen's top right corner in
+    portrait. Without an ``owner`` the box is for the caller to place in its own layout."""
     columns = _MessageAndKeys(owner)
     columns.setContentsMargins(60, 60, 60, 60)
     columns.setSpacing(24)
     for items in (message, keys):
         column = QVBoxLayout()
+        if corner is not None and items is message:
+            column.addWidget(corner, alignment=Qt.AlignmentFlag.AlignRight)
+        columns.tops.append(column.count())
         column.addStretch(1)
         for item in items:
             if isinstance(item, int):

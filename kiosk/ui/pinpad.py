@@ -39,6 +39,16 @@ class PinPad(QWidget):
         layout.addLayout(grid)
         self.retranslate()
 
+    def set_compact(self) -> None:
+        """Smaller keys (still over the participant screens' 90 px) and dots, where the pad
+        shares the screen with many other controls (the door lockout's steps)."""
+        for button in self.keys.values():
+            button.setMinimumSize(theme.COMPACT_TOUCH_PX + 40, theme.COMPACT_TOUCH_PX)
+            button.setStyleSheet(f"min-height: {theme.COMPACT_TOUCH_PX - 22}px; padding: 8px 20px;")
+        self.dots.setObjectName("detail")
+        self.dots.style().unpolish(self.dots)  # the new name's size
+        self.dots.style().polish(self.dots)
+
     def press(self, key: str) -> None:
         if key == "clear":
             self._pin = ""

@@ -175,22 +175,24 @@ class OutOfServiceScreen(QWidget):
         self.note = _label("detail")
         self.reasons = _label("staffNote")
         self.secure = SecurePanel(send)
+        # Staff's controls here are 96 px high (participant targets need 90), so the steps,
+        # the help, a refusal and the PIN pad fit a landscape screen too.
+        compact = (
+            f"QPushButton {{ min-height: {theme.COMPACT_TOUCH_PX - 22}px; padding: 8px 20px; }}"
+        )
+        self.secure.setStyleSheet(compact)
+        self.secure.pad.set_compact()
         self.staff = QPushButton()
+        self.staff.setStyleSheet(compact)
         self.staff.setVisible(on_staff is not None)
         self.staff.clicked.connect(lambda _checked=False: on_staff() if on_staff else None)
-        top = QHBoxLayout()
-        top.addStretch(1)
-        top.addWidget(self.staff)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(60, 24, 60, 60)
-        layout.addLayout(top)
         columns = message_and_keys(
-            None,
+            self,
             [self.icon, self.headline, self.detail, self.note, 24, self.reasons],
             [self.secure],
+            corner=self.staff,
         )
-        columns.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(columns, 1)
+        columns.setContentsMargins(60, 24, 60, 24)
 
     def show_state(self, text: ScreenText, state: FlowState) -> None:
         self.icon.set_icon(text.icon, theme.ACCENT)

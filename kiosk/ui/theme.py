@@ -40,6 +40,7 @@ BUTTON_PT = 30
 STAFF_PT = 24
 STAFF_BODY_PT = 18  # the application font: anything no stylesheet sizes is still readable
 MIN_TOUCH_PX = 120
+COMPACT_TOUCH_PX = 96  # where a screen holds many controls (the door lockout's steps)
 STAFF_TOUCH_PX = 64  # staff targets (the walk demands 60)
 
 TONE_COLOURS = {"neutral": TEXT, "good": GOOD, "attention": ACCENT}

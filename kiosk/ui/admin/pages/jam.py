@@ -37,6 +37,7 @@ from kiosk.i18n import N_, _
 from kiosk.services.jam import JamRecovery
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
+from kiosk.ui.layouts import AdaptiveBox
 from kiosk.ui.steps import ACCENT, StepList
 
 TICK_MS = 250  # the countdown is redrawn four times a second; the machine decides its end
@@ -273,7 +274,7 @@ class JamPage(AdminPage):
         left.addWidget(self.count)
         left.addStretch(1)
         left.addLayout(actions)
-        body = QHBoxLayout()
+        body = AdaptiveBox()  # the steps beside the work in landscape, above it in portrait
         body.addWidget(self.steps)
         body.addLayout(left, 1)
         layout = QVBoxLayout(self)
@@ -282,6 +283,11 @@ class JamPage(AdminPage):
         self._ticks.setInterval(TICK_MS)
         self._ticks.timeout.connect(lambda: self.send(jr.Tick()))
         self.show_state()
+
+    def _lane_columns(self) -> int:
+        """One lane a row on a portrait screen: a lane's name is long."""
+        window = self.window()
+        return 1 if window.width() < window.height() else LANE_COLUMNS
 
     @property
     def title(self) -> str:
@@ -394,7 +400,8 @@ class JamPage(AdminPage):
                     lambda _checked=False, lane=choice.lane: self.send(jr.ChooseLane(lane))
                 )
                 self.lane_buttons[choice.lane] = button
-                self.lane_grid.addWidget(button, index // LANE_COLUMNS, index % LANE_COLUMNS)
+                columns = self._lane_columns()
+                self.lane_grid.addWidget(button, index // columns, index % columns)
         for choice in state.lanes:
             button = self.lane_buttons[choice.lane]
             button.setText(lane_text(choice))
