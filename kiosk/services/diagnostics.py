@@ -21,9 +21,10 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from kiosk import __version__
+from kiosk.services.clock import Clock
 from kiosk.services.config import Config, to_toml
 from kiosk.services.redact import Redactor
 from kiosk.store import audit, sync_repo
@@ -170,3 +171,29 @@ def _write_private_zip(out: Path, parts: dict[str, str]) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+class SelfTesting(Protocol):
+    def selftest(self, actor: str) -> list[tuple[str, bool, str]]: ...
+
+
+class DiagnosticsService:
+    """The Hardware page's "Write diagnostics": the zip into a folder (a USB stick), with the
+    self-test run for it under the staff member's name in the audit log."""
+
+    def __init__(self, config: Config, conn: Connection, health: SelfTesting, clock: Clock):
+        self._config = config
+        self._conn = conn
+        self._health = health
+        self._clock = clock
+
+    def write(self, actor: str, folder: Path) -> Path:
+        stamp = self._clock.now().strftime("%Y%m%d-%H%M%S")
+
+        def selftest() -> list[dict[str, Any]]:
+            rows = self._health.selftest(actor)
+            return [{"part": name, "ok": ok, "detail": detail} for name, ok, detail in rows]
+
+        return write_zip(
+            folder / f"kiosk-diagnostics-{stamp}.zip", self._config, self._conn, selftest
+        )

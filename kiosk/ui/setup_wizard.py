@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QRegularExpressionValidator
@@ -543,7 +542,7 @@ def run_setup_wizard(
     app = QApplication.instance() or QApplication(sys.argv)
     backend = Backend()
     wizard = SetupWizard(SetupService(), backend, config_path=config_path, data_dir=data_dir)
-    result: list[Any] = []
+    result: list[Config] = []
     loop = QEventLoop()
 
     def done(config: Config) -> None:

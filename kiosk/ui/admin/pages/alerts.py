@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QPushButton, QVBoxLayout
 
 from kiosk.domain.permissions import Permission
 from kiosk.i18n import _, format_local_day, format_local_time
+from kiosk.services.logs import Alert
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
 from kiosk.ui.admin.pages.widgets import fill, table
@@ -33,7 +34,7 @@ class AlertsPage(AdminPage):
     def activated(self) -> None:
         self.ctx.run(lambda: self.ctx.services.logs.alerts(self.ctx.session), self._show)
 
-    def _show(self, alerts: list) -> None:  # type: ignore[type-arg]
+    def _show(self, alerts: list[Alert]) -> None:
         tz = self.ctx.site.timezone
         self._ids = [a.id for a in alerts]
         fill(

@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBox
 from kiosk.domain.permissions import Permission
 from kiosk.i18n import _
 from kiosk.services.errors import InvalidInput
+from kiosk.services.health import HealthReport
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
 from kiosk.ui.admin.pages.widgets import fill, table
@@ -54,22 +55,22 @@ class HardwarePage(AdminPage):
         self.ctx.run(health.check, self._show_health)
         self.ctx.run(health.lanes_view, self._show_lanes)
 
-    def _show_health(self, report: object) -> None:
-        faults = sorted(f.value for f in report.faults)  # type: ignore[attr-defined]
+    def _show_health(self, report: HealthReport) -> None:
+        faults = sorted(f.value for f in report.faults)
         self.status.setText(
             _("Ready to serve.")
             if not faults
             else _("Out of service: {faults}").format(faults=", ".join(faults))
         )
 
-    def _show_lanes(self, lanes: list) -> None:  # type: ignore[type-arg]
+    def _show_lanes(self, lanes: list[tuple[int, str, str]]) -> None:
         fill(self.lanes, lanes)
 
     def run_selftest(self) -> None:
         actor = self.ctx.session.actor
         self.ctx.run(lambda: self.ctx.services.health.selftest(actor), self._show_checks)
 
-    def _show_checks(self, rows: list) -> None:  # type: ignore[type-arg]
+    def _show_checks(self, rows: list[tuple[str, bool, str]]) -> None:
         fill(
             self.checks, [(name, _("yes") if ok else _("NO"), detail) for name, ok, detail in rows]
         )
@@ -89,7 +90,7 @@ class HardwarePage(AdminPage):
             if not folder.is_dir():
                 raise InvalidInput("folder")
             try:
-                path: Path = self.ctx.services.extra["diagnostics"](session, folder)
+                path = self.ctx.services.diagnostics.write(session.actor, folder)
             except OSError as exc:
                 raise InvalidInput("folder", exc.strerror or "") from exc
             return path
@@ -102,9 +103,10 @@ class HardwarePage(AdminPage):
         )
 
     def reload_sensor(self) -> None:
-        def done(count: object) -> None:
+        def done(count: int) -> None:
             self.ctx.show_message(
                 _("{count} templates loaded into the sensor.").format(count=count), False
             )
 
-        self.ctx.run(lambda: self.ctx.services.extra["reload_sensor"](self.ctx.session), done)
+        participants, session = self.ctx.services.participants, self.ctx.session
+        self.ctx.run(lambda: participants.reload_sensor(session), done)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from PySide6.QtWidgets import QGridLayout, QLabel, QPushButton, QSpinBox, QVBoxLayout
 
 from kiosk.domain.permissions import Permission
 from kiosk.i18n import N_, _
-from kiosk.services.jam import JamOutcome, JamStep
+from kiosk.services.jam import JamOutcome, JamProgress, JamRecovery, JamStep
+from kiosk.services.staff import StaffSession
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
 
@@ -74,11 +75,11 @@ class JamPage(AdminPage):
     def title(self) -> str:
         return _("Clear a jam")
 
-    def _step(self, action: Any) -> None:
+    def _step(self, action: Callable[[JamRecovery, StaffSession], JamProgress]) -> None:
         jam, session = self.ctx.services.jam, self.ctx.session
         self.ctx.run(lambda: action(jam, session), self._progress)
 
-    def _progress(self, progress: Any) -> None:
+    def _progress(self, progress: JamProgress) -> None:
         self.step = progress.step
         if progress.outcome is JamOutcome.OK:
             if progress.step is JamStep.IDLE:

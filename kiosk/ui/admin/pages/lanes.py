@@ -3,8 +3,6 @@ discrepancies (resolved by a pharmacist), returns and waste."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -16,9 +14,11 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from kiosk.domain.model import Medication
 from kiosk.domain.permissions import Permission
 from kiosk.i18n import _
 from kiosk.services.errors import InvalidInput
+from kiosk.services.stock import LaneView, RestockResult
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
 from kiosk.ui.admin.pages.widgets import fill, table
@@ -98,7 +98,7 @@ class LanesPage(AdminPage):
         row.addWidget(restock_box)
         row.addWidget(other_box)
         layout.addLayout(row)
-        self._lanes: list[Any] = []
+        self._lanes: list[LaneView] = []
 
     @property
     def title(self) -> str:
@@ -109,7 +109,7 @@ class LanesPage(AdminPage):
         self.ctx.run(lambda: stock.lanes(session), self._show)
         self.ctx.run(self.ctx.services.prescriptions.medications, self._show_medications)
 
-    def _show_medications(self, medications: list[Any]) -> None:
+    def _show_medications(self, medications: list[Medication]) -> None:
         self.medication.clear()
         for med in medications:
             self.medication.addItem(f"{med.name} {med.strength} {med.form}", med.id)
@@ -139,7 +139,7 @@ class LanesPage(AdminPage):
 
         self.ctx.run(work, done)
 
-    def _show(self, lanes: list[Any]) -> None:
+    def _show(self, lanes: list[LaneView]) -> None:
         self._lanes = lanes
         fill(
             self.table,
@@ -161,7 +161,7 @@ class LanesPage(AdminPage):
         pin = self.second_pin.text()
         self.second_pin.clear()
 
-        def done(result: Any) -> None:
+        def done(result: RestockResult) -> None:
             if result.matches:
                 text = _("Restocked lane {lane}: the count matched; {stock} units now.")
             else:
@@ -183,12 +183,12 @@ class LanesPage(AdminPage):
 
     def resolve(self) -> None:
         lane = self.lane.value()
-        found = [v for v in self._lanes if v.lane == lane and v.discrepancy_id]
-        if not found:
+        found = [v.discrepancy_id for v in self._lanes if v.lane == lane and v.discrepancy_id]
+        if not found or found[0] is None:
             self.ctx.show_message(_("Lane {lane} has no open discrepancy.").format(lane=lane), True)
             return
         stock, session, reason = self.ctx.services.stock, self.ctx.session, self.reason.text()
-        discrepancy = found[0].discrepancy_id
+        discrepancy = found[0]
 
         def done(_result: object) -> None:
             self.ctx.show_message(_("Discrepancy resolved."), False)

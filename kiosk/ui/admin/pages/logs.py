@@ -17,9 +17,10 @@ from PySide6.QtWidgets import (
 from kiosk.domain.permissions import Permission
 from kiosk.domain.schedule import dosing_day
 from kiosk.i18n import _, format_local_time
+from kiosk.services.logs import AuditRow, DispenseLogRow
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
-from kiosk.ui.admin.pages.widgets import fill, table
+from kiosk.ui.admin.pages.widgets import fill, picked_day, table
 
 
 class LogsPage(AdminPage):
@@ -77,14 +78,14 @@ class LogsPage(AdminPage):
         self.ctx.run(lambda: self.ctx.services.logs.audit(self.ctx.session), self._show_audit)
 
     def load_dispenses(self) -> None:
-        day = self.day.date().toPython()
+        day = picked_day(self.day)
         code = self.participant.text().strip()
         self.ctx.run(
             lambda: self.ctx.services.logs.dispenses(self.ctx.session, day, self.ctx.site, code),
             self._show_dispenses,
         )
 
-    def _show_dispenses(self, rows: list) -> None:  # type: ignore[type-arg]
+    def _show_dispenses(self, rows: list[DispenseLogRow]) -> None:
         tz = self.ctx.site.timezone
         fill(
             self.dispenses,
@@ -103,7 +104,7 @@ class LogsPage(AdminPage):
             ],
         )
 
-    def _show_audit(self, result: tuple) -> None:  # type: ignore[type-arg]
+    def _show_audit(self, result: tuple[list[AuditRow], str]) -> None:
         rows, status = result
         tz = self.ctx.site.timezone
         self.chain.setText(_("Audit chain: {status}").format(status=status))

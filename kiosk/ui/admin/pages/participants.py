@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from PySide6.QtWidgets import (
     QComboBox,
@@ -16,10 +16,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiosk.domain.model import Medication, Prescription
 from kiosk.domain.permissions import Permission
 from kiosk.domain.schedule import dosing_day
 from kiosk.i18n import PARTICIPANT_LOCALES, _, language_name
+from kiosk.services.decide import DecisionView
 from kiosk.services.explain import explain_text
+from kiosk.services.participants import ParticipantSummary
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
 from kiosk.ui.admin.pages.prescription_form import PrescriptionForm
@@ -119,10 +122,10 @@ class ParticipantsPage(AdminPage):
         layout = QHBoxLayout(self)
         layout.addLayout(left, 2)
         layout.addLayout(right, 3)
-        self._participants: list[Any] = []
-        self._prescriptions: list[Any] = []
+        self._participants: list[ParticipantSummary] = []
+        self._prescriptions: list[Prescription] = []
         self._editing: int | None = None
-        self.current: Any = None
+        self.current: ParticipantSummary | None = None
 
     @property
     def title(self) -> str:
@@ -135,7 +138,7 @@ class ParticipantsPage(AdminPage):
         service, session = self.ctx.services.participants, self.ctx.session
         self.ctx.run(lambda: service.search(session, text), self._show_results)
 
-    def _show_results(self, rows: list[Any]) -> None:
+    def _show_results(self, rows: list[ParticipantSummary]) -> None:
         self._participants = rows
         fill(self.results, [(p.code, p.display_name, p.status, p.fingers) for p in rows])
 
@@ -170,7 +173,7 @@ class ParticipantsPage(AdminPage):
         )
         self.ctx.run(lambda: decider.decide(pid, at=now), self._show_decision)
 
-    def _show_decision(self, view: Any) -> None:
+    def _show_decision(self, view: DecisionView) -> None:
         self.explanation.setPlainText(explain_text(view, self.ctx.site))
         self._prescriptions = [rx for rx, _decision in view.decisions]
         fill(
@@ -188,14 +191,14 @@ class ParticipantsPage(AdminPage):
             ],
         )
 
-    def _selected_prescription(self) -> Any:
+    def _selected_prescription(self) -> Prescription | None:
         row = self.prescriptions.currentRow()
         if self.current is None or not 0 <= row < len(self._prescriptions):
             self.ctx.show_message(_("Select a prescription first."), True)
             return None
         return self._prescriptions[row]
 
-    def _done(self, message: str) -> Any:
+    def _done(self, message: str) -> Callable[[object], None]:
         def finished(_result: object) -> None:
             self.ctx.show_message(message, False)
             self.refresh()
@@ -204,10 +207,10 @@ class ParticipantsPage(AdminPage):
 
     # ------------------------------------------------------------ prescriptions
 
-    def _open_editor(self, editing: Any) -> None:
+    def _open_editor(self, editing: Prescription | None) -> None:
         medications = self.ctx.services.prescriptions.medications
 
-        def show(meds: list[Any]) -> None:
+        def show(meds: list[Medication]) -> None:
             if self.form is not None:
                 self.form.setParent(None)
             today = dosing_day(self.ctx.clock.now(), self.ctx.site)
@@ -243,10 +246,11 @@ class ParticipantsPage(AdminPage):
             self.ctx.report_error(exc)
             return
 
-        def save() -> object:
+        def save() -> None:
             if editing is None:
-                return service.add(session, pid, spec, reason)
-            return service.change(session, editing, spec, reason)
+                service.add(session, pid, spec, reason)
+            else:
+                service.change(session, editing, spec, reason)
 
         def saved(_result: object) -> None:
             self.editor.hide()

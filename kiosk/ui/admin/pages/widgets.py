@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDateEdit,
+    QHeaderView,
+    QTableWidget,
+    QTableWidgetItem,
+)
 
 
 def table(headers: Sequence[str]) -> QTableWidget:
@@ -24,3 +31,9 @@ def fill(widget: QTableWidget, rows: Sequence[Sequence[object]]) -> None:
     for r, row in enumerate(rows):
         for c, value in enumerate(row):
             widget.setItem(r, c, QTableWidgetItem("" if value is None else str(value)))
+
+
+def picked_day(edit: QDateEdit) -> date:
+    """The day a date field shows."""
+    day = edit.date()
+    return date(day.year(), day.month(), day.day())
