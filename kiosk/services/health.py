@@ -31,6 +31,7 @@ from kiosk.domain.permissions import Permission
 from kiosk.services.books import RECORDS_MISSING_FLAG, check_books, keep_evidence
 from kiosk.services.clock import Clock
 from kiosk.services.dispense import DispenseService, OutcomeUnknown
+from kiosk.services.errors import Refusal
 from kiosk.services.events import ControllerEvents
 from kiosk.services.pin_gate import EntryPoint, PinGate, WrongPin
 from kiosk.services.storage import STORE_FAILURES, StorageGuard
@@ -81,7 +82,7 @@ class HealthReport:
         return any(f in self.faults for f in LATCHED)
 
 
-class NotSecure(Exception):
+class NotSecure(Refusal):
     """Staff tried to clear a lockout that cannot be cleared yet (or may not).
 
     ``code`` is one of: pin (not accepted for this task), door_open, tamper, controller.

@@ -12,6 +12,7 @@ from kiosk.domain.model import SiteClock
 from kiosk.services.clock import Clock
 from kiosk.services.decide import DecideService, DecisionView, PlannedDose
 from kiosk.services.dispense import DispenseService, NoLane, VendResult
+from kiosk.services.errors import Refusal
 from kiosk.services.identify import IdentifyService, ScanOutcome
 from kiosk.services.witness import WitnessService
 from kiosk.store import stock_repo
@@ -20,7 +21,7 @@ from kiosk.store.repository import Store
 log = logging.getLogger("kiosk.interaction")
 
 
-class WitnessRequired(Exception):
+class WitnessRequired(Refusal):
     """Refused: the plan needs a witness and none confirmed it."""
 
 

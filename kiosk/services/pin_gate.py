@@ -31,6 +31,7 @@ from typing import Any
 
 from kiosk.domain.permissions import Permission, Role, roles_with
 from kiosk.services.clock import Clock
+from kiosk.services.errors import Refusal
 from kiosk.store.db import Connection
 from kiosk.store.pins import verify_pin
 from kiosk.store.repository import Store
@@ -72,7 +73,7 @@ class PinHolder:
         return f"staff:{self.staff_id}"
 
 
-class PinRefused(Exception):
+class PinRefused(Refusal):
     """The PIN was not accepted at ``entry``."""
 
     def __init__(self, entry: EntryPoint, message: str) -> None:
@@ -210,7 +211,7 @@ class PinGate:
         with self._store.change(now, actor, "pin.refused", entry.value, audit) as conn:
             _write(conn, entry.value, own)
             _write(conn, SHARED, shared)
-        log.warning("wrong staff PIN at %s (%d in a row)", entry.value, failures)
+        log.info("wrong staff PIN at %s (%d in a row)", entry.value, failures)
         if own.locked_until is not None:
             self._alert(
                 entry.value,

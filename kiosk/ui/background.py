@@ -15,11 +15,21 @@ from typing import TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
+from kiosk.services.errors import Refusal
+
 log = logging.getLogger("kiosk.backend")
 
 T = TypeVar("T")
 # A queued job: run on the backend thread, it returns what to run next on the GUI thread.
 Job = Callable[[], Callable[[], None]]
+
+
+def log_failure(exc: BaseException, what: str = "backend job") -> None:
+    """An expected refusal is a line at INFO; anything else is an ERROR with its traceback."""
+    if isinstance(exc, Refusal):
+        log.info("%s refused: %s: %s", what, type(exc).__name__, exc)
+    else:
+        log.error("%s failed", what, exc_info=exc)
 
 
 class Backend(QObject):
@@ -56,7 +66,7 @@ class Backend(QObject):
             try:
                 result = work()
             except BaseException as exc:
-                log.error("backend job failed", exc_info=exc)
+                log_failure(exc)
                 return partial(self._finish, partial(failed, exc))
             return partial(self._finish, None if on_done is None else partial(on_done, result))
 

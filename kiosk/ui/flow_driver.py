@@ -17,6 +17,7 @@ from kiosk.domain.flow import DoseLine, ErrorKind, FlowState, Screen
 from kiosk.i18n import set_locale
 from kiosk.services.decide import DecisionView
 from kiosk.services.dispense import VendResult
+from kiosk.services.errors import Refusal
 from kiosk.services.health import HealthReport, HealthService, NotSecure
 from kiosk.services.identify import BadImage, Recognised, ScanOutcome, Unrecognised
 from kiosk.services.interaction import InteractionService
@@ -195,7 +196,7 @@ class FlowDriver(QObject):
             self.send(flow.StaffPinRefused("locked", exc.seconds_left))
             return
         reason = exc.code if isinstance(exc, NotSecure) else "error"
-        log.warning("staff confirmation refused: %s", reason)
+        log.info("staff confirmation refused: %s", reason)
         self.send(flow.StaffPinRefused(reason))
 
     def _on_witness(self, staff_id: int | None) -> None:
@@ -266,5 +267,6 @@ class FlowDriver(QObject):
     def report_failure(self, exc: BaseException) -> None:
         # The participant sees a plain sentence; the log has the reason, never personal data.
         kind = ErrorKind.OUT_OF_SERVICE if isinstance(exc, DeviceError) else ErrorKind.SEE_STAFF
-        log.error("interaction failed: %s: %s", type(exc).__name__, exc)
+        level = logging.INFO if isinstance(exc, Refusal) else logging.ERROR
+        log.log(level, "interaction failed: %s: %s", type(exc).__name__, exc)
         self.send(flow.Fault(kind))

@@ -9,7 +9,7 @@ from typing import TypeVar
 from kiosk.domain.model import SiteClock
 from kiosk.services.clock import Clock
 from kiosk.services.diagnostics import DiagnosticsService
-from kiosk.services.errors import InvalidInput, NotPermitted
+from kiosk.services.errors import Refusal
 from kiosk.services.health import HealthService
 from kiosk.services.holds import HoldService
 from kiosk.services.interaction import InteractionService
@@ -69,4 +69,4 @@ class AdminContext:
         self.show_message(error_text(exc), True)
 
     def refusal(self, exc: BaseException) -> bool:
-        return isinstance(exc, NotPermitted | InvalidInput)
+        return isinstance(exc, Refusal)
