@@ -6,6 +6,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from kiosk.domain.alerts import AlertKind
 from kiosk.domain.dosing import (
     MISSED_DOSES_HOLD_REASON,
     Allowed,
@@ -61,7 +62,7 @@ class DecideService:
         if not explaining and not clock_is_trusted(now, latest):
             log.error("the clock is behind the latest recorded event: not deciding")
             self._store.raise_alert(
-                "clock",
+                AlertKind.CLOCK,
                 "machine",
                 "The clock is behind the last recorded event; dispensing is stopped.",
                 latest or now,
@@ -98,7 +99,7 @@ class DecideService:
         ):
             log.warning("prescription %d held for review after missed doses", rx.id)
             self._store.raise_alert(
-                "missed_doses",
+                AlertKind.MISSED_DOSES,
                 f"prescription:{rx.id}",
                 "Prescription on hold after missed doses: needs prescriber review.",
                 now,

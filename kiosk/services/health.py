@@ -26,7 +26,9 @@ from hardware.ports import (
     SensorError,
     TamperChanged,
 )
+from kiosk.domain.alerts import AlertKind
 from kiosk.domain.dosing import clock_is_trusted
+from kiosk.domain.model import LaneStatus
 from kiosk.domain.permissions import Permission
 from kiosk.services.books import RECORDS_MISSING_FLAG, check_books, keep_evidence
 from kiosk.services.clock import Clock
@@ -44,10 +46,10 @@ log = logging.getLogger("kiosk.health")
 # The audit entries checked at boot; the whole chain is `kiosk db verify`'s job.
 BOOT_AUDIT_TAIL = 2000
 LANE_STATES = {
-    LaneState.READY: "ready",
-    LaneState.JAMMED: "jammed",
-    LaneState.EMPTY: "empty",
-    LaneState.MOTOR_FAULT: "fault",
+    LaneState.READY: LaneStatus.READY,
+    LaneState.JAMMED: LaneStatus.JAMMED,
+    LaneState.EMPTY: LaneStatus.EMPTY,
+    LaneState.MOTOR_FAULT: LaneStatus.FAULT,
 }
 
 
@@ -184,7 +186,7 @@ class HealthService:
         now = self._clock.now()
         self._store.note(now, "system", "machine.store_recovered", "machine")
         self._store.raise_alert(
-            "cannot_record",
+            AlertKind.CANNOT_RECORD,
             "machine",
             "Records could not be written (full disk or storage fault); dispensing was "
             "stopped until the store accepted writes again.",
@@ -223,7 +225,7 @@ class HealthService:
             keep_evidence(self._store, list(report.unknown_vends), now)
             if self._store.raise_flag(RECORDS_MISSING_FLAG, report.problems[0], now):
                 self._store.raise_alert(
-                    "records_missing",
+                    AlertKind.RECORDS_MISSING,
                     "machine",
                     "Records are missing from this kiosk's database: dispensing is stopped. "
                     "A technician must check and acknowledge (kiosk db acknowledge).",
@@ -249,7 +251,7 @@ class HealthService:
                     Fault.DOOR_OPENED.value, "service door opened outside a staff session", now
                 ):
                     self._store.raise_alert(
-                        "door",
+                        AlertKind.DOOR,
                         "machine",
                         "Service door opened outside a "
                         "staff session: confirm the machine is secure.",
@@ -259,7 +261,7 @@ class HealthService:
             elif isinstance(event, TamperChanged) and event.tripped:
                 if self._store.raise_flag(Fault.TAMPER.value, "tamper switch tripped", now):
                     self._store.raise_alert(
-                        "tamper",
+                        AlertKind.TAMPER,
                         "machine",
                         "Tamper switch tripped: confirm the machine is secure.",
                         now,
@@ -286,7 +288,7 @@ class HealthService:
             self._store.raise_flag(Fault.TAMPER.value, "tamper switch found tripped", now)
         stored = {lane.lane: lane.state for lane in self._store.lanes()}
         for lane, state in enumerate(status.lanes, start=1):
-            if stored.get(lane) == "discrepancy" and state is LaneState.READY:
+            if stored.get(lane) is LaneStatus.DISCREPANCY and state is LaneState.READY:
                 continue  # a stock discrepancy blocks the lane until a pharmacist resolves it
             if self._store.set_lane_state(lane, LANE_STATES[state], now, "controller"):
                 log.info("lane %d is now %s", lane, LANE_STATES[state])
@@ -320,7 +322,7 @@ class HealthService:
         self._faults.discard(fault)
         self._details.pop(fault.value, None)
 
-    def lanes_view(self) -> list[tuple[int, str, str]]:
+    def lanes_view(self) -> list[tuple[int, str, LaneStatus]]:
         """(lane, medication, state). No stock figures: restocking starts with a blind count."""
         names = {m.id: f"{m.name} {m.strength}" for m in self._store.medications()}
         return [

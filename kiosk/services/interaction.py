@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
 
+from kiosk.domain.alerts import AlertKind
 from kiosk.domain.dosing import remainder_allowed
 from kiosk.domain.model import SiteClock
 from kiosk.services.clock import Clock
@@ -107,7 +108,7 @@ class InteractionService:
                 # Nothing moved for this medication; the others are still given. Staff are
                 # told; the participant sees what they received and "staff will help".
                 self.store.raise_alert(
-                    "no_lane",
+                    AlertKind.NO_LANE,
                     f"medication:{dose.prescription.medication.id}",
                     "No ready lane holds this medication: restock or clear a lane.",
                     self.clock.now(),

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from kiosk.domain.alerts import AlertKind
 from kiosk.domain.permissions import Permission, Role, roles_with
 from kiosk.services.clock import Clock
 from kiosk.services.errors import Refusal
@@ -48,7 +49,7 @@ SHARED_CEILING = 15
 SHARED_WINDOW = timedelta(hours=1)
 SHARED = "all"  # the pin_attempts row of the shared ceiling
 ALL_ROLES = tuple(role.value for role in Role)
-ALERT_KIND = "pin_lockout"
+ALERT_KIND = AlertKind.PIN_LOCKOUT
 
 
 class EntryPoint(enum.Enum):

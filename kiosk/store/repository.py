@@ -13,7 +13,9 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from kiosk.domain.alerts import AlertKind
 from kiosk.domain.model import (
+    LaneStatus,
     Medication,
     PastDispense,
     Prescription,
@@ -40,7 +42,12 @@ class LaneRecord:
     lane: int
     medication_id: int | None
     stock: int
-    state: str
+    state: LaneStatus
+
+    @classmethod
+    def of(cls, row: tuple[Any, ...]) -> LaneRecord:
+        lane, medication_id, stock, state = row
+        return cls(int(lane), medication_id, int(stock), LaneStatus(state))
 
 
 @dataclass(frozen=True)
@@ -463,7 +470,7 @@ class Store:
         rows = self.conn.execute(
             "SELECT lane, medication_id, stock, state FROM lanes ORDER BY lane"
         ).fetchall()
-        return [LaneRecord(*row) for row in rows]
+        return [LaneRecord.of(row) for row in rows]
 
     def lane_for(self, medication_id: int, units: int) -> LaneRecord | None:
         """A ready lane holding this medication with enough stock, fullest first."""
@@ -473,7 +480,7 @@ class Store:
             " ORDER BY stock DESC, lane LIMIT 1",
             (medication_id, units),
         ).fetchone()
-        return LaneRecord(*row) if row else None
+        return LaneRecord.of(row) if row else None
 
     # ------------------------------------------------------------ dispenses
 
@@ -523,7 +530,12 @@ class Store:
         return int(row[0]) if row and row[0] is not None else None
 
     def record_result(
-        self, vend_id: int, dropped: int, outcome: str, lane_state: str | None, at: datetime
+        self,
+        vend_id: int,
+        dropped: int,
+        outcome: str,
+        lane_state: LaneStatus | None,
+        at: datetime,
     ) -> None:
         """The truth about a vend: units, stock and lane state in one transaction."""
         row = self.conn.execute(
@@ -609,7 +621,7 @@ class Store:
         ).fetchall()
         return [(int(a), str(b), str(c)) for a, b, c in rows]
 
-    def raise_alert(self, kind: str, subject: str, message: str, at: datetime) -> bool:
+    def raise_alert(self, kind: AlertKind, subject: str, message: str, at: datetime) -> bool:
         """Open an alert for staff unless the same one is already open."""
         row = self.conn.execute(
             "SELECT 1 FROM alerts WHERE kind = ? AND subject = ? AND acknowledged_at IS NULL",
@@ -653,7 +665,7 @@ class Store:
         rows = self.conn.execute("SELECT name, detail FROM machine_flags ORDER BY name")
         return {str(name): str(detail) for name, detail in rows}
 
-    def set_lane_state(self, lane: int, state: str, at: datetime, actor: str) -> bool:
+    def set_lane_state(self, lane: int, state: LaneStatus, at: datetime, actor: str) -> bool:
         """Record a lane state the controller reported. False when nothing changed."""
         row = self.conn.execute("SELECT state FROM lanes WHERE lane = ?", (lane,)).fetchone()
         if row is None or row[0] == state:

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from kiosk.domain.alerts import AlertKind
 from kiosk.services.clock import Clock
 from kiosk.services.sync.anchor import AnchorSender
 from kiosk.services.sync.apply import ApplyError, apply_page
@@ -62,7 +63,7 @@ class SyncService:
             pulled, conflicts, cursor, pull_more = self._pull()
         except ClockSkew as exc:
             self._record_error(str(exc))
-            self._store.raise_alert("sync_clock_skew", "hub", str(exc), self._clock.now())
+            self._store.raise_alert(AlertKind.SYNC_CLOCK_SKEW, "hub", str(exc), self._clock.now())
             raise
         except HubError as exc:
             self._record_error(str(exc))
@@ -151,7 +152,7 @@ class SyncService:
     def _raise_conflict_alerts(self) -> None:
         for conflict in repo.unalerted_conflicts(self._conn):
             self._store.raise_alert(
-                "sync_conflict",
+                AlertKind.SYNC_CONFLICT,
                 f"{conflict.kind}:{conflict.key}",
                 f"A hub change to {conflict.kind} {conflict.key} met an edit made on this "
                 "kiosk; it was not applied. Review it on the hub.",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout
 
+from kiosk.domain.model import LaneStatus
 from kiosk.domain.permissions import Permission
 from kiosk.i18n import _
 from kiosk.services.errors import InvalidInput
@@ -63,7 +64,7 @@ class HardwarePage(AdminPage):
             else _("Out of service: {faults}").format(faults=", ".join(faults))
         )
 
-    def _show_lanes(self, lanes: list[tuple[int, str, str]]) -> None:
+    def _show_lanes(self, lanes: list[tuple[int, str, LaneStatus]]) -> None:
         fill(self.lanes, lanes)
 
     def run_selftest(self) -> None:
