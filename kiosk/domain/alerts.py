@@ -13,6 +13,8 @@ class AlertKind(enum.StrEnum):
     CLOCK = "clock"  # the clock is behind the last record: dispensing stopped
     CANNOT_RECORD = "cannot_record"  # writes failed; dispensing stopped until they work
     RECORDS_MISSING = "records_missing"  # the books are behind their anchors (latched)
+    SENSOR = "sensor"  # the fingerprint sensor does not answer (resolved when it does)
+    CONTROLLER = "controller"  # the dispenser controller does not answer (likewise)
     # Lanes and dispensing (subject lane:<n>, vend:<id>, medication:<id>)
     LANE_JAMMED = "lane_jammed"
     LANE_EMPTY = "lane_empty"

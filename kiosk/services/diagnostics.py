@@ -29,6 +29,7 @@ from kiosk.services.config import Config, to_toml
 from kiosk.services.redact import Redactor
 from kiosk.store import audit, sync_repo
 from kiosk.store.db import Connection, integrity_check, schema_version
+from kiosk.store.repository import OPEN_ALERT
 
 log = logging.getLogger("kiosk.diagnostics")
 
@@ -104,7 +105,7 @@ def database_report(conn: Connection) -> dict[str, Any]:
         "open_alerts": [
             {"kind": kind, "subject": subject if not subject.startswith("participant") else "-"}
             for kind, subject in conn.execute(
-                "SELECT kind, subject FROM alerts WHERE acknowledged_at IS NULL ORDER BY id"
+                f"SELECT kind, subject FROM alerts WHERE {OPEN_ALERT} ORDER BY id"
             )
         ],
         "counts": {

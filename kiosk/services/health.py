@@ -13,6 +13,7 @@ import enum
 import logging
 import queue
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from hardware.ports import (
     ControllerBooted,
@@ -26,9 +27,9 @@ from hardware.ports import (
     SensorError,
     TamperChanged,
 )
-from kiosk.domain.alerts import AlertKind
+from kiosk.domain.alerts import AlertKind, parse_alert_kind, subject_number
 from kiosk.domain.dosing import clock_is_trusted
-from kiosk.domain.model import LaneStatus
+from kiosk.domain.model import LaneStatus, PrescriptionStatus
 from kiosk.domain.permissions import Permission
 from kiosk.services.books import RECORDS_MISSING_FLAG, check_books, keep_evidence
 from kiosk.services.clock import Clock
@@ -68,6 +69,36 @@ class Fault(enum.Enum):
 
 # Cleared by staff on the kiosk's screen once the machine is closed and secure.
 LATCHED = (Fault.DOOR_OPENED, Fault.TAMPER)
+# The alert each latched flag raised; resolved when the flag is cleared.
+FLAG_ALERTS = {
+    Fault.DOOR_OPENED: AlertKind.DOOR,
+    Fault.TAMPER: AlertKind.TAMPER,
+    Fault.RECORDS_MISSING: AlertKind.RECORDS_MISSING,
+}
+LATCH_MESSAGES = {
+    Fault.DOOR_OPENED: "Service door opened outside a staff session",
+    Fault.TAMPER: "Tamper switch tripped",
+}
+FLAG_OF_ALERT = {kind: fault for fault, kind in FLAG_ALERTS.items()}
+# Faults staff are alerted to while they last (resolved once the device answers again).
+FAULT_ALERTS = {
+    Fault.SENSOR: (
+        AlertKind.SENSOR,
+        "The fingerprint sensor does not answer: dispensing is stopped until it does.",
+    ),
+    Fault.CONTROLLER: (
+        AlertKind.CONTROLLER,
+        "The dispenser controller does not answer: dispensing is stopped until it does.",
+    ),
+}
+# Alerts whose cause is a fault: resolved once the fault is gone.
+CLEARS_WITH_FAULT = {
+    AlertKind.SENSOR: Fault.SENSOR,
+    AlertKind.CONTROLLER: Fault.CONTROLLER,
+    AlertKind.CLOCK: Fault.CLOCK,
+    AlertKind.CANNOT_RECORD: Fault.CANNOT_RECORD,
+}
+LANE_ALERTS = (AlertKind.LANE_JAMMED, AlertKind.LANE_EMPTY, AlertKind.LANE_FAULT)
 
 
 @dataclass(frozen=True)
@@ -117,6 +148,7 @@ class HealthService:
         self._details: dict[str, str] = {}
         self._database_ok = True
         self._reboot_seen = False  # a controller BOOT drained outside check()
+        self._alerted: set[Fault] = set()  # device faults staff were alerted to
         self.staff_session = False  # the admin panel sets it while staff work on the machine
         events.subscribe(self._inbox.put)
 
@@ -134,6 +166,7 @@ class HealthService:
         self._check_storage()
         try:
             self._check_store_and_devices()
+            self._keep_alerts()
         except STORE_FAILURES as exc:
             if self._guard is not None:
                 self._guard.failed("health check", exc)
@@ -165,6 +198,50 @@ class HealthService:
                 self._details[fault.value] = flags[fault.value]
             elif fault in self._faults:
                 self._clear(fault)  # cleared elsewhere (a CLI acknowledgement)
+
+    def _keep_alerts(self) -> None:
+        """Alert staff to a device fault once; resolve every open alert whose cause is gone
+        (history is kept: the row stays, with when it was resolved)."""
+        now = self._clock.now()
+        for fault, (kind, message) in FAULT_ALERTS.items():
+            if fault in self._faults and fault not in self._alerted:
+                self._store.raise_alert(kind, "machine", message, now)
+                self._alerted.add(fault)
+            elif fault not in self._faults:
+                self._alerted.discard(fault)
+        open_alerts = self._store.open_alerts()
+        if not open_alerts:
+            return
+        flags = self._store.flags()
+        ready = {lane.lane for lane in self._store.lanes() if lane.state is LaneStatus.READY}
+        for _id, kind_text, subject, _message in open_alerts:
+            cleared = parse_alert_kind(kind_text)
+            if (
+                cleared is not None
+                and self._cause_cleared(cleared, subject, flags, ready)
+                and self._store.resolve_alerts(cleared, subject, now, "cause cleared")
+            ):
+                log.info("alert %s on %s resolved: its cause has cleared", cleared, subject)
+
+    def _cause_cleared(
+        self, kind: AlertKind, subject: str, flags: dict[str, str], ready: set[int]
+    ) -> bool:
+        if kind in CLEARS_WITH_FAULT:
+            return CLEARS_WITH_FAULT[kind] not in self._faults
+        if kind in LANE_ALERTS:
+            return subject_number(subject, "lane") in ready
+        if kind in FLAG_OF_ALERT:
+            return FLAG_OF_ALERT[kind].value not in flags
+        if kind is AlertKind.NO_LANE:
+            medication = subject_number(subject, "medication")
+            return medication is not None and self._store.lane_for(medication, 1) is not None
+        if kind is AlertKind.MISSED_DOSES:
+            prescription = subject_number(subject, "prescription")
+            status = None if prescription is None else self._store.prescription_status(prescription)
+            return status is not None and status is not PrescriptionStatus.ON_HOLD
+        # An incident (a partial dispense, a PIN lockout, a discrepancy, a sync conflict or
+        # clock skew) stays until staff acknowledge it or its own service resolves it.
+        return False
 
     def _check_storage(self) -> None:
         if self._guard is None:
@@ -247,29 +324,25 @@ class HealthService:
                 return booted
             now = self._clock.now()
             if isinstance(event, DoorChanged) and event.door_open and not self.staff_session:
-                if self._store.raise_flag(
-                    Fault.DOOR_OPENED.value, "service door opened outside a staff session", now
-                ):
-                    self._store.raise_alert(
-                        AlertKind.DOOR,
-                        "machine",
-                        "Service door opened outside a "
-                        "staff session: confirm the machine is secure.",
-                        now,
-                    )
-                    log.warning("service door opened outside a staff session: dispensing stopped")
+                self._latch(Fault.DOOR_OPENED, "service door opened outside a staff session", now)
             elif isinstance(event, TamperChanged) and event.tripped:
-                if self._store.raise_flag(Fault.TAMPER.value, "tamper switch tripped", now):
-                    self._store.raise_alert(
-                        AlertKind.TAMPER,
-                        "machine",
-                        "Tamper switch tripped: confirm the machine is secure.",
-                        now,
-                    )
-                    log.warning("tamper switch tripped: dispensing stopped")
+                self._latch(Fault.TAMPER, "tamper switch tripped", now)
             elif isinstance(event, ControllerBooted):
                 log.warning("controller restarted (firmware %s)", event.firmware)
                 booted = True
+
+    def _latch(self, fault: Fault, detail: str, now: datetime) -> None:
+        """Latch the door or tamper lockout (first report only) and alert staff, whether the
+        event or a STATUS read saw it first."""
+        if not self._store.raise_flag(fault.value, detail, now):
+            return
+        self._store.raise_alert(
+            FLAG_ALERTS[fault],
+            "machine",
+            f"{LATCH_MESSAGES[fault]}: confirm the machine is secure.",
+            now,
+        )
+        log.warning("%s: dispensing stopped", LATCH_MESSAGES[fault].lower())
 
     def _check_controller(self, *, recover: bool) -> None:
         try:
@@ -283,9 +356,9 @@ class HealthService:
         self._clear(Fault.CONTROLLER)
         now = self._clock.now()
         if status.door_open and not self.staff_session:
-            self._store.raise_flag(Fault.DOOR_OPENED.value, "service door found open", now)
+            self._latch(Fault.DOOR_OPENED, "service door found open", now)
         if status.tamper:
-            self._store.raise_flag(Fault.TAMPER.value, "tamper switch found tripped", now)
+            self._latch(Fault.TAMPER, "tamper switch found tripped", now)
         stored = {lane.lane: lane.state for lane in self._store.lanes()}
         for lane, state in enumerate(status.lanes, start=1):
             if stored.get(lane) is LaneStatus.DISCREPANCY and state is LaneState.READY:
@@ -390,7 +463,8 @@ class HealthService:
         if status.tamper:
             raise NotSecure("tamper")
         names: list[str] = [f.value for f in LATCHED if f.value in self._store.flags()]
-        self._store.clear_flags(names, now, f"staff:{staff}")
+        alerts = tuple(FLAG_ALERTS[fault] for fault in LATCHED)
+        self._store.clear_flags(names, now, f"staff:{staff}", alerts)
         for fault in LATCHED:
             self._clear(fault)
         log.info("staff %d confirmed the machine secure", staff)

@@ -17,7 +17,7 @@ from kiosk.domain.alerts import AlertKind
 from kiosk.domain.model import LaneStatus
 from kiosk.store import audit, outbox
 from kiosk.store.db import Connection
-from kiosk.store.repository import LaneRecord, Store
+from kiosk.store.repository import OPEN_ALERT, LaneRecord, Store
 from kiosk.store.timefmt import from_text, to_text
 
 # The lane state the controller never reports: a count disagreed with the record.
@@ -462,7 +462,7 @@ def raise_alert_in(
     """``Store.raise_alert`` inside the caller's transaction: the alert, its own audit
     entry and outbox event. None when the same alert is already open."""
     row = conn.execute(
-        "SELECT 1 FROM alerts WHERE kind = ? AND subject = ? AND acknowledged_at IS NULL",
+        f"SELECT 1 FROM alerts WHERE kind = ? AND subject = ? AND {OPEN_ALERT}",
         (kind, subject),
     ).fetchone()
     if row:
@@ -485,8 +485,7 @@ def acknowledge_alerts_in(
     ids = [
         int(r[0])
         for r in conn.execute(
-            "SELECT id FROM alerts WHERE kind = ? AND subject = ? AND acknowledged_at IS NULL"
-            " ORDER BY id",
+            f"SELECT id FROM alerts WHERE kind = ? AND subject = ? AND {OPEN_ALERT} ORDER BY id",
             (kind, subject),
         ).fetchall()
     ]

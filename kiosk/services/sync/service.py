@@ -74,7 +74,13 @@ class SyncService:
         except Exception as exc:
             self._record_error(f"sync failed ({type(exc).__name__})")
             raise
-        repo.record_outcome(self._conn, self._clock.now(), "")
+        now = self._clock.now()
+        repo.record_outcome(self._conn, now, "")
+        # The hub accepted this kiosk's time again: a clock-skew alert's cause is gone (and
+        # the hub hears so in this round).
+        if self._store.resolve_alerts(AlertKind.SYNC_CLOCK_SKEW, "hub", now, "sync succeeded"):
+            more_pushed, more = self._push()
+            pushed, push_more = pushed + more_pushed, push_more or more
         return SyncReport(
             pushed=pushed,
             pulled=pulled,
