@@ -31,6 +31,7 @@ from kiosk.domain.alerts import AlertKind, parse_alert_kind, subject_number
 from kiosk.domain.dosing import clock_is_trusted
 from kiosk.domain.model import LaneStatus, PrescriptionStatus
 from kiosk.domain.permissions import Permission
+from kiosk.logsetup import recovers
 from kiosk.services.books import RECORDS_MISSING_FLAG, check_books, keep_evidence
 from kiosk.services.clock import Clock
 from kiosk.services.dispense import DispenseService, OutcomeUnknown
@@ -98,6 +99,8 @@ CLEARS_WITH_FAULT = {
     AlertKind.CLOCK: Fault.CLOCK,
     AlertKind.CANNOT_RECORD: Fault.CANNOT_RECORD,
 }
+# Where each device's driver logs (its repeated warnings are summed up on recovery).
+DEVICE_LOGGERS = {Fault.SENSOR: "hardware.sensor", Fault.CONTROLLER: "hardware.controller"}
 LANE_ALERTS = (AlertKind.LANE_JAMMED, AlertKind.LANE_EMPTY, AlertKind.LANE_FAULT)
 
 
@@ -390,8 +393,10 @@ class HealthService:
         self._details[fault.value] = detail
 
     def _clear(self, fault: Fault) -> None:
-        if fault in self._faults:
-            log.info("%s answers again", fault.value)
+        if fault in DEVICE_LOGGERS and fault in self._faults:
+            log.info("%s answers again", fault.value, extra=recovers(DEVICE_LOGGERS[fault]))
+        elif fault in self._faults:
+            log.info("%s cleared", fault.value)
         self._faults.discard(fault)
         self._details.pop(fault.value, None)
 
