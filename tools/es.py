@@ -46,6 +46,7 @@ ES: dict[object, object] = {
     "The service door was opened outside a staff session.": "Se abrió la puerta de servicio fuera de una sesión del personal.",
     "The tamper switch is still tripped.": "El interruptor antimanipulación sigue activado.",
     "The tamper switch was tripped.": "Se activó el interruptor antimanipulación.",
+    "The machine check did not finish.": "La comprobación de la máquina no terminó.",
     "This finger was not recognised": "No se reconoció este dedo",
     "Time now": "Hora actual",
     "You received {what}": "Recibió {what}",

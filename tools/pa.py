@@ -46,6 +46,7 @@ PA: dict[object, object] = {
     "The service door was opened outside a staff session.": "ਸਰਵਿਸ ਦਰਵਾਜ਼ਾ ਸਟਾਫ਼ ਸੈਸ਼ਨ ਤੋਂ ਬਾਹਰ ਖੋਲ੍ਹਿਆ ਗਿਆ ਸੀ।",
     "The tamper switch is still tripped.": "ਛੇੜਛਾੜ ਸਵਿੱਚ ਅਜੇ ਵੀ ਚਾਲੂ ਹੈ।",
     "The tamper switch was tripped.": "ਛੇੜਛਾੜ ਸਵਿੱਚ ਚਾਲੂ ਹੋ ਗਿਆ ਸੀ।",
+    "The machine check did not finish.": "ਮਸ਼ੀਨ ਦੀ ਜਾਂਚ ਪੂਰੀ ਨਹੀਂ ਹੋਈ।",
     "This finger was not recognised": "ਇਹ ਉਂਗਲ ਪਛਾਣੀ ਨਹੀਂ ਗਈ",
     "Time now": "ਹੁਣ ਦਾ ਸਮਾਂ",
     "You received {what}": "ਤੁਹਾਨੂੰ ਇਹ ਦਵਾਈ ਮਿਲੀ: {what}",

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from kiosk import __version__
 from kiosk.services.clock import Clock
 from kiosk.services.config import Config, to_toml
+from kiosk.services.health import SelfTestRow
 from kiosk.services.redact import Redactor
 from kiosk.store import audit, sync_repo
 from kiosk.store.db import Connection, integrity_check, schema_version
@@ -175,7 +176,7 @@ def _write_private_zip(out: Path, parts: dict[str, str]) -> None:
 
 
 class SelfTesting(Protocol):
-    def selftest(self, actor: str) -> list[tuple[str, bool, str]]: ...
+    def selftest(self, actor: str) -> list[SelfTestRow]: ...
 
 
 class DiagnosticsService:
@@ -193,7 +194,7 @@ class DiagnosticsService:
 
         def selftest() -> list[dict[str, Any]]:
             rows = self._health.selftest(actor)
-            return [{"part": name, "ok": ok, "detail": detail} for name, ok, detail in rows]
+            return [{"part": r.part.value, "ok": r.ok, "detail": r.detail} for r in rows]
 
         return write_zip(
             folder / f"kiosk-diagnostics-{stamp}.zip", self._config, self._conn, selftest

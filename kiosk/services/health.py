@@ -25,6 +25,7 @@ from hardware.ports import (
     FingerprintSensor,
     LaneState,
     SensorError,
+    SensorInfo,
     TamperChanged,
 )
 from kiosk.domain.alerts import AlertKind, parse_alert_kind, subject_number
@@ -116,6 +117,27 @@ class HealthReport:
     @property
     def needs_staff(self) -> bool:
         return any(f in self.faults for f in LATCHED)
+
+
+class SelfTestPart(enum.Enum):
+    SENSOR = "sensor"
+    CONTROLLER = "controller"
+    DATABASE = "database"
+    CLOCK = "clock"
+
+
+@dataclass(frozen=True)
+class SelfTestRow:
+    """One part of the hardware page's self-test: the facts for the panel to word, and
+    ``detail`` in English for the diagnostics zip and the log."""
+
+    part: SelfTestPart
+    ok: bool
+    detail: str
+    sensor: SensorInfo | None = None  # the sensor's answer
+    firmware: str | None = None  # the controller's answer ...
+    door_open: bool | None = None
+    lanes: tuple[LaneStatus, ...] = ()
 
 
 class NotSecure(Refusal):
@@ -408,41 +430,54 @@ class HealthService:
             for lane in self._store.lanes()
         ]
 
-    def selftest(self, actor: str) -> list[tuple[str, bool, str]]:
+    def selftest(self, actor: str) -> list[SelfTestRow]:
         """The hardware page's self-test: each device, the database, the clock (audited)."""
-        rows: list[tuple[str, bool, str]] = []
+        rows: list[SelfTestRow] = []
         try:
             info = self._sensor.info()
-            rows.append(
-                (
-                    "sensor",
-                    True,
-                    f"{info.template_count}/{info.capacity} templates, "
-                    f"security level {info.security_level}",
-                )
+            detail = (
+                f"{info.template_count}/{info.capacity} templates, "
+                f"security level {info.security_level}"
             )
+            rows.append(SelfTestRow(SelfTestPart.SENSOR, True, detail, sensor=info))
         except SensorError as exc:
-            rows.append(("sensor", False, exc.message))
+            rows.append(SelfTestRow(SelfTestPart.SENSOR, False, exc.message))
         try:
             ping = self._controller.ping()
             status = self._controller.status()
-            lanes = ", ".join(LANE_STATES[s] for s in status.lanes)
+            lanes = tuple(LANE_STATES[s] for s in status.lanes)
             door = "open" if status.door_open else "closed"
+            detail = f"firmware {ping.firmware}; door {door}; lanes {', '.join(lanes)}"
             rows.append(
-                ("controller", True, f"firmware {ping.firmware}; door {door}; lanes {lanes}")
+                SelfTestRow(
+                    SelfTestPart.CONTROLLER,
+                    True,
+                    detail,
+                    firmware=str(ping.firmware),
+                    door_open=status.door_open,
+                    lanes=lanes,
+                )
             )
         except ControllerError as exc:
-            rows.append(("controller", False, exc.message))
+            rows.append(SelfTestRow(SelfTestPart.CONTROLLER, False, exc.message))
         problem = integrity_check_quick(self._store)
-        rows.append(("database", not problem, problem or "integrity and recent audit chain ok"))
+        rows.append(
+            SelfTestRow(
+                SelfTestPart.DATABASE, not problem, problem or "integrity and recent audit chain ok"
+            )
+        )
         trusted = clock_is_trusted(self._clock.now(), self._store.latest_recorded_time())
-        rows.append(("clock", trusted, "trusted" if trusted else "behind the last record"))
+        rows.append(
+            SelfTestRow(
+                SelfTestPart.CLOCK, trusted, "trusted" if trusted else "behind the last record"
+            )
+        )
         self._store.note(
             self._clock.now(),
             actor,
             "machine.selftest",
             "machine",
-            {name: ok for name, ok, _ in rows},
+            {row.part.value: row.ok for row in rows},
         )
         return rows
 

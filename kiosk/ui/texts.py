@@ -149,6 +149,7 @@ def fault_text(fault: str) -> str:
         "records_missing": _(
             "Records are missing from the database: a technician must check the machine."
         ),
+        "health_check": _("The machine check did not finish."),
     }.get(fault, _("Self-test failed: {fault}").format(fault=fault))
 
 

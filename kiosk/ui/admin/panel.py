@@ -19,6 +19,7 @@ from kiosk.i18n import _
 from kiosk.services.staff import IDLE_LOGOUT_SECONDS
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages import build_pages
+from kiosk.ui.admin.wording import role_text
 from kiosk.version import version_line
 
 ADMIN_STYLE = """
@@ -72,7 +73,7 @@ class AdminPanel(QWidget):
         self.ctx = ctx_factory(self.show_message)
         session = self.ctx.session
         self.title = QLabel(
-            _("Staff: {name} ({role})").format(name=session.name, role=session.role)
+            _("Staff: {name} ({role})").format(name=session.name, role=role_text(session.role))
         )
         self.title.setObjectName("adminTitle")
         self.version = QLabel(version_line())  # support asks for it first

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushBu
 from kiosk.i18n import _
 from kiosk.services.participants import FINGERS, CaptureOutcome, Enrollment, ParticipantSummary
 from kiosk.ui.admin.context import AdminContext
+from kiosk.ui.admin.wording import finger_text
 
 CAPTURE_TIMEOUT_S = 10.0
 
@@ -38,8 +39,9 @@ class EnrollmentPanel(QGroupBox):
         self.participant = participant
         self._on_done = on_done
         self.finger = QComboBox()
-        self.finger.addItems(list(FINGERS))
-        self.finger.setCurrentText("right-index")
+        for finger in FINGERS:
+            self.finger.addItem(finger_text(finger), finger)
+        self.finger.setCurrentIndex(self.finger.findData("right-index"))
         self.guidance = QLabel(_("Choose the finger, then press Start."))
         self.guidance.setWordWrap(True)
         self.start_button = QPushButton(_("Start"))
@@ -58,7 +60,7 @@ class EnrollmentPanel(QGroupBox):
 
     def start(self) -> None:
         service, session = self.ctx.services.participants, self.ctx.session
-        pid, finger = self.participant.id, self.finger.currentText()
+        pid, finger = self.participant.id, str(self.finger.currentData())
         self.start_button.setEnabled(False)
         self.guidance.setText(_("Place the finger flat on the sensor."))
 

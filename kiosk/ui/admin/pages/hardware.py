@@ -10,10 +10,12 @@ from kiosk.domain.model import LaneStatus
 from kiosk.domain.permissions import Permission
 from kiosk.i18n import _
 from kiosk.services.errors import InvalidInput
-from kiosk.services.health import HealthReport
+from kiosk.services.health import HealthReport, SelfTestRow
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
 from kiosk.ui.admin.pages.widgets import fill, table
+from kiosk.ui.admin.wording import lane_status_text, selftest_detail_text, selftest_part_text
+from kiosk.ui.texts import fault_text
 
 
 class HardwarePage(AdminPage):
@@ -61,21 +63,25 @@ class HardwarePage(AdminPage):
         self.status.setText(
             _("Ready to serve.")
             if not faults
-            else _("Out of service: {faults}").format(faults=", ".join(faults))
+            else _("Out of service: {faults}").format(faults=" ".join(map(fault_text, faults)))
         )
 
     def _show_lanes(self, lanes: list[tuple[int, str, LaneStatus]]) -> None:
-        fill(self.lanes, lanes)
+        fill(self.lanes, [(lane, med, lane_status_text(state)) for lane, med, state in lanes])
 
     def run_selftest(self) -> None:
         actor = self.ctx.session.actor
         self.ctx.run(lambda: self.ctx.services.health.selftest(actor), self._show_checks)
 
-    def _show_checks(self, rows: list[tuple[str, bool, str]]) -> None:
+    def _show_checks(self, rows: list[SelfTestRow]) -> None:
         fill(
-            self.checks, [(name, _("yes") if ok else _("NO"), detail) for name, ok, detail in rows]
+            self.checks,
+            [
+                (selftest_part_text(r.part), _("yes") if r.ok else _("NO"), selftest_detail_text(r))
+                for r in rows
+            ],
         )
-        failed = [name for name, ok, _detail in rows if not ok]
+        failed = [selftest_part_text(r.part) for r in rows if not r.ok]
         self.ctx.show_message(
             _("Self-test passed.")
             if not failed

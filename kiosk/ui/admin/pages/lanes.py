@@ -22,6 +22,7 @@ from kiosk.services.stock import LaneView, RestockResult
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
 from kiosk.ui.admin.pages.widgets import fill, table
+from kiosk.ui.admin.wording import lane_status_text
 
 
 def _pin_field() -> QLineEdit:
@@ -148,7 +149,7 @@ class LanesPage(AdminPage):
                     lane.lane,
                     lane.medication or "—",
                     lane.participant_code or _("shared"),
-                    lane.state,
+                    lane_status_text(lane.state),
                     lane.discrepancy_id or "",
                 )
                 for lane in lanes

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 from PySide6.QtWidgets import (
     QComboBox,
@@ -21,12 +22,13 @@ from kiosk.domain.permissions import Permission
 from kiosk.domain.schedule import dosing_day
 from kiosk.i18n import PARTICIPANT_LOCALES, _, language_name
 from kiosk.services.decide import DecisionView
-from kiosk.services.explain import explain_text
+from kiosk.services.explain import explain_text, hold_reason_text, status_text
 from kiosk.services.participants import ParticipantSummary
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
 from kiosk.ui.admin.pages.prescription_form import PrescriptionForm
 from kiosk.ui.admin.pages.widgets import fill, table
+from kiosk.ui.admin.wording import participant_status_text
 
 
 class ParticipantsPage(AdminPage):
@@ -69,6 +71,7 @@ class ParticipantsPage(AdminPage):
         self.explanation.setReadOnly(True)
         self.prescriptions = table([_("#"), _("Medication"), _("Schedule"), _("Status")])
         self.language = QComboBox()
+        self.language.addItem(_("Kiosk's language"), None)  # no language stored
         for locale in PARTICIPANT_LOCALES:
             self.language.addItem(language_name(locale), locale)
         self.reason = QLineEdit()
@@ -140,7 +143,10 @@ class ParticipantsPage(AdminPage):
 
     def _show_results(self, rows: list[ParticipantSummary]) -> None:
         self._participants = rows
-        fill(self.results, [(p.code, p.display_name, p.status, p.fingers) for p in rows])
+        fill(
+            self.results,
+            [(p.code, p.display_name, participant_status_text(p.status), p.fingers) for p in rows],
+        )
 
     def create_participant(self) -> None:
         service, session = self.ctx.services.participants, self.ctx.session
@@ -168,9 +174,10 @@ class ParticipantsPage(AdminPage):
         pid = self.current.id
         decider = self.ctx.services.interaction.decider
         now = self.ctx.clock.now()
-        self.heading.setText(
-            f"{self.current.code}  {self.current.display_name}  ({self.current.status})"
-        )
+        status = participant_status_text(self.current.status)
+        self.heading.setText(f"{self.current.code}  {self.current.display_name}  ({status})")
+        # The picker shows the language stored for this participant (or the kiosk's own).
+        self.language.setCurrentIndex(max(0, self.language.findData(self.current.language)))
         self.ctx.run(lambda: decider.decide(pid, at=now), self._show_decision)
 
     def _show_decision(self, view: DecisionView) -> None:
@@ -185,7 +192,8 @@ class ParticipantsPage(AdminPage):
                     _("every {hours} h").format(hours=(rx.interval_minutes or 0) // 60)
                     if rx.is_interval
                     else ", ".join(f"{w.start:%H:%M}-{w.end:%H:%M}" for w in rx.windows),
-                    rx.status.value + (f": {rx.hold_reason}" if rx.hold_reason else ""),
+                    status_text(rx.status)
+                    + (f": {hold_reason_text(rx.hold_reason)}" if rx.hold_reason else ""),
                 )
                 for rx in self._prescriptions
             ],
@@ -310,10 +318,16 @@ class ParticipantsPage(AdminPage):
         if self.current is None:
             return
         service, session = self.ctx.services.participants, self.ctx.session
-        pid, locale = self.current.id, self.language.currentData()
-        self.ctx.run(
-            lambda: service.set_language(session, pid, locale), self._done(_("Language saved."))
-        )
+        current = self.current
+        locale: str | None = self.language.currentData()
+
+        def saved(_result: None) -> None:
+            if self.current is current:
+                self.current = replace(current, language=locale)
+            self.ctx.show_message(_("Language saved."), False)
+            self.refresh()
+
+        self.ctx.run(lambda: service.set_language(session, current.id, locale), saved)
 
     def remove(self) -> None:
         if self.current is None:
