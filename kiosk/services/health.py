@@ -109,6 +109,10 @@ LANE_ALERTS = (AlertKind.LANE_JAMMED, AlertKind.LANE_EMPTY, AlertKind.LANE_FAULT
 class HealthReport:
     faults: frozenset[Fault] = frozenset()
     details: dict[str, str] = field(default_factory=dict)
+    # What the last STATUS said (None: the controller has not answered), so a prompt such
+    # as "close the service door first" is withdrawn once it no longer holds.
+    door_open: bool | None = None
+    tamper: bool | None = None
 
     @property
     def ok(self) -> bool:
@@ -174,6 +178,8 @@ class HealthService:
         self._database_ok = True
         self._reboot_seen = False  # a controller BOOT drained outside check()
         self._alerted: set[Fault] = set()  # device faults staff were alerted to
+        self._door_open: bool | None = None  # per the last STATUS
+        self._tamper: bool | None = None
         self.staff_session = False  # the admin panel sets it while staff work on the machine
         events.subscribe(self._inbox.put)
 
@@ -202,7 +208,12 @@ class HealthService:
             self._clear(Fault.VEND_UNSETTLED)
         if not self._database_ok:
             self._faults.add(Fault.DATABASE)
-        return HealthReport(frozenset(self._faults), dict(self._details))
+        return self._report()
+
+    def _report(self) -> HealthReport:
+        return HealthReport(
+            frozenset(self._faults), dict(self._details), self._door_open, self._tamper
+        )
 
     def _check_store_and_devices(self) -> None:
         self._recover_store()
@@ -311,7 +322,7 @@ class HealthService:
             self.check_books()
         self.check()
         self._check_sensor()
-        report = HealthReport(frozenset(self._faults), dict(self._details))
+        report = self._report()
         log.info(
             "boot self-test: %s", "ok" if report.ok else sorted(f.value for f in report.faults)
         )
@@ -376,7 +387,9 @@ class HealthService:
             status = self._controller.status()
         except ControllerError as exc:
             self._fault(Fault.CONTROLLER, exc.message)
+            self._door_open = self._tamper = None
             return
+        self._door_open, self._tamper = status.door_open, status.tamper
         was_down = Fault.CONTROLLER in self._faults
         self._clear(Fault.CONTROLLER)
         now = self._clock.now()

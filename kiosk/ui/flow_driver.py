@@ -108,6 +108,9 @@ class FlowDriver(QObject):
 
     def _on_health(self, report: HealthReport) -> None:
         self._checking = False
+        stale = {"door_open": report.door_open is False, "tamper": report.tamper is False}
+        if stale.get(self.state.staff_message):
+            self.send(flow.StaffPinRefused(""))  # that refusal no longer holds: withdraw it
         if report.ok:
             if self.state.faults:
                 self.send(flow.ServiceRestored())
