@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 from hardware.controller.driver import SerialController
 from hardware.ports import DeviceError, DispenserController, FingerprintSensor
 from hardware.sensor.driver import ZfmSensor
+from kiosk.domain.door_recovery import LockoutPolicy
 from kiosk.services.clock import Clock, SystemClock
 from kiosk.services.config import Config, load_config, write_config
 from kiosk.services.dispense import DispenseService, OutcomeUnknown
@@ -101,11 +103,17 @@ class Runtime:
         self.conn.close()
 
 
-def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
+def build_runtime(
+    config: Config, clock: Clock | None = None, prepare: Callable[[Store], None] | None = None
+) -> Runtime:
+    """``prepare`` runs on the store once it is open, before the devices and the boot
+    self-test (the demo seeds its data there, so the self-test sees the lanes it serves)."""
     if not config.sensor_port or not config.controller_port:
         raise ValueError("both a sensor port and a controller port are needed")
     clock = clock or SystemClock()
     conn, store = open_store(config)
+    if prepare is not None:
+        prepare(store)
     sensor = ZfmSensor(config.sensor_port)
     controller = SerialController(config.controller_port)
     for device in (sensor, controller):
@@ -131,7 +139,8 @@ def build_runtime(config: Config, clock: Clock | None = None) -> Runtime:
         dispense,
         retry_remainder=config.retry_remainder,
     )
-    health = HealthService(store, sensor, controller, clock, dispense, events, guard)
+    lockout = LockoutPolicy(config.door_clear_roles, config.on_call)
+    health = HealthService(store, sensor, controller, clock, dispense, events, guard, lockout)
     try:
         settled = dispense.recover()
         if settled:
@@ -221,6 +230,10 @@ def restart_process() -> None:
 
 # ------------------------------------------------------------------ demo mode
 
+# What the demo's screens say about finding staff ([site] staff_location, staff_hours).
+DEMO_STAFF_LOCATION = "the front desk"
+DEMO_STAFF_HOURS = "every day, 8:00 to 22:00"
+
 
 def start_demo(
     data_dir: Path | None,
@@ -258,7 +271,12 @@ def start_demo(
     sensor_emu.start()
     controller_emu.start()
     config = replace(
-        Config(site_name="Demo site", data_dir=data_dir),
+        Config(
+            site_name="Demo site",
+            data_dir=data_dir,
+            staff_location=DEMO_STAFF_LOCATION,
+            staff_hours=DEMO_STAFF_HOURS,
+        ),
         sensor_port=sensor_emu.port,
         controller_port=controller_emu.port,
     )
@@ -275,13 +293,16 @@ def start_demo(
         write_config(
             replace(config, sensor_port=None, controller_port=None), data_dir / "kiosk.toml"
         )
-    runtime = build_runtime(config, clock)
+
+    def prepare(store: Store) -> None:
+        if fresh:
+            seed_demo(store, clock, config.site, characteristics_for)
+            log.info("seeded a demo database in %s", data_dir)
+        for lane in store.lanes():
+            controller_emu.set_stock(lane.lane, lane.stock)  # the emulated lanes hold what we know
+
+    runtime = build_runtime(config, clock, prepare)
     runtime.demo = DemoDevices(sensor_emu, controller_emu)
-    if fresh:
-        seed_demo(runtime.store, clock, config.site, characteristics_for)
-        log.info("seeded a demo database in %s", data_dir)
-    for lane in runtime.store.lanes():
-        controller_emu.set_stock(lane.lane, lane.stock)  # the emulated lanes hold what we know
     reload_sensor(runtime.store, runtime.sensor)
     return runtime
 
@@ -372,21 +393,27 @@ def assemble_gui(
     backend.set_fallback(driver.report_failure)
     admin = build_admin_services(runtime)
     window = MainWindow(
-        driver, runtime.clock, config.site, config.site_name if title is None else title, admin
+        driver,
+        runtime.clock,
+        config.site,
+        config.site_name if title is None else title,
+        admin,
+        config.contact,
     )
     return Gui(runtime, backend, driver, window, admin)
 
 
 def run_gui(runtime: Runtime, *, windowed: bool, demo: bool) -> int:
-    from PySide6.QtWidgets import QApplication, QWidget
+    from PySide6.QtWidgets import QWidget
 
     from kiosk.domain import flow
     from kiosk.domain.flow import ErrorKind
+    from kiosk.ui.keyboard import application
 
     # Qt notes, on every start, that Noto Sans has no Gurmukhi before it falls back to
     # Noto Sans Gurmukhi: noise in the journal, not a fault.
     os.environ.setdefault("QT_LOGGING_RULES", "qt.text.font.db=false")
-    app = QApplication.instance() or QApplication(sys.argv)
+    app = application(sys.argv)  # with the on-screen keyboard for staff text fields
     config = runtime.config
     (config.data_dir / "logs").mkdir(parents=True, exist_ok=True)
     crash_log = (config.data_dir / "logs" / "faulthandler.log").open("a")

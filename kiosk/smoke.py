@@ -36,12 +36,12 @@ def run_smoke(seconds: float = 30.0, started: float | None = None) -> int:
 
 def _run(seconds: float, started: float, data_dir: Path) -> int:
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
     from kiosk.app import Gui, assemble_gui, start_demo
     from kiosk.domain.flow import Screen
+    from kiosk.ui.keyboard import KeyboardProbe, application
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app = application(sys.argv[:1])  # with the on-screen keyboard, as `kiosk run` has it
     runtime = start_demo(data_dir, realistic_timing=False)
     gui: Gui | None = None
     outcome: dict[str, int | str] = {"rc": 1, "reason": "the event loop ended early"}
@@ -76,9 +76,21 @@ def _run(seconds: float, started: float, data_dir: Path) -> int:
                     f"(screen {driver.state.screen.value}, faults {list(driver.state.faults)})",
                 )
             elif idle_shown():
-                finish(0, f"smoke ok: idle screen shown in {time.monotonic() - started:.2f} s")
+                shown = time.monotonic() - started
+                probe = KeyboardProbe(window)  # the keyboard's plugin, QML and libraries
+                QTimer.singleShot(0, lambda: keyboard(shown, probe))
             else:
                 QTimer.singleShot(POLL_MS, check)
+
+        def keyboard(shown: float, probe: KeyboardProbe) -> None:
+            if probe.appeared:
+                probe.close()
+                finish(0, f"smoke ok: idle screen shown in {shown:.2f} s; keyboard loads")
+            elif time.monotonic() >= deadline:
+                probe.close()
+                finish(1, f"smoke failed: {probe.problem()}")
+            else:
+                QTimer.singleShot(POLL_MS, lambda: keyboard(shown, probe))
 
         QTimer.singleShot(0, check)
         app.exec()

@@ -65,6 +65,14 @@ VERIFY_FIRST = 0x21
 _MAX_LENGTH = 2 + 256 + 64  # anything longer is line noise, not a packet: resync
 
 
+def new_finger(number: int) -> str:
+    """The key of the ``number``-th finger nobody has enrolled yet (a demo enrolling one
+    person's two fingers, or two people, needs fingers that differ)."""
+    if number < 1:
+        raise ValueError(f"new finger numbers start at 1, not {number}")
+    return f"new-finger/{number}"
+
+
 def characteristics_for(key: str) -> bytes:
     """The 512-byte characteristics every good capture of finger ``key`` converts to."""
     return hashlib.shake_256(f"zfm-characteristics:{key}".encode()).digest(CHAR_SIZE)

@@ -24,6 +24,7 @@ class AlertKind(enum.StrEnum):
     DISCREPANCY = "discrepancy"  # a count differs from the record (subject lane:<n>)
     # Participants (subject prescription:<id>)
     MISSED_DOSES = "missed_doses"
+    DOSE_NOT_GIVEN = "dose_not_given"  # shown to the participant, then refused at vend time
     # Staff PINs (subject: the PIN entry point, or "all")
     PIN_LOCKOUT = "pin_lockout"
     # Sync with the hub

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
+from kiosk.domain import door_recovery
+from kiosk.domain.door_recovery import ConfirmSecure, LockoutPolicy, SecureEvent, SecureState
 from kiosk.domain.dosing import Refused
 
 
@@ -21,6 +24,7 @@ class Screen(enum.Enum):
     DISPENSING = "dispensing"
     DONE = "done"
     REFUSED = "refused"
+    UNAVAILABLE = "unavailable"  # the rules allow a dose, but no ready lane holds it here
     NOT_RECOGNISED = "not_recognised"
     ERROR = "error"
     OUT_OF_SERVICE = "out_of_service"  # until the machine can serve again (devices, lockout)
@@ -30,6 +34,7 @@ class ErrorKind(enum.Enum):
     SEE_STAFF = "see_staff"  # something about this person's dose needs a human
     OUT_OF_SERVICE = "out_of_service"  # the machine cannot serve anyone right now
     POOR_IMAGE = "poor_image"  # try the finger again
+    NO_WITNESS = "no_witness"  # nobody witnessed the dose in time: nothing was given
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,12 @@ class DoseLine:
     form: str
     units: int
     dropped: int = 0
+    prescription_id: int = 0  # which prescription: the plan the dispense must follow
+
+    @property
+    def name(self) -> str:
+        """The medication as the participant reads it: "hydromorphone 8 mg"."""
+        return f"{self.medication} {self.strength}"
 
 
 # ---------------------------------------------------------------- events
@@ -69,8 +80,11 @@ class PoorImage:
 
 @dataclass(frozen=True)
 class DoseAllowed:
-    lines: tuple[DoseLine, ...]
+    lines: tuple[DoseLine, ...]  # each with a ready lane: what will be dispensed
     witness: bool = False  # a witnessed prescription is among them
+    # Allowed too, but no ready lane holds it here: never announced. With no ``lines``,
+    # nothing can be given (the unavailable screen: no witness, no dispense).
+    unavailable: tuple[DoseLine, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -114,6 +128,7 @@ class UnitDropped:
 @dataclass(frozen=True)
 class DispenseFinished:
     dropped: tuple[int, ...]  # confirmed units per line
+    next_dose: datetime | None = None  # UTC: when the next dose is available (if known)
 
 
 @dataclass(frozen=True)
@@ -127,28 +142,25 @@ class Timeout:
 
 
 @dataclass(frozen=True)
+class Countdown:
+    """The seconds left before a counting-down screen (the witness's) times out."""
+
+    seconds: int
+
+
+@dataclass(frozen=True)
 class ServiceLost:
     """The machine cannot serve: ``faults`` name why (for staff), ``staff_can_clear``
-    when a staff PIN on the screen can clear it (service door, tamper)."""
+    when a staff PIN on the screen can clear it (service door, tamper), under ``policy``."""
 
     faults: tuple[str, ...]
     staff_can_clear: bool = False
+    policy: LockoutPolicy = field(default_factory=door_recovery.default_policy)
 
 
 @dataclass(frozen=True)
 class ServiceRestored:
     pass
-
-
-@dataclass(frozen=True)
-class StaffPin:
-    pin: str
-
-
-@dataclass(frozen=True)
-class StaffPinRefused:
-    reason: str  # "locked": too many wrong PINs, the pad refuses every PIN for ``seconds``
-    seconds: int = 0
 
 
 @dataclass(frozen=True)
@@ -172,11 +184,11 @@ Event = (
     | DispenseFinished
     | Fault
     | Timeout
+    | Countdown
     | LanguageChosen
     | ServiceLost
     | ServiceRestored
-    | StaffPin
-    | StaffPinRefused
+    | SecureEvent  # clearing a lockout (kiosk.domain.door_recovery), out of service only
 )
 
 # ---------------------------------------------------------------- effects
@@ -191,6 +203,7 @@ class Decide:
 class Dispense:
     participant_id: int
     witness_staff_id: int | None = None
+    prescriptions: tuple[int, ...] = ()  # the plan shown, in order: nothing else is vended
 
 
 @dataclass(frozen=True)
@@ -203,30 +216,40 @@ class ApplyLanguage:
     locale: str
 
 
-@dataclass(frozen=True)
-class ConfirmSecure:
-    pin: str
-
-
 Effect = Decide | Dispense | VerifyWitness | ConfirmSecure | ApplyLanguage
 
 # ---------------------------------------------------------------- state
 
 MAX_WITNESS_ATTEMPTS = 3
+WITNESS_SECONDS = 90  # the witness screen counts down from this, then says what to do
 
 # Seconds a screen stays before going back to idle; None: it waits for the backend.
 TIMEOUTS: dict[Screen, float | None] = {
     Screen.IDLE: None,
     Screen.IDENTIFYING: 20.0,
     Screen.DECIDING: 20.0,
-    Screen.WITNESS: 90.0,
+    Screen.WITNESS: float(WITNESS_SECONDS),
     Screen.DISPENSING: None,  # never abandon a running vend; the service has its budgets
     Screen.DONE: 12.0,
     Screen.REFUSED: 12.0,
+    Screen.UNAVAILABLE: 15.0,
     Screen.NOT_RECOGNISED: 8.0,
     Screen.ERROR: 15.0,
     Screen.OUT_OF_SERVICE: None,
 }
+
+# Screens that show an outcome and wait for the next touch: a new finger press there is
+# read at once and starts a new identification (a retry, or the next person in line).
+READS_FINGER = frozenset(
+    {
+        Screen.IDLE,
+        Screen.DONE,
+        Screen.REFUSED,
+        Screen.UNAVAILABLE,
+        Screen.NOT_RECOGNISED,
+        Screen.ERROR,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -240,14 +263,31 @@ class FlowState:
     error: ErrorKind | None = None
     witness_attempts: int = 0
     faults: tuple[str, ...] = ()  # why the machine cannot serve (empty: it can)
-    staff_can_clear: bool = False
-    staff_message: str = ""
-    pin_locked_seconds: int = 0  # the PIN pad on screen is locked for this long (0: it is not)
+    secure: SecureState | None = None  # a lockout staff can clear on screen, step by step
+    pin_locked_seconds: int = 0  # the witness pad is locked for this long (0: it is not)
+    unavailable: tuple[DoseLine, ...] = ()  # allowed doses no ready lane holds here
+    next_dose: datetime | None = None  # after a dispense: when the next dose is available
+    seconds_left: int = 0  # on a screen that counts down (the witness's): the time left
     effects: tuple[Effect, ...] = field(default=(), compare=False)
+
+    @property
+    def staff_can_clear(self) -> bool:
+        return self.secure is not None
 
     @property
     def timeout_seconds(self) -> float | None:
         return TIMEOUTS[self.screen]
+
+    @property
+    def counts_down(self) -> bool:
+        """This screen shows the time left before it times out."""
+        return self.screen is Screen.WITNESS
+
+    @property
+    def reads_finger(self) -> bool:
+        """The sensor is read on this screen: a new press starts an identification. Never
+        while the machine cannot serve (a press then is not read, even once it can)."""
+        return self.screen in READS_FINGER and not self.faults
 
     @property
     def partial(self) -> bool:
@@ -262,36 +302,57 @@ def initial(site_locale: str) -> FlowState:
 def _idle(state: FlowState) -> FlowState:
     back = initial(state.site_locale)
     if state.faults:
-        back = replace(
-            back,
-            screen=Screen.OUT_OF_SERVICE,
-            faults=state.faults,
-            staff_can_clear=state.staff_can_clear,
-        )
+        back = replace(back, screen=Screen.OUT_OF_SERVICE, faults=state.faults, secure=state.secure)
     return replace(back, effects=(ApplyLanguage(state.site_locale),))
+
+
+def _new_press(state: FlowState) -> FlowState:
+    """A finger pressed on an outcome screen: a new identification, as from idle. The
+    language chosen at idle stays while nobody has been identified (a retry); once someone
+    was, the next press may be someone else, who starts in the site's language."""
+    if state.faults:
+        return _idle(state)  # out of service: say so now; the press is not read
+    locale = state.locale if state.participant_id is None else state.site_locale
+    effects: tuple[Effect, ...] = (ApplyLanguage(locale),) if locale != state.locale else ()
+    return replace(
+        initial(state.site_locale), screen=Screen.IDENTIFYING, locale=locale, effects=effects
+    )
+
+
+def _plan(participant_id: int, lines: tuple[DoseLine, ...], witness: int | None = None) -> Dispense:
+    return Dispense(participant_id, witness, tuple(line.prescription_id for line in lines))
 
 
 def step(state: FlowState, event: Event) -> FlowState:
     """The next state for an event. Events that do not fit the screen are ignored."""
     s = replace(state, effects=())
     match state.screen, event:
-        case screen, ServiceLost(faults=faults, staff_can_clear=clearable):
-            lost = replace(s, faults=faults, staff_can_clear=clearable)
+        case screen, ServiceLost(faults=faults, staff_can_clear=clearable, policy=policy):
+            secure = door_recovery.relatched(state.secure, faults, policy) if clearable else None
+            lost = replace(s, faults=faults, secure=secure)
             if screen is Screen.IDLE:
                 return _idle(lost)
             return lost  # whatever is on screen finishes first; then out of service
         case Screen.OUT_OF_SERVICE, ServiceRestored():
-            return _idle(replace(s, faults=(), staff_can_clear=False))
+            return _idle(replace(s, faults=(), secure=None))
         case _, ServiceRestored():
-            return replace(s, faults=(), staff_can_clear=False)
-        case Screen.OUT_OF_SERVICE, StaffPin(pin=pin) if state.staff_can_clear:
-            return replace(s, staff_message="", pin_locked_seconds=0, effects=(ConfirmSecure(pin),))
-        case Screen.OUT_OF_SERVICE, StaffPinRefused(reason=reason, seconds=seconds):
-            return replace(s, staff_message=reason, pin_locked_seconds=seconds)
+            return replace(s, faults=(), secure=None)
+        case Screen.OUT_OF_SERVICE, (
+            door_recovery.MachineClosed()
+            | door_recovery.PinEntered()
+            | door_recovery.Confirmed()
+            | door_recovery.Refused()
+            | door_recovery.Back()
+            | door_recovery.StatusSeen()
+        ) if state.secure is not None:
+            secure = door_recovery.step(state.secure, event)
+            return replace(s, secure=replace(secure, effects=()), effects=secure.effects)
         case Screen.IDLE, LanguageChosen(locale=locale):
             return replace(s, locale=locale, effects=(ApplyLanguage(locale),))
         case Screen.IDLE, FingerDetected():
             return replace(s, screen=Screen.IDENTIFYING)
+        case screen, FingerDetected() if screen in READS_FINGER:
+            return _new_press(s)
         case ((Screen.IDLE | Screen.IDENTIFYING), Identified(participant_id=pid, language=lang)):
             effects: tuple[Effect, ...] = (Decide(pid),)
             locale = s.locale
@@ -306,18 +367,40 @@ def step(state: FlowState, event: Event) -> FlowState:
             return replace(s, screen=Screen.NOT_RECOGNISED)
         case ((Screen.IDLE | Screen.IDENTIFYING), PoorImage()):
             return replace(s, screen=Screen.ERROR, error=ErrorKind.POOR_IMAGE)
-        case Screen.DECIDING, DoseAllowed(lines=lines, witness=True):
-            return replace(s, screen=Screen.WITNESS, lines=lines, witness_attempts=0)
-        case Screen.DECIDING, DoseAllowed(lines=lines) if state.participant_id is not None:
+        case Screen.DECIDING, DoseAllowed(lines=(), unavailable=unavailable) if unavailable:
+            return replace(s, screen=Screen.UNAVAILABLE, unavailable=unavailable)
+        case Screen.DECIDING, DoseAllowed(lines=lines, witness=True, unavailable=unavailable):
             return replace(
-                s, screen=Screen.DISPENSING, lines=lines, effects=(Dispense(state.participant_id),)
+                s,
+                screen=Screen.WITNESS,
+                lines=lines,
+                unavailable=unavailable,
+                witness_attempts=0,
+                seconds_left=int(TIMEOUTS[Screen.WITNESS] or 0),
+            )
+        case Screen.DECIDING, DoseAllowed(lines=lines, unavailable=unavailable) if (
+            state.participant_id is not None
+        ):
+            return replace(
+                s,
+                screen=Screen.DISPENSING,
+                lines=lines,
+                unavailable=unavailable,
+                effects=(_plan(state.participant_id, lines),),
             )
         case Screen.WITNESS, WitnessPin(pin=pin):
             return replace(s, effects=(VerifyWitness(pin),))
         case Screen.WITNESS, WitnessAccepted(staff_id=staff) if state.participant_id is not None:
             return replace(
-                s, screen=Screen.DISPENSING, effects=(Dispense(state.participant_id, staff),)
+                s,
+                screen=Screen.DISPENSING,
+                effects=(_plan(state.participant_id, state.lines, staff),),
             )
+        case Screen.WITNESS, Countdown(seconds=seconds):
+            return replace(s, seconds_left=max(0, seconds))
+        case Screen.WITNESS, Timeout():
+            # Nobody witnessed in time: nothing was given; the screen says what to do.
+            return replace(s, screen=Screen.ERROR, error=ErrorKind.NO_WITNESS)
         case Screen.WITNESS, WitnessRejected():
             attempts = state.witness_attempts + 1
             if attempts >= MAX_WITNESS_ATTEMPTS:
@@ -336,12 +419,12 @@ def step(state: FlowState, event: Event) -> FlowState:
             updated = list(s.lines)
             updated[index] = replace(updated[index], dropped=max(updated[index].dropped, dropped))
             return replace(s, lines=tuple(updated))
-        case Screen.DISPENSING, DispenseFinished(dropped=dropped):
+        case Screen.DISPENSING, DispenseFinished(dropped=dropped, next_dose=next_dose):
             lines = tuple(
                 replace(line, dropped=dropped[i] if i < len(dropped) else 0)
                 for i, line in enumerate(s.lines)
             )
-            return replace(s, screen=Screen.DONE, lines=lines)
+            return replace(s, screen=Screen.DONE, lines=lines, next_dose=next_dose)
         case _, Fault(kind=kind):
             return replace(s, screen=Screen.ERROR, error=kind)
         case _, Timeout() if state.timeout_seconds is not None:

@@ -89,3 +89,12 @@ class SiteClock:
     timezone: str
     day_start_hour: int = 4
     missed_dose_days: int = 3  # site default: days without pickup before a review hold
+
+
+@dataclass(frozen=True)
+class SiteContact:
+    """Where participants find staff, and when, in the site's own words (from the
+    configuration): shown as written, in every language. None: the site has not said."""
+
+    staff_location: str | None = None
+    staff_hours: str | None = None

@@ -36,6 +36,7 @@ class Permission(enum.Enum):
 GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.WITNESS_DOSE: frozenset({Role.NURSE, Role.PHARMACIST}),
     Permission.RELEASE_HOLD: frozenset({Role.NURSE, Role.PHARMACIST}),
+    # The default of the site setting [site] door_clear_roles, which decides (config.py).
     Permission.CONFIRM_SECURE: frozenset({Role.TECHNICIAN, Role.PHARMACIST, Role.ADMIN}),
     # The study's site had a stuck dose and nobody with a key: every role may clear a jam.
     Permission.RESET_LANE: frozenset(Role),
@@ -45,7 +46,12 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.HOLD: frozenset({Role.STAFF, Role.NURSE, Role.PHARMACIST}),
     Permission.EDIT_PRESCRIPTION: frozenset({Role.PHARMACIST, Role.PRESCRIBER}),
     Permission.ASSIGN_LANE: frozenset({Role.PHARMACIST, Role.ADMIN}),
-    Permission.RESTOCK: frozenset({Role.STAFF, Role.NURSE, Role.PHARMACIST, Role.TECHNICIAN}),
+    # Admin too: the first (only) account a fresh install has must be able to load the lanes,
+    # and an admin could grant itself any role anyway (it manages the staff accounts). A
+    # restock still needs a second staff member's PIN, and a discrepancy a pharmacist.
+    Permission.RESTOCK: frozenset(
+        {Role.STAFF, Role.NURSE, Role.PHARMACIST, Role.TECHNICIAN, Role.ADMIN}
+    ),
     Permission.RESOLVE_DISCREPANCY: frozenset({Role.PHARMACIST}),
     Permission.RECONCILE: frozenset({Role.NURSE, Role.PHARMACIST, Role.ADMIN}),
     Permission.VIEW_LOGS: frozenset(Role),

@@ -27,13 +27,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import platformdirs
 
-from kiosk.domain.model import SiteClock
+from kiosk.domain.model import SiteClock, SiteContact
+from kiosk.domain.permissions import Permission, Role, roles_with
 from kiosk.i18n import PARTICIPANT_LOCALES
 
 APP_NAME = "dispensing-kiosk"
 
-# What a key holds once read; Path is a TOML string that names a file or folder.
-Value = bool | int | str | Path
+# What a key holds once read; Path is a TOML string that names a file or folder; a tuple of
+# roles is a TOML array of role names.
+Value = bool | int | str | Path | tuple[Role, ...]
 T = TypeVar("T", bound=Value)
 T_co = TypeVar("T_co", bound=Value, covariant=True)
 
@@ -110,6 +112,21 @@ class Text(Kind[str]):
 
 
 @dataclass(frozen=True)
+class ShortText(Kind[str]):
+    """One line a participant reads on screen, as written: short enough to fit."""
+
+    max_chars: int
+
+    def accept(self, raw: object) -> str | None:
+        if not isinstance(raw, str) or not raw.strip() or len(raw) > self.max_chars:
+            return None
+        return raw if raw.isprintable() else None  # no line breaks or control characters
+
+    def expected(self) -> str:
+        return f"one line of text, at most {self.max_chars} characters"
+
+
+@dataclass(frozen=True)
 class Choice(Kind[str]):
     choices: tuple[str, ...]
 
@@ -118,6 +135,26 @@ class Choice(Kind[str]):
 
     def expected(self) -> str:
         return "one of " + ", ".join(f'"{choice}"' for choice in self.choices)
+
+
+@dataclass(frozen=True)
+class Roles(Kind[tuple[Role, ...]]):
+    """A TOML array of distinct role names (kiosk/domain/permissions.py), at least one."""
+
+    def accept(self, raw: object) -> tuple[Role, ...] | None:
+        names = {role.value: role for role in Role}
+        if not isinstance(raw, list) or not raw:
+            return None
+        if not all(isinstance(name, str) and name in names for name in raw):
+            return None
+        if len(set(raw)) != len(raw):
+            return None
+        return tuple(names[name] for name in raw)
+
+    def expected(self) -> str:
+        return "an array of distinct role names from " + ", ".join(
+            f'"{role.value}"' for role in Role
+        )
 
 
 @cache
@@ -261,6 +298,10 @@ def computed(
     return field(default_factory=factory, metadata={_KEY: key})
 
 
+# Site text on the participant screens: one line that fits at the kiosk's type size.
+SITE_TEXT_CHARS = 60
+
+
 def _default_data_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP_NAME))
 
@@ -311,6 +352,40 @@ class Config:
         Boolean(),
         default=False,
         help="A gentle sound on a successful dose and on a refusal.",
+    )
+    door_clear_roles: tuple[Role, ...] = setting(
+        Section.SITE,
+        "door_clear_roles",
+        Roles(),
+        default=tuple(Role(name) for name in roles_with(Permission.CONFIRM_SECURE)),
+        help="The staff roles whose PIN clears a service-door or tamper lockout on the "
+        'out-of-service screen (once the machine is closed). Add "staff" where night '
+        "workers must be able to put the kiosk back in service alone.",
+    )
+    on_call: str | None = optional(
+        Section.SITE,
+        "on_call",
+        Text(),
+        help="Who to call when nobody on site may clear a lockout, shown with the refusal on "
+        "the out-of-service screen (the site's own words and language).",
+        example="Call the on-call nurse: 604-555-0100",
+    )
+    # Shown, as written, on the screens that send a participant to staff.
+    staff_location: str | None = optional(
+        Section.SITE,
+        "staff_location",
+        ShortText(SITE_TEXT_CHARS),
+        help="Where participants find staff, in the site's own words, shown as written on "
+        'every screen that sends them to staff ("Where to find staff: ...").',
+        example="the front desk, ground floor",
+    )
+    staff_hours: str | None = optional(
+        Section.SITE,
+        "staff_hours",
+        ShortText(SITE_TEXT_CHARS),
+        help="When staff are there, in the site's own words, shown as written beside "
+        'staff_location ("Staff hours: ...").',
+        example="every day, 8:00 to 22:00",
     )
     sensor_port: str | None = optional(
         Section.DEVICES,
@@ -410,6 +485,10 @@ class Config:
         return SiteClock(self.timezone, self.day_start_hour, self.missed_dose_days)
 
     @property
+    def contact(self) -> SiteContact:
+        return SiteContact(self.staff_location, self.staff_hours)
+
+    @property
     def database_path(self) -> Path:
         return self.data_dir / "kiosk.db"
 
@@ -463,9 +542,12 @@ def _toml_type(raw: object) -> str:
 
 def _shown(raw: object) -> str:
     """What was found, short: '1.9 (float)', '"false" (string)', 'a table'."""
-    if isinstance(raw, (dict, list)):
+    if isinstance(raw, list) and raw and all(isinstance(i, (bool, int, str)) for i in raw):
+        text = "[" + ", ".join(_literal(item) for item in raw) + "]"  # an array of role names
+    elif isinstance(raw, (dict, list)):
         return "an array" if isinstance(raw, list) else "a table"
-    text = _literal(raw) if isinstance(raw, (bool, int, str)) else str(raw)
+    else:
+        text = _literal(raw) if isinstance(raw, (bool, int, str)) else str(raw)
     if len(text) > _SHOWN_CHARS:
         text = text[: _SHOWN_CHARS - 1] + "…"
     return f"{text} ({_toml_type(raw)})"
@@ -589,10 +671,18 @@ def check_config(config: Config, file: str = "") -> list[ConfigProblem]:
         value: Value | None = getattr(config, key.config_field)
         if value is None:
             continue
-        raw = str(value) if isinstance(value, Path) else value  # as the file would hold it
-        if key.kind.accept(raw) is None:
-            problems.append(_wrong_value(file, key, raw))
+        if key.kind.accept(_raw(value)) is None:
+            problems.append(_wrong_value(file, key, _raw(value)))
     return problems
+
+
+def _raw(value: Value) -> object:
+    """``value`` as tomllib would read it from the file."""
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return [role.value for role in value]
+    return value
 
 
 def validate(config: Config) -> None:
@@ -633,6 +723,8 @@ def config_for_data_dir(data_dir: Path) -> Config:
 
 def _literal(value: Value) -> str:
     """``value`` as a TOML literal."""
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_literal(role.value) for role in value) + "]"
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):

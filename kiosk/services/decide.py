@@ -1,4 +1,7 @@
-"""Decide what a participant may receive now: every due prescription, with a stocked lane."""
+"""Decide what a participant may receive now: every due prescription, with a stocked lane.
+
+A dose the rules allow but no ready lane holds is never planned: it is set apart
+(``unavailable``), staff get the ``no_lane`` alert, and it needs no witness."""
 
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from kiosk.domain.dosing import (
 )
 from kiosk.domain.model import Prescription, SiteClock
 from kiosk.services.clock import Clock
+from kiosk.store import stock_repo
 from kiosk.store.repository import Store
 
 log = logging.getLogger("kiosk.decide")
@@ -39,12 +43,15 @@ class DecisionView:
     """What the flow needs (doses now, or the refusal to tell) and what staff need (all)."""
 
     at: datetime
-    doses: tuple[PlannedDose, ...] = ()
+    doses: tuple[PlannedDose, ...] = ()  # allowed, each with a ready lane: to dispense now
     refusal: Refused | None = None
     decisions: tuple[tuple[Prescription, Decision], ...] = ()
+    unavailable: tuple[PlannedDose, ...] = ()  # allowed, but no ready lane holds it here
 
     @property
     def needs_witness(self) -> bool:
+        """Only a dose that can be dispensed needs a witness: nobody is sent to a nurse
+        for a dose the machine cannot give."""
         return any(dose.witnessed for dose in self.doses)
 
 
@@ -55,7 +62,8 @@ class DecideService:
         self._site = site
 
     def decide(self, participant_id: int, *, at: datetime | None = None) -> DecisionView:
-        """Decide now (or at ``at`` for ``kiosk explain``; then nothing is written)."""
+        """Decide now (or at ``at`` for ``kiosk explain``; then nothing is written and
+        lanes are not looked at: the rules alone)."""
         explaining = at is not None
         now = at or self._clock.now()
         latest = self._store.latest_recorded_time()
@@ -82,15 +90,38 @@ class DecideService:
             ):
                 self._hold_for_review(rx, now)
             decisions.append((rx, verdict))
-        doses = tuple(
+        allowed = [
             PlannedDose(rx, verdict.units)
             for rx, verdict in decisions
             if isinstance(verdict, Allowed)
-        )
-        if doses:
-            return DecisionView(now, doses=doses, decisions=tuple(decisions))
+        ]
+        doses: list[PlannedDose] = []
+        unavailable: list[PlannedDose] = []
+        for dose in allowed:
+            if explaining or self._has_lane(dose):
+                doses.append(dose)
+            else:
+                unavailable.append(dose)
+                self._no_lane(dose, now)
+        if allowed:
+            return DecisionView(
+                now, tuple(doses), decisions=tuple(decisions), unavailable=tuple(unavailable)
+            )
         refusals = [v for _, v in decisions if isinstance(v, Refused)]
         return DecisionView(now, refusal=_most_useful(refusals), decisions=tuple(decisions))
+
+    def _has_lane(self, dose: PlannedDose) -> bool:
+        """A ready lane this participant may be served from holds the whole dose."""
+        rx = dose.prescription
+        lane = stock_repo.lane_for_participant(
+            self._store, rx.medication.id, rx.participant_id, dose.units
+        )
+        return lane is not None
+
+    def _no_lane(self, dose: PlannedDose, now: datetime) -> None:
+        rx = dose.prescription
+        log.warning("no ready lane for prescription %d: not offered", rx.id)
+        raise_no_lane_alert(self._store, rx.medication.id, now)
 
     def _hold_for_review(self, rx: Prescription, now: datetime) -> None:
         # Computed from history, persisted once so staff, the hub and the prescriber see it.
@@ -104,6 +135,17 @@ class DecideService:
                 "Prescription on hold after missed doses: needs prescriber review.",
                 now,
             )
+
+
+def raise_no_lane_alert(store: Store, medication_id: int, now: datetime) -> None:
+    """Staff are told once (until acknowledged, or resolved when a ready lane holds it
+    again) that a medication has no ready lane."""
+    store.raise_alert(
+        AlertKind.NO_LANE,
+        f"medication:{medication_id}",
+        "No ready lane holds this medication: restock or clear a lane.",
+        now,
+    )
 
 
 def _most_useful(refusals: list[Refused]) -> Refused:

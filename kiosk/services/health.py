@@ -29,9 +29,9 @@ from hardware.ports import (
     TamperChanged,
 )
 from kiosk.domain.alerts import AlertKind, parse_alert_kind, subject_number
+from kiosk.domain.door_recovery import LockoutPolicy, SecureRefusal, default_policy
 from kiosk.domain.dosing import clock_is_trusted
 from kiosk.domain.model import LaneStatus, PrescriptionStatus
-from kiosk.domain.permissions import Permission
 from kiosk.logsetup import recovers
 from kiosk.services.books import RECORDS_MISSING_FLAG, check_books, keep_evidence
 from kiosk.services.clock import Clock
@@ -40,7 +40,7 @@ from kiosk.services.errors import Refusal
 from kiosk.services.events import ControllerEvents
 from kiosk.services.pin_gate import EntryPoint, PinGate, WrongPin
 from kiosk.services.storage import STORE_FAILURES, StorageGuard
-from kiosk.store import audit
+from kiosk.store import audit, stock_repo
 from kiosk.store.db import integrity_check
 from kiosk.store.repository import Store
 
@@ -67,6 +67,9 @@ class Fault(enum.Enum):
     STORAGE_LOW = "storage_low"  # the data folder is nearly full
     VEND_UNSETTLED = "vend_unsettled"  # a vend's outcome is not recorded yet
     RECORDS_MISSING = "records_missing"  # latched: the books are behind their anchors
+    # No lane can serve anyone (jammed, empty, faulty, unassigned): cleared by itself once
+    # staff reset, restock or assign a lane.
+    NO_READY_LANE = "no_ready_lane"
 
 
 # Cleared by staff on the kiosk's screen once the machine is closed and secure.
@@ -145,14 +148,13 @@ class SelfTestRow:
 
 
 class NotSecure(Refusal):
-    """Staff tried to clear a lockout that cannot be cleared yet (or may not).
+    """Staff tried to clear a lockout that cannot be cleared yet (or may not): ``reason``
+    is PIN_NOT_ACCEPTED (wrong PIN, or a role the site does not allow), DOOR_OPEN, TAMPER or
+    CONTROLLER_SILENT."""
 
-    ``code`` is one of: pin (not accepted for this task), door_open, tamper, controller.
-    """
-
-    def __init__(self, code: str, detail: str = "") -> None:
-        super().__init__(f"{code}: {detail}" if detail else code)
-        self.code = code
+    def __init__(self, reason: SecureRefusal, detail: str = "") -> None:
+        super().__init__(f"{reason.value}: {detail}" if detail else reason.value)
+        self.reason = reason
 
 
 class HealthService:
@@ -165,9 +167,11 @@ class HealthService:
         dispense: DispenseService,
         events: ControllerEvents,
         guard: StorageGuard | None = None,
+        lockout: LockoutPolicy | None = None,
     ) -> None:
         self._store = store
         self._guard = guard
+        self.lockout = lockout or default_policy()  # who may clear a door or tamper lockout
         self._sensor = sensor
         self._controller = controller
         self._clock = clock
@@ -220,6 +224,7 @@ class HealthService:
         booted = self._drain_events() or self._reboot_seen
         self._reboot_seen = False
         self._check_controller(recover=booted)
+        self._check_lanes()
         if Fault.SENSOR in self._faults or self._sensor.state is not DeviceState.READY:
             self._check_sensor()
         now = self._clock.now()
@@ -413,6 +418,13 @@ class HealthService:
             if settled:
                 log.warning("settled %d open vends after the controller came back", len(settled))
 
+    def _check_lanes(self) -> None:
+        """Out of service rather than inviting a finger when no lane can serve anyone."""
+        if stock_repo.any_lane_can_dispense(self._store):
+            self._clear(Fault.NO_READY_LANE)
+        else:
+            self._fault(Fault.NO_READY_LANE, "every lane is jammed, empty, faulty or unassigned")
+
     def _check_sensor(self) -> None:
         try:
             self._sensor.info()
@@ -435,11 +447,16 @@ class HealthService:
         self._faults.discard(fault)
         self._details.pop(fault.value, None)
 
-    def lanes_view(self) -> list[tuple[int, str, LaneStatus]]:
-        """(lane, medication, state). No stock figures: restocking starts with a blind count."""
+    def lanes_view(self) -> list[tuple[int, str | None, LaneStatus]]:
+        """(lane, medication or None when none is assigned, state). No stock figures:
+        restocking starts with a blind count."""
         names = {m.id: f"{m.name} {m.strength}" for m in self._store.medications()}
         return [
-            (lane.lane, names.get(lane.medication_id or 0, "—"), lane.state)
+            (
+                lane.lane,
+                names.get(lane.medication_id) if lane.medication_id is not None else None,
+                lane.state,
+            )
             for lane in self._store.lanes()
         ]
 
@@ -497,12 +514,13 @@ class HealthService:
     # ------------------------------------------------------------ staff
 
     def confirm_secure(self, pin: str) -> int:
-        """A technician, pharmacist or admin confirms the machine is closed and secure.
-        Raises ``NotSecure``, or ``PinLocked`` while this PIN entry is locked."""
+        """Staff of a role the site allows (``lockout.roles``; by default technician,
+        pharmacist, admin) confirm the machine is closed and secure. Raises ``NotSecure``, or
+        ``PinLocked`` while this PIN entry is locked."""
         now = self._clock.now()
-        staff = self._staff_for(pin, Permission.CONFIRM_SECURE)
+        staff = self._staff_for(pin)
         if staff is None:
-            raise NotSecure("pin")
+            raise NotSecure(SecureRefusal.PIN_NOT_ACCEPTED)
         # Door and tamper events queued before the STATUS below are superseded by it: left
         # in the queue, an old "tripped" would latch the machine again right after staff
         # cleared it (seen on a loaded machine, where events wait longer).
@@ -510,11 +528,11 @@ class HealthService:
         try:
             status = self._controller.status()
         except ControllerError as exc:
-            raise NotSecure("controller", exc.message) from exc
+            raise NotSecure(SecureRefusal.CONTROLLER_SILENT, exc.message) from exc
         if status.door_open:
-            raise NotSecure("door_open")
+            raise NotSecure(SecureRefusal.DOOR_OPEN)
         if status.tamper:
-            raise NotSecure("tamper")
+            raise NotSecure(SecureRefusal.TAMPER)
         names: list[str] = [f.value for f in LATCHED if f.value in self._store.flags()]
         alerts = tuple(FLAG_ALERTS[fault] for fault in LATCHED)
         self._store.clear_flags(names, now, f"staff:{staff}", alerts)
@@ -523,12 +541,12 @@ class HealthService:
         log.info("staff %d confirmed the machine secure", staff)
         return staff
 
-    def _staff_for(self, pin: str, permission: Permission) -> int | None:
+    def _staff_for(self, pin: str) -> int | None:
         # The gate keeps its counts in the store, so this gate locks and audits exactly
         # like the one the other PIN entries use.
         gate = PinGate(self._store, self._clock)
         try:
-            return gate.check(EntryPoint.CONFIRM_SECURE, pin, permission).staff_id
+            return gate.check(EntryPoint.CONFIRM_SECURE, pin, roles=self.lockout.roles).staff_id
         except WrongPin:
             return None
 

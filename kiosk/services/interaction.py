@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from kiosk.domain.alerts import AlertKind
-from kiosk.domain.dosing import remainder_allowed
+from kiosk.domain.dosing import TIMED_REASONS, Refused, remainder_allowed
 from kiosk.domain.model import SiteClock
 from kiosk.services.clock import Clock
-from kiosk.services.decide import DecideService, DecisionView, PlannedDose
+from kiosk.services.decide import DecideService, DecisionView, PlannedDose, raise_no_lane_alert
 from kiosk.services.dispense import DispenseService, NoLane, VendResult
 from kiosk.services.errors import Refusal
 from kiosk.services.identify import IdentifyService, ScanOutcome
@@ -86,46 +86,94 @@ class InteractionService:
         participant_id: int,
         witness_staff_id: int | None = None,
         on_unit: UnitCallback | None = None,
+        plan: Sequence[int] = (),
     ) -> list[VendResult]:
-        """Decide again (the plan may be stale) and vend every allowed dose in turn."""
+        """Decide again (the plan may be stale) and vend, in turn, the doses of ``plan`` (the
+        prescriptions the participant was shown, in that order; empty: every dose allowed).
+        One result per planned dose, in order: a dose the new decision no longer offers is
+        not vended (0 units), and a dose that was not shown is never vended."""
         view = self.decider.decide(participant_id)
-        if view.needs_witness and witness_staff_id is None:
+        offered = {dose.prescription.id: dose for dose in view.doses}
+        planned = list(plan) or list(offered)
+        doses = [offered.get(rx_id) for rx_id in planned]
+        if witness_staff_id is None and any(d is not None and d.witnessed for d in doses):
             raise WitnessRequired("a witnessed dose cannot be given without a witness")
         results: list[VendResult] = []
-        for index, dose in enumerate(view.doses):
-            # Units already given by an earlier vend of this dose (when its rest is retried).
-            offset = [0]
-
-            def progress(dropped: int, line: int = index, offset: list[int] = offset) -> None:
-                if on_unit is not None:
-                    on_unit(line, offset[0] + dropped)
-
-            try:
-                result = self.dispenser.vend(
-                    participant_id, dose.prescription, dose.units, progress, witness_staff_id
-                )
-            except NoLane:
-                # Nothing moved for this medication; the others are still given. Staff are
-                # told; the participant sees what they received and "staff will help".
-                self.store.raise_alert(
-                    AlertKind.NO_LANE,
-                    f"medication:{dose.prescription.medication.id}",
-                    "No ready lane holds this medication: restock or clear a lane.",
-                    self.clock.now(),
-                )
-                log.error("no ready lane for prescription %d", dose.prescription.id)
-                results.append(VendResult(0, 0, dose.units, 0, "no_lane"))
+        for index, (rx_id, dose) in enumerate(zip(planned, doses, strict=True)):
+            if dose is None:
+                results.append(self._not_offered(view, rx_id))
                 continue
-            given = result.dropped
-            if self._may_finish_elsewhere(dose, result):
-                offset[0] = given
-                rest = self.dispenser.vend(
-                    participant_id,
-                    dose.prescription,
-                    dose.units - given,
-                    progress,
-                    witness_staff_id,
-                )
-                result = replace(result, dropped=given + rest.dropped, outcome=rest.outcome)
-            results.append(result)
+            results.append(self._give(participant_id, dose, index, witness_staff_id, on_unit))
         return results
+
+    def _not_offered(self, view: DecisionView, rx_id: int) -> VendResult:
+        """A planned dose the decision at vend time does not offer: its lane went (the
+        decision told staff) or the rules changed in between (staff are told here)."""
+        if any(dose.prescription.id == rx_id for dose in view.unavailable):
+            return VendResult(0, 0, 0, 0, "no_lane")
+        log.warning("prescription %d no longer allowed at vend time: not given", rx_id)
+        self.store.raise_alert(
+            AlertKind.DOSE_NOT_GIVEN,
+            f"prescription:{rx_id}",
+            "A dose shown to the participant was not given: the rules refused it when the "
+            "machine was about to dispense. The participant was asked to see staff.",
+            self.clock.now(),
+        )
+        return VendResult(0, 0, 0, 0, "not_allowed")
+
+    def _give(
+        self,
+        participant_id: int,
+        dose: PlannedDose,
+        index: int,
+        witness_staff_id: int | None,
+        on_unit: UnitCallback | None,
+    ) -> VendResult:
+        # Units already given by an earlier vend of this dose (when its rest is retried).
+        offset = [0]
+
+        def progress(dropped: int) -> None:
+            if on_unit is not None:
+                on_unit(index, offset[0] + dropped)
+
+        try:
+            result = self.dispenser.vend(
+                participant_id, dose.prescription, dose.units, progress, witness_staff_id
+            )
+        except NoLane:
+            # Its lane went between the decision and the vend: nothing moved for this
+            # medication; the others are still given. Staff are told; the participant sees
+            # what they received and "please see staff".
+            raise_no_lane_alert(self.store, dose.prescription.medication.id, self.clock.now())
+            log.error("no ready lane for prescription %d", dose.prescription.id)
+            return VendResult(0, 0, dose.units, 0, "no_lane")
+        given = result.dropped
+        if self._may_finish_elsewhere(dose, result):
+            offset[0] = given
+            rest = self.dispenser.vend(
+                participant_id,
+                dose.prescription,
+                dose.units - given,
+                progress,
+                witness_staff_id,
+            )
+            result = replace(result, dropped=given + rest.dropped, outcome=rest.outcome)
+        return result
+
+    def next_dose(self, participant_id: int, plan: Sequence[int] = ()) -> datetime | None:
+        """After a dispense: the soonest time one of the planned prescriptions (empty: any)
+        is allowed again, from the same rules (nothing written). None when unknown."""
+        try:
+            view = self.decider.decide(participant_id, at=self.clock.now())
+        except Exception:  # a nicety on the done screen must never hide a given dose
+            log.exception("next dose time not found")
+            return None
+        times = [
+            verdict.next_eligible
+            for rx, verdict in view.decisions
+            if isinstance(verdict, Refused)
+            and verdict.reason in TIMED_REASONS
+            and verdict.next_eligible is not None
+            and (not plan or rx.id in plan)
+        ]
+        return min(times, default=None)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import enum
 import logging
 import math
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -126,18 +127,24 @@ class PinGate:
         pin: str,
         permission: Permission | None = None,
         *,
+        roles: Collection[Role] | None = None,
         exclude_staff: int | None = None,
         actor: str = "unknown",
         context: str = "",
     ) -> PinHolder:
         """The active staff member whose PIN this is, if their role has ``permission`` (any
-        role when None) and they are not ``exclude_staff``. Raises ``PinLocked`` while the
+        role when None; ``roles`` instead, when a site setting decides) and they are not
+        ``exclude_staff``. Raises ``PinLocked`` while the
         entry point is locked (nothing is checked) or when this failure locks it, else
         ``WrongPin``. ``actor`` and ``context`` (ids only) go into the audit."""
         now = self._clock.now()
         details: dict[str, Any] = {"context": context} if context else {}
         self._refuse_if_locked(entry, now, actor, details)
-        holder = self._holder(pin, permission, exclude_staff)
+        if roles is not None:
+            names = tuple(role.value for role in roles)
+        else:
+            names = ALL_ROLES if permission is None else roles_with(permission)
+        holder = self._holder(pin, names, exclude_staff)
         if holder is not None:
             with self._store.change(now, holder.actor, "pin.accepted", entry.value, details) as c:
                 _write(c, entry.value, _Count())
@@ -153,7 +160,7 @@ class PinGate:
         ``PinLocked``."""
         now = self._clock.now()
         self._refuse_if_locked(EntryPoint.NEW_PIN, now, actor, {})
-        if self._holder(pin, None, None) is None:
+        if self._holder(pin, ALL_ROLES, None) is None:
             return False
         self._failure(EntryPoint.NEW_PIN, now, actor, {})
         return True
@@ -236,11 +243,10 @@ class PinGate:
         self._store.raise_alert(ALERT_KIND, subject, message, now)
 
     def _holder(
-        self, pin: str, permission: Permission | None, exclude_staff: int | None
+        self, pin: str, roles: tuple[str, ...], exclude_staff: int | None
     ) -> PinHolder | None:
         if not (pin.isdigit() and len(pin) >= MIN_PIN_DIGITS):
             return None
-        roles = ALL_ROLES if permission is None else roles_with(permission)
         for staff_id, role, pin_hash in self._store.staff_with_roles(roles):
             if verify_pin(pin, pin_hash):  # PINs are unique: the first match is the only one
                 return None if staff_id == exclude_staff else PinHolder(staff_id, role)

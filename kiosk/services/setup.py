@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,11 @@ log = logging.getLogger("kiosk.setup")
 DEVICE_BUDGET_S = 6.0
 MAX_LANES = 64
 SETUP_ACTOR = "setup"
+# The system's data folder: docs/INSTALL.md prepares it, systemd's StateDirectory=kiosk too.
+SYSTEM_DATA_DIR = Path("/var/lib/kiosk")
+# Free space a new data folder needs: the database's first years, ten rotated logs of 10 MB,
+# a diagnostics zip, and the storage guard's own floor ([storage] min_free_mb, 64) on top.
+MIN_FREE_MB = 256
 
 # Canadian zones first in the wizard's list (zoneinfo does not say which country a zone is in).
 CANADIAN_ZONES = (
@@ -92,7 +98,7 @@ class SetupAnswers:
     admin_pin_again: str = field(default="", repr=False)
     hub_url: str = ""  # empty: this kiosk stays offline
     hub_enrollment_code: str = field(default="", repr=False)
-    data_dir: Path | None = None  # None: the platform default
+    data_dir: Path | None = None  # None: default_data_dir()
     config_path: Path | None = None  # None: default_config_path()
 
     def forget_secrets(self) -> None:
@@ -159,6 +165,46 @@ def check_hub(url: str, code: str) -> None:
         raise SetupError("hub_url", str(exc)) from exc
 
 
+def default_data_dir(*, is_root: bool | None = None) -> Path:
+    """Where the wizard proposes to keep the data: the system folder when run as root or when
+    that folder was prepared for this user (it exists and is writable), else the user's data
+    folder (a developer's machine)."""
+    root = os.geteuid() == 0 if is_root is None else is_root
+    if root or os.access(SYSTEM_DATA_DIR, os.W_OK | os.X_OK):
+        return SYSTEM_DATA_DIR
+    return Config().data_dir  # the configuration's own default: the user data folder
+
+
+def _nearest_existing(path: Path) -> Path:
+    for candidate in (path, *path.parents):
+        if candidate.exists():
+            return candidate
+    return Path(path.anchor or "/")
+
+
+def check_data_dir(path: Path | str) -> int:
+    """The data folder: an absolute path to a folder (existing or to be made) that this user
+    can write, on a disk with at least MIN_FREE_MB free, holding no database yet. Returns the
+    free space in MB."""
+    text = str(path).strip()
+    if not text:
+        raise SetupError("data_dir")
+    folder = Path(text).expanduser()
+    if not folder.is_absolute():
+        raise SetupError("data_dir", text)
+    if folder.exists() and not folder.is_dir():
+        raise SetupError("data_dir_file", text)
+    existing = _nearest_existing(folder)
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise SetupError("data_dir_writable", str(existing))
+    if (folder / "kiosk.db").exists():
+        raise SetupError("data_exists", str(folder / "kiosk.db"))
+    free_mb = shutil.disk_usage(existing).free // (1024 * 1024)
+    if free_mb < MIN_FREE_MB:
+        raise SetupError("data_dir_space", f"{free_mb} MB free")
+    return int(free_mb)
+
+
 def check_admin(name: str, pin: str, pin_again: str) -> None:
     """The rules of StaffService._check_new_pin (there is nobody yet to collide with)."""
     if not name.strip():
@@ -178,6 +224,7 @@ def check_all(answers: SetupAnswers) -> None:
     check_ports(answers.sensor_port, answers.controller_port)
     check_lanes(answers.lanes)
     check_hub(answers.hub_url, answers.hub_enrollment_code)
+    check_data_dir(answers.data_dir or default_data_dir())
     check_admin(answers.admin_name, answers.admin_pin, answers.admin_pin_again)
 
 
@@ -219,6 +266,8 @@ class SetupService:
         self._budget = device_budget
         # Set by finish(): staff wording of why provisioning with the hub failed, or None.
         self.hub_problem: str | None = None
+        # Set by finish(): the database key file made (or the service manager's credential).
+        self.key_path: Path | None = None
 
     # ------------------------------------------------------------ devices
 
@@ -267,10 +316,11 @@ class SetupService:
         (optional), write the configuration. Raises SetupError; a failed provisioning does
         not: it is kept in ``hub_problem`` and the kiosk is set up offline-ready."""
         self.hub_problem = None
-        check_all(answers)
-        base = Config()
-        data_dir = (answers.data_dir or base.data_dir).expanduser()
         config_path = answers.config_path or default_config_path()
+        if config_path.exists():
+            raise SetupError("config_exists", str(config_path))
+        check_all(answers)
+        data_dir = (answers.data_dir or default_data_dir()).expanduser()
         hub_url = answers.hub_url.strip() or None
         config = Config(
             site_name=answers.site_name.strip(),
@@ -286,8 +336,6 @@ class SetupService:
             validate(config)
         except ConfigError as exc:
             raise SetupError("config", str(exc)) from exc
-        if config_path.exists():
-            raise SetupError("config_exists", str(config_path))
         if config.database_path.exists():
             raise SetupError("data_exists", str(config.database_path))
 
@@ -309,6 +357,7 @@ class SetupService:
         try:
             data_dir.mkdir(parents=True, exist_ok=True)
             key_path = resolve_key_path(data_dir, config.key_file)
+            self.key_path = key_path
             given = os.environ.get("CREDENTIALS_DIRECTORY")
             from_service_manager = given is not None and key_path == Path(given) / CREDENTIAL_NAME
             if from_service_manager:

@@ -421,41 +421,59 @@ class StockService:
         reason = _reason(reason)
         row = self._stocked_lane(lane)
         _check_units(units, row)
-        now = self._clock.now()
-        stock = row.stock - units
-        details: dict[str, Any] = {
-            "lane": lane,
-            "medication_id": row.medication_id,
-            "units": units,
-            "stock": stock,
-            "second_staff_id": second_staff_id,
-            "reason": reason,
-        }
-        action = "stock.returned" if kind == "return" else "stock.wasted"
-        with self._store.change(now, session.actor, action, f"lane:{lane}", details) as conn:
-            movement_id = stock_repo.add_movement(
-                conn,
-                lane=lane,
-                medication_id=row.medication_id,
-                kind=kind,
-                units=-units,
-                expected=row.stock,
-                counted=None,
-                staff_id=session.staff_id,
-                second_staff_id=second_staff_id,
-                reason=reason,
-                at=now,
-            )
-            stock_repo.set_stock(conn, lane, stock)
-            details["movement_id"] = movement_id
-        log.info("lane %d: %d units %s by staff %d", lane, units, action, session.staff_id)
-        return MovementResult(movement_id, lane, kind, units, stock, second_staff_id)
+        return take_out(
+            self._store, self._clock.now(), session, row, units, reason, kind, second_staff_id
+        )
 
     def _stocked_lane(self, lane: int) -> LaneRow:
         row = stock_repo.lane_row(self._store, lane)
         if row is None or row.medication_id is None:
             raise InvalidInput("lane")
         return row
+
+
+def take_out(
+    store: Store,
+    at: datetime,
+    session: StaffSession,
+    row: LaneRow,
+    units: int,
+    reason: str,
+    kind: str,
+    second_staff_id: int | None,
+    *,
+    action: str = "",
+) -> MovementResult:
+    """Units out of a lane in one change: returned to the pharmacy ('return') or destroyed
+    ('waste'). Permissions, the reason and the units are the caller's to check."""
+    stock = row.stock - units
+    details: dict[str, Any] = {
+        "lane": row.lane,
+        "medication_id": row.medication_id,
+        "units": units,
+        "stock": stock,
+        "second_staff_id": second_staff_id,
+        "reason": reason,
+    }
+    action = action or ("stock.returned" if kind == "return" else "stock.wasted")
+    with store.change(at, session.actor, action, f"lane:{row.lane}", details) as conn:
+        movement_id = stock_repo.add_movement(
+            conn,
+            lane=row.lane,
+            medication_id=row.medication_id,
+            kind=kind,
+            units=-units,
+            expected=row.stock,
+            counted=None,
+            staff_id=session.staff_id,
+            second_staff_id=second_staff_id,
+            reason=reason,
+            at=at,
+        )
+        stock_repo.set_stock(conn, row.lane, stock)
+        details["movement_id"] = movement_id
+    log.info("lane %d: %d units %s by staff %d", row.lane, units, action, session.staff_id)
+    return MovementResult(movement_id, row.lane, kind, units, stock, second_staff_id)
 
 
 def _reason(reason: str) -> str:

@@ -121,6 +121,15 @@ _MEDICATION_TEXT = "m.name || ' ' || m.strength || ' ' || m.form"
 # ---------------------------------------------------------------- lanes
 
 
+# A lane that can dispense: ready, with stock, no open discrepancy (lane_for_participant
+# and any_lane_can_dispense must agree, or the kiosk would invite a finger it cannot serve).
+_LANE_CAN_DISPENSE = (
+    "l.state = 'ready' AND l.stock >= ?"
+    " AND NOT EXISTS (SELECT 1 FROM discrepancies d"
+    "                 WHERE d.lane = l.lane AND d.resolved_at IS NULL)"
+)
+
+
 def lane_for_participant(
     store: Store, medication_id: int, participant_id: int, units: int
 ) -> LaneRecord | None:
@@ -129,16 +138,24 @@ def lane_for_participant(
     Only lanes in state 'ready', with enough stock and no open discrepancy; fullest first."""
     row = store.conn.execute(
         "SELECT l.lane, l.medication_id, l.stock, l.state FROM lanes l"
-        " WHERE l.medication_id = ? AND l.state = 'ready' AND l.stock >= ?"
+        f" WHERE l.medication_id = ? AND {_LANE_CAN_DISPENSE}"
         " AND (l.participant_id IS NULL OR l.participant_id = ?)"
-        " AND NOT EXISTS (SELECT 1 FROM discrepancies d"
-        "                 WHERE d.lane = l.lane AND d.resolved_at IS NULL)"
         " ORDER BY (l.participant_id IS NULL), l.stock DESC, l.lane LIMIT 1",
         (medication_id, units, participant_id),
     ).fetchone()
     if row is None:
         return None
     return LaneRecord.of(row)
+
+
+def any_lane_can_dispense(store: Store) -> bool:
+    """Some lane with a medication can dispense a unit to someone (else nobody can be served:
+    every lane is jammed, empty, faulty, blocked by a discrepancy or unassigned)."""
+    row = store.conn.execute(
+        f"SELECT 1 FROM lanes l WHERE l.medication_id IS NOT NULL AND {_LANE_CAN_DISPENSE} LIMIT 1",
+        (1,),
+    ).fetchone()
+    return row is not None
 
 
 def _lane_rows(store: Store, lane: int | None) -> list[LaneRow]:

@@ -1,21 +1,24 @@
 """Drives the pure participant flow: feeds it events, runs its effects on the backend.
 
 The state machine (``kiosk.domain.flow``) decides; this object only turns backend results
-into events, runs effects, and owns the two timers (sensor poll, screen timeout).
+into events, runs effects, and owns the timers (sensor poll on every screen that reads a
+finger, screen timeout and the countdown shown from it, health checks).
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from functools import partial
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from hardware.ports import DeviceError, SensorError
-from kiosk.domain import flow
+from kiosk.domain import door_recovery, flow
+from kiosk.domain.door_recovery import SecureRefusal
 from kiosk.domain.flow import DoseLine, ErrorKind, FlowState, Screen
 from kiosk.i18n import set_locale
-from kiosk.services.decide import DecisionView
+from kiosk.services.decide import DecisionView, PlannedDose
 from kiosk.services.dispense import VendResult
 from kiosk.services.errors import Refusal
 from kiosk.services.health import HealthReport, HealthService, NotSecure
@@ -30,6 +33,7 @@ log = logging.getLogger("kiosk.flow")
 
 HEALTH_MS = 1000  # a device that answers again is back in service within about a second
 POLL_MS = 50  # a finger is noticed within ~50 ms; a no-finger poll is a short exchange
+COUNTDOWN_MS = 1000  # a counting-down screen (the witness's) shows the seconds left
 
 
 class FlowDriver(QObject):
@@ -60,6 +64,9 @@ class FlowDriver(QObject):
         self._poll = QTimer(self)
         self._poll.setInterval(POLL_MS)
         self._poll.timeout.connect(self._poll_sensor)
+        self._countdown = QTimer(self)
+        self._countdown.setInterval(COUNTDOWN_MS)
+        self._countdown.timeout.connect(self._count_down)
         self._scanning = False
         self.qt_translations = QtTranslations()
         set_locale(site_locale)
@@ -75,6 +82,7 @@ class FlowDriver(QObject):
         """Staff took the screen: no scans, no screen timeouts (health checks go on)."""
         self._poll.stop()
         self._timeout.stop()
+        self._countdown.stop()
 
     def resume(self) -> None:
         """Back to the participant screens, at idle (or out of service)."""
@@ -89,6 +97,7 @@ class FlowDriver(QObject):
     def stop(self) -> None:
         self._poll.stop()
         self._timeout.stop()
+        self._countdown.stop()
         self._health_timer.stop()
         self.sounds.close()
 
@@ -108,16 +117,18 @@ class FlowDriver(QObject):
 
     def _on_health(self, report: HealthReport) -> None:
         self._checking = False
-        stale = {"door_open": report.door_open is False, "tamper": report.tamper is False}
-        if stale.get(self.state.staff_message):
-            self.send(flow.StaffPinRefused(""))  # that refusal no longer holds: withdraw it
+        assert self.health is not None  # only asked with a health service
+        secure = self.state.secure
+        if secure is not None and secure.refusal is not None and report.door_open is not None:
+            # "Close the door first" is withdrawn once STATUS shows it closed: never stale.
+            self.send(door_recovery.StatusSeen(report.door_open, bool(report.tamper)))
         if report.ok:
             if self.state.faults:
                 self.send(flow.ServiceRestored())
             return
         faults = tuple(sorted(f.value for f in report.faults))
         if faults != self.state.faults or report.needs_staff != self.state.staff_can_clear:
-            self.send(flow.ServiceLost(faults, report.needs_staff))
+            self.send(flow.ServiceLost(faults, report.needs_staff, self.health.lockout))
 
     def _on_health_failure(self, exc: BaseException) -> None:
         self._checking = False
@@ -144,7 +155,12 @@ class FlowDriver(QObject):
     def _cue(self, state: FlowState) -> None:
         if state.screen is Screen.DONE:
             self.sounds.play(ATTENTION if state.partial else SUCCESS)
-        elif state.screen in (Screen.REFUSED, Screen.NOT_RECOGNISED, Screen.ERROR):
+        elif state.screen in (
+            Screen.REFUSED,
+            Screen.UNAVAILABLE,
+            Screen.NOT_RECOGNISED,
+            Screen.ERROR,
+        ):
             self.sounds.play(ATTENTION)
 
     def _arm_timeout(self) -> None:
@@ -153,6 +169,20 @@ class FlowDriver(QObject):
             self._timeout.stop()
         else:
             self._timeout.start(int(seconds * 1000))
+        # The countdown shows what is left of this very timer: one clock, never two.
+        if self.state.counts_down and self._timeout.isActive():
+            self._countdown.start()
+        else:
+            self._countdown.stop()
+
+    def _count_down(self) -> None:
+        left = self._timeout.remainingTime()
+        if not self.state.counts_down or left < 0:
+            self._countdown.stop()
+            return
+        # Ticks come about a second apart (a coarse timer may fire a little early): the
+        # nearest whole second, so the screen reads 90, 89, ... and never skips one.
+        self.send(flow.Countdown(round(left / 1000)))
 
     # ------------------------------------------------------------ effects
 
@@ -168,17 +198,10 @@ class FlowDriver(QObject):
             )
         elif isinstance(effect, flow.Dispense):
             self.backend.submit(
-                partial(
-                    self.service.dispense,
-                    effect.participant_id,
-                    effect.witness_staff_id,
-                    self._on_unit,
-                ),
-                self._on_dispensed,
-                self.report_failure,
+                partial(self._dispense, effect), self._on_dispensed, self.report_failure
             )
 
-        elif isinstance(effect, flow.ConfirmSecure) and self.health is not None:
+        elif isinstance(effect, door_recovery.ConfirmSecure) and self.health is not None:
             self.backend.submit(
                 partial(self.health.confirm_secure, effect.pin),
                 lambda _staff: self._after_confirm(),
@@ -191,16 +214,26 @@ class FlowDriver(QObject):
                 self._on_witness_failure,
             )
 
+    def _dispense(self, effect: flow.Dispense) -> tuple[list[VendResult], datetime | None]:
+        """On the backend: vend the plan shown, then find when the next dose is available."""
+        pid, plan = effect.participant_id, effect.prescriptions
+        results = self.service.dispense(pid, effect.witness_staff_id, self._on_unit, plan)
+        return results, self.service.next_dose(pid, plan)
+
     def _after_confirm(self) -> None:
+        self.send(door_recovery.Confirmed())
         self.check_health()
 
     def _on_confirm_refused(self, exc: BaseException) -> None:
         if isinstance(exc, PinLocked):
-            self.send(flow.StaffPinRefused("locked", exc.seconds_left))
+            self.send(door_recovery.Refused(SecureRefusal.LOCKED, exc.seconds_left))
             return
-        reason = exc.code if isinstance(exc, NotSecure) else "error"
-        log.info("staff confirmation refused: %s", reason)
-        self.send(flow.StaffPinRefused(reason))
+        reason = exc.reason if isinstance(exc, NotSecure) else SecureRefusal.ERROR
+        if reason is SecureRefusal.ERROR:
+            log.error("staff confirmation failed: %s: %s", type(exc).__name__, exc)
+        else:
+            log.info("staff confirmation refused: %s", reason.value)
+        self.send(door_recovery.Refused(reason))
 
     def _on_witness(self, staff_id: int | None) -> None:
         self.send(flow.WitnessRejected() if staff_id is None else flow.WitnessAccepted(staff_id))
@@ -215,7 +248,7 @@ class FlowDriver(QObject):
         if self._health_due and not self.backend.busy:
             self.check_health()
             return
-        if self.state.screen is not Screen.IDLE or self._scanning:
+        if not self.state.reads_finger or self._scanning:
             return
         self._scanning = True
 
@@ -242,30 +275,25 @@ class FlowDriver(QObject):
         if self.health is not None and isinstance(exc, SensorError):
             # A silent or vanished sensor is a machine fault, not this person's problem.
             self.health.report_sensor_failure(exc)
-            self.send(flow.ServiceLost(tuple(sorted({*self.state.faults, "sensor"}))))
+            faults = tuple(sorted({*self.state.faults, "sensor"}))
+            self.send(flow.ServiceLost(faults, self.state.staff_can_clear, self.health.lockout))
             return
         self.report_failure(exc)
 
     def _on_decision(self, view: DecisionView) -> None:
-        if view.doses:
-            lines = tuple(
-                DoseLine(
-                    d.prescription.medication.name,
-                    d.prescription.medication.strength,
-                    d.prescription.medication.form,
-                    d.units,
-                )
-                for d in view.doses
-            )
-            self.send(flow.DoseAllowed(lines, witness=view.needs_witness))
+        lines = tuple(_line(dose) for dose in view.doses)
+        unavailable = tuple(_line(dose) for dose in view.unavailable)
+        if lines or unavailable:
+            self.send(flow.DoseAllowed(lines, view.needs_witness, unavailable))
         elif view.refusal is not None:
             self.send(flow.DoseRefused(view.refusal))
 
     def _on_unit(self, line: int, dropped: int) -> None:  # backend thread
         self.backend.post(lambda: self.send(flow.UnitDropped(line, dropped)))
 
-    def _on_dispensed(self, results: list[VendResult]) -> None:
-        self.send(flow.DispenseFinished(tuple(r.dropped for r in results)))
+    def _on_dispensed(self, outcome: tuple[list[VendResult], datetime | None]) -> None:
+        results, next_dose = outcome
+        self.send(flow.DispenseFinished(tuple(r.dropped for r in results), next_dose))
 
     def report_failure(self, exc: BaseException) -> None:
         # The participant sees a plain sentence; the log has the reason, never personal data.
@@ -273,3 +301,14 @@ class FlowDriver(QObject):
         level = logging.INFO if isinstance(exc, Refusal) else logging.ERROR
         log.log(level, "interaction failed: %s: %s", type(exc).__name__, exc)
         self.send(flow.Fault(kind))
+
+
+def _line(dose: PlannedDose) -> DoseLine:
+    medication = dose.prescription.medication
+    return DoseLine(
+        medication.name,
+        medication.strength,
+        medication.form,
+        dose.units,
+        prescription_id=dose.prescription.id,
+    )

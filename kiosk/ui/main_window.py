@@ -9,7 +9,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QMainWindow, QStackedWidget
 
 from kiosk.domain.flow import FlowState, Screen
-from kiosk.domain.model import SiteClock
+from kiosk.domain.model import SiteClock, SiteContact
 from kiosk.services.clock import Clock
 from kiosk.services.staff import StaffSession
 from kiosk.ui import theme
@@ -20,6 +20,7 @@ from kiosk.ui.flow_driver import FlowDriver
 from kiosk.ui.screens import ParticipantView
 
 CLOCK_REFRESH_MS = 30_000
+STAFF_ENTRY = (Screen.IDLE, Screen.OUT_OF_SERVICE)  # the screens staff may log in from
 
 
 class MainWindow(QMainWindow):
@@ -30,6 +31,7 @@ class MainWindow(QMainWindow):
         site: SiteClock,
         title: str,
         admin: AdminServices | None = None,
+        contact: SiteContact | None = None,
     ) -> None:
         super().__init__()
         self.driver = driver
@@ -37,7 +39,7 @@ class MainWindow(QMainWindow):
         self.site = site
         self.admin_services = admin
         self.setWindowTitle(title)
-        self.view = ParticipantView(driver.send, self.open_staff_login if admin else None)
+        self.view = ParticipantView(driver.send, self.open_staff_login if admin else None, contact)
         self.login: LoginScreen | None = None
         self.panel: AdminPanel | None = None
         self.pages = QStackedWidget()
@@ -54,7 +56,9 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ staff
 
     def open_staff_login(self) -> None:
-        if self.admin_services is None or self.driver.state.screen is not Screen.IDLE:
+        """From idle (the hidden corner) or out of service (the Staff button): staff need
+        the panel most when the kiosk cannot serve."""
+        if self.admin_services is None or self.driver.state.screen not in STAFF_ENTRY:
             return
         self.driver.pause()
         staff = self.admin_services.staff

@@ -19,29 +19,22 @@ from PySide6.QtWidgets import (
 
 from kiosk.domain import flow
 from kiosk.domain.flow import FlowState, Screen
-from kiosk.domain.model import SiteClock
+from kiosk.domain.model import SiteClock, SiteContact
 from kiosk.i18n import PARTICIPANT_LOCALES, _, format_local_time, language_name
 from kiosk.ui import theme
 from kiosk.ui.hold_corner import HoldCorner
 from kiosk.ui.icons import IconWidget
+from kiosk.ui.labels import centred_label as _label
 from kiosk.ui.pinpad import PinPad
-from kiosk.ui.texts import (
-    ScreenText,
-    fault_text,
-    progress_text,
-    staff_refusal_text,
-    texts_for,
-)
+from kiosk.ui.secure_panel import SecurePanel
+from kiosk.ui.texts import ScreenText, fault_text, progress_text, texts_for
 
 LANGUAGE_COLUMNS = 3
 
 
-def _label(name: str, wrap: bool = True) -> QLabel:
-    label = QLabel()
-    label.setObjectName(name)
-    label.setAlignment(Qt.AlignmentFlag.AlignCenter)
-    label.setWordWrap(wrap)
-    return label
+def _show_note(label: QLabel, text: ScreenText) -> None:
+    label.setText(text.note)
+    label.setVisible(bool(text.note))
 
 
 class MessageScreen(QWidget):
@@ -56,6 +49,7 @@ class MessageScreen(QWidget):
         self.progress.setTextVisible(False)
         self.progress.setAccessibleName("dispense progress")
         self.progress_label = _label("detail")
+        self.note = _label("detail")  # what comes next: next dose, where and when staff are
         layout = QVBoxLayout(self)
         layout.setContentsMargins(60, 60, 60, 60)
         layout.addStretch(2)
@@ -67,6 +61,8 @@ class MessageScreen(QWidget):
         layout.addSpacing(32)
         layout.addWidget(self.progress)
         layout.addWidget(self.progress_label)
+        layout.addSpacing(16)
+        layout.addWidget(self.note)
         layout.addStretch(3)
 
     def show_state(self, text: ScreenText, state: FlowState) -> None:
@@ -76,6 +72,7 @@ class MessageScreen(QWidget):
         self.headline.setStyleSheet(f"color: {colour};")
         self.detail.setText(text.detail)
         self.detail.setVisible(bool(text.detail))
+        _show_note(self.note, text)
         dispensing = state.screen is Screen.DISPENSING and bool(state.lines)
         self.progress.setVisible(dispensing)
         self.progress_label.setVisible(dispensing)
@@ -84,7 +81,7 @@ class MessageScreen(QWidget):
             done = sum(line.dropped for line in state.lines)
             self.progress.setRange(0, total)
             self.progress.setValue(done)
-            self.progress_label.setText("  ·  ".join(progress_text(line) for line in state.lines))
+            self.progress_label.setText("\n".join(progress_text(line) for line in state.lines))
 
 
 class IdleScreen(QWidget):
@@ -140,6 +137,7 @@ class WitnessScreen(QWidget):
         self.icon = IconWidget(160)
         self.headline = _label("headline")
         self.detail = _label("detail")
+        self.countdown = _label("detail")
         self.pad = PinPad(lambda pin: send(flow.WitnessPin(pin)))
         self.keys = self.pad.keys
         self.cancel = QPushButton()
@@ -150,6 +148,7 @@ class WitnessScreen(QWidget):
         layout.addWidget(self.icon, alignment=Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.headline)
         layout.addWidget(self.detail)
+        layout.addWidget(self.countdown)
         layout.addWidget(self.pad)
         layout.addSpacing(24)
         layout.addWidget(self.cancel)
@@ -159,36 +158,45 @@ class WitnessScreen(QWidget):
         self.icon.set_icon(text.icon, theme.TEXT)
         self.headline.setText(text.headline)
         self.detail.setText(text.detail)
+        _show_note(self.countdown, text)
         self.pad.retranslate()
         self.cancel.setText(_("Cancel"))
         self.cancel.setAccessibleName(_("Cancel"))
 
 
 class OutOfServiceScreen(QWidget):
-    """Out of service: a plain sentence for participants, the reasons for staff, and a PIN
-    pad when staff can clear it (service door, tamper) once the machine is secure."""
+    """Out of service: a plain sentence for participants, the reasons for staff, the steps
+    that clear a lockout staff can clear here (service door, tamper), and a Staff button
+    into the staff panel (hardware page, self-test, diagnostics, jam recovery)."""
 
-    def __init__(self, send: Callable[[flow.Event], None]) -> None:
+    def __init__(
+        self, send: Callable[[flow.Event], None], on_staff: Callable[[], None] | None = None
+    ) -> None:
         super().__init__()
         self.icon = IconWidget(160)
         self.headline = _label("headline")
         self.detail = _label("detail")
+        self.note = _label("detail")
         self.reasons = _label("staffNote")
-        self.staff_title = _label("detail")
-        self.staff_message = _label("detail")
-        self.pad = PinPad(lambda pin: send(flow.StaffPin(pin)))
+        self.secure = SecurePanel(send)
+        self.staff = QPushButton()
+        self.staff.setVisible(on_staff is not None)
+        self.staff.clicked.connect(lambda _checked=False: on_staff() if on_staff else None)
+        top = QHBoxLayout()
+        top.addStretch(1)
+        top.addWidget(self.staff)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(60, 60, 60, 60)
+        layout.setContentsMargins(60, 24, 60, 60)
+        layout.addLayout(top)
         layout.addStretch(1)
         layout.addWidget(self.icon, alignment=Qt.AlignmentFlag.AlignHCenter)
         layout.addWidget(self.headline)
         layout.addWidget(self.detail)
+        layout.addWidget(self.note)
         layout.addSpacing(24)
         layout.addWidget(self.reasons)
         layout.addSpacing(24)
-        layout.addWidget(self.staff_title)
-        layout.addWidget(self.staff_message)
-        layout.addWidget(self.pad)
+        layout.addWidget(self.secure)
         layout.addStretch(1)
 
     def show_state(self, text: ScreenText, state: FlowState) -> None:
@@ -196,36 +204,39 @@ class OutOfServiceScreen(QWidget):
         self.headline.setText(text.headline)
         self.headline.setStyleSheet(f"color: {theme.ACCENT};")
         self.detail.setText(text.detail)
+        _show_note(self.note, text)
         self.reasons.setText("\n".join(fault_text(f) for f in state.faults))
-        clearable = state.staff_can_clear
-        for widget in (self.staff_title, self.pad):
-            widget.setVisible(clearable)
-        self.staff_title.setText(_("Staff: enter your PIN to confirm the machine is secure."))
-        self.staff_message.setText(
-            staff_refusal_text(state.staff_message, state.pin_locked_seconds)
-        )
-        self.staff_message.setVisible(clearable and bool(state.staff_message))
-        self.pad.retranslate()
+        self.staff.setText(_("Staff sign-in"))
+        self.staff.setAccessibleName(_("Staff sign-in"))
+        # The lockout steps need the room: the icon gives way to them.
+        self.icon.setVisible(state.secure is None)
+        self.secure.setVisible(state.secure is not None)
+        if state.secure is not None:
+            self.secure.show_state(state.secure)
 
 
 class ParticipantView(QStackedWidget):
     def __init__(
-        self, send: Callable[[flow.Event], None], on_staff: Callable[[], None] | None = None
+        self,
+        send: Callable[[flow.Event], None],
+        on_staff: Callable[[], None] | None = None,
+        contact: SiteContact | None = None,
     ) -> None:
         super().__init__()
         self.setObjectName("participantRoot")
         self.setStyleSheet(theme.STYLESHEET)
+        self.contact = contact or SiteContact()  # where and when staff are, the site's words
         self.idle = IdleScreen(lambda locale: send(flow.LanguageChosen(locale)), on_staff)
         self.message = MessageScreen()
         self.witness = WitnessScreen(send)
-        self.out_of_service = OutOfServiceScreen(send)
+        self.out_of_service = OutOfServiceScreen(send, on_staff)
         self.addWidget(self.idle)
         self.addWidget(self.message)
         self.addWidget(self.witness)
         self.addWidget(self.out_of_service)
 
     def show_state(self, state: FlowState, now: datetime, site: SiteClock) -> None:
-        text = texts_for(state, now, site)
+        text = texts_for(state, now, site, self.contact)
         if state.screen is Screen.IDLE:
             self.idle.show_state(text, state, now, site)
             self.setCurrentWidget(self.idle)

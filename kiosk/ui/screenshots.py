@@ -15,14 +15,19 @@ from PySide6.QtWidgets import QApplication
 from kiosk.domain import flow
 from kiosk.domain.dosing import RefusalReason, Refused
 from kiosk.domain.flow import DoseLine, ErrorKind
-from kiosk.domain.model import SiteClock
+from kiosk.domain.model import SiteClock, SiteContact
 from kiosk.i18n import PARTICIPANT_LOCALES, set_locale
 from kiosk.ui.screens import ParticipantView
 
 SITE = SiteClock("America/Vancouver", 4)
 NOW = datetime(2026, 6, 10, 18, 30, tzinfo=UTC)  # 11:30 in Vancouver
-LINE = DoseLine("hydromorphone", "8 mg", "tablet", 2)
+LINE = DoseLine("hydromorphone", "8 mg", "tablet", 2, prescription_id=1)
+CAPSULE = DoseLine("slow-release oral morphine", "200 mg", "capsule", 1, prescription_id=2)
 PORTRAIT = (1080, 1920)
+# Long site text (the schema allows 60 characters) so the screens are checked at their fullest.
+CONTACT = SiteContact(
+    "the front desk, ground floor, by the main entrance", "every day, 8:00 to 22:00"
+)
 
 
 def states() -> dict[str, flow.FlowState]:
@@ -32,19 +37,30 @@ def states() -> dict[str, flow.FlowState]:
     too_early = Refused(
         1, RefusalReason.TOO_EARLY, next_eligible=NOW + timedelta(hours=2, minutes=30)
     )
+    next_dose = NOW + timedelta(hours=4, minutes=30)  # 16:00 in Vancouver
+    two = flow.step(deciding, flow.DoseAllowed((LINE, CAPSULE)))
+    one_of_two = flow.step(deciding, flow.DoseAllowed((LINE,), unavailable=(CAPSULE,)))
+    witness = flow.step(deciding, flow.DoseAllowed((LINE,), witness=True))
     return {
         "idle": idle,
         "identifying": flow.step(idle, flow.FingerDetected()),
-        "witness": flow.step(deciding, flow.DoseAllowed((LINE,), witness=True)),
+        "witness": flow.step(witness, flow.Countdown(75)),
+        "no_witness": flow.step(witness, flow.Timeout()),
         "dispensing": flow.step(dispensing, flow.UnitDropped(0, 1)),
-        "done": flow.step(dispensing, flow.DispenseFinished((2,))),
-        "partial": flow.step(dispensing, flow.DispenseFinished((1,))),
+        "dispensing_two": flow.step(two, flow.UnitDropped(0, 1)),
+        "dispensing_one_unavailable": one_of_two,
+        "done": flow.step(dispensing, flow.DispenseFinished((2,), next_dose)),
+        "done_one_unavailable": flow.step(one_of_two, flow.DispenseFinished((2,), next_dose)),
+        "partial": flow.step(dispensing, flow.DispenseFinished((1,), next_dose)),
+        "nothing_given": flow.step(dispensing, flow.DispenseFinished((0,))),
+        "unavailable": flow.step(deciding, flow.DoseAllowed((), unavailable=(LINE, CAPSULE))),
         "too_early": flow.step(deciding, flow.DoseRefused(too_early)),
         "see_staff": flow.step(deciding, flow.DoseRefused(Refused(1, RefusalReason.ON_HOLD))),
         "not_recognised": flow.step(flow.step(idle, flow.FingerDetected()), flow.NotRecognised()),
         "error_out_of_service": flow.step(idle, flow.Fault(ErrorKind.OUT_OF_SERVICE)),
         "out_of_service": flow.step(idle, flow.ServiceLost(("controller", "sensor"))),
         "out_of_service_door": flow.step(idle, flow.ServiceLost(("door_opened",), True)),
+        "out_of_service_lanes": flow.step(idle, flow.ServiceLost(("no_ready_lane",))),
     }
 
 
@@ -56,7 +72,7 @@ def render_all(out: Path, locales: tuple[str, ...] = PARTICIPANT_LOCALES) -> lis
         folder = out / locale
         folder.mkdir(parents=True, exist_ok=True)
         for name, state in states().items():
-            view = ParticipantView(lambda _event: None)
+            view = ParticipantView(lambda _event: None, contact=CONTACT)
             view.resize(*PORTRAIT)
             view.show_state(replace(state, locale=locale), NOW, SITE)
             view.show()

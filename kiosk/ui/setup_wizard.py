@@ -1,8 +1,11 @@
-"""The first-run setup wizard: language, site, time, devices, lanes, hub, first admin.
+"""The first-run setup wizard: language, site, time, devices, lanes, hub, data folder, first
+admin, summary; once set up, the next steps and where in the staff panel each is done.
 
 Pages in a QStackedWidget with big Back/Next buttons. Device work and the final setup run
 on the Backend thread; SetupService (kiosk/services/setup.py) does the checking and making.
-The PIN leaves the fields as soon as the setup is done and is never shown.
+Text fields open the on-screen keyboard; the PINs come from the kiosk's PIN pad
+(kiosk/ui/keyboard.py). The PIN leaves the fields as soon as the setup is done and is never
+shown.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QCloseEvent, QRegularExpressionValidator
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QComboBox,
@@ -31,20 +34,24 @@ from PySide6.QtWidgets import (
 from kiosk.i18n import ENDONYMS, PARTICIPANT_LOCALES, _, current_locale
 from kiosk.services.config import Config
 from kiosk.services.setup import (
+    MIN_FREE_MB,
     DeviceResult,
     SetupAnswers,
     SetupError,
     SetupService,
     check_admin,
+    check_data_dir,
     check_hub,
     check_lanes,
     check_ports,
     check_site,
     check_time,
+    default_data_dir,
     timezones,
 )
 from kiosk.ui.admin.panel import ADMIN_STYLE
 from kiosk.ui.background import Backend
+from kiosk.ui.keyboard import PinField
 
 WIZARD_STYLE = (
     ADMIN_STYLE
@@ -71,6 +78,15 @@ def _error_words(error: SetupError) -> str:
         "lanes": _("The number of lanes must be between 1 and 64."),
         "hub_url": _("Enter the hub address, starting with https://."),
         "hub_code": _("Enter the enrollment code the hub gave you."),
+        "data_dir": _("Enter the full path of a folder, starting with /."),
+        "data_dir_file": _("That path is a file, not a folder. Choose a folder."),
+        "data_dir_writable": _(
+            "The kiosk cannot write in that folder. Choose another, or let a technician give"
+            " the kiosk's user the right to write there."
+        ),
+        "data_dir_space": _(
+            "That disk has too little free space: the kiosk needs at least {mb} MB."
+        ).format(mb=MIN_FREE_MB),
         "admin_name": _("Enter the administrator's name."),
         "pin_short": _("The PIN must have at least 6 digits."),
         "pin_trivial": _("That PIN is too easy to guess. Choose another."),
@@ -192,10 +208,17 @@ class SetupWizard(QWidget):
         self._add(_("Site"), self._site_page(), lambda: check_site(self.site_name.text()))
         self._add(_("Time"), self._time_page(), self._check_time)
         self._add(_("Devices"), self._ports_page(), self._check_ports)
-        self._add(_("Lanes"), self._lanes_page(), lambda: check_lanes(self.lane_count.value()))
+        self.lanes_page = self._lanes_page()
+        self._add(_("Lanes"), self.lanes_page, lambda: check_lanes(self.lane_count.value()))
         self._add(_("Central hub"), self._hub_page(), self._check_hub)
+        self.data_page = self._data_page()
+        self._add(_("Data folder"), self.data_page, self._check_data)
         self._add(_("First administrator"), self._admin_page(), self._check_admin)
         self._add(_("Summary"), self._summary_page(), lambda: None)
+        self._summary_index = self.stack.count() - 1
+        # Shown once the kiosk is set up; not reached with Next.
+        self.next_steps_page = self._next_steps_page()
+        self.stack.addWidget(self.next_steps_page)
         self._show_page(0)
 
     # ------------------------------------------------------------ pages
@@ -298,21 +321,52 @@ class SetupWizard(QWidget):
         layout.addStretch(1)
         return page
 
+    def _data_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        intro = QLabel(
+            _(
+                "The kiosk keeps its database, its key file, its logs and the hub credentials"
+                " in this folder. Keep the proposed folder unless a technician says otherwise."
+            )
+        )
+        intro.setWordWrap(True)
+        self.data_folder = QLineEdit(str(self._data_dir or default_data_dir()))
+        self.data_folder.setInputMethodHints(
+            Qt.InputMethodHint.ImhNoAutoUppercase | Qt.InputMethodHint.ImhNoPredictiveText
+        )
+        self.data_note = QLabel("")
+        self.data_note.setWordWrap(True)
+        self.data_folder.editingFinished.connect(self._show_data_note)
+        layout.addWidget(intro)
+        layout.addWidget(QLabel(_("Data folder")))
+        layout.addWidget(self.data_folder)
+        layout.addWidget(self.data_note)
+        layout.addStretch(1)
+        return page
+
     def _admin_page(self) -> QWidget:
         page = QWidget()
         form = QFormLayout(page)
         self.admin_name = QLineEdit()
         self.admin_name.setMaxLength(80)
-        digits = QRegularExpressionValidator(r"\d{0,12}", page)
-        self.admin_pin = QLineEdit()
-        self.admin_pin_again = QLineEdit()
-        for field in (self.admin_pin, self.admin_pin_again):
-            field.setEchoMode(QLineEdit.EchoMode.Password)
-            field.setValidator(digits)
-            field.setInputMethodHints(Qt.InputMethodHint.ImhDigitsOnly)
+        # PINs come from the kiosk's PIN pad, never from the on-screen keyboard.
+        self.admin_pin = PinField(_("The first administrator's PIN (at least 6 digits)"))
+        self.admin_pin_again = PinField(_("The same PIN again"))
         form.addRow(QLabel(_("Name")), self.admin_name)
         form.addRow(QLabel(_("PIN (at least 6 digits)")), self.admin_pin)
         form.addRow(QLabel(_("PIN again")), self.admin_pin_again)
+        return page
+
+    def _next_steps_page(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        self.next_steps = QLabel("")
+        self.next_steps.setWordWrap(True)
+        self.next_steps.setTextFormat(Qt.TextFormat.PlainText)
+        self.next_steps.setAlignment(Qt.AlignmentFlag.AlignTop)
+        layout.addWidget(self.next_steps)
+        layout.addStretch(1)
         return page
 
     def _summary_page(self) -> QWidget:
@@ -331,13 +385,15 @@ class SetupWizard(QWidget):
         self.stack.setCurrentIndex(index)
         self.title.setText(self._titles[index])
         self.message.setText("")
-        last = index == self.stack.count() - 1
+        last = index == self._summary_index
         self.back_button.setEnabled(index > 0)
         self.next_button.setVisible(not last)
         self.finish_button.setVisible(last)
         self.continue_button.setVisible(False)
-        if index == 4:
+        if self.stack.currentWidget() is self.lanes_page:
             self._read_lanes()
+        if self.stack.currentWidget() is self.data_page:
+            self._show_data_note()
         if last:
             self.summary.setText(self._summary_text())
 
@@ -373,6 +429,23 @@ class SetupWizard(QWidget):
     def _check_hub(self) -> None:
         if self.hub_choice.isChecked():
             check_hub(self.hub_url.text(), self.hub_code.text())
+
+    def _data_path(self) -> Path | None:
+        text = self.data_folder.text().strip()
+        return Path(text).expanduser() if text else None
+
+    def _check_data(self) -> None:
+        self._show_data_note()
+        check_data_dir(self.data_folder.text())
+
+    def _show_data_note(self) -> None:
+        """Under the data folder: its free space, or what is wrong with it."""
+        try:
+            free_mb = check_data_dir(self.data_folder.text())
+        except SetupError as error:
+            self.data_note.setText(_error_words(error))
+            return
+        self.data_note.setText(_("Free space there: {gb} GB.").format(gb=f"{free_mb / 1024:.1f}"))
 
     def _check_admin(self) -> None:
         check_admin(self.admin_name.text(), self.admin_pin.text(), self.admin_pin_again.text())
@@ -449,7 +522,7 @@ class SetupWizard(QWidget):
             admin_pin_again=self.admin_pin_again.text(),
             hub_url=self.hub_url.text().strip() if hub else "",
             hub_enrollment_code=self.hub_code.text().strip() if hub else "",
-            data_dir=self._data_dir,
+            data_dir=self._data_path(),
             config_path=self._config_path,
         )
 
@@ -465,6 +538,7 @@ class SetupWizard(QWidget):
             _("Dispenser: {value}").format(value=answers.controller_port),
             _("Lanes: {n}").format(n=answers.lanes),
             _("Central hub: {value}").format(value=hub),
+            _("Data folder: {value}").format(value=answers.data_dir or ""),
             _("First administrator: {value}").format(value=answers.admin_name.strip()),
         ]
         return "\n".join(lines)
@@ -491,25 +565,75 @@ class SetupWizard(QWidget):
             field.clear()
 
     def _finished(self, config: Config) -> None:
+        """Set up: the next steps page, then "Start the kiosk" hands the Config over."""
         self._busy = False
         self._done = True
         self._clear_secrets()
+        self._pending_config = config
         problem = self._service.hub_problem
         if problem:
-            self._pending_config = config
             self.message.setText(
                 _(
                     "The kiosk is set up, but it could not join the hub: {problem}. It works"
                     " offline; a technician can add a new enrollment code later."
                 ).format(problem=problem)
             )
-            self.finish_button.setVisible(False)
-            self.continue_button.setVisible(True)
-            return
-        self.message.setText(_("The kiosk is set up."))
-        self.finished_setup.emit(config)
+        else:
+            self.message.setText(_("The kiosk is set up."))
+        self.stack.setCurrentWidget(self.next_steps_page)
+        self.title.setText(_("Next steps"))
+        self.next_steps.setText(self._next_steps_text(config))
+        self.back_button.setEnabled(False)
+        self.finish_button.setVisible(False)
+        self.continue_button.setVisible(True)
+
+    def _next_steps_text(self, config: Config) -> str:
+        """What a fresh kiosk still needs before it serves anyone, and where each is done."""
+        key = self._service.key_path
+        hub = (
+            _(
+                "Hub: this kiosk is connected. Participants and prescriptions entered on the"
+                " hub arrive by themselves; see their state on the Sync page."
+            )
+            if config.hub_url and not self._service.hub_problem
+            else _(
+                "Hub (optional): to connect one later, a technician adds its address and a new"
+                " enrollment code to the configuration file ([hub] url and enrollment_code);"
+                " the Sync page then shows its state."
+            )
+        )
+        steps = [
+            _(
+                "Open the staff panel: hold the top-right corner of the start screen for 2"
+                " seconds, then enter your PIN."
+            ),
+            _(
+                "1. Staff accounts page: add the staff. A restock needs a second person's PIN,"
+                " and only a pharmacist or prescriber enters prescriptions and medications."
+            ),
+            _(
+                "2. Lanes and stock page: add the medications (pharmacist), assign each lane"
+                " a medication, then restock it with a second person's PIN."
+            ),
+            _("3. Participants page: add each participant and enroll two fingers."),
+            _(
+                "4. Participants page, pharmacist or prescriber: enter each participant's"
+                " prescriptions."
+            ),
+            "5. " + hub,
+            _("The Hardware page says when the kiosk is ready to serve."),
+        ]
+        if key is not None:
+            steps.append(
+                _(
+                    "The database key is {path}. Without it the data cannot be read: move it"
+                    " where only root reads it, as docs/INSTALL.md says."
+                ).format(path=key)
+            )
+        return "\n\n".join(steps)
 
     def _continue(self) -> None:
+        """Leave the next steps page: the kiosk starts on the Config written."""
         if self._pending_config is not None:
             config, self._pending_config = self._pending_config, None
             self.finished_setup.emit(config)
@@ -537,9 +661,10 @@ def run_setup_wizard(
     import sys
 
     from PySide6.QtCore import QEventLoop
-    from PySide6.QtWidgets import QApplication
 
-    app = QApplication.instance() or QApplication(sys.argv)
+    from kiosk.ui.keyboard import application
+
+    app = application(sys.argv)  # with the on-screen keyboard
     backend = Backend()
     wizard = SetupWizard(SetupService(), backend, config_path=config_path, data_dir=data_dir)
     result: list[Config] = []

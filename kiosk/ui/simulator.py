@@ -15,8 +15,10 @@ from PySide6.QtWidgets import (
 )
 
 from hardware.emulators.controller import ControllerEmulator
-from hardware.emulators.fingerprint import FingerprintEmulator
+from hardware.emulators.fingerprint import FingerprintEmulator, new_finger
 from kiosk.services.seed import DEMO_PARTICIPANTS
+
+MAX_NEW_FINGERS = 20
 
 
 class SimulatorWindow(QWidget):
@@ -42,6 +44,14 @@ class SimulatorWindow(QWidget):
         finger_layout.addWidget(self.participant)
         finger_layout.addWidget(self._button("Place enrolled finger", self.place_enrolled))
         finger_layout.addWidget(self._button("Place unknown finger", self.place_unknown))
+        # Distinct fingers nobody has enrolled: enroll one, then the next (two fingers of one
+        # person, or a second person). Each number is always the same finger.
+        self.new_finger = QSpinBox()
+        self.new_finger.setRange(1, MAX_NEW_FINGERS)
+        self.new_finger.setPrefix("New finger ")
+        finger_layout.addWidget(self.new_finger)
+        finger_layout.addWidget(self._button("Place new finger", self.place_new))
+        finger_layout.addWidget(self._button("Next new finger", self.next_new))
         finger_layout.addWidget(self._button("Place smudged finger", self.place_poor))
         finger_layout.addWidget(self._button("Lift finger", self.sensor.lift_finger))
         layout.addWidget(finger)
@@ -74,6 +84,17 @@ class SimulatorWindow(QWidget):
     def place_unknown(self) -> None:
         self.sensor.place_finger("visitor/unknown-finger")
         self.status.setText("an unknown finger on the sensor")
+
+    def place_new(self) -> None:
+        number = self.new_finger.value()
+        self.sensor.place_finger(new_finger(number))
+        self.status.setText(f"new finger {number} on the sensor")
+
+    def next_new(self) -> None:
+        """Lift the finger and get the next new one ready (the next press is another finger)."""
+        self.sensor.lift_finger()
+        self.new_finger.stepUp()
+        self.status.setText(f"new finger {self.new_finger.value()} is next")
 
     def place_poor(self) -> None:
         key = str(self.participant.currentData())

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from kiosk.domain.dosing import TIMED_REASONS, RefusalReason
 from kiosk.domain.flow import DoseLine, ErrorKind, FlowState, Screen
-from kiosk.domain.model import SiteClock
+from kiosk.domain.model import SiteClock, SiteContact
 from kiosk.domain.schedule import dosing_day
 from kiosk.i18n import _, format_local_day, format_local_time, format_wait, ngettext
 
@@ -28,17 +28,17 @@ class ScreenText:
     headline: str
     detail: str = ""
     tone: str = "neutral"  # neutral | good | attention
+    note: str = ""  # what comes next: the next dose, where and when to find staff
 
 
 def medication_phrase(line: DoseLine, count: int) -> str:
-    name = f"{line.medication} {line.strength}"
     if line.form == "capsule":
         return ngettext(
             "{count} capsule of {medication}", "{count} capsules of {medication}", count
-        ).format(count=count, medication=name)
+        ).format(count=count, medication=line.name)
     return ngettext(
         "{count} tablet of {medication}", "{count} tablets of {medication}", count
-    ).format(count=count, medication=name)
+    ).format(count=count, medication=line.name)
 
 
 def _when(instant: datetime, now: datetime, site: SiteClock) -> str:
@@ -50,8 +50,31 @@ def _when(instant: datetime, now: datetime, site: SiteClock) -> str:
     )
 
 
-def texts_for(state: FlowState, now: datetime, site: SiteClock) -> ScreenText:
+def where_and_when(contact: SiteContact) -> list[str]:
+    """Where staff are and when, in the site's words, when the site has said."""
+    lines = []
+    if contact.staff_location:
+        lines.append(_("Where to find staff: {place}").format(place=contact.staff_location))
+    if contact.staff_hours:
+        lines.append(_("Staff hours: {hours}").format(hours=contact.staff_hours))
+    return lines
+
+
+def unavailable_text(line: DoseLine) -> str:
+    return _("{medication} is not available here right now; staff have been told.").format(
+        medication=line.name
+    )
+
+
+def _note(*lines: str) -> str:
+    return "\n".join(line for line in lines if line)
+
+
+def texts_for(
+    state: FlowState, now: datetime, site: SiteClock, contact: SiteContact | None = None
+) -> ScreenText:
     screen = state.screen
+    staff = where_and_when(contact or SiteContact())
     if screen is Screen.IDLE:
         return ScreenText(Icon.FINGER, _("Place your finger on the sensor"))
     if screen is Screen.IDENTIFYING:
@@ -59,45 +82,29 @@ def texts_for(state: FlowState, now: datetime, site: SiteClock) -> ScreenText:
     if screen is Screen.DECIDING:
         return ScreenText(Icon.WAIT, _("One moment"), _("Checking your prescription."))
     if screen is Screen.WITNESS:
-        if state.pin_locked_seconds:
-            detail = pin_locked_text(state.pin_locked_seconds)
-        elif state.witness_attempts:
-            detail = _("That PIN was not accepted. Please try again.")
-        else:
-            detail = _("Staff: please enter your PIN.")
-        return ScreenText(Icon.INFO, _("A nurse or pharmacist will witness this dose"), detail)
+        return _witness(state)
     if screen is Screen.DISPENSING:
         parts = [medication_phrase(line, line.units) for line in state.lines]
         return ScreenText(
             Icon.WAIT,
             _("Dispensing {what}").format(what=_(" and ").join(parts)),
             _("Please wait. Your medication drops into the tray."),
+            note=_note(*(unavailable_text(line) for line in state.unavailable)),
         )
     if screen is Screen.DONE:
-        if state.partial and not any(line.dropped for line in state.lines):
-            return ScreenText(
-                Icon.INFO,
-                _("The machine could not give your dose"),
-                _("Staff have been told and will help you."),
-                "attention",
-            )
-        if state.partial:
-            got = [medication_phrase(line, line.dropped) for line in state.lines if line.dropped]
-            return ScreenText(
-                Icon.INFO,
-                _("You received {what}").format(what=_(" and ").join(got)),
-                _("The machine could not give the rest. Staff have been told and will help you."),
-                "attention",
-            )
+        return _done(state, now, site, staff)
+    if screen is Screen.UNAVAILABLE:
         return ScreenText(
-            Icon.OK, _("Your dose is ready"), _("Please take it from the tray."), "good"
+            Icon.INFO,
+            _("Your dose cannot be given here right now"),
+            _note(*(unavailable_text(line) for line in state.unavailable)),
+            "attention",
+            _note(_("Please see staff for your dose."), *staff),
         )
     if screen is Screen.REFUSED and state.refusal is not None:
         refusal = state.refusal
         if refusal.reason is RefusalReason.CLOCK_UNTRUSTED:
-            return ScreenText(
-                Icon.STOP, _("Out of service"), _("Staff have been alerted."), "attention"
-            )
+            return _out_of_service(_("Out of service"), staff)
         if refusal.reason in TIMED_REASONS and refusal.next_eligible is not None:
             return ScreenText(
                 Icon.INFO,
@@ -109,6 +116,7 @@ def texts_for(state: FlowState, now: datetime, site: SiteClock) -> ScreenText:
             _("Please see staff"),
             _("Staff can help you with your prescription."),
             "attention",
+            _note(*staff),
         )
     if screen is Screen.NOT_RECOGNISED:
         return ScreenText(
@@ -116,11 +124,10 @@ def texts_for(state: FlowState, now: datetime, site: SiteClock) -> ScreenText:
             _("This finger was not recognised"),
             _("Please try again, or see staff."),
             "attention",
+            _note(*staff),
         )
     if screen is Screen.OUT_OF_SERVICE:
-        return ScreenText(
-            Icon.STOP, _("Temporarily out of service"), _("Staff have been alerted."), "attention"
-        )
+        return _out_of_service(_("Temporarily out of service"), staff)
     if state.error is ErrorKind.POOR_IMAGE:
         return ScreenText(
             Icon.FINGER,
@@ -128,10 +135,79 @@ def texts_for(state: FlowState, now: datetime, site: SiteClock) -> ScreenText:
             _("Place your finger flat on the sensor and keep it still."),
         )
     if state.error is ErrorKind.OUT_OF_SERVICE:
+        return _out_of_service(_("Temporarily out of service"), staff)
+    if state.error is ErrorKind.NO_WITNESS:
         return ScreenText(
-            Icon.STOP, _("Temporarily out of service"), _("Staff have been alerted."), "attention"
+            Icon.INFO,
+            _("Your dose was not given"),
+            _("A nurse or pharmacist must witness it."),
+            "attention",
+            _note(_("Please ask staff, then place your finger again."), *staff),
         )
-    return ScreenText(Icon.INFO, _("Please see staff"), _("Staff can help you."), "attention")
+    return ScreenText(
+        Icon.INFO, _("Please see staff"), _("Staff can help you."), "attention", _note(*staff)
+    )
+
+
+def _witness(state: FlowState) -> ScreenText:
+    if state.pin_locked_seconds:
+        detail = pin_locked_text(state.pin_locked_seconds)
+    elif state.witness_attempts:
+        detail = _("That PIN was not accepted. Please try again.")
+    else:
+        detail = _("Staff: please enter your PIN.")
+    countdown = _("Time left: {wait}").format(wait=format_wait(state.seconds_left))
+    return ScreenText(
+        Icon.INFO, _("A nurse or pharmacist will witness this dose"), detail, note=countdown
+    )
+
+
+def _done(state: FlowState, now: datetime, site: SiteClock, staff: list[str]) -> ScreenText:
+    unavailable = [unavailable_text(line) for line in state.unavailable]
+    if state.partial and not any(line.dropped for line in state.lines):
+        return ScreenText(
+            Icon.INFO,
+            _("The machine could not give your dose"),
+            _("Staff have been told. Please see staff for your dose."),
+            "attention",
+            _note(*unavailable, *staff),
+        )
+    if state.partial:
+        got = [medication_phrase(line, line.dropped) for line in state.lines if line.dropped]
+        return ScreenText(
+            Icon.INFO,
+            _("You received {what}").format(what=_(" and ").join(got)),
+            _(
+                "The machine could not give the rest. Staff have been told. "
+                "Please see staff for the rest."
+            ),
+            "attention",
+            _note(*unavailable, *staff),
+        )
+    next_dose = _when(state.next_dose, now, site) if state.next_dose is not None else ""
+    take_it = _note(_("Please take it from the tray."), next_dose)
+    if unavailable:
+        see_staff = ngettext(
+            "Please see staff for it.", "Please see staff for them.", len(unavailable)
+        )
+        return ScreenText(
+            Icon.OK,
+            _("Your dose is ready"),
+            take_it,
+            "good",
+            _note(*unavailable, see_staff, *staff),
+        )
+    return ScreenText(Icon.OK, _("Your dose is ready"), take_it, "good")
+
+
+def _out_of_service(headline: str, staff: list[str]) -> ScreenText:
+    return ScreenText(
+        Icon.STOP,
+        headline,
+        _("Staff have been alerted."),
+        "attention",
+        _note(_("Please come back later, or see staff."), *staff),
+    )
 
 
 def fault_text(fault: str) -> str:
@@ -150,6 +226,9 @@ def fault_text(fault: str) -> str:
             "Records are missing from the database: a technician must check the machine."
         ),
         "health_check": _("The machine check did not finish."),
+        "no_ready_lane": _(
+            "No lane can dispense: every lane is jammed, empty, faulty or unassigned."
+        ),
     }.get(fault, _("Self-test failed: {fault}").format(fault=fault))
 
 
@@ -158,18 +237,8 @@ def pin_locked_text(seconds: int) -> str:
     return _("Too many wrong PINs. Try again in {wait}.").format(wait=format_wait(seconds))
 
 
-def staff_refusal_text(code: str, locked_seconds: int = 0) -> str:
-    if not code:
-        return ""
-    if code == "locked":
-        return pin_locked_text(locked_seconds)
-    return {
-        "pin": _("That PIN is not accepted for this task."),
-        "door_open": _("Close the service door first."),
-        "tamper": _("The tamper switch is still tripped."),
-        "controller": _("The dispenser does not answer."),
-    }.get(code, _("Not confirmed. Please try again."))
-
-
 def progress_text(line: DoseLine) -> str:
-    return _("{dropped} of {count}").format(dropped=line.dropped, count=line.units)
+    """One medication's progress, labelled: "hydromorphone 8 mg: 1 of 2"."""
+    return _("{medication}: {dropped} of {count}").format(
+        medication=line.name, dropped=line.dropped, count=line.units
+    )

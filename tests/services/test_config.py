@@ -347,3 +347,65 @@ def test_the_key_listing_names_every_key_its_range_and_default() -> None:
         assert f"{key.dotted}  ({key.kind.expected()}; default: " in listing
     assert "site.day_start_hour  (an integer from 0 to 23; default: 4)" in listing
     assert "storage.min_free_mb  (an integer from 1 to 100000; default: 64)" in listing
+
+
+def test_where_and_when_staff_are_is_one_short_line_each_shown_as_written() -> None:
+    from kiosk.domain.model import SiteContact
+
+    assert (
+        problems_in(
+            '[site]\nstaff_location = "the front desk, ground floor"\n'
+            'staff_hours = "every day, 8:00 to 22:00"\n'
+        )
+        == []
+    )
+    config = load_config(Path(FILE))
+    assert config.contact == SiteContact("the front desk, ground floor", "every day, 8:00 to 22:00")
+    assert Config().contact == SiteContact(None, None)  # left out: the screens say nothing
+    expected = "expected one line of text, at most 60 characters"
+    assert problems_in('[site]\nstaff_hours = "8:00 to 22:00\\nclosed Sundays"\n') == [
+        f'{FILE}: site.staff_hours: {expected}, got "8:00 to 22:00\\nclosed Sundays" (string)'
+    ]
+    [too_long] = problems_in(f'[site]\nstaff_location = "{"x" * 61}"\n')
+    assert too_long.startswith(f"{FILE}: site.staff_location: {expected}, got")
+    assert problems_in('[site]\nstaff_location = " "\n')[0].endswith('got " " (string)')
+
+
+def test_the_roles_that_clear_a_door_lockout_are_a_site_setting() -> None:
+    from kiosk.domain.permissions import Role
+
+    assert set(Config().door_clear_roles) == {Role.TECHNICIAN, Role.PHARMACIST, Role.ADMIN}
+    assert Config().on_call is None
+    text = '[site]\ndoor_clear_roles = ["staff", "admin"]\non_call = "Call 604-555-0100"\n'
+    assert problems_in(text) == []
+    config = load_config(Path(FILE))
+    assert config.door_clear_roles == (Role.STAFF, Role.ADMIN)
+    assert config.on_call == "Call 604-555-0100"
+    expected = "expected an array of distinct role names from " + ", ".join(
+        f'"{role.value}"' for role in Role
+    )
+    for bad, got in (
+        ('["staff", "janitor"]', '["staff", "janitor"] (array)'),
+        ('["admin", "admin"]', '["admin", "admin"] (array)'),
+        ("[]", "an array"),
+        ('"staff, admin"', '"staff, admin" (string)'),
+        ("[1]", "[1] (array)"),
+    ):
+        assert problems_in(f"[site]\ndoor_clear_roles = {bad}\n") == [
+            f"{FILE}: site.door_clear_roles: {expected}, got {got}"
+        ]
+    assert problems_in('[site]\non_call = ""\n') == [
+        f'{FILE}: site.on_call: expected a non-empty string, got "" (string)'
+    ]
+
+
+def test_the_door_clear_roles_are_written_and_read_back(tmp_path: Path) -> None:
+    from kiosk.domain.permissions import Role
+
+    config = Config(
+        data_dir=tmp_path, door_clear_roles=(Role.STAFF, Role.TECHNICIAN), on_call="Ring 555"
+    )
+    assert 'door_clear_roles = ["staff", "technician"]' in to_toml(config)
+    write_config(config, tmp_path / "kiosk.toml")
+    assert load_config(tmp_path / "kiosk.toml") == config
+    assert check_config(dataclasses.replace(config, door_clear_roles=())) != []

@@ -11,6 +11,7 @@ from kiosk.services.decide import DecideService
 from kiosk.services.explain import explain_text
 from kiosk.store import audit
 from kiosk.store.repository import Store
+from tests.services.doubles import two_medications
 
 SITE = SiteClock("America/Vancouver", 4, 3)
 ALL_DAY = (Window(time(4), time(3, 59)),)
@@ -19,6 +20,7 @@ ALL_DAY = (Window(time(4), time(3, 59)),)
 def enrol(store: Store, clock: FixedClock, start: date, **extra: object) -> tuple[int, int]:
     now = clock.now()
     med = store.add_medication("hydromorphone", "8 mg", "tablet", now)
+    store.set_lane(1, med, 20, now, "test")
     pid = store.add_participant("P-1", "Name", None, now, "test")
     rx = store.add_prescription(pid, med, 2, ALL_DAY, 8, start, None, now, "test", **extra)  # type: ignore[arg-type]
     return pid, rx
@@ -100,3 +102,59 @@ def test_only_a_nurse_or_pharmacist_may_release_a_hold(store: Store, clock: Fixe
     assert store.prescriptions(pid)[0].status is PrescriptionStatus.ACTIVE
     actions = [r[0] for r in store.conn.execute("SELECT action FROM audit_log ORDER BY seq")]
     assert actions[-2:] == ["prescription.release_refused", "prescription.released"]
+
+
+# ---------------------------------------------------------------- lanes: no promise unkept
+
+
+def no_lane_alerts(store: Store) -> list[str]:
+    return [subject for _id, kind, subject, _msg in store.open_alerts() if kind == "no_lane"]
+
+
+def test_a_dose_without_a_ready_lane_is_set_apart_and_staff_are_told_once(
+    store: Store, clock: FixedClock
+) -> None:
+    m = two_medications(store, clock, ALL_DAY)
+    pid, srom = m.participant, m.morphine
+    service = DecideService(store, clock, SITE)
+    both = service.decide(pid)
+    assert [d.prescription.medication.name for d in both.doses] == [
+        "hydromorphone",
+        "slow-release oral morphine",
+    ]
+    assert both.unavailable == () and no_lane_alerts(store) == []
+    for state in ("jammed", "empty", "fault"):
+        store.set_lane_state(2, state, clock.now(), "controller")
+        view = service.decide(pid)
+        assert [d.prescription.medication.name for d in view.doses] == ["hydromorphone"]
+        assert [d.prescription.medication.name for d in view.unavailable] == [
+            "slow-release oral morphine"
+        ]
+        assert view.refusal is None
+    assert no_lane_alerts(store) == [f"medication:{srom}"]  # once, not once a decision
+    store.set_lane_state(2, "ready", clock.now(), "controller")
+    store.set_lane(2, srom, 0, clock.now(), "test")  # ready, but nothing in it
+    assert len(service.decide(pid).unavailable) == 1
+    store.set_lane(2, None, 0, clock.now(), "test")  # unassigned
+    assert len(service.decide(pid).unavailable) == 1
+
+
+def test_nothing_dispensable_needs_no_witness_and_explaining_ignores_lanes(
+    store: Store, clock: FixedClock
+) -> None:
+    pid = two_medications(store, clock, ALL_DAY, witnessed_capsules=True).participant
+    service = DecideService(store, clock, SITE)
+    assert service.decide(pid).needs_witness  # the witnessed capsule can be given
+    store.set_lane_state(2, "jammed", clock.now(), "controller")
+    view = service.decide(pid)
+    assert not view.needs_witness  # nobody is sent to a nurse for what cannot be given
+    assert [d.prescription.witnessed for d in view.doses] == [False]
+    store.set_lane_state(1, "jammed", clock.now(), "controller")
+    nothing = service.decide(pid)
+    assert (nothing.doses, len(nothing.unavailable), nothing.refusal) == ((), 2, None)
+    assert not nothing.needs_witness
+    # `kiosk explain` is about the rules: lanes are not looked at, nothing is written.
+    entries = audit.verify_chain(store.conn).entries
+    explained = service.decide(pid, at=clock.now())
+    assert (len(explained.doses), explained.unavailable) == (2, ())
+    assert audit.verify_chain(store.conn).entries == entries

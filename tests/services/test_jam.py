@@ -12,6 +12,8 @@ import pytest
 
 from hardware.controller.driver import SerialController
 from hardware.emulators.controller import ControllerEmulator
+from kiosk.domain import jam_recovery as jr
+from kiosk.domain.jam_recovery import JamFailure
 from kiosk.domain.model import Prescription, Window
 from kiosk.services.clock import FixedClock
 from kiosk.services.dispense import DispenseService
@@ -101,7 +103,8 @@ def jam_actions(store: Store) -> list[str]:
 def test_the_wizard_clears_a_jam_end_to_end_without_a_door_lockout(machine: Machine) -> None:
     m = machine
     jam_lane_one(m)
-    assert m.health.check().ok
+    # Its only lane jammed: nobody can be served (out of service), but nothing is latched.
+    assert m.health.check().faults == {Fault.NO_READY_LANE}
     worker = m.worker
 
     assert m.jam.begin(worker, 1).step is JamStep.BEGUN
@@ -239,3 +242,161 @@ def test_a_late_tamper_event_does_not_latch_the_machine_again_after_staff_cleare
     m.health.confirm_secure("735194")
     assert Fault.TAMPER not in m.health.check().faults
     assert m.store.flags() == {}
+
+
+def test_the_roles_that_may_clear_a_door_lockout_are_the_sites(machine: Machine) -> None:
+    """A night worker's PIN is refused by default and accepted where the site allows staff;
+    each refusal names its reason (the screen words it), and STATUS is read every time."""
+    from kiosk.domain.door_recovery import LockoutPolicy, SecureRefusal
+    from kiosk.domain.permissions import Role
+    from kiosk.services.health import NotSecure
+    from kiosk.store.pins import hash_pin
+
+    m = machine
+    m.store.add_staff("Night", "staff", hash_pin("864209"), m.clock.now(), "test")
+    m.emulator.open_door()
+    assert Fault.DOOR_OPENED in m.health.check().faults
+
+    def refused(pin: str) -> SecureRefusal:
+        with pytest.raises(NotSecure) as caught:
+            m.health.confirm_secure(pin)
+        return caught.value.reason
+
+    assert refused("864209") is SecureRefusal.PIN_NOT_ACCEPTED  # default: not the staff role
+    m.health.lockout = LockoutPolicy((Role.STAFF, Role.ADMIN), "Call 604-555-0100")
+    assert refused("864209") is SecureRefusal.DOOR_OPEN  # allowed now, but the door is open
+    m.emulator.close_door()
+    m.emulator.set_silent(True)
+    assert refused("864209") is SecureRefusal.CONTROLLER_SILENT
+    m.emulator.set_silent(False)
+    m.emulator.trip_tamper()
+    assert refused("864209") is SecureRefusal.TAMPER
+    m.emulator.clear_tamper()
+    staff_id = m.health.confirm_secure("864209")
+    assert m.store.flags() == {}
+    assert m.health.check().ok
+    flag_clear = m.store.conn.execute(
+        "SELECT actor FROM audit_log WHERE action = 'machine.flags_cleared'"
+    ).fetchall()
+    assert flag_clear == [(f"staff:{staff_id}",)]
+
+
+# ---------------------------------------------------------------- the state machine's effects
+
+
+class Page:
+    """What the staff page does: send an event, carry out the effects, send the answers."""
+
+    def __init__(self, m: Machine) -> None:
+        self.m = m
+        self.now = 0.0
+        self.state = self._settle(jr.initial())
+
+    def _settle(self, state: jr.JamState) -> jr.JamState:
+        while state.effects:
+            [effect] = state.effects
+            state = jr.step(state, self.m.jam.perform(self.m.worker, effect), self.now)
+        return state
+
+    def send(self, event: jr.Event, after: float = 0.0) -> jr.JamState:
+        self.now += after
+        self.state = self._settle(jr.step(self.state, event, self.now))
+        return self.state
+
+
+def test_the_machine_drives_the_service_from_the_alert_to_done(machine: Machine) -> None:
+    m = machine
+    jam_lane_one(m)
+    page = Page(m)
+    assert page.state.lane == 1  # the open jam alert names lane 1
+    assert page.state.lane_choice == jr.LaneChoice(
+        1, "hydromorphone 8 mg tablet", jr.LaneCondition.JAMMED
+    )
+    page.send(jr.Start())
+    assert page.send(jr.Unlock()).step is jr.RecoveryStep.CLEAR_JAM
+    assert page.state.seconds_left == jr.UNLOCK_SECONDS and m.emulator.door_open
+    page.send(jr.Tick(), after=31)  # the door was opened in time: clearing goes on
+    assert (page.state.step, page.state.failure) == (jr.RecoveryStep.CLEAR_JAM, None)
+    page.send(jr.JamCleared())  # ... but nothing was taken out of the lane yet
+    page.send(jr.CountEntered(20))
+    blocked = page.send(jr.Reset())
+    assert (blocked.step, blocked.failure) == (jr.RecoveryStep.CLEAR_JAM, JamFailure.STILL_BLOCKED)
+    m.emulator.clear_jam(1)  # staff look again and take one tablet out
+    page.send(jr.JamCleared())
+    assert page.send(jr.CountEntered(19, 1)).step is jr.RecoveryStep.RESET_LANE
+    assert m.store.lanes()[0].stock == 19  # the tablet taken out went back to the pharmacy
+    assert page.send(jr.Reset()).step is jr.RecoveryStep.CLOSE_DOOR
+    still_open = page.send(jr.DoorClosed())
+    assert still_open.failure is JamFailure.DOOR_STILL_OPEN
+    m.emulator.close_door()
+    done = page.send(jr.DoorClosed())
+    assert (done.step, done.ended) == (jr.RecoveryStep.DONE, jr.JamEnd.BACK_IN_SERVICE)
+    assert m.store.lanes()[0].state == "ready"
+    assert not m.health.staff_session and m.health.check().ok
+    assert m.store.flags() == {}
+    assert jam_actions(m.store) == [
+        "jam.begun",
+        "jam.door_unlocked",
+        "jam.lane_cleared",
+        "jam.counted",
+        "jam.reset_refused",
+        "jam.lane_cleared",
+        "jam.counted",
+        "jam.taken_out",
+        "jam.lane_reset",
+        "jam.finish_refused",
+        "jam.finished",
+    ]
+    kinds = m.store.conn.execute("SELECT kind, units FROM stock_movements ORDER BY id").fetchall()
+    assert kinds[-1] == ("return", -1)
+    assert m.store.conn.execute("SELECT count(*) FROM discrepancies").fetchone() == (0,)
+
+
+def test_a_door_left_closed_through_the_countdown_means_unlocking_again(
+    machine: Machine,
+) -> None:
+    m = machine
+    jam_lane_one(m)
+    page = Page(m)
+    page.send(jr.Start())
+    page.send(jr.Unlock())
+    m.emulator.close_door()  # nobody pulled it: the solenoid locks it again
+    page.send(jr.Tick(), after=10)
+    assert page.state.seconds_left == 20
+    relocked = page.send(jr.Tick(), after=25)
+    assert (relocked.step, relocked.failure) == (
+        jr.RecoveryStep.UNLOCK_DOOR,
+        JamFailure.DOOR_NOT_OPENED,
+    )
+    m.emulator.set_silent(True)
+    silent = page.send(jr.Unlock())
+    assert (silent.step, silent.failure) == (
+        jr.RecoveryStep.UNLOCK_DOOR,
+        JamFailure.CONTROLLER_SILENT,
+    )
+    m.emulator.set_silent(False)
+    assert page.send(jr.Unlock()).step is jr.RecoveryStep.CLEAR_JAM
+
+
+def test_cancel_waits_for_the_door_to_close_and_leaves_the_lane_jammed(machine: Machine) -> None:
+    m = machine
+    jam_lane_one(m)
+    page = Page(m)
+    page.send(jr.Start())
+    page.send(jr.Unlock())
+    asked = page.send(jr.Cancel())  # the door is open: close it first
+    assert (asked.step, asked.failure, asked.cancelling) == (
+        jr.RecoveryStep.CLOSE_DOOR,
+        JamFailure.DOOR_STILL_OPEN,
+        True,
+    )
+    assert m.health.staff_session  # still working on the open machine: no lockout
+    m.emulator.close_door()
+    stopped = page.send(jr.DoorClosed())
+    assert (stopped.step, stopped.ended) == (jr.RecoveryStep.DONE, jr.JamEnd.STOPPED)
+    assert not m.health.staff_session
+    assert m.store.lanes()[0].state == "jammed"
+    # No lockout (it was closed); its only lane still jammed, nobody can be served.
+    assert m.health.check().faults == {Fault.NO_READY_LANE} and m.store.flags() == {}
+    assert jam_actions(m.store)[-2:] == ["jam.stop_refused", "jam.cancelled"]
+    assert m.jam.step is JamStep.IDLE

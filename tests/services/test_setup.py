@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -13,8 +14,15 @@ import pytest
 from hardware.emulators.controller import ControllerEmulator
 from hardware.emulators.fingerprint import FingerprintEmulator
 from kiosk.services.clock import FixedClock
-from kiosk.services.config import load_config
-from kiosk.services.setup import SetupAnswers, SetupError, SetupService, timezones
+from kiosk.services.config import Config, load_config
+from kiosk.services.setup import (
+    SetupAnswers,
+    SetupError,
+    SetupService,
+    check_data_dir,
+    default_data_dir,
+    timezones,
+)
 from kiosk.services.staff import StaffService
 from kiosk.store.db import connect
 from kiosk.store.keyfile import read_key_file
@@ -233,3 +241,87 @@ def test_device_tests_fail_for_a_missing_port(tmp_path: Path) -> None:
     result = SetupService().test_controller(str(tmp_path / "no-such-port"))
     assert not result.ok
     assert "cannot open" in result.message
+
+
+def test_the_data_folder_is_checked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kiosk.services import setup
+
+    assert check_data_dir(tmp_path / "new" / "folder") > 0  # made at finish
+    for bad, code in (
+        ("", "data_dir"),
+        ("relative/path", "data_dir"),
+        (str(tmp_path / "file"), "data_dir_file"),
+    ):
+        (tmp_path / "file").write_text("")
+        with pytest.raises(SetupError) as raised:
+            check_data_dir(bad)
+        assert raised.value.code == code
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "kiosk.db").write_bytes(b"")
+    with pytest.raises(SetupError) as raised:
+        check_data_dir(tmp_path / "old")
+    assert raised.value.code == "data_exists"
+    monkeypatch.setattr(setup.os, "access", lambda path, mode: False)
+    with pytest.raises(SetupError) as raised:
+        check_data_dir(tmp_path / "new")
+    assert raised.value.code == "data_dir_writable"
+    monkeypatch.undo()
+    free = shutil.disk_usage(tmp_path).free
+    monkeypatch.setattr(setup, "MIN_FREE_MB", free // (1024 * 1024) + 1)
+    with pytest.raises(SetupError) as raised:
+        check_data_dir(tmp_path / "new")
+    assert raised.value.code == "data_dir_space"
+
+
+def test_the_default_data_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kiosk.services import setup
+
+    assert default_data_dir(is_root=True) == Path("/var/lib/kiosk")
+    # Not root: the system folder when it was prepared for this user (docs/INSTALL.md)...
+    monkeypatch.setattr(setup, "SYSTEM_DATA_DIR", tmp_path)
+    assert default_data_dir(is_root=False) == tmp_path
+    # ...else the user's data folder (a developer's machine).
+    monkeypatch.setattr(setup, "SYSTEM_DATA_DIR", tmp_path / "absent")
+    assert default_data_dir(is_root=False) == Config().data_dir
+
+
+def test_finish_refuses_a_data_folder_it_cannot_use(
+    tmp_path: Path, devices: tuple[FingerprintEmulator, ControllerEmulator], clock: FixedClock
+) -> None:
+    answers = replace(answers_for(tmp_path, devices), data_dir=Path("relative"))
+    with pytest.raises(SetupError) as raised:
+        SetupService(clock=clock).finish(answers)
+    assert raised.value.code == "data_dir"
+    assert answers.config_path is not None and not answers.config_path.exists()
+
+
+def test_the_first_admin_can_load_the_lanes_of_a_fresh_kiosk(
+    tmp_path: Path, devices: tuple[FingerprintEmulator, ControllerEmulator], clock: FixedClock
+) -> None:
+    """The only account of a fresh install: it adds a colleague (a restock needs a second
+    PIN) and a pharmacist (medications), assigns a lane and restocks it."""
+    from kiosk.domain.permissions import Permission
+    from kiosk.services.prescriptions import PrescriptionService
+    from kiosk.services.stock import StockService
+
+    service = SetupService(clock=clock)
+    config = service.finish(answers_for(tmp_path, devices))
+    assert service.key_path == config.data_dir / "db.key"
+    conn = connect(config.database_path, read_key_file(config.data_dir / "db.key"))
+    try:
+        store = Store(conn)
+        staff = StaffService(store, clock)
+        admin = staff.login(PIN)
+        assert admin.can(Permission.ASSIGN_LANE) and admin.can(Permission.RESTOCK)
+        staff.add(admin, "Paul Pharmacist", "pharmacist", "739164")
+        staff.add(admin, "Wanda Worker", "staff", "815273")
+        pharmacist = staff.login("739164")
+        medication = PrescriptionService(store, clock, staff).add_medication(
+            pharmacist, "hydromorphone", "8 mg", "tablet"
+        )
+        stock = StockService(store, clock, staff)
+        stock.assign(admin, 1, medication, None, "first load")
+        result = stock.restock(admin, 1, 0, 40, "815273")
+        assert result.matches and result.stock == 40
+    finally:
+        conn.close()

@@ -75,7 +75,16 @@ class Kiosk:
 
 
 @pytest.fixture
-def kiosk(qtbot: QtBot, tmp_path: Path, clock: FixedClock) -> Iterator[Kiosk]:
+def site_toml() -> str:
+    """The demo's kiosk.toml ('': the demo writes its own); a test module overrides it."""
+    return ""
+
+
+@pytest.fixture
+def kiosk(qtbot: QtBot, tmp_path: Path, clock: FixedClock, site_toml: str) -> Iterator[Kiosk]:
+    if site_toml:
+        (tmp_path / "data").mkdir()
+        (tmp_path / "data" / "kiosk.toml").write_text(site_toml, encoding="utf-8")
     runtime = start_demo(
         tmp_path / "data", clock, realistic_timing=False, link_dir=tmp_path / "by-id"
     )

@@ -18,7 +18,7 @@ from kiosk.domain.flow import TIMEOUTS, Screen
 from kiosk.i18n import PARTICIPANT_LOCALES, set_locale
 from kiosk.ui import theme
 from kiosk.ui.screens import ParticipantView
-from kiosk.ui.screenshots import NOW, SITE, states
+from kiosk.ui.screenshots import CONTACT, NOW, SITE, states
 from kiosk.ui.sound import SoundCues
 
 RESOLUTIONS = [(1080, 1920), (1920, 1080)]
@@ -79,7 +79,7 @@ def test_participant_screens_fit_and_read_well(
     problems: list[str] = []
     try:
         for name, state in states().items():
-            view = ParticipantView(lambda _event: None, lambda: None)
+            view = ParticipantView(lambda _event: None, lambda: None, CONTACT)
             qtbot.addWidget(view)
             view.resize(*size)
             view.show_state(replace(state, locale=locale), NOW, SITE)

@@ -177,7 +177,7 @@ def test_prescriptions_are_entered_by_a_pharmacist_and_refused_to_staff(
         page.add_prescription()  # type: ignore[attr-defined]
         qtbot.waitUntil(
             lambda p=page: p.form is not None and p.editor.isVisible(),  # type: ignore[attr-defined]
-            timeout=5000,
+            timeout=15000,
         )
         page.form.reason.setText("second medication")  # type: ignore[attr-defined]
         page.save_prescription()  # type: ignore[attr-defined]
@@ -266,7 +266,7 @@ def test_a_new_participant_is_added_and_two_fingers_enrolled(kiosk: Kiosk, qtbot
     page.new_name.setText("River")  # type: ignore[attr-defined]
     page.create_participant()  # type: ignore[attr-defined]
     qtbot.waitUntil(
-        lambda: panel.message.text() == "Participant added. Now enroll two fingers.", timeout=5000
+        lambda: panel.message.text() == "Participant added. Now enroll two fingers.", timeout=15000
     )
     page = open_participant(kiosk, qtbot, panel, "P-0100")
     for finger in ("right-index", "left-index"):
@@ -283,7 +283,7 @@ def test_a_new_participant_is_added_and_two_fingers_enrolled(kiosk: Kiosk, qtbot
             and page.results.item(0, 3) is not None
             and page.results.item(0, 3).text() == "2"
         ),
-        timeout=5000,
+        timeout=15000,
     )
     panel.logout("logout")
 

@@ -61,7 +61,7 @@ def test_a_resolved_alert_is_in_the_history_in_the_readers_language(
         assert row[1:4] == [
             "Couloir bloqué",
             "Couloir 2",
-            "Le couloir 2 est bloqué : dégagez-le avec Dégager un blocage.",
+            "Le couloir 2 est bloqué : sélectionnez cette alerte, puis Dégager ce blocage.",
         ]
         assert row[4].startswith("Résolue d’elle-même")
         panel.logout("logout")

@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from kiosk.domain import flow
+from kiosk.domain.door_recovery import SecureRefusal
 from kiosk.domain.flow import Screen
 from kiosk.services.seed import DEMO_ADMIN_PIN, DEMO_NURSE_PIN
 from tests.ui.conftest import Kiosk
@@ -44,10 +45,20 @@ def read_store(kiosk: Kiosk, qtbot: QtBot, sql: str) -> list[tuple[object, ...]]
 
 
 def staff_pin(kiosk: Kiosk, qtbot: QtBot, pin: str) -> None:
-    pad = kiosk.window.view.out_of_service.pad
+    """Say the machine is closed (when the screen asks), then type ``pin``."""
+    secure = kiosk.window.view.out_of_service.secure
+    if secure.closed.isVisible():
+        qtbot.mouseClick(secure.closed, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: secure.pad.isVisible() and secure.pad.isEnabled(), timeout=15000)
+    pad = secure.pad
     for digit in pin:
         qtbot.mouseClick(pad.keys[digit], Qt.MouseButton.LeftButton)
     qtbot.mouseClick(pad.keys["ok"], Qt.MouseButton.LeftButton)
+
+
+def refusal(kiosk: Kiosk) -> SecureRefusal | None:
+    secure = kiosk.driver.state.secure
+    return None if secure is None else secure.refusal
 
 
 def test_a_jam_marks_the_lane_alerts_staff_and_the_shared_lane_serves_next(
@@ -97,11 +108,20 @@ def test_a_service_door_opened_outside_a_staff_session_stops_dispensing_until_se
     screen = kiosk.window.view.out_of_service
     assert kiosk.driver.state.staff_can_clear
     assert "The service door was opened outside a staff session." in screen.reasons.text()
+    assert screen.secure.help.text() == (
+        "Close the service door firmly. Then press “The machine is closed”."
+    )
     staff_pin(kiosk, qtbot, DEMO_NURSE_PIN)  # a nurse may not clear it
-    qtbot.waitUntil(lambda: kiosk.driver.state.staff_message == "pin", timeout=15000)
-    assert screen.staff_message.text() == "That PIN is not accepted for this task."
+    qtbot.waitUntil(lambda: refusal(kiosk) is SecureRefusal.PIN_NOT_ACCEPTED, timeout=15000)
+    # Who can, and whom to call (no on-call contact in the demo's configuration).
+    assert screen.secure.message.text() == (
+        "That PIN is not accepted for this task.\n"
+        "Roles that can clear this lockout: administrator, pharmacist, technician.\n"
+        "Ask someone in one of these roles to come."
+    )
     staff_pin(kiosk, qtbot, DEMO_ADMIN_PIN)  # the right role, but the door is open
-    qtbot.waitUntil(lambda: kiosk.driver.state.staff_message == "door_open", timeout=15000)
+    qtbot.waitUntil(lambda: refusal(kiosk) is SecureRefusal.DOOR_OPEN, timeout=15000)
+    assert screen.secure.closed.isVisible()  # back to closing up
     kiosk.controller.close_door()
     kiosk.driver.check_health()  # closing the door alone does not clear the lockout
     qtbot.wait_signal  # noqa: B018 - documentation: nothing to wait for here
@@ -121,7 +141,10 @@ def test_a_tripped_tamper_switch_stops_dispensing_until_secured(kiosk: Kiosk, qt
     qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.OUT_OF_SERVICE, timeout=15000)
     assert kiosk.driver.state.faults == ("tamper",)
     staff_pin(kiosk, qtbot, DEMO_ADMIN_PIN)
-    qtbot.waitUntil(lambda: kiosk.driver.state.staff_message == "tamper", timeout=15000)
+    qtbot.waitUntil(lambda: refusal(kiosk) is SecureRefusal.TAMPER, timeout=15000)
+    assert "The tamper switch is still tripped." in (
+        kiosk.window.view.out_of_service.secure.message.text()
+    )
     kiosk.controller.clear_tamper()
     staff_pin(kiosk, qtbot, DEMO_ADMIN_PIN)
     qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.IDLE, timeout=RECOVERY_MS)
@@ -211,3 +234,28 @@ def test_an_adapter_unplugged_mid_vend_is_settled_after_replug(kiosk: Kiosk, qtb
     [record] = kiosk.controller.log[-1:]
     assert kiosk.controller.vends_started[record.vend_id] == 1
     back_to_idle(kiosk, qtbot)
+
+
+def test_staff_open_the_panel_from_the_out_of_service_screen(kiosk: Kiosk, qtbot: QtBot) -> None:
+    from tests.ui.test_admin import enter_pin
+
+    kiosk.controller.unplug()
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.OUT_OF_SERVICE, timeout=20000)
+    button = kiosk.window.view.out_of_service.staff
+    assert button.isVisible() and button.text() == "Staff sign-in"
+    assert button.height() >= 60
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: kiosk.window.login is not None, timeout=15000)
+    enter_pin(kiosk, qtbot, DEMO_ADMIN_PIN)
+    qtbot.waitUntil(lambda: kiosk.window.panel is not None, timeout=15000)
+    panel = kiosk.window.panel
+    assert panel is not None
+    assert {"hardware", "jam", "alerts"} <= {page.key for page in panel.pages}
+    panel.logout("logout")
+    # Still faulty: back to out of service, not to idle.
+    qtbot.waitUntil(lambda: kiosk.window.panel is None, timeout=15000)
+    assert kiosk.window.pages.currentWidget() is kiosk.window.view
+    assert kiosk.driver.state.screen is Screen.OUT_OF_SERVICE
+    assert kiosk.window.view.currentWidget() is kiosk.window.view.out_of_service
+    kiosk.controller.replug()
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.IDLE, timeout=RECOVERY_MS)

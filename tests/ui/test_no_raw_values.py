@@ -34,8 +34,9 @@ from PySide6.QtWidgets import (
 from pytestqt.qtbot import QtBot
 
 from kiosk import i18n
-from kiosk.domain import flow
+from kiosk.domain import door_recovery, flow
 from kiosk.domain.alerts import AlertKind
+from kiosk.domain.door_recovery import SecureRefusal, SecureStep
 from kiosk.domain.model import LaneStatus, PrescriptionStatus, SiteClock
 from kiosk.domain.permissions import Role
 from kiosk.services.health import Fault
@@ -241,10 +242,12 @@ def participant_states() -> dict[str, flow.FlowState]:
     every_fault = tuple(sorted({f.value for f in Fault} | {"health_check"}))
     lost = flow.step(flow.initial("en"), flow.ServiceLost(every_fault, True))
     shown["every_fault"] = lost
-    for code in ("pin", "door_open", "tamper", "controller", "locked", "error"):
-        shown[f"refused_{code}"] = replace(
-            lost, staff_message=code, pin_locked_seconds=30 if code == "locked" else 0
-        )
+    assert lost.secure is not None
+    for reason in SecureRefusal:
+        checking = replace(lost.secure, step=SecureStep.CHECKING)
+        seconds = 30 if reason is SecureRefusal.LOCKED else 0
+        secure = door_recovery.step(checking, door_recovery.Refused(reason, seconds))
+        shown[f"refused_{reason.value}"] = replace(lost, secure=secure)
     return shown
 
 

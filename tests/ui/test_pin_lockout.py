@@ -59,7 +59,7 @@ def test_the_confirm_secure_pad_shows_the_lock(kiosk: Kiosk, qtbot: QtBot) -> No
     wrong_pins(kiosk, qtbot, EntryPoint.CONFIRM_SECURE, 5)
     screen = kiosk.window.view.out_of_service
     staff_pin(kiosk, qtbot, DEMO_ADMIN_PIN)
-    qtbot.waitUntil(lambda: screen.staff_message.text() == LOCKED, timeout=15000)
+    qtbot.waitUntil(lambda: screen.secure.message.text().startswith(LOCKED), timeout=15000)
     assert kiosk.driver.state.screen is Screen.OUT_OF_SERVICE
     kiosk.runtime.clock.at += timedelta(seconds=30)  # type: ignore[attr-defined]
     staff_pin(kiosk, qtbot, DEMO_ADMIN_PIN)

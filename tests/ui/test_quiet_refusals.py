@@ -9,6 +9,7 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from kiosk.domain.door_recovery import SecureRefusal
 from kiosk.domain.flow import Screen
 from kiosk.services.errors import InvalidInput, NotPermitted
 from kiosk.services.health import NotSecure
@@ -18,7 +19,7 @@ from kiosk.services.seed import DEMO_ADMIN_PIN, DEMO_NURSE_PIN
 from kiosk.ui.background import Backend
 from tests.ui.conftest import Kiosk
 from tests.ui.test_admin import enter_pin, log_in, press_and_hold_corner
-from tests.ui.test_faults import staff_pin
+from tests.ui.test_faults import refusal, staff_pin
 
 NOW = datetime(2026, 6, 10, 19, 0, tzinfo=UTC)
 REFUSALS: list[BaseException] = [
@@ -26,7 +27,7 @@ REFUSALS: list[BaseException] = [
     InvalidInput("pin_short"),
     WrongPin(EntryPoint.ADMIN_LOGIN, 1),
     PinLocked(EntryPoint.ADMIN_LOGIN, NOW + timedelta(seconds=30), NOW),
-    NotSecure("door_open"),
+    NotSecure(SecureRefusal.DOOR_OPEN),
     WitnessRequired("a witnessed dose cannot be given without a witness"),
 ]
 
@@ -103,9 +104,9 @@ def test_staff_refusals_on_the_screens_stay_out_of_the_error_log(
     kiosk.driver.check_health()
     qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.OUT_OF_SERVICE, timeout=15000)
     staff_pin(kiosk, qtbot, DEMO_NURSE_PIN)
-    qtbot.waitUntil(lambda: kiosk.driver.state.staff_message == "pin", timeout=15000)
+    qtbot.waitUntil(lambda: refusal(kiosk) is SecureRefusal.PIN_NOT_ACCEPTED, timeout=15000)
     staff_pin(kiosk, qtbot, DEMO_ADMIN_PIN)
-    qtbot.waitUntil(lambda: kiosk.driver.state.staff_message == "door_open", timeout=15000)
+    qtbot.waitUntil(lambda: refusal(kiosk) is SecureRefusal.DOOR_OPEN, timeout=15000)
     kiosk.controller.close_door()
     staff_pin(kiosk, qtbot, DEMO_ADMIN_PIN)
     qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.IDLE, timeout=20000)

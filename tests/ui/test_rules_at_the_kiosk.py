@@ -67,7 +67,7 @@ def test_three_wrong_witness_pins_send_to_staff(kiosk: Kiosk, qtbot: QtBot) -> N
                 kiosk.driver.state.witness_attempts == a
                 or kiosk.driver.state.screen is Screen.ERROR
             ),
-            timeout=5000,
+            timeout=15000,
         )
     assert kiosk.driver.state.screen is Screen.ERROR
     assert headline(kiosk) == "Please see staff"

@@ -97,20 +97,44 @@ def test_wizard_sets_up_the_kiosk(
     assert wizard.offline_choice.isChecked()
     press_next(qtbot, wizard, 6)
 
+    # The data folder: shown (here the one given on the command line), checked, changeable.
+    assert wizard.data_folder.text() == str(tmp_path / "data")
+    assert "Free space there" in wizard.data_note.text()
+    wizard.data_folder.setText("relative/folder")
+    wizard.next_button.click()
+    assert wizard.stack.currentIndex() == 6
+    assert "starting with /" in wizard.message.text()
+    (tmp_path / "a-file").write_text("")
+    wizard.data_folder.setText(str(tmp_path / "a-file"))
+    wizard.next_button.click()
+    assert "is a file" in wizard.message.text()
+    wizard.data_folder.setText(str(tmp_path / "kiosk-data"))
+    press_next(qtbot, wizard, 7)
+
     wizard.admin_name.setText("Grace Admin")
     wizard.admin_pin.setText("123456")
     wizard.admin_pin_again.setText("123456")
     wizard.next_button.click()
-    assert wizard.stack.currentIndex() == 6
+    assert wizard.stack.currentIndex() == 7
     assert "guess" in wizard.message.text()
     wizard.admin_pin.setText(PIN)
     wizard.admin_pin_again.setText(PIN)
-    press_next(qtbot, wizard, 7)
+    press_next(qtbot, wizard, 8)
     assert PIN not in wizard.summary.text()
     assert "America/Halifax" in wizard.summary.text()
+    assert str(tmp_path / "kiosk-data") in wizard.summary.text()
 
-    with qtbot.waitSignal(wizard.finished_setup, timeout=20000) as signal:
-        wizard.finish_button.click()
+    # Finished: the next steps, each with its place in the staff panel, before the kiosk starts.
+    wizard.finish_button.click()
+    qtbot.waitUntil(lambda: wizard.stack.currentWidget() is wizard.next_steps_page, timeout=20000)
+    steps = wizard.next_steps.text()
+    for where in ("Staff accounts page", "Lanes and stock page", "Participants page", "Sync"):
+        assert where in steps
+    assert "top-right corner" in steps
+    assert str(tmp_path / "kiosk-data" / "db.key") in steps
+    assert wizard.continue_button.isVisible() and not wizard.back_button.isEnabled()
+    with qtbot.waitSignal(wizard.finished_setup, timeout=5000) as signal:
+        wizard.continue_button.click()
     config = signal.args[0]
     assert isinstance(config, Config)
     assert wizard.admin_pin.text() == "" and wizard.admin_pin_again.text() == ""
@@ -122,7 +146,8 @@ def test_wizard_sets_up_the_kiosk(
     assert config.sensor_port == sensor.port
     assert config.controller_port == controller.port
     assert PIN not in (tmp_path / "kiosk.toml").read_text()
-    key_path = tmp_path / "data" / "db.key"
+    assert config.data_dir == tmp_path / "kiosk-data"
+    key_path = tmp_path / "kiosk-data" / "db.key"
     assert key_path.stat().st_mode & 0o777 == 0o600
     conn = connect(config.database_path, read_key_file(key_path), migrate=False)
     try:
@@ -144,7 +169,7 @@ def test_a_finish_error_is_worded_on_the_page(
     wizard.admin_name.setText("Admin")
     wizard.admin_pin.setText(PIN)
     wizard.admin_pin_again.setText(PIN)
-    wizard.stack.setCurrentIndex(7)
+    wizard.stack.setCurrentIndex(8)
     wizard.finish_button.click()
     qtbot.waitUntil(lambda: "already set up" in wizard.message.text(), timeout=20000)
     assert wizard.finish_button.isEnabled()

@@ -53,6 +53,8 @@ class AdminContext:
     clock: Clock
     session: StaffSession
     show_message: Callable[[str, bool], None]  # (text, is_error)
+    # Open another page about a subject ("jam", "lane:2"): set by the panel.
+    open_page: Callable[[str, str], None] | None = None
 
     def run(
         self,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QChildEvent, QEvent, QObject, QTimer
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -44,13 +44,18 @@ QGroupBox { color: #FFFFFF; font-size: 16pt; }
 
 
 class _ActivityWatcher(QObject):
-    """Any touch, click or key restarts the logout countdown."""
+    """Any touch, click or key restarts the logout countdown, also on widgets a page adds
+    later (the jam page's lane buttons)."""
 
     def __init__(self, on_activity: Callable[[], None]) -> None:
         super().__init__()
         self._on_activity = on_activity
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if isinstance(event, QChildEvent) and event.type() is QEvent.Type.ChildAdded:
+            child = event.child()
+            if isinstance(child, QWidget):
+                child.installEventFilter(self)
         if event.type() in (
             QEvent.Type.MouseButtonPress,
             QEvent.Type.KeyPress,
@@ -71,6 +76,7 @@ class AdminPanel(QWidget):
         self.setStyleSheet(ADMIN_STYLE)
         self._on_logout = on_logout
         self.ctx = ctx_factory(self.show_message)
+        self.ctx.open_page = self.open_page_about
         session = self.ctx.session
         self.title = QLabel(
             _("Staff: {name} ({role})").format(name=session.name, role=role_text(session.role))
@@ -118,6 +124,12 @@ class AdminPanel(QWidget):
 
     def open_page(self, key: str) -> None:
         self.nav.setCurrentRow([p.key for p in self.pages].index(key))
+
+    def open_page_about(self, key: str, subject: str) -> None:
+        """Another page, about ``subject`` (from an alert: the jam page for "lane:2")."""
+        if key in [p.key for p in self.pages]:
+            self.open_page(key)
+            self.pages[self.nav.currentRow()].show_subject(subject)
 
     def _open(self, row: int) -> None:
         if 0 <= row < len(self.pages):

@@ -15,6 +15,7 @@ from kiosk.services.errors import InvalidInput, NotPermitted
 from kiosk.services.health import SelfTestPart, SelfTestRow
 from kiosk.services.logs import Alert, AuditRow, ChainStatus
 from kiosk.services.pin_gate import PinLocked
+from kiosk.ui.staff_words import role_name
 from kiosk.ui.texts import pin_locked_text
 
 INPUT_CODES = {
@@ -82,21 +83,13 @@ def worded(table: Mapping[str, str], raw: str) -> str:
     return _(known) if known else humanize(raw)
 
 
-ROLES = {
-    Role.STAFF: N_("Support worker"),
-    Role.NURSE: N_("Nurse"),
-    Role.PHARMACIST: N_("Pharmacist"),
-    Role.TECHNICIAN: N_("Technician"),
-    Role.PRESCRIBER: N_("Prescriber"),
-    Role.ADMIN: N_("Administrator"),
-}
-
-
 def role_text(role: str) -> str:
+    """A role as a label ("Administrator"): the staff screens' role name, capitalised."""
     try:
-        return _(ROLES[Role(role)])
+        name = role_name(Role(role))
     except ValueError:
         return humanize(role)
+    return name[:1].upper() + name[1:]
 
 
 def staff_text(name: str, role: str) -> str:
@@ -183,6 +176,7 @@ ALERT_KINDS = {
     AlertKind.NO_LANE: N_("No lane for a medication"),
     AlertKind.DISCREPANCY: N_("Count differs"),
     AlertKind.MISSED_DOSES: N_("Missed doses"),
+    AlertKind.DOSE_NOT_GIVEN: N_("Dose not given"),
     AlertKind.PIN_LOCKOUT: N_("PIN entry locked"),
     AlertKind.SYNC_CLOCK_SKEW: N_("Hub refused the clock"),
     AlertKind.SYNC_CONFLICT: N_("Hub change not applied"),
@@ -207,7 +201,7 @@ ALERT_MESSAGES = {
     AlertKind.CONTROLLER: N_(
         "The dispenser controller does not answer: dispensing is stopped until it does."
     ),
-    AlertKind.LANE_JAMMED: N_("Lane {lane} is jammed: clear it with Clear a jam."),
+    AlertKind.LANE_JAMMED: N_("Lane {lane} is jammed: select this alert, then Clear this jam."),
     AlertKind.LANE_EMPTY: N_("Lane {lane} is empty: restock it."),
     AlertKind.LANE_FAULT: N_("Lane {lane} has a motor fault: clear and reset it."),
     AlertKind.PARTIAL_DISPENSE: N_(
@@ -219,6 +213,10 @@ ALERT_MESSAGES = {
     ),
     AlertKind.MISSED_DOSES: N_(
         "Prescription {prescription} is on hold after missed doses: needs prescriber review."
+    ),
+    AlertKind.DOSE_NOT_GIVEN: N_(
+        "A dose shown to participant {participant} was not given: the rules refused it at "
+        "the moment of dispensing. They were asked to see staff."
     ),
     AlertKind.PIN_LOCKOUT: N_(
         "Wrong staff PINs at {entry}: it is locked, longer after each further wrong PIN."
@@ -251,6 +249,7 @@ def alert_text(alert: Alert) -> str:
         vend=tail if head == "vend" else about,
         medication=alert.subject_name or about,
         prescription=about,
+        participant=alert.subject_name.partition(" · ")[0] or about,
         entry=entry_text(alert.subject),
         record=about,
     )
@@ -264,7 +263,7 @@ def alert_state_text(alert: Alert, timezone: str) -> str:
         who = (
             staff_text(alert.acknowledged_by.name, alert.acknowledged_by.role)
             if alert.acknowledged_by
-            else _("staff")
+            else _("a staff member")
         )
         return _("Acknowledged by {who} {when}").format(
             who=who, when=moment(alert.acknowledged_at, timezone)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QVBoxLayout
 
+from kiosk.domain.alerts import AlertKind
 from kiosk.domain.permissions import Permission
 from kiosk.i18n import _
 from kiosk.services.logs import Alert
@@ -20,6 +21,8 @@ from kiosk.ui.admin.wording import (
     subject_text,
 )
 
+JAM_ALERT = AlertKind.LANE_JAMMED  # the alert kind the jam recovery answers
+
 
 class AlertsPage(AdminPage):
     key = "alerts"
@@ -31,14 +34,20 @@ class AlertsPage(AdminPage):
         self.table = table([_("When"), _("Kind"), _("About"), _("Message"), _("State")])
         self.ack = QPushButton(_("Acknowledge selected"))
         self.ack.clicked.connect(lambda _checked=False: self.acknowledge())
+        # A jam alert leads straight to the jam recovery, its lane chosen.
+        self.clear_jam = QPushButton(_("Clear this jam"))
+        self.clear_jam.clicked.connect(lambda _checked=False: self.open_jam())
+        self.clear_jam.setEnabled(False)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
         self.history = QCheckBox(_("Show closed alerts too"))
         self.history.toggled.connect(lambda _checked: self.activated())
-        row = QHBoxLayout()
-        row.addWidget(self.ack)
-        row.addWidget(self.history)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.clear_jam)
+        buttons.addWidget(self.ack)
+        buttons.addWidget(self.history)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
-        layout.addLayout(row)
+        layout.addLayout(buttons)
         self._alerts: list[Alert] = []
 
     @property
@@ -56,6 +65,7 @@ class AlertsPage(AdminPage):
     def _show(self, alerts: list[Alert]) -> None:
         tz = self.ctx.site.timezone
         self._alerts = alerts
+        self._selection_changed()
         fill(
             self.table,
             [
@@ -72,12 +82,31 @@ class AlertsPage(AdminPage):
         if not any(a.open for a in alerts):
             self.ctx.show_message(_("No open alerts."), False)
 
-    def acknowledge(self) -> None:
+    def _selected(self) -> Alert | None:
         row = self.table.currentRow()
-        if not 0 <= row < len(self._alerts) or not self._alerts[row].open:
+        selected = self.table.selectionModel().hasSelection()
+        return self._alerts[row] if selected and 0 <= row < len(self._alerts) else None
+
+    def _selected_jam(self) -> str | None:
+        alert = self._selected()
+        jam = alert is not None and alert.open and alert.kind is JAM_ALERT
+        return alert.subject if jam and alert is not None else None
+
+    def _selection_changed(self) -> None:
+        can = self.ctx.session.can(Permission.RESET_LANE) and self.ctx.open_page is not None
+        self.clear_jam.setEnabled(can and self._selected_jam() is not None)
+
+    def open_jam(self) -> None:
+        subject = self._selected_jam()
+        if subject is not None and self.ctx.open_page is not None:
+            self.ctx.open_page("jam", subject)
+
+    def acknowledge(self) -> None:
+        alert = self._selected()
+        if alert is None or not alert.open:
             self.ctx.show_message(_("Select an open alert first."), True)
             return
-        alert_id = self._alerts[row].id
+        alert_id = alert.id
 
         def done(_result: None) -> None:
             self.ctx.show_message(_("Alert acknowledged."), False)

@@ -28,5 +28,8 @@ class AdminPage(QWidget):
     def activated(self) -> None:
         """Shown: refresh from the services (on the backend)."""
 
+    def show_subject(self, subject: str) -> None:
+        """Opened from another page about ``subject`` (an alert's "lane:2")."""
+
     def closing(self) -> None:
         """The panel closes (logout): stop anything running."""

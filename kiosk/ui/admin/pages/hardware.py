@@ -27,6 +27,8 @@ class HardwarePage(AdminPage):
         super().__init__(ctx)
         self.status = QLabel("")
         self.status.setWordWrap(True)
+        self._faults: list[str] | None = None  # from the last health check
+        self._assigned: int | None = None  # lanes holding a medication
         self.checks = table([_("Part"), _("OK"), _("Detail")])
         self.lanes = table([_("Lane"), _("Medication"), _("State")])
         run = QPushButton(_("Run self-test"))
@@ -55,19 +57,42 @@ class HardwarePage(AdminPage):
 
     def activated(self) -> None:
         health = self.ctx.services.health
+        self._faults = None
+        self._assigned = None
         self.ctx.run(health.check, self._show_health)
         self.ctx.run(health.lanes_view, self._show_lanes)
 
     def _show_health(self, report: HealthReport) -> None:
-        faults = sorted(f.value for f in report.faults)
-        self.status.setText(
-            _("Ready to serve.")
-            if not faults
-            else _("Out of service: {faults}").format(faults=" ".join(map(fault_text, faults)))
-        )
+        self._faults = sorted(f.value for f in report.faults)
+        self._show_status()
 
-    def _show_lanes(self, lanes: list[tuple[int, str, LaneStatus]]) -> None:
-        fill(self.lanes, [(lane, med, lane_status_text(state)) for lane, med, state in lanes])
+    def _show_lanes(self, lanes: list[tuple[int, str | None, LaneStatus]]) -> None:
+        no_medication = _("No medication assigned")
+        fill(
+            self.lanes,
+            [(lane, name or no_medication, lane_status_text(state)) for lane, name, state in lanes],
+        )
+        self._assigned = sum(1 for _lane, name, _state in lanes if name)
+        self._show_status()
+
+    def _show_status(self) -> None:
+        """Ready only when the devices are well and at least one lane holds a medication."""
+        if self._faults is None or self._assigned is None:
+            return
+        faults = self._faults
+        if not self._assigned:
+            # Why no lane can serve (no_ready_lane): the sentence below says it and the fix.
+            faults = [fault for fault in faults if fault != "no_ready_lane"]
+        if faults:
+            text = _("Out of service: {faults}").format(faults=" ".join(map(fault_text, faults)))
+        elif not self._assigned:
+            text = _(
+                "No lane has a medication yet: nothing can be served. Assign lanes and load"
+                " stock on the Lanes and stock page."
+            )
+        else:
+            text = _("Ready to serve.")
+        self.status.setText(text)
 
     def run_selftest(self) -> None:
         actor = self.ctx.session.actor

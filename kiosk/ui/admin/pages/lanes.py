@@ -23,11 +23,12 @@ from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
 from kiosk.ui.admin.pages.widgets import fill, table
 from kiosk.ui.admin.wording import lane_status_text
+from kiosk.ui.keyboard import PinField
 
 
-def _pin_field() -> QLineEdit:
-    field = QLineEdit()
-    field.setEchoMode(QLineEdit.EchoMode.Password)
+def _pin_field(title: str) -> PinField:
+    """A second person's PIN: the kiosk's PIN pad opens over the page, not the keyboard."""
+    field = PinField(title)
     field.setPlaceholderText(_("Second staff member's PIN"))
     return field
 
@@ -49,7 +50,7 @@ class LanesPage(AdminPage):
         self.counted.setRange(0, 10_000)
         self.added = QSpinBox()
         self.added.setRange(0, 10_000)
-        self.second_pin = _pin_field()
+        self.second_pin = _pin_field(_("Second signature: another staff member's PIN"))
         restock = QPushButton(_("Restock"))
         restock.clicked.connect(lambda _checked=False: self.restock())
         restock_box = QGroupBox(_("Restock: count what is in the lane first"))
@@ -64,7 +65,7 @@ class LanesPage(AdminPage):
         self.reason.setPlaceholderText(_("Reason"))
         self.units = QSpinBox()
         self.units.setRange(1, 10_000)
-        self.waste_pin = _pin_field()
+        self.waste_pin = _pin_field(_("Witness: another staff member's PIN"))
         resolve = QPushButton(_("Resolve discrepancy of the lane"))
         resolve.clicked.connect(lambda _checked=False: self.resolve())
         returned = QPushButton(_("Record a return"))
@@ -92,8 +93,28 @@ class LanesPage(AdminPage):
         assign_layout.addWidget(self.locker_code, 1)
         assign_layout.addWidget(assign)
 
+        # A fresh install has no medications (a hub sends them with its prescriptions):
+        # whoever may write prescriptions adds them here, before a lane can hold one.
+        self.medication_box = QGroupBox(_("Add a medication"))
+        self.new_medication = QLineEdit()
+        self.new_medication.setPlaceholderText(_("Name"))
+        self.new_strength = QLineEdit()
+        self.new_strength.setPlaceholderText(_("Strength, e.g. 8 mg"))
+        self.new_form = QComboBox()
+        self.new_form.addItem(_("tablet"), "tablet")
+        self.new_form.addItem(_("capsule"), "capsule")
+        add_medication = QPushButton(_("Add"))
+        add_medication.clicked.connect(lambda _checked=False: self.add_medication())
+        medication_row = QHBoxLayout(self.medication_box)
+        medication_row.addWidget(self.new_medication, 2)
+        medication_row.addWidget(self.new_strength, 1)
+        medication_row.addWidget(self.new_form)
+        medication_row.addWidget(add_medication)
+        self.medication_box.setVisible(ctx.session.can(Permission.EDIT_PRESCRIPTION))
+
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.medication_box)
         layout.addWidget(assign_box)
         row = QHBoxLayout()
         row.addWidget(restock_box)
@@ -114,6 +135,22 @@ class LanesPage(AdminPage):
         self.medication.clear()
         for med in medications:
             self.medication.addItem(f"{med.name} {med.strength} {med.form}", med.id)
+
+    def add_medication(self) -> None:
+        prescriptions, session = self.ctx.services.prescriptions, self.ctx.session
+        name, strength = self.new_medication.text(), self.new_strength.text()
+        form = str(self.new_form.currentData())
+
+        def done(_medication_id: object) -> None:
+            self.ctx.show_message(
+                _("Medication added: {name}.").format(name=f"{name.strip()} {strength.strip()}"),
+                False,
+            )
+            self.new_medication.clear()
+            self.new_strength.clear()
+            self.activated()
+
+        self.ctx.run(lambda: prescriptions.add_medication(session, name, strength, form), done)
 
     def assign(self) -> None:
         stock, people, session = (
@@ -147,7 +184,7 @@ class LanesPage(AdminPage):
             [
                 (
                     lane.lane,
-                    lane.medication or "—",
+                    lane.medication or _("No medication assigned"),
                     lane.participant_code or _("shared"),
                     lane_status_text(lane.state),
                     lane.discrepancy_id or "",

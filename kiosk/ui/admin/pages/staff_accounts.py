@@ -19,6 +19,7 @@ from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
 from kiosk.ui.admin.pages.widgets import fill, table
 from kiosk.ui.admin.wording import role_text
+from kiosk.ui.keyboard import PinField
 
 
 class StaffPage(AdminPage):
@@ -33,10 +34,9 @@ class StaffPage(AdminPage):
         self.role = QComboBox()
         for role in ALL_ROLES:
             self.role.addItem(role_text(role), role)
-        self.pin = QLineEdit()
-        self.pin.setEchoMode(QLineEdit.EchoMode.Password)
-        self.pin_again = QLineEdit()
-        self.pin_again.setEchoMode(QLineEdit.EchoMode.Password)
+        # PINs come from the kiosk's PIN pad, never the on-screen keyboard.
+        self.pin = PinField(_("New staff member's PIN (6+ digits)"))
+        self.pin_again = PinField(_("The same PIN again"))
         form = QFormLayout()
         form.addRow(_("Name"), self.name)
         form.addRow(_("Role"), self.role)

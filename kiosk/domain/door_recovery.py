@@ -1,0 +1,185 @@
+"""Clearing a service-door or tamper lockout on the out-of-service screen, as a pure state
+machine.
+
+Steps: close the door and reset the tamper switch (staff say so) → enter the PIN of a role
+the site allows to clear (``LockoutPolicy``) → the kiosk checks the PIN and the controller's
+STATUS → cleared. Every refusal sends staff back to the step that fixes it, with its reason:
+a PIN of another role (the screen names the roles that can and the site's on-call contact),
+a locked PIN entry (how long), the door still open or the switch still tripped (close up
+again), a silent controller (nothing could be checked: try again).
+
+The participant flow (``kiosk.domain.flow``) holds one ``SecureState`` while the machine is
+out of service for a lockout and hands it the staff events; screens only render it. No Qt,
+no I/O, no clock.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from kiosk.domain.permissions import Permission, Role, roles_with
+
+
+class Latch(enum.Enum):
+    """What latched the machine (the values are the health faults' names)."""
+
+    DOOR = "door_opened"  # the service door opened outside a staff session
+    TAMPER = "tamper"  # the tamper switch tripped
+
+
+class SecureStep(enum.Enum):
+    CLOSE_UP = "close_up"  # close the service door, reset the tamper switch; say so
+    ENTER_PIN = "enter_pin"  # the PIN of a role that may clear
+    CHECKING = "checking"  # the PIN, then STATUS, are being checked
+    CLEARED = "cleared"  # the lockout is lifted (other faults may still hold the screen)
+
+
+class SecureRefusal(enum.Enum):
+    """Why the last PIN did not clear the lockout."""
+
+    PIN_NOT_ACCEPTED = "pin"  # wrong PIN, or a role the site does not allow to clear
+    LOCKED = "locked"  # too many wrong PINs: the pad takes none for a while
+    DOOR_OPEN = "door_open"  # STATUS: the door is still open
+    TAMPER = "tamper"  # STATUS: the tamper switch is still tripped
+    CONTROLLER_SILENT = "controller"  # no STATUS: nothing could be checked
+    ERROR = "error"  # anything else (logged)
+
+
+@dataclass(frozen=True)
+class LockoutPolicy:
+    """The site's rule (kiosk.toml ``[site] door_clear_roles``, ``on_call``)."""
+
+    roles: tuple[Role, ...]
+    on_call: str | None = None
+
+
+def default_policy() -> LockoutPolicy:
+    """The roles the permission table grants, no on-call contact (a site without a say)."""
+    return LockoutPolicy(tuple(Role(name) for name in roles_with(Permission.CONFIRM_SECURE)))
+
+
+# ---------------------------------------------------------------- events
+
+
+@dataclass(frozen=True)
+class MachineClosed:
+    """Staff say the door is closed and the tamper switch reset."""
+
+
+@dataclass(frozen=True)
+class PinEntered:
+    pin: str
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """The PIN was accepted and STATUS showed the machine closed: the lockout is cleared."""
+
+
+@dataclass(frozen=True)
+class Refused:
+    reason: SecureRefusal
+    seconds: int = 0  # LOCKED: how long the pad takes no PIN
+
+
+@dataclass(frozen=True)
+class Back:
+    """Staff step back to the start (a PIN pad left half-typed, a wrong turn)."""
+
+
+@dataclass(frozen=True)
+class StatusSeen:
+    """What the controller's STATUS says now (each health check while a refusal shows): a
+    refusal it disproves ("close the door first" once the door is closed) is withdrawn."""
+
+    door_open: bool
+    tamper: bool
+
+
+SecureEvent = MachineClosed | PinEntered | Confirmed | Refused | Back | StatusSeen
+
+# ---------------------------------------------------------------- effects
+
+
+@dataclass(frozen=True)
+class ConfirmSecure:
+    """Check ``pin`` (role, lockout policy) and then STATUS; answer Confirmed or Refused."""
+
+    pin: str
+
+
+# ---------------------------------------------------------------- state
+
+# Where each refusal sends staff: what they must do next.
+_BACK_TO: dict[SecureRefusal, SecureStep] = {
+    SecureRefusal.PIN_NOT_ACCEPTED: SecureStep.ENTER_PIN,
+    SecureRefusal.LOCKED: SecureStep.ENTER_PIN,
+    SecureRefusal.DOOR_OPEN: SecureStep.CLOSE_UP,
+    SecureRefusal.TAMPER: SecureStep.CLOSE_UP,
+    SecureRefusal.CONTROLLER_SILENT: SecureStep.ENTER_PIN,
+    SecureRefusal.ERROR: SecureStep.ENTER_PIN,
+}
+
+
+@dataclass(frozen=True)
+class SecureState:
+    step: SecureStep
+    latches: frozenset[Latch]
+    policy: LockoutPolicy
+    refusal: SecureRefusal | None = None
+    locked_seconds: int = 0
+    effects: tuple[ConfirmSecure, ...] = field(default=(), compare=False)
+
+    @property
+    def pin_pad(self) -> bool:
+        """The PIN pad takes digits (the other steps hide or disable it)."""
+        return self.step is SecureStep.ENTER_PIN
+
+
+def latches_in(faults: Iterable[str]) -> frozenset[Latch]:
+    names = {latch.value: latch for latch in Latch}
+    return frozenset(names[f] for f in faults if f in names)
+
+
+def start(faults: Iterable[str], policy: LockoutPolicy) -> SecureState:
+    return SecureState(SecureStep.CLOSE_UP, latches_in(faults), policy)
+
+
+def step(state: SecureState, event: SecureEvent) -> SecureState:
+    """The next state. Events that do not fit the step are ignored."""
+    s = replace(state, effects=())
+    match state.step, event:
+        case SecureStep.CLOSE_UP, MachineClosed():
+            return replace(s, step=SecureStep.ENTER_PIN)
+        case SecureStep.ENTER_PIN, PinEntered(pin=pin) if pin:
+            return replace(
+                s,
+                step=SecureStep.CHECKING,
+                refusal=None,
+                locked_seconds=0,
+                effects=(ConfirmSecure(pin),),
+            )
+        case SecureStep.CHECKING, Confirmed():
+            return replace(s, step=SecureStep.CLEARED, refusal=None, locked_seconds=0)
+        case SecureStep.CHECKING, Refused(reason=reason, seconds=seconds):
+            locked = seconds if reason is SecureRefusal.LOCKED else 0
+            return replace(s, step=_BACK_TO[reason], refusal=reason, locked_seconds=locked)
+        case ((SecureStep.ENTER_PIN | SecureStep.CLOSE_UP), Back()):
+            return replace(s, step=SecureStep.CLOSE_UP, refusal=None, locked_seconds=0)
+        case _, StatusSeen(door_open=door_open, tamper=tamper) if (
+            state.refusal is SecureRefusal.DOOR_OPEN and not door_open
+        ) or (state.refusal is SecureRefusal.TAMPER and not tamper):
+            return replace(s, refusal=None)
+    return s
+
+
+def relatched(
+    state: SecureState | None, faults: Iterable[str], policy: LockoutPolicy
+) -> SecureState:
+    """The health report changed while a lockout holds: keep staff where they are, with the
+    latches now reported (a fresh start when there was none, or it had been cleared)."""
+    if state is None or state.step is SecureStep.CLEARED:
+        return start(faults, policy)
+    return replace(state, latches=latches_in(faults), policy=policy, effects=())
