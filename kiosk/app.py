@@ -8,10 +8,10 @@ import os
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING
 
 from hardware.controller.driver import SerialController
 from hardware.ports import DeviceError, DispenserController, FingerprintSensor
@@ -29,6 +29,15 @@ from kiosk.store.anchor import anchor_path
 from kiosk.store.db import Connection, DatabaseError, StoreError, connect
 from kiosk.store.keyfile import KeyError_, load_or_create_key, resolve_key_path
 from kiosk.store.repository import Store
+
+if TYPE_CHECKING:
+    from hardware.emulators.controller import ControllerEmulator
+    from hardware.emulators.fingerprint import FingerprintEmulator
+    from kiosk.services.sync.thread import SyncThread
+    from kiosk.ui.admin.context import AdminServices
+    from kiosk.ui.background import Backend
+    from kiosk.ui.flow_driver import FlowDriver
+    from kiosk.ui.main_window import MainWindow
 
 log = logging.getLogger("kiosk.app")
 
@@ -52,6 +61,14 @@ def open_store(config: Config) -> tuple[Connection, Store]:
     return conn, Store(conn, anchor=anchor_path(config.database_path))
 
 
+@dataclass(frozen=True)
+class DemoDevices:
+    """The wire-level emulators `kiosk demo` (and the tests) run in-process."""
+
+    sensor: FingerprintEmulator
+    controller: ControllerEmulator
+
+
 @dataclass
 class Runtime:
     """Everything a running kiosk holds; ``close`` releases it in reverse order."""
@@ -64,8 +81,13 @@ class Runtime:
     clock: Clock
     interaction: InteractionService
     health: HealthService
-    emulators: list[Any] = field(default_factory=list)
-    sync: Any = None  # the SyncThread when [hub] is configured (kiosk.services.sync)
+    demo: DemoDevices | None = None
+    sync: SyncThread | None = None  # when [hub] is configured
+
+    @property
+    def emulators(self) -> tuple[FingerprintEmulator, ControllerEmulator] | tuple[()]:
+        """(sensor, controller) emulators of a demo, else ()."""
+        return () if self.demo is None else (self.demo.sensor, self.demo.controller)
 
     def close(self) -> None:
         if self.sync is not None:
@@ -75,8 +97,9 @@ class Runtime:
                 device.close()
             except DeviceError as exc:
                 log.warning("closing %s", exc)
-        for emulator in self.emulators:
-            emulator.stop()
+        if self.demo is not None:
+            self.demo.sensor.stop()
+            self.demo.controller.stop()
         self.conn.close()
 
 
@@ -133,7 +156,7 @@ def build_runtime(
     return runtime
 
 
-def start_sync(config: Config, clock: Clock) -> Any:
+def start_sync(config: Config, clock: Clock) -> SyncThread | None:
     """Start the sync thread when a hub is configured and the kiosk has credentials or an
     enrollment code (provisioning then happens on the sync thread). None otherwise."""
     from kiosk.services.sync import SyncThread, credentials_path, hub_factory
@@ -275,7 +298,7 @@ def start_demo(
             controller_emu.set_stock(lane.lane, lane.stock)  # the emulated lanes hold what we know
 
     runtime = build_runtime(config, clock, prepare)
-    runtime.emulators = [sensor_emu, controller_emu]
+    runtime.demo = DemoDevices(sensor_emu, controller_emu)
     reload_sensor(runtime.store, runtime.sensor)
     return runtime
 
@@ -290,8 +313,9 @@ def reload_sensor(store: Store, sensor: FingerprintSensor) -> int:
 # ------------------------------------------------------------------ the GUI
 
 
-def build_admin_services(runtime: Runtime) -> Any:
+def build_admin_services(runtime: Runtime) -> AdminServices:
     """The use cases behind the staff admin panel."""
+    from kiosk.services.diagnostics import DiagnosticsService
     from kiosk.services.holds import HoldService
     from kiosk.services.jam import JamRecovery
     from kiosk.services.logs import LogService
@@ -300,11 +324,12 @@ def build_admin_services(runtime: Runtime) -> Any:
     from kiosk.services.reconciliation import ReconciliationService
     from kiosk.services.staff import StaffService
     from kiosk.services.stock import StockService
+    from kiosk.services.sync.facade import SyncFacade
     from kiosk.ui.admin.context import AdminServices
 
     store, clock = runtime.store, runtime.clock
     staff = StaffService(store, clock)
-    services = AdminServices(
+    return AdminServices(
         staff=staff,
         logs=LogService(store, clock, staff),
         prescriptions=PrescriptionService(store, clock, staff),
@@ -315,52 +340,79 @@ def build_admin_services(runtime: Runtime) -> Any:
         stock=StockService(store, clock, staff),
         jam=JamRecovery(store, runtime.controller, clock, staff, runtime.health),
         reconciliation=ReconciliationService(store, clock, staff),
+        sync=SyncFacade(store, runtime.sync),
+        diagnostics=DiagnosticsService(runtime.config, store.conn, runtime.health, clock),
     )
-    services.extra["reload_sensor"] = services.participants.reload_sensor
-
-    def write_diagnostics(session: Any, folder: Path) -> Path:
-        from kiosk.services.diagnostics import write_zip
-
-        stamp = clock.now().strftime("%Y%m%d-%H%M%S")
-        rows = runtime.health.selftest(session.actor)
-        return write_zip(
-            folder / f"kiosk-diagnostics-{stamp}.zip",
-            runtime.config,
-            store.conn,
-            lambda: [{"part": name, "ok": ok, "detail": detail} for name, ok, detail in rows],
-        )
-
-    services.extra["diagnostics"] = write_diagnostics
-    from kiosk.services.sync.facade import SyncFacade
-
-    services.extra["sync"] = SyncFacade(store, runtime.sync)
-    return services
 
 
-def run_gui(runtime: Runtime, *, windowed: bool, demo: bool) -> int:
-    from kiosk.domain import flow
-    from kiosk.domain.flow import ErrorKind
-    from kiosk.ui import theme
+@dataclass
+class Gui:
+    """The kiosk's GUI over a runtime: one backend thread, the flow driver, the main window
+    and the staff panel's services. ``kiosk run``/``demo``, ``kiosk smoke`` and the UI tests
+    all get theirs from ``assemble_gui``."""
+
+    runtime: Runtime
+    backend: Backend
+    driver: FlowDriver
+    window: MainWindow
+    admin: AdminServices
+
+    def start(self) -> None:
+        """Start polling the sensor and checking health (show the window first)."""
+        self.driver.start()
+
+    def shutdown(self) -> None:
+        """Stop the timers and the backend thread; the runtime is the caller's to close."""
+        self.window.shutdown()
+        self.backend.shutdown()
+
+
+def assemble_gui(
+    runtime: Runtime, *, title: str | None = None, sound_cues: bool | None = None
+) -> Gui:
+    """Build the GUI for ``runtime`` (a QApplication must exist). ``title`` defaults to the
+    site name and ``sound_cues`` to the configuration."""
     from kiosk.ui.background import Backend
     from kiosk.ui.flow_driver import FlowDriver
     from kiosk.ui.main_window import MainWindow
+    from kiosk.ui.sound import SoundCues
+
+    config = runtime.config
+    backend = Backend()
+    driver = FlowDriver(
+        runtime.interaction,
+        backend,
+        config.language,
+        runtime.health,
+        SoundCues(config.sound_cues if sound_cues is None else sound_cues),
+    )
+    backend.set_fallback(driver.report_failure)
+    admin = build_admin_services(runtime)
+    window = MainWindow(
+        driver,
+        runtime.clock,
+        config.site,
+        config.site_name if title is None else title,
+        admin,
+        config.contact,
+    )
+    return Gui(runtime, backend, driver, window, admin)
+
+
+def run_gui(runtime: Runtime, *, windowed: bool, demo: bool) -> int:
+    from PySide6.QtWidgets import QWidget
+
+    from kiosk.domain import flow
+    from kiosk.domain.flow import ErrorKind
+    from kiosk.ui import theme
 
     app = theme.application(keyboard=True)  # palette, style, fonts; the on-screen keyboard
     config = runtime.config
     (config.data_dir / "logs").mkdir(parents=True, exist_ok=True)
     crash_log = (config.data_dir / "logs" / "faulthandler.log").open("a")
     faulthandler.enable(crash_log)  # a hard crash leaves its stacks in the data dir
-    backend = Backend()
-    from kiosk.ui.sound import SoundCues
-
-    driver = FlowDriver(
-        runtime.interaction,
-        backend,
-        config.language,
-        runtime.health,
-        SoundCues(config.sound_cues),
-    )
-    backend.set_fallback(driver.report_failure)
+    gui = assemble_gui(runtime)
+    driver, window = gui.driver, gui.window
 
     def excepthook(
         kind: type[BaseException], value: BaseException, tb: TracebackType | None
@@ -370,28 +422,19 @@ def run_gui(runtime: Runtime, *, windowed: bool, demo: bool) -> int:
         driver.send(flow.Fault(ErrorKind.SEE_STAFF))
 
     sys.excepthook = excepthook
-    window = MainWindow(
-        driver,
-        runtime.clock,
-        config.site,
-        config.site_name,
-        build_admin_services(runtime),
-        config.contact,
-    )
-    windows: list[Any] = [window]
-    if demo:
+    windows: list[QWidget] = [window]
+    if demo and runtime.demo is not None:
         from kiosk.ui.simulator import SimulatorWindow
 
-        simulator = SimulatorWindow(runtime.emulators[0], runtime.emulators[1])
+        simulator = SimulatorWindow(runtime.demo.sensor, runtime.demo.controller)
         simulator.show()
         windows.append(simulator)
     window.show_on_screen(fullscreen=not windowed)
-    driver.start()
+    gui.start()
     log.info("kiosk ready")
     try:
         return int(app.exec())
     finally:
-        window.shutdown()
-        backend.shutdown()
+        gui.shutdown()
         runtime.close()
         crash_log.close()

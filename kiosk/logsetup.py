@@ -8,9 +8,98 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+REPEAT_WINDOW_S = 300.0  # a repeated warning is said again, with its count, at most this often
+RECOVERS = "recovers"
+
+
+def recovers(*loggers: str) -> dict[str, tuple[str, ...]]:
+    """``extra`` for a log line that says these loggers' trouble is over (RepeatLimiter)."""
+    return {RECOVERS: loggers}
+
+
+@dataclass
+class _Held:
+    since: float  # when this kind of warning last went through
+    count: int = 0  # repeats held back since then
+    last: str = ""  # the last of them, as it would have read
+
+
+class RepeatLimiter(logging.Filter):
+    """Rate-limits repeated warnings (an unplugged sensor fails its probe every second).
+
+    A kind of warning is its logger and message template (``"%s failed: %s"``), whatever
+    the arguments. The first WARNING or worse of a kind goes through; the same kind again
+    within ``window`` seconds is held back and counted; the first one after that goes
+    through carrying the count. The next INFO line of the same logger, or one logged with
+    ``extra=recovers("hardware.sensor")`` (health: "sensor answers again"), carries the
+    counts of what those loggers had held back, so the recovery says how loud the outage
+    was. Set on every handler: each record is decided once.
+    """
+
+    def __init__(
+        self, window: float = REPEAT_WINDOW_S, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__()
+        self.window = window
+        self._clock = clock
+        self._held: dict[tuple[str, int, str], _Held] = {}
+        self._lock = threading.Lock()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        decided = getattr(record, "_repeat_limited", None)
+        if decided is not None:  # a second handler: the same answer
+            return bool(decided)
+        with self._lock:
+            keep = self._decide(record)
+        record._repeat_limited = keep
+        return keep
+
+    def _decide(self, record: logging.LogRecord) -> bool:
+        now = self._clock()
+        if record.levelno < logging.WARNING:
+            self._report_recovery(record)
+            return True
+        key = (record.name, record.levelno, str(record.msg))
+        held = self._held.get(key)
+        if held is None or now - held.since >= self.window:
+            if held is not None and held.count:
+                _append(
+                    record, f"[{held.count} more like it in the last {_span(now - held.since)}]"
+                )
+            self._held[key] = _Held(now)
+            return True
+        held.count += 1
+        held.last = record.getMessage()
+        return False
+
+    def _report_recovery(self, record: logging.LogRecord) -> None:
+        names = {record.name, *getattr(record, RECOVERS, ())}
+        mine = [key for key in self._held if key[0] in names]
+        counts = [
+            f'{self._held[key].count} more like "{self._held[key].last}"'
+            for key in mine
+            if self._held[key].count
+        ]
+        for key in mine:
+            del self._held[key]
+        if counts:
+            _append(record, f"[held back before this: {'; '.join(counts)}]")
+
+
+def _append(record: logging.LogRecord, note: str) -> None:
+    record.msg = f"{record.getMessage()} {note}"
+    record.args = None
+
+
+def _span(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds >= 120 else f"{seconds:.0f} s"
 
 
 class LogFile(logging.handlers.RotatingFileHandler):
@@ -37,8 +126,10 @@ def setup_logging(
     root.setLevel(level)
     for handler in list(root.handlers):
         root.removeHandler(handler)
+    repeats = RepeatLimiter()
     stderr = logging.StreamHandler()
     stderr.setFormatter(logging.Formatter(FORMAT))
+    stderr.addFilter(repeats)
     root.addHandler(stderr)
     if data_dir is not None:
         try:
@@ -53,6 +144,7 @@ def setup_logging(
             logging.getLogger("kiosk").error("no log file: %s (logging to stderr only)", exc)
             return
         rotating.setFormatter(logging.Formatter(FORMAT))
+        rotating.addFilter(repeats)
         root.addHandler(rotating)
 
 

@@ -15,7 +15,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 log = logging.getLogger("kiosk.smoke")
 
@@ -38,37 +37,20 @@ def run_smoke(seconds: float = 30.0, started: float | None = None) -> int:
 def _run(seconds: float, started: float, data_dir: Path) -> int:
     from PySide6.QtCore import QTimer
 
-    from kiosk.app import build_admin_services, start_demo
+    from kiosk.app import Gui, assemble_gui, start_demo
     from kiosk.domain.flow import Screen
     from kiosk.ui import theme
-    from kiosk.ui.background import Backend
-    from kiosk.ui.flow_driver import FlowDriver
     from kiosk.ui.keyboard import KeyboardProbe
-    from kiosk.ui.main_window import MainWindow
-    from kiosk.ui.sound import SoundCues
 
     app = theme.application(sys.argv[:1], keyboard=True)  # as `kiosk run` has it
     runtime = start_demo(data_dir, realistic_timing=False)
-    backend: Any = None
-    window: Any = None
-    outcome: dict[str, Any] = {"rc": 1, "reason": "the event loop ended early"}
+    gui: Gui | None = None
+    outcome: dict[str, int | str] = {"rc": 1, "reason": "the event loop ended early"}
     try:
-        config = runtime.config
-        backend = Backend()
-        driver = FlowDriver(
-            runtime.interaction, backend, config.language, runtime.health, SoundCues(False)
-        )
-        backend.set_fallback(driver.report_failure)
-        window = MainWindow(
-            driver,
-            runtime.clock,
-            config.site,
-            config.site_name,
-            build_admin_services(runtime),
-            config.contact,
-        )
+        gui = assemble_gui(runtime, sound_cues=False)
+        window, driver = gui.window, gui.driver
         window.show_on_screen(fullscreen=False)
-        driver.start()
+        gui.start()
         deadline = started + seconds
 
         def idle_shown() -> bool:
@@ -113,11 +95,9 @@ def _run(seconds: float, started: float, data_dir: Path) -> int:
         QTimer.singleShot(0, check)
         app.exec()
     finally:
-        if window is not None:
-            window.shutdown()
-            window.close()
-        if backend is not None:
-            backend.shutdown()
+        if gui is not None:
+            gui.shutdown()
+            gui.window.close()
         runtime.close()
     stream = sys.stdout if outcome["rc"] == 0 else sys.stderr
     print(outcome["reason"], file=stream, flush=True)

@@ -41,6 +41,7 @@ ES: dict[object, object] = {
     "The machine could not give your dose": "La máquina no pudo entregar su dosis",
     "The service door was opened outside a staff session.": "Se abrió la puerta de servicio fuera de una sesión del personal.",
     "The tamper switch was tripped.": "Se activó el interruptor antimanipulación.",
+    "The machine check did not finish.": "La comprobación de la máquina no terminó.",
     "This finger was not recognised": "No se reconoció este dedo",
     "Time now": "Hora actual",
     "You received {what}": "Recibió {what}",

@@ -45,6 +45,7 @@ ZH_HANT: dict[object, object] = {
     "The machine could not give your dose": "機器未能發放您的藥",
     "The service door was opened outside a staff session.": "維修門在非工作人員操作期間被打開。",
     "The tamper switch was tripped.": "防拆開關曾被觸發。",
+    "The machine check did not finish.": "機器檢查未完成。",
     "This finger was not recognised": "未能識別此手指",
     "Time now": "現在時間",
     "You received {what}": "您已收到：{what}",

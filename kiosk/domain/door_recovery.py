@@ -89,7 +89,16 @@ class Back:
     """Staff step back to the start (a PIN pad left half-typed, a wrong turn)."""
 
 
-SecureEvent = MachineClosed | PinEntered | Confirmed | Refused | Back
+@dataclass(frozen=True)
+class StatusSeen:
+    """What the controller's STATUS says now (each health check while a refusal shows): a
+    refusal it disproves ("close the door first" once the door is closed) is withdrawn."""
+
+    door_open: bool
+    tamper: bool
+
+
+SecureEvent = MachineClosed | PinEntered | Confirmed | Refused | Back | StatusSeen
 
 # ---------------------------------------------------------------- effects
 
@@ -159,6 +168,10 @@ def step(state: SecureState, event: SecureEvent) -> SecureState:
             return replace(s, step=_BACK_TO[reason], refusal=reason, locked_seconds=locked)
         case ((SecureStep.ENTER_PIN | SecureStep.CLOSE_UP), Back()):
             return replace(s, step=SecureStep.CLOSE_UP, refusal=None, locked_seconds=0)
+        case _, StatusSeen(door_open=door_open, tamper=tamper) if (
+            state.refusal is SecureRefusal.DOOR_OPEN and not door_open
+        ) or (state.refusal is SecureRefusal.TAMPER and not tamper):
+            return replace(s, refusal=None)
     return s
 
 

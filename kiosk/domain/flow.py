@@ -343,6 +343,7 @@ def step(state: FlowState, event: Event) -> FlowState:
             | door_recovery.Confirmed()
             | door_recovery.Refused()
             | door_recovery.Back()
+            | door_recovery.StatusSeen()
         ) if state.secure is not None:
             secure = door_recovery.step(state.secure, event)
             return replace(s, secure=replace(secure, effects=()), effects=secure.effects)

@@ -23,6 +23,18 @@ class Window:
     end: time
 
 
+class LaneStatus(enum.StrEnum):
+    """A lane's state as the store keeps it: the controller's (ready, jammed, empty, fault),
+    or a stock count that differs from the record (discrepancy) until a pharmacist resolves
+    it. Only a ready lane dispenses."""
+
+    READY = "ready"
+    JAMMED = "jammed"
+    EMPTY = "empty"
+    FAULT = "fault"
+    DISCREPANCY = "discrepancy"
+
+
 class PrescriptionStatus(enum.Enum):
     ACTIVE = "active"
     ON_HOLD = "on_hold"

@@ -9,6 +9,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from kiosk.domain.alerts import AlertKind
 from kiosk.domain.dosing import (
     MISSED_DOSES_HOLD_REASON,
     Allowed,
@@ -69,7 +70,7 @@ class DecideService:
         if not explaining and not clock_is_trusted(now, latest):
             log.error("the clock is behind the latest recorded event: not deciding")
             self._store.raise_alert(
-                "clock",
+                AlertKind.CLOCK,
                 "machine",
                 "The clock is behind the last recorded event; dispensing is stopped.",
                 latest or now,
@@ -129,7 +130,7 @@ class DecideService:
         ):
             log.warning("prescription %d held for review after missed doses", rx.id)
             self._store.raise_alert(
-                "missed_doses",
+                AlertKind.MISSED_DOSES,
                 f"prescription:{rx.id}",
                 "Prescription on hold after missed doses: needs prescriber review.",
                 now,
@@ -137,9 +138,10 @@ class DecideService:
 
 
 def raise_no_lane_alert(store: Store, medication_id: int, now: datetime) -> None:
-    """Staff are told once (until acknowledged) that a medication has no ready lane."""
+    """Staff are told once (until acknowledged, or resolved when a ready lane holds it
+    again) that a medication has no ready lane."""
     store.raise_alert(
-        "no_lane",
+        AlertKind.NO_LANE,
         f"medication:{medication_id}",
         "No ready lane holds this medication: restock or clear a lane.",
         now,

@@ -21,13 +21,16 @@ from dataclasses import asdict
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from kiosk import __version__
+from kiosk.services.clock import Clock
 from kiosk.services.config import Config, to_toml
+from kiosk.services.health import SelfTestRow
 from kiosk.services.redact import Redactor
 from kiosk.store import audit, sync_repo
 from kiosk.store.db import Connection, integrity_check, schema_version
+from kiosk.store.repository import OPEN_ALERT
 
 log = logging.getLogger("kiosk.diagnostics")
 
@@ -103,7 +106,7 @@ def database_report(conn: Connection) -> dict[str, Any]:
         "open_alerts": [
             {"kind": kind, "subject": subject if not subject.startswith("participant") else "-"}
             for kind, subject in conn.execute(
-                "SELECT kind, subject FROM alerts WHERE acknowledged_at IS NULL ORDER BY id"
+                f"SELECT kind, subject FROM alerts WHERE {OPEN_ALERT} ORDER BY id"
             )
         ],
         "counts": {
@@ -170,3 +173,29 @@ def _write_private_zip(out: Path, parts: dict[str, str]) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
+
+
+class SelfTesting(Protocol):
+    def selftest(self, actor: str) -> list[SelfTestRow]: ...
+
+
+class DiagnosticsService:
+    """The Hardware page's "Write diagnostics": the zip into a folder (a USB stick), with the
+    self-test run for it under the staff member's name in the audit log."""
+
+    def __init__(self, config: Config, conn: Connection, health: SelfTesting, clock: Clock):
+        self._config = config
+        self._conn = conn
+        self._health = health
+        self._clock = clock
+
+    def write(self, actor: str, folder: Path) -> Path:
+        stamp = self._clock.now().strftime("%Y%m%d-%H%M%S")
+
+        def selftest() -> list[dict[str, Any]]:
+            rows = self._health.selftest(actor)
+            return [{"part": r.part.value, "ok": r.ok, "detail": r.detail} for r in rows]
+
+        return write_zip(
+            folder / f"kiosk-diagnostics-{stamp}.zip", self._config, self._conn, selftest
+        )

@@ -27,7 +27,8 @@ from hardware.ports import (
     VendQueryState,
     VendState,
 )
-from kiosk.domain.model import Prescription
+from kiosk.domain.alerts import AlertKind
+from kiosk.domain.model import LaneStatus, Prescription
 from kiosk.services.clock import Clock
 from kiosk.services.events import ControllerEvents
 from kiosk.services.storage import STORE_FAILURES, CannotRecord, StorageGuard
@@ -40,9 +41,14 @@ log = logging.getLogger("kiosk.dispense")
 # we must ask the controller rather than wait.
 UNIT_SILENCE_BUDGET = 6.0
 LANE_STATE_AFTER = {
-    VendOutcome.JAM: "jammed",
-    VendOutcome.LANE_EMPTY: "empty",
-    VendOutcome.MOTOR_FAULT: "fault",
+    VendOutcome.JAM: LaneStatus.JAMMED,
+    VendOutcome.LANE_EMPTY: LaneStatus.EMPTY,
+    VendOutcome.MOTOR_FAULT: LaneStatus.FAULT,
+}
+LANE_ALERTS = {
+    LaneStatus.JAMMED: AlertKind.LANE_JAMMED,
+    LaneStatus.EMPTY: AlertKind.LANE_EMPTY,
+    LaneStatus.FAULT: AlertKind.LANE_FAULT,
 }
 
 
@@ -167,7 +173,7 @@ class DispenseService:
             return self._settle_by_query(intent, events, on_unit)
         if ack is not VendAckResult.ACCEPTED:
             log.warning("vend %d refused by the controller: %s", intent.vend_id, ack.name)
-            lane_state = "jammed" if ack is VendAckResult.LANE_NOT_READY else None
+            lane_state = LaneStatus.JAMMED if ack is VendAckResult.LANE_NOT_READY else None
             return self._record(intent, 0, f"refused_{ack.name.lower()}", lane_state)
         return self._follow(intent, events, on_unit, confirmed=0)
 
@@ -246,20 +252,20 @@ class DispenseService:
         return self._record(intent, dropped, outcome.name.lower(), LANE_STATE_AFTER.get(outcome))
 
     def _record(
-        self, intent: Intent, dropped: int, outcome: str, lane_state: str | None
+        self, intent: Intent, dropped: int, outcome: str, lane_state: LaneStatus | None
     ) -> VendResult:
         now = self._clock.now()
         self._store.record_result(intent.vend_id, dropped, outcome, lane_state, now)
         if lane_state is not None:
             self._store.raise_alert(
-                f"lane_{lane_state}",
+                LANE_ALERTS[lane_state],
                 f"lane:{intent.lane}",
                 f"Lane {intent.lane} is {lane_state}: staff must clear and reset it.",
                 now,
             )
         if dropped < intent.units:
             self._store.raise_alert(
-                "partial_dispense",
+                AlertKind.PARTIAL_DISPENSE,
                 f"vend:{intent.vend_id}",
                 f"Vend {intent.vend_id} gave {dropped} of {intent.units} units ({outcome}).",
                 now,

@@ -9,8 +9,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from kiosk.domain.dosing import Allowed, Check, Decision, RefusalReason, Refused, Rule
-from kiosk.domain.model import Prescription, SiteClock
+from kiosk.domain.dosing import (
+    MISSED_DOSES_HOLD_REASON,
+    Allowed,
+    Check,
+    Decision,
+    RefusalReason,
+    Refused,
+    Rule,
+)
+from kiosk.domain.model import Prescription, PrescriptionStatus, SiteClock
 from kiosk.i18n import _, format_local_day, format_local_time, ngettext
 from kiosk.services.decide import DecisionView
 
@@ -39,14 +47,34 @@ def reason_text(reason: RefusalReason) -> str:
     }[reason]
 
 
+def status_text(status: PrescriptionStatus | str | None) -> str:
+    """A prescription's status in words ("on hold", never "on_hold")."""
+    value = status.value if isinstance(status, PrescriptionStatus) else status
+    return {
+        PrescriptionStatus.ACTIVE.value: _("active"),
+        PrescriptionStatus.ON_HOLD.value: _("on hold"),
+        PrescriptionStatus.CANCELLED.value: _("cancelled"),
+    }.get(value or "", "—")
+
+
+def hold_reason_text(reason: str | None) -> str:
+    """Why a prescription is held: the rules' own reason translated, a staff member's as
+    they wrote it."""
+    if not reason:
+        return "—"
+    return _("needs prescriber review") if reason == MISSED_DOSES_HOLD_REASON else reason
+
+
 def check_text(check: Check, site: SiteClock) -> str:
     f = check.facts
     match check.rule:
         case Rule.STATUS:
             if check.passed:
                 return _("The prescription is active.")
+            status, reason = f.get("status"), f.get("hold_reason")
             return _("The prescription is {status}: {reason}.").format(
-                status=f.get("status"), reason=f.get("hold_reason") or "—"
+                status=status_text(status if isinstance(status, str) else None),
+                reason=hold_reason_text(reason if isinstance(reason, str) else None),
             )
         case Rule.START_DATE:
             return _("Start date {start}; today is dosing day {today}.").format(

@@ -13,6 +13,7 @@ import enum
 import logging
 import queue
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from hardware.ports import (
     ControllerBooted,
@@ -24,13 +25,18 @@ from hardware.ports import (
     FingerprintSensor,
     LaneState,
     SensorError,
+    SensorInfo,
     TamperChanged,
 )
+from kiosk.domain.alerts import AlertKind, parse_alert_kind, subject_number
 from kiosk.domain.door_recovery import LockoutPolicy, SecureRefusal, default_policy
 from kiosk.domain.dosing import clock_is_trusted
+from kiosk.domain.model import LaneStatus, PrescriptionStatus
+from kiosk.logsetup import recovers
 from kiosk.services.books import RECORDS_MISSING_FLAG, check_books, keep_evidence
 from kiosk.services.clock import Clock
 from kiosk.services.dispense import DispenseService, OutcomeUnknown
+from kiosk.services.errors import Refusal
 from kiosk.services.events import ControllerEvents
 from kiosk.services.pin_gate import EntryPoint, PinGate, WrongPin
 from kiosk.services.storage import STORE_FAILURES, StorageGuard
@@ -43,10 +49,10 @@ log = logging.getLogger("kiosk.health")
 # The audit entries checked at boot; the whole chain is `kiosk db verify`'s job.
 BOOT_AUDIT_TAIL = 2000
 LANE_STATES = {
-    LaneState.READY: "ready",
-    LaneState.JAMMED: "jammed",
-    LaneState.EMPTY: "empty",
-    LaneState.MOTOR_FAULT: "fault",
+    LaneState.READY: LaneStatus.READY,
+    LaneState.JAMMED: LaneStatus.JAMMED,
+    LaneState.EMPTY: LaneStatus.EMPTY,
+    LaneState.MOTOR_FAULT: LaneStatus.FAULT,
 }
 
 
@@ -68,12 +74,48 @@ class Fault(enum.Enum):
 
 # Cleared by staff on the kiosk's screen once the machine is closed and secure.
 LATCHED = (Fault.DOOR_OPENED, Fault.TAMPER)
+# The alert each latched flag raised; resolved when the flag is cleared.
+FLAG_ALERTS = {
+    Fault.DOOR_OPENED: AlertKind.DOOR,
+    Fault.TAMPER: AlertKind.TAMPER,
+    Fault.RECORDS_MISSING: AlertKind.RECORDS_MISSING,
+}
+LATCH_MESSAGES = {
+    Fault.DOOR_OPENED: "Service door opened outside a staff session",
+    Fault.TAMPER: "Tamper switch tripped",
+}
+FLAG_OF_ALERT = {kind: fault for fault, kind in FLAG_ALERTS.items()}
+# Faults staff are alerted to while they last (resolved once the device answers again).
+FAULT_ALERTS = {
+    Fault.SENSOR: (
+        AlertKind.SENSOR,
+        "The fingerprint sensor does not answer: dispensing is stopped until it does.",
+    ),
+    Fault.CONTROLLER: (
+        AlertKind.CONTROLLER,
+        "The dispenser controller does not answer: dispensing is stopped until it does.",
+    ),
+}
+# Alerts whose cause is a fault: resolved once the fault is gone.
+CLEARS_WITH_FAULT = {
+    AlertKind.SENSOR: Fault.SENSOR,
+    AlertKind.CONTROLLER: Fault.CONTROLLER,
+    AlertKind.CLOCK: Fault.CLOCK,
+    AlertKind.CANNOT_RECORD: Fault.CANNOT_RECORD,
+}
+# Where each device's driver logs (its repeated warnings are summed up on recovery).
+DEVICE_LOGGERS = {Fault.SENSOR: "hardware.sensor", Fault.CONTROLLER: "hardware.controller"}
+LANE_ALERTS = (AlertKind.LANE_JAMMED, AlertKind.LANE_EMPTY, AlertKind.LANE_FAULT)
 
 
 @dataclass(frozen=True)
 class HealthReport:
     faults: frozenset[Fault] = frozenset()
     details: dict[str, str] = field(default_factory=dict)
+    # What the last STATUS said (None: the controller has not answered), so a prompt such
+    # as "close the service door first" is withdrawn once it no longer holds.
+    door_open: bool | None = None
+    tamper: bool | None = None
 
     @property
     def ok(self) -> bool:
@@ -84,7 +126,28 @@ class HealthReport:
         return any(f in self.faults for f in LATCHED)
 
 
-class NotSecure(Exception):
+class SelfTestPart(enum.Enum):
+    SENSOR = "sensor"
+    CONTROLLER = "controller"
+    DATABASE = "database"
+    CLOCK = "clock"
+
+
+@dataclass(frozen=True)
+class SelfTestRow:
+    """One part of the hardware page's self-test: the facts for the panel to word, and
+    ``detail`` in English for the diagnostics zip and the log."""
+
+    part: SelfTestPart
+    ok: bool
+    detail: str
+    sensor: SensorInfo | None = None  # the sensor's answer
+    firmware: str | None = None  # the controller's answer ...
+    door_open: bool | None = None
+    lanes: tuple[LaneStatus, ...] = ()
+
+
+class NotSecure(Refusal):
     """Staff tried to clear a lockout that cannot be cleared yet (or may not): ``reason``
     is PIN_NOT_ACCEPTED (wrong PIN, or a role the site does not allow), DOOR_OPEN, TAMPER or
     CONTROLLER_SILENT."""
@@ -118,6 +181,9 @@ class HealthService:
         self._details: dict[str, str] = {}
         self._database_ok = True
         self._reboot_seen = False  # a controller BOOT drained outside check()
+        self._alerted: set[Fault] = set()  # device faults staff were alerted to
+        self._door_open: bool | None = None  # per the last STATUS
+        self._tamper: bool | None = None
         self.staff_session = False  # the admin panel sets it while staff work on the machine
         events.subscribe(self._inbox.put)
 
@@ -135,6 +201,7 @@ class HealthService:
         self._check_storage()
         try:
             self._check_store_and_devices()
+            self._keep_alerts()
         except STORE_FAILURES as exc:
             if self._guard is not None:
                 self._guard.failed("health check", exc)
@@ -145,7 +212,12 @@ class HealthService:
             self._clear(Fault.VEND_UNSETTLED)
         if not self._database_ok:
             self._faults.add(Fault.DATABASE)
-        return HealthReport(frozenset(self._faults), dict(self._details))
+        return self._report()
+
+    def _report(self) -> HealthReport:
+        return HealthReport(
+            frozenset(self._faults), dict(self._details), self._door_open, self._tamper
+        )
 
     def _check_store_and_devices(self) -> None:
         self._recover_store()
@@ -168,6 +240,50 @@ class HealthService:
             elif fault in self._faults:
                 self._clear(fault)  # cleared elsewhere (a CLI acknowledgement)
 
+    def _keep_alerts(self) -> None:
+        """Alert staff to a device fault once; resolve every open alert whose cause is gone
+        (history is kept: the row stays, with when it was resolved)."""
+        now = self._clock.now()
+        for fault, (kind, message) in FAULT_ALERTS.items():
+            if fault in self._faults and fault not in self._alerted:
+                self._store.raise_alert(kind, "machine", message, now)
+                self._alerted.add(fault)
+            elif fault not in self._faults:
+                self._alerted.discard(fault)
+        open_alerts = self._store.open_alerts()
+        if not open_alerts:
+            return
+        flags = self._store.flags()
+        ready = {lane.lane for lane in self._store.lanes() if lane.state is LaneStatus.READY}
+        for _id, kind_text, subject, _message in open_alerts:
+            cleared = parse_alert_kind(kind_text)
+            if (
+                cleared is not None
+                and self._cause_cleared(cleared, subject, flags, ready)
+                and self._store.resolve_alerts(cleared, subject, now, "cause cleared")
+            ):
+                log.info("alert %s on %s resolved: its cause has cleared", cleared, subject)
+
+    def _cause_cleared(
+        self, kind: AlertKind, subject: str, flags: dict[str, str], ready: set[int]
+    ) -> bool:
+        if kind in CLEARS_WITH_FAULT:
+            return CLEARS_WITH_FAULT[kind] not in self._faults
+        if kind in LANE_ALERTS:
+            return subject_number(subject, "lane") in ready
+        if kind in FLAG_OF_ALERT:
+            return FLAG_OF_ALERT[kind].value not in flags
+        if kind is AlertKind.NO_LANE:
+            medication = subject_number(subject, "medication")
+            return medication is not None and self._store.lane_for(medication, 1) is not None
+        if kind is AlertKind.MISSED_DOSES:
+            prescription = subject_number(subject, "prescription")
+            status = None if prescription is None else self._store.prescription_status(prescription)
+            return status is not None and status is not PrescriptionStatus.ON_HOLD
+        # An incident (a partial dispense, a PIN lockout, a discrepancy, a sync conflict or
+        # clock skew) stays until staff acknowledge it or its own service resolves it.
+        return False
+
     def _check_storage(self) -> None:
         if self._guard is None:
             return
@@ -188,7 +304,7 @@ class HealthService:
         now = self._clock.now()
         self._store.note(now, "system", "machine.store_recovered", "machine")
         self._store.raise_alert(
-            "cannot_record",
+            AlertKind.CANNOT_RECORD,
             "machine",
             "Records could not be written (full disk or storage fault); dispensing was "
             "stopped until the store accepted writes again.",
@@ -211,7 +327,7 @@ class HealthService:
             self.check_books()
         self.check()
         self._check_sensor()
-        report = HealthReport(frozenset(self._faults), dict(self._details))
+        report = self._report()
         log.info(
             "boot self-test: %s", "ok" if report.ok else sorted(f.value for f in report.faults)
         )
@@ -227,7 +343,7 @@ class HealthService:
             keep_evidence(self._store, list(report.unknown_vends), now)
             if self._store.raise_flag(RECORDS_MISSING_FLAG, report.problems[0], now):
                 self._store.raise_alert(
-                    "records_missing",
+                    AlertKind.RECORDS_MISSING,
                     "machine",
                     "Records are missing from this kiosk's database: dispensing is stopped. "
                     "A technician must check and acknowledge (kiosk db acknowledge).",
@@ -249,29 +365,25 @@ class HealthService:
                 return booted
             now = self._clock.now()
             if isinstance(event, DoorChanged) and event.door_open and not self.staff_session:
-                if self._store.raise_flag(
-                    Fault.DOOR_OPENED.value, "service door opened outside a staff session", now
-                ):
-                    self._store.raise_alert(
-                        "door",
-                        "machine",
-                        "Service door opened outside a "
-                        "staff session: confirm the machine is secure.",
-                        now,
-                    )
-                    log.warning("service door opened outside a staff session: dispensing stopped")
+                self._latch(Fault.DOOR_OPENED, "service door opened outside a staff session", now)
             elif isinstance(event, TamperChanged) and event.tripped:
-                if self._store.raise_flag(Fault.TAMPER.value, "tamper switch tripped", now):
-                    self._store.raise_alert(
-                        "tamper",
-                        "machine",
-                        "Tamper switch tripped: confirm the machine is secure.",
-                        now,
-                    )
-                    log.warning("tamper switch tripped: dispensing stopped")
+                self._latch(Fault.TAMPER, "tamper switch tripped", now)
             elif isinstance(event, ControllerBooted):
                 log.warning("controller restarted (firmware %s)", event.firmware)
                 booted = True
+
+    def _latch(self, fault: Fault, detail: str, now: datetime) -> None:
+        """Latch the door or tamper lockout (first report only) and alert staff, whether the
+        event or a STATUS read saw it first."""
+        if not self._store.raise_flag(fault.value, detail, now):
+            return
+        self._store.raise_alert(
+            FLAG_ALERTS[fault],
+            "machine",
+            f"{LATCH_MESSAGES[fault]}: confirm the machine is secure.",
+            now,
+        )
+        log.warning("%s: dispensing stopped", LATCH_MESSAGES[fault].lower())
 
     def _check_controller(self, *, recover: bool) -> None:
         try:
@@ -280,17 +392,19 @@ class HealthService:
             status = self._controller.status()
         except ControllerError as exc:
             self._fault(Fault.CONTROLLER, exc.message)
+            self._door_open = self._tamper = None
             return
+        self._door_open, self._tamper = status.door_open, status.tamper
         was_down = Fault.CONTROLLER in self._faults
         self._clear(Fault.CONTROLLER)
         now = self._clock.now()
         if status.door_open and not self.staff_session:
-            self._store.raise_flag(Fault.DOOR_OPENED.value, "service door found open", now)
+            self._latch(Fault.DOOR_OPENED, "service door found open", now)
         if status.tamper:
-            self._store.raise_flag(Fault.TAMPER.value, "tamper switch found tripped", now)
+            self._latch(Fault.TAMPER, "tamper switch found tripped", now)
         stored = {lane.lane: lane.state for lane in self._store.lanes()}
         for lane, state in enumerate(status.lanes, start=1):
-            if stored.get(lane) == "discrepancy" and state is LaneState.READY:
+            if stored.get(lane) is LaneStatus.DISCREPANCY and state is LaneState.READY:
                 continue  # a stock discrepancy blocks the lane until a pharmacist resolves it
             if self._store.set_lane_state(lane, LANE_STATES[state], now, "controller"):
                 log.info("lane %d is now %s", lane, LANE_STATES[state])
@@ -326,12 +440,14 @@ class HealthService:
         self._details[fault.value] = detail
 
     def _clear(self, fault: Fault) -> None:
-        if fault in self._faults:
-            log.info("%s answers again", fault.value)
+        if fault in DEVICE_LOGGERS and fault in self._faults:
+            log.info("%s answers again", fault.value, extra=recovers(DEVICE_LOGGERS[fault]))
+        elif fault in self._faults:
+            log.info("%s cleared", fault.value)
         self._faults.discard(fault)
         self._details.pop(fault.value, None)
 
-    def lanes_view(self) -> list[tuple[int, str | None, str]]:
+    def lanes_view(self) -> list[tuple[int, str | None, LaneStatus]]:
         """(lane, medication or None when none is assigned, state). No stock figures:
         restocking starts with a blind count."""
         names = {m.id: f"{m.name} {m.strength}" for m in self._store.medications()}
@@ -344,41 +460,54 @@ class HealthService:
             for lane in self._store.lanes()
         ]
 
-    def selftest(self, actor: str) -> list[tuple[str, bool, str]]:
+    def selftest(self, actor: str) -> list[SelfTestRow]:
         """The hardware page's self-test: each device, the database, the clock (audited)."""
-        rows: list[tuple[str, bool, str]] = []
+        rows: list[SelfTestRow] = []
         try:
             info = self._sensor.info()
-            rows.append(
-                (
-                    "sensor",
-                    True,
-                    f"{info.template_count}/{info.capacity} templates, "
-                    f"security level {info.security_level}",
-                )
+            detail = (
+                f"{info.template_count}/{info.capacity} templates, "
+                f"security level {info.security_level}"
             )
+            rows.append(SelfTestRow(SelfTestPart.SENSOR, True, detail, sensor=info))
         except SensorError as exc:
-            rows.append(("sensor", False, exc.message))
+            rows.append(SelfTestRow(SelfTestPart.SENSOR, False, exc.message))
         try:
             ping = self._controller.ping()
             status = self._controller.status()
-            lanes = ", ".join(LANE_STATES[s] for s in status.lanes)
+            lanes = tuple(LANE_STATES[s] for s in status.lanes)
             door = "open" if status.door_open else "closed"
+            detail = f"firmware {ping.firmware}; door {door}; lanes {', '.join(lanes)}"
             rows.append(
-                ("controller", True, f"firmware {ping.firmware}; door {door}; lanes {lanes}")
+                SelfTestRow(
+                    SelfTestPart.CONTROLLER,
+                    True,
+                    detail,
+                    firmware=str(ping.firmware),
+                    door_open=status.door_open,
+                    lanes=lanes,
+                )
             )
         except ControllerError as exc:
-            rows.append(("controller", False, exc.message))
+            rows.append(SelfTestRow(SelfTestPart.CONTROLLER, False, exc.message))
         problem = integrity_check_quick(self._store)
-        rows.append(("database", not problem, problem or "integrity and recent audit chain ok"))
+        rows.append(
+            SelfTestRow(
+                SelfTestPart.DATABASE, not problem, problem or "integrity and recent audit chain ok"
+            )
+        )
         trusted = clock_is_trusted(self._clock.now(), self._store.latest_recorded_time())
-        rows.append(("clock", trusted, "trusted" if trusted else "behind the last record"))
+        rows.append(
+            SelfTestRow(
+                SelfTestPart.CLOCK, trusted, "trusted" if trusted else "behind the last record"
+            )
+        )
         self._store.note(
             self._clock.now(),
             actor,
             "machine.selftest",
             "machine",
-            {name: ok for name, ok, _ in rows},
+            {row.part.value: row.ok for row in rows},
         )
         return rows
 
@@ -405,7 +534,8 @@ class HealthService:
         if status.tamper:
             raise NotSecure(SecureRefusal.TAMPER)
         names: list[str] = [f.value for f in LATCHED if f.value in self._store.flags()]
-        self._store.clear_flags(names, now, f"staff:{staff}")
+        alerts = tuple(FLAG_ALERTS[fault] for fault in LATCHED)
+        self._store.clear_flags(names, now, f"staff:{staff}", alerts)
         for fault in LATCHED:
             self._clear(fault)
         log.info("staff %d confirmed the machine secure", staff)

@@ -7,11 +7,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from kiosk.domain.alerts import AlertKind
 from kiosk.domain.dosing import TIMED_REASONS, Refused, remainder_allowed
 from kiosk.domain.model import SiteClock
 from kiosk.services.clock import Clock
 from kiosk.services.decide import DecideService, DecisionView, PlannedDose, raise_no_lane_alert
 from kiosk.services.dispense import DispenseService, NoLane, VendResult
+from kiosk.services.errors import Refusal
 from kiosk.services.identify import IdentifyService, ScanOutcome
 from kiosk.services.witness import WitnessService
 from kiosk.store import stock_repo
@@ -20,7 +22,7 @@ from kiosk.store.repository import Store
 log = logging.getLogger("kiosk.interaction")
 
 
-class WitnessRequired(Exception):
+class WitnessRequired(Refusal):
     """Refused: the plan needs a witness and none confirmed it."""
 
 
@@ -111,7 +113,7 @@ class InteractionService:
             return VendResult(0, 0, 0, 0, "no_lane")
         log.warning("prescription %d no longer allowed at vend time: not given", rx_id)
         self.store.raise_alert(
-            "dose_not_given",
+            AlertKind.DOSE_NOT_GIVEN,
             f"prescription:{rx_id}",
             "A dose shown to the participant was not given: the rules refused it when the "
             "machine was about to dispense. The participant was asked to see staff.",

@@ -21,7 +21,9 @@ from typing import Any
 
 from hardware.ports import ControllerError, ControllerRefused, DispenserController
 from kiosk.domain import jam_recovery as jr
+from kiosk.domain.alerts import AlertKind
 from kiosk.domain.jam_recovery import JamFailure, LaneChoice, LaneCondition
+from kiosk.domain.model import LaneStatus
 from kiosk.domain.permissions import Permission
 from kiosk.services.clock import Clock
 from kiosk.services.dispense import DispenseError
@@ -202,10 +204,12 @@ class JamRecovery:
         subject = f"lane:{lane}"
         details: dict[str, Any] = {"lane": lane}
         with self._store.change(now, session.actor, "jam.lane_reset", subject, details) as conn:
-            state = DISCREPANCY if stock_repo.open_discrepancy_count(conn, lane) else "ready"
+            state = (
+                DISCREPANCY if stock_repo.open_discrepancy_count(conn, lane) else LaneStatus.READY
+            )
             stock_repo.set_state(conn, lane, state)
             acknowledged = stock_repo.acknowledge_alerts_in(
-                conn, "lane_jammed", subject, now, session.staff_id, "lane reset"
+                conn, AlertKind.LANE_JAMMED, subject, now, session.staff_id, "lane reset"
             )
             details.update(state=state, acknowledged=acknowledged)
         log.info("lane %d reset by staff %d, now %s", lane, session.staff_id, state)
@@ -272,7 +276,7 @@ class JamRecovery:
         alerts = tuple(
             subject
             for _id, kind, subject, _message in reversed(self._store.open_alerts())
-            if kind == "lane_jammed"
+            if kind == AlertKind.LANE_JAMMED
         )
         return jr.LanesLoaded(choices, alerts)
 

@@ -1,27 +1,47 @@
-"""What staff read: alerts (and acknowledging them), the dispense log, the audit log."""
+"""What staff read: alerts (open, and the history of closed ones; acknowledging them), the
+dispense log, the audit log. Rows carry typed values and the names their ids stand for
+(staff, participant codes, medications): the panel words them, never an id."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from kiosk.domain.alerts import AlertKind, parse_alert_kind
 from kiosk.domain.model import SiteClock
 from kiosk.domain.permissions import Permission
 from kiosk.domain.schedule import dosing_day_bounds
 from kiosk.services.clock import Clock
 from kiosk.services.staff import StaffService, StaffSession
 from kiosk.store import audit
-from kiosk.store.repository import Store
+from kiosk.store.db import Connection
+from kiosk.store.repository import OPEN_ALERT, Store
 from kiosk.store.timefmt import from_text, to_text
+
+HISTORY_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class StaffName:
+    name: str
+    role: str
 
 
 @dataclass(frozen=True)
 class Alert:
     id: int
-    kind: str
-    subject: str
-    message: str
+    kind: AlertKind | None  # None: a kind this version does not know (its message tells)
+    subject: str  # as stored: "lane:2", "medication:5", "machine", ...
+    message: str  # the stored English sentence (the hub and the logs read it)
     created_at: datetime
+    subject_name: str = ""  # what the subject's id stands for (a medication, a participant)
+    acknowledged_at: datetime | None = None
+    acknowledged_by: StaffName | None = None
+    resolved_at: datetime | None = None  # the kiosk saw its cause clear
+
+    @property
+    def open(self) -> bool:
+        return self.acknowledged_at is None and self.resolved_at is None
 
 
 @dataclass(frozen=True)
@@ -33,7 +53,7 @@ class DispenseLogRow:
     lane: int
     units: int
     dropped: int | None
-    outcome: str | None
+    outcome: str | None  # complete, jam, lane_empty, refused_<reason>...; None: not settled
     witness_staff_id: int | None
 
 
@@ -41,9 +61,62 @@ class DispenseLogRow:
 class AuditRow:
     seq: int
     at: datetime
-    actor: str
-    action: str
+    actor: str  # "staff:3", "system", "hub", ...
+    action: str  # "jam.lane_reset", ...
     subject: str
+    actor_staff: StaffName | None = None  # who "staff:<id>" is
+    subject_name: str = ""  # what the subject's id stands for
+
+
+@dataclass(frozen=True)
+class ChainStatus:
+    ok: bool
+    entries: int
+    first_bad_seq: int | None
+
+
+class _Names:
+    """The names behind the ids in subjects and actors, read once per listing."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.staff = {
+            int(i): StaffName(str(n), str(r))
+            for i, n, r in conn.execute("SELECT id, name, role FROM staff")
+        }
+        self.participants = {
+            int(i): str(c) for i, c in conn.execute("SELECT id, code FROM participants")
+        }
+        self.medications = {
+            int(i): f"{n} {s}"
+            for i, n, s in conn.execute("SELECT id, name, strength FROM medications")
+        }
+        self.prescriptions = {
+            int(i): f"{c} · {n} {s}"
+            for i, c, n, s in conn.execute(
+                "SELECT x.id, p.code, m.name, m.strength FROM prescriptions x"
+                " JOIN participants p ON p.id = x.participant_id"
+                " JOIN medications m ON m.id = x.medication_id"
+            )
+        }
+
+    def actor(self, actor: str) -> StaffName | None:
+        head, _, tail = actor.partition(":")
+        return self.staff.get(int(tail)) if head == "staff" and tail.isdigit() else None
+
+    def subject(self, subject: str) -> str:
+        head, _, tail = subject.partition(":")
+        if not tail.isdigit():
+            return ""
+        key = int(tail)
+        if head == "staff":
+            found = self.staff.get(key)
+            return found.name if found else ""
+        table = {
+            "participant": self.participants,
+            "medication": self.medications,
+            "prescription": self.prescriptions,
+        }.get(head, {})
+        return table.get(key, "")
 
 
 class LogService:
@@ -53,12 +126,36 @@ class LogService:
         self._staff = staff
 
     def alerts(self, session: StaffSession) -> list[Alert]:
+        """The open alerts (neither acknowledged nor resolved), newest first."""
+        return self._alerts(session, f"WHERE {OPEN_ALERT}", HISTORY_LIMIT)
+
+    def history(self, session: StaffSession, limit: int = HISTORY_LIMIT) -> list[Alert]:
+        """Closed alerts, newest first: acknowledged by staff or resolved by the kiosk."""
+        return self._alerts(session, f"WHERE NOT ({OPEN_ALERT})", limit)
+
+    def _alerts(self, session: StaffSession, where: str, limit: int) -> list[Alert]:
         self._staff.require(session, Permission.VIEW_LOGS)
-        rows = self._store.conn.execute(
-            "SELECT id, kind, subject, message, created_at FROM alerts"
-            " WHERE acknowledged_at IS NULL ORDER BY id DESC"
+        conn = self._store.conn
+        rows = conn.execute(
+            "SELECT id, kind, subject, message, created_at, acknowledged_at, acknowledged_by,"
+            f" resolved_at FROM alerts {where} ORDER BY id DESC LIMIT ?",
+            (limit,),
         ).fetchall()
-        return [Alert(int(a), str(b), str(c), str(d), from_text(e)) for a, b, c, d, e in rows]
+        names = _Names(conn)
+        return [
+            Alert(
+                int(r[0]),
+                parse_alert_kind(str(r[1])),
+                str(r[2]),
+                str(r[3]),
+                from_text(r[4]),
+                names.subject(str(r[2])),
+                None if r[5] is None else from_text(r[5]),
+                None if r[6] is None else names.staff.get(int(r[6])),
+                None if r[7] is None else from_text(r[7]),
+            )
+            for r in rows
+        ]
 
     def acknowledge(self, session: StaffSession, alert_id: int, note: str = "") -> None:
         self._staff.require(session, Permission.ACK_ALERT)
@@ -89,19 +186,25 @@ class LogService:
         ).fetchall()
         return [DispenseLogRow(from_text(r[0]), *r[1:]) for r in rows]
 
-    def audit(self, session: StaffSession, limit: int = 200) -> tuple[list[AuditRow], str]:
-        """The newest entries and the chain's status in words ("verified: N entries")."""
+    def audit(self, session: StaffSession, limit: int = 200) -> tuple[list[AuditRow], ChainStatus]:
+        """The newest entries and the whole chain's status."""
         self._staff.require(session, Permission.VIEW_LOGS)
-        rows = self._store.conn.execute(
+        conn = self._store.conn
+        rows = conn.execute(
             "SELECT seq, at, actor, action, subject FROM audit_log ORDER BY seq DESC LIMIT ?",
             (limit,),
         ).fetchall()
-        report = audit.verify_chain(self._store.conn)
-        status = (
-            f"verified: {report.entries} entries"
-            if report.ok
-            else f"BROKEN at entry {report.first_bad_seq}: {report.problem}"
-        )
+        report = audit.verify_chain(conn)
+        names = _Names(conn)
         return [
-            AuditRow(int(a), from_text(b), str(c), str(d), str(e)) for a, b, c, d, e in rows
-        ], status
+            AuditRow(
+                int(a),
+                from_text(b),
+                str(c),
+                str(d),
+                str(e),
+                names.actor(str(c)),
+                names.subject(str(e)),
+            )
+            for a, b, c, d, e in rows
+        ], ChainStatus(report.ok, report.entries, report.first_bad_seq)

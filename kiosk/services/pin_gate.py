@@ -30,8 +30,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from kiosk.domain.alerts import AlertKind
 from kiosk.domain.permissions import Permission, Role, roles_with
 from kiosk.services.clock import Clock
+from kiosk.services.errors import Refusal
 from kiosk.store.db import Connection
 from kiosk.store.pins import verify_pin
 from kiosk.store.repository import Store
@@ -48,7 +50,7 @@ SHARED_CEILING = 15
 SHARED_WINDOW = timedelta(hours=1)
 SHARED = "all"  # the pin_attempts row of the shared ceiling
 ALL_ROLES = tuple(role.value for role in Role)
-ALERT_KIND = "pin_lockout"
+ALERT_KIND = AlertKind.PIN_LOCKOUT
 
 
 class EntryPoint(enum.Enum):
@@ -73,7 +75,7 @@ class PinHolder:
         return f"staff:{self.staff_id}"
 
 
-class PinRefused(Exception):
+class PinRefused(Refusal):
     """The PIN was not accepted at ``entry``."""
 
     def __init__(self, entry: EntryPoint, message: str) -> None:
@@ -217,7 +219,7 @@ class PinGate:
         with self._store.change(now, actor, "pin.refused", entry.value, audit) as conn:
             _write(conn, entry.value, own)
             _write(conn, SHARED, shared)
-        log.warning("wrong staff PIN at %s (%d in a row)", entry.value, failures)
+        log.info("wrong staff PIN at %s (%d in a row)", entry.value, failures)
         if own.locked_until is not None:
             self._alert(
                 entry.value,

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from kiosk.domain.alerts import AlertKind
+from kiosk.domain.model import LaneStatus
 from kiosk.domain.permissions import Permission
 from kiosk.services.clock import Clock
 from kiosk.services.errors import InvalidInput
@@ -26,7 +28,7 @@ log = logging.getLogger("kiosk.stock")
 
 # Lane states that are hardware faults: they need the jam wizard's LANE_RESET, so a
 # discrepancy does not overwrite them (the reset sets 'discrepancy' while one is open).
-HARDWARE_STATES = ("jammed", "fault")
+HARDWARE_STATES = (LaneStatus.JAMMED, LaneStatus.FAULT)
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,7 @@ class LaneView:
     participant_id: int | None
     participant_code: str | None  # set: a personal locker lane for this participant
     stock: int  # NOT for the blind-count screens
-    state: str  # ready | jammed | empty | fault | discrepancy
+    state: LaneStatus
     discrepancy_id: int | None  # the oldest open discrepancy of the lane
 
     @property
@@ -48,7 +50,7 @@ class LaneView:
     def dispensable(self) -> bool:
         return (
             self.medication_id is not None
-            and self.state == "ready"
+            and self.state is LaneStatus.READY
             and self.discrepancy_id is None
             and self.stock > 0
         )
@@ -107,7 +109,7 @@ class MovementResult:
 class ResolveResult:
     discrepancy_id: int
     lane: int
-    lane_state: str  # the lane's state after the resolution
+    lane_state: LaneStatus  # the lane's state after the resolution
     still_open: int  # other open discrepancies of the lane
 
 
@@ -175,10 +177,12 @@ def record_count(
             if lane.state not in HARDWARE_STATES:
                 new_state = DISCREPANCY
             stock_repo.raise_alert_in(
-                conn, "discrepancy", subject, discrepancy_message(lane.lane), at
+                conn, AlertKind.DISCREPANCY, subject, discrepancy_message(lane.lane), at
             )
-        elif lane.state == "empty" and stock > 0:
-            new_state = "ready"  # refilled; the controller's empty switch has the last word
+        elif lane.state is LaneStatus.EMPTY and stock > 0:
+            new_state = (
+                LaneStatus.READY
+            )  # refilled; the controller's empty switch has the last word
         if new_state != lane.state:
             stock_repo.set_state(conn, lane.lane, new_state)
         # Store.change writes the audit entry after this block: the ids go in with it.
@@ -368,13 +372,13 @@ class StockService:
             state_row = conn.execute(
                 "SELECT state FROM lanes WHERE lane = ?", (found.lane,)
             ).fetchone()
-            state = str(state_row[0])
+            state = LaneStatus(state_row[0])
             if still_open == 0:
                 stock_repo.acknowledge_alerts_in(
-                    conn, "discrepancy", subject, now, session.staff_id, "resolved"
+                    conn, AlertKind.DISCREPANCY, subject, now, session.staff_id, "resolved"
                 )
-                if state == DISCREPANCY:
-                    state = "ready"
+                if state is DISCREPANCY:
+                    state = LaneStatus.READY
                     stock_repo.set_state(conn, found.lane, state)
             details.update(lane_state=state, still_open=still_open)
         log.info(

@@ -27,7 +27,7 @@ class WitnessService:
                 EntryPoint.WITNESS, pin, Permission.WITNESS_DOSE, context=subject
             )
         except WrongPin:
-            log.warning("witness PIN refused for participant %d", participant_id)
+            log.info("witness PIN refused for participant %d", participant_id)
             return None
         self._store.note(
             self._clock.now(), holder.actor, "witness.accepted", subject, {"role": holder.role}

@@ -13,7 +13,9 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any
 
+from kiosk.domain.alerts import AlertKind
 from kiosk.domain.model import (
+    LaneStatus,
     Medication,
     PastDispense,
     Prescription,
@@ -40,7 +42,12 @@ class LaneRecord:
     lane: int
     medication_id: int | None
     stock: int
-    state: str
+    state: LaneStatus
+
+    @classmethod
+    def of(cls, row: tuple[Any, ...]) -> LaneRecord:
+        lane, medication_id, stock, state = row
+        return cls(int(lane), medication_id, int(stock), LaneStatus(state))
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,35 @@ def _windows_to_json(windows: tuple[Window, ...]) -> str:
 
 def _windows_from_json(text: str) -> tuple[Window, ...]:
     return tuple(Window(time.fromisoformat(a), time.fromisoformat(b)) for a, b in json.loads(text))
+
+
+# An alert staff still have to see: neither acknowledged by staff nor resolved by the kiosk.
+OPEN_ALERT = "acknowledged_at IS NULL AND resolved_at IS NULL"
+
+
+def _open_alert_ids(conn: Connection, kind: AlertKind, subject: str | None) -> list[int]:
+    rows = conn.execute(
+        f"SELECT id FROM alerts WHERE kind = ? AND (? IS NULL OR subject = ?) AND {OPEN_ALERT}"
+        " ORDER BY id",
+        (kind, subject, subject),
+    ).fetchall()
+    return [int(row[0]) for row in rows]
+
+
+def resolve_alerts_in(
+    conn: Connection, kind: AlertKind, subject: str | None, at: datetime, actor: str, note: str
+) -> list[int]:
+    """Inside the caller's transaction: resolve the open alerts of a kind (and subject, or
+    every subject), each with its audit entry and outbox event. Returns their ids."""
+    ids = _open_alert_ids(conn, kind, subject)
+    for alert_id in ids:
+        conn.execute("UPDATE alerts SET resolved_at = ? WHERE id = ?", (to_text(at), alert_id))
+        details = {"kind": str(kind), "note": note}
+        audit.append(conn, at, actor, "alert.resolved", f"alert:{alert_id}", details)
+        outbox.add(
+            conn, at, "alert.resolved", {"actor": actor, "subject": f"alert:{alert_id}", **details}
+        )
+    return ids
 
 
 class _NothingToDo(Exception):
@@ -380,6 +416,12 @@ class Store:
                     (last_day.isoformat(), prescription_id),
                 )
 
+    def prescription_status(self, prescription_id: int) -> PrescriptionStatus | None:
+        row = self.conn.execute(
+            "SELECT status FROM prescriptions WHERE id = ?", (prescription_id,)
+        ).fetchone()
+        return PrescriptionStatus(row[0]) if row else None
+
     def medications(self) -> list[Medication]:
         rows = self.conn.execute(
             "SELECT id, name, strength, form FROM medications ORDER BY name, strength"
@@ -463,7 +505,7 @@ class Store:
         rows = self.conn.execute(
             "SELECT lane, medication_id, stock, state FROM lanes ORDER BY lane"
         ).fetchall()
-        return [LaneRecord(*row) for row in rows]
+        return [LaneRecord.of(row) for row in rows]
 
     def lane_for(self, medication_id: int, units: int) -> LaneRecord | None:
         """A ready lane holding this medication with enough stock, fullest first."""
@@ -473,7 +515,7 @@ class Store:
             " ORDER BY stock DESC, lane LIMIT 1",
             (medication_id, units),
         ).fetchone()
-        return LaneRecord(*row) if row else None
+        return LaneRecord.of(row) if row else None
 
     # ------------------------------------------------------------ dispenses
 
@@ -523,7 +565,12 @@ class Store:
         return int(row[0]) if row and row[0] is not None else None
 
     def record_result(
-        self, vend_id: int, dropped: int, outcome: str, lane_state: str | None, at: datetime
+        self,
+        vend_id: int,
+        dropped: int,
+        outcome: str,
+        lane_state: LaneStatus | None,
+        at: datetime,
     ) -> None:
         """The truth about a vend: units, stock and lane state in one transaction."""
         row = self.conn.execute(
@@ -609,10 +656,10 @@ class Store:
         ).fetchall()
         return [(int(a), str(b), str(c)) for a, b, c in rows]
 
-    def raise_alert(self, kind: str, subject: str, message: str, at: datetime) -> bool:
+    def raise_alert(self, kind: AlertKind, subject: str, message: str, at: datetime) -> bool:
         """Open an alert for staff unless the same one is already open."""
         row = self.conn.execute(
-            "SELECT 1 FROM alerts WHERE kind = ? AND subject = ? AND acknowledged_at IS NULL",
+            f"SELECT 1 FROM alerts WHERE kind = ? AND subject = ? AND {OPEN_ALERT}",
             (kind, subject),
         ).fetchone()
         if row:
@@ -626,11 +673,22 @@ class Store:
         return True
 
     def open_alerts(self) -> list[tuple[int, str, str, str]]:
+        """(id, kind, subject, message) of the alerts neither acknowledged nor resolved."""
         rows = self.conn.execute(
-            "SELECT id, kind, subject, message FROM alerts WHERE acknowledged_at IS NULL"
-            " ORDER BY id"
+            f"SELECT id, kind, subject, message FROM alerts WHERE {OPEN_ALERT} ORDER BY id"
         ).fetchall()
         return [(int(a), str(b), str(c), str(d)) for a, b, c, d in rows]
+
+    def resolve_alerts(
+        self, kind: AlertKind, subject: str | None, at: datetime, note: str
+    ) -> list[int]:
+        """Resolve the open alerts of a kind (and subject): their cause has cleared. Each is
+        kept, audited (``alert.resolved`` by the system) and sent to the hub. Cheap when
+        there is none to resolve (one read, no transaction)."""
+        if not _open_alert_ids(self.conn, kind, subject):
+            return []
+        with transaction(self.conn) as conn:
+            return resolve_alerts_in(conn, kind, subject, at, "system", note)
 
     def raise_flag(self, name: str, detail: str, at: datetime) -> bool:
         """Latch a machine flag (audited). False when it was already raised."""
@@ -643,17 +701,22 @@ class Store:
             )
         return True
 
-    def clear_flags(self, names: list[str], at: datetime, actor: str) -> None:
+    def clear_flags(
+        self, names: list[str], at: datetime, actor: str, alerts: tuple[AlertKind, ...] = ()
+    ) -> None:
+        """Clear machine flags; the open ``alerts`` of those kinds are resolved with them."""
         if not names:
             return
         with self.change(at, actor, "machine.flags_cleared", "machine", {"flags": names}) as conn:
             conn.executemany("DELETE FROM machine_flags WHERE name = ?", [(n,) for n in names])
+            for kind in alerts:
+                resolve_alerts_in(conn, kind, None, at, actor, "flag cleared")
 
     def flags(self) -> dict[str, str]:
         rows = self.conn.execute("SELECT name, detail FROM machine_flags ORDER BY name")
         return {str(name): str(detail) for name, detail in rows}
 
-    def set_lane_state(self, lane: int, state: str, at: datetime, actor: str) -> bool:
+    def set_lane_state(self, lane: int, state: LaneStatus, at: datetime, actor: str) -> bool:
         """Record a lane state the controller reported. False when nothing changed."""
         row = self.conn.execute("SELECT state FROM lanes WHERE lane = ?", (lane,)).fetchone()
         if row is None or row[0] == state:

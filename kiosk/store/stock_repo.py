@@ -13,13 +13,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from kiosk.domain.alerts import AlertKind
+from kiosk.domain.model import LaneStatus
 from kiosk.store import audit, outbox
 from kiosk.store.db import Connection
-from kiosk.store.repository import LaneRecord, Store
+from kiosk.store.repository import OPEN_ALERT, LaneRecord, Store
 from kiosk.store.timefmt import from_text, to_text
 
-# Lane states the controller never reports: a count disagreed with the record.
-DISCREPANCY = "discrepancy"
+# The lane state the controller never reports: a count disagreed with the record.
+DISCREPANCY = LaneStatus.DISCREPANCY
 MOVEMENT_KINDS = ("restock", "return", "waste", "count")
 COUNT_KINDS = ("restock", "count")  # movements that carry a blind count
 
@@ -32,7 +34,7 @@ class LaneRow:
     participant_id: int | None  # set: a personal locker lane
     participant_code: str | None
     stock: int
-    state: str
+    state: LaneStatus
     discrepancy_id: int | None  # the oldest open discrepancy of the lane
 
 
@@ -143,7 +145,7 @@ def lane_for_participant(
     ).fetchone()
     if row is None:
         return None
-    return LaneRecord(int(row[0]), int(row[1]), int(row[2]), str(row[3]))
+    return LaneRecord.of(row)
 
 
 def any_lane_can_dispense(store: Store) -> bool:
@@ -176,7 +178,7 @@ def _lane_rows(store: Store, lane: int | None) -> list[LaneRow]:
             None if r[3] is None else int(r[3]),
             None if r[4] is None else str(r[4]),
             int(r[5]),
-            str(r[6]),
+            LaneStatus(r[6]),
             None if r[7] is None else int(r[7]),
         )
         for r in rows
@@ -221,7 +223,7 @@ def set_stock(conn: Connection, lane: int, stock: int) -> None:
     conn.execute("UPDATE lanes SET stock = ? WHERE lane = ?", (stock, lane))
 
 
-def set_state(conn: Connection, lane: int, state: str) -> None:
+def set_state(conn: Connection, lane: int, state: LaneStatus) -> None:
     conn.execute("UPDATE lanes SET state = ? WHERE lane = ?", (state, lane))
 
 
@@ -472,12 +474,12 @@ def open_discrepancy_count(conn: Connection, lane: int) -> int:
 
 
 def raise_alert_in(
-    conn: Connection, kind: str, subject: str, message: str, at: datetime
+    conn: Connection, kind: AlertKind, subject: str, message: str, at: datetime
 ) -> int | None:
     """``Store.raise_alert`` inside the caller's transaction: the alert, its own audit
     entry and outbox event. None when the same alert is already open."""
     row = conn.execute(
-        "SELECT 1 FROM alerts WHERE kind = ? AND subject = ? AND acknowledged_at IS NULL",
+        f"SELECT 1 FROM alerts WHERE kind = ? AND subject = ? AND {OPEN_ALERT}",
         (kind, subject),
     ).fetchone()
     if row:
@@ -493,15 +495,14 @@ def raise_alert_in(
 
 
 def acknowledge_alerts_in(
-    conn: Connection, kind: str, subject: str, at: datetime, staff_id: int, note: str
+    conn: Connection, kind: AlertKind, subject: str, at: datetime, staff_id: int, note: str
 ) -> list[int]:
     """Acknowledge the open alerts of a kind and subject inside the caller's transaction,
     each with its audit entry and outbox event (as the log service does)."""
     ids = [
         int(r[0])
         for r in conn.execute(
-            "SELECT id FROM alerts WHERE kind = ? AND subject = ? AND acknowledged_at IS NULL"
-            " ORDER BY id",
+            f"SELECT id FROM alerts WHERE kind = ? AND subject = ? AND {OPEN_ALERT} ORDER BY id",
             (kind, subject),
         ).fetchall()
     ]

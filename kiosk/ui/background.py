@@ -11,13 +11,25 @@ import queue
 import threading
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import TypeVar
 
 from PySide6.QtCore import QObject, Signal
 
+from kiosk.services.errors import Refusal
+
 log = logging.getLogger("kiosk.backend")
 
-Job = tuple[Callable[[], Any], Callable[[Any], None] | None, Callable[[BaseException], None]]
+T = TypeVar("T")
+# A queued job: run on the backend thread, it returns what to run next on the GUI thread.
+Job = Callable[[], Callable[[], None]]
+
+
+def log_failure(exc: BaseException, what: str = "backend job") -> None:
+    """An expected refusal is a line at INFO; anything else is an ERROR with its traceback."""
+    if isinstance(exc, Refusal):
+        log.info("%s refused: %s: %s", what, type(exc).__name__, exc)
+    else:
+        log.error("%s failed", what, exc_info=exc)
 
 
 class Backend(QObject):
@@ -43,13 +55,23 @@ class Backend(QObject):
 
     def submit(
         self,
-        work: Callable[[], Any],
-        on_done: Callable[[Any], None] | None = None,
+        work: Callable[[], T],
+        on_done: Callable[[T], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
     ) -> None:
         """Queue ``work`` for the backend thread; ``on_done``/``on_error`` run on the GUI."""
+        failed = on_error or self._fallback
+
+        def job() -> Callable[[], None]:
+            try:
+                result = work()
+            except BaseException as exc:
+                log_failure(exc)
+                return partial(self._finish, partial(failed, exc))
+            return partial(self._finish, None if on_done is None else partial(on_done, result))
+
         self._pending += 1
-        self._jobs.put((work, on_done, on_error or self._fallback))
+        self._jobs.put(job)
 
     def post(self, callback: Callable[[], None]) -> None:
         """From any thread: run ``callback`` on the GUI thread."""
@@ -64,20 +86,13 @@ class Backend(QObject):
             job = self._jobs.get()
             if job is None:
                 return
-            work, on_done, on_error = job
-            try:
-                result = work()
-            except BaseException as exc:
-                log.exception("backend job failed")
-                self.post(partial(self._finish, on_error, exc))
-            else:
-                self.post(partial(self._finish, on_done, result))
+            self.post(job())
 
-    def _finish(self, callback: Callable[[Any], None] | None, value: Any) -> None:
+    def _finish(self, callback: Callable[[], None] | None) -> None:
         self._pending -= 1
         try:
             if callback is not None:
-                callback(value)
+                callback()
         finally:
             if self._pending == 0:
                 self.idle.emit()

@@ -20,6 +20,7 @@ from kiosk.domain.flow import DoseLine, ErrorKind, FlowState, Screen
 from kiosk.i18n import set_locale
 from kiosk.services.decide import DecisionView, PlannedDose
 from kiosk.services.dispense import VendResult
+from kiosk.services.errors import Refusal
 from kiosk.services.health import HealthReport, HealthService, NotSecure
 from kiosk.services.identify import BadImage, Recognised, ScanOutcome, Unrecognised
 from kiosk.services.interaction import InteractionService
@@ -117,6 +118,10 @@ class FlowDriver(QObject):
     def _on_health(self, report: HealthReport) -> None:
         self._checking = False
         assert self.health is not None  # only asked with a health service
+        secure = self.state.secure
+        if secure is not None and secure.refusal is not None and report.door_open is not None:
+            # "Close the door first" is withdrawn once STATUS shows it closed: never stale.
+            self.send(door_recovery.StatusSeen(report.door_open, bool(report.tamper)))
         if report.ok:
             if self.state.faults:
                 self.send(flow.ServiceRestored())
@@ -293,7 +298,8 @@ class FlowDriver(QObject):
     def report_failure(self, exc: BaseException) -> None:
         # The participant sees a plain sentence; the log has the reason, never personal data.
         kind = ErrorKind.OUT_OF_SERVICE if isinstance(exc, DeviceError) else ErrorKind.SEE_STAFF
-        log.error("interaction failed: %s: %s", type(exc).__name__, exc)
+        level = logging.INFO if isinstance(exc, Refusal) else logging.ERROR
+        log.log(level, "interaction failed: %s: %s", type(exc).__name__, exc)
         self.send(flow.Fault(kind))
 
 

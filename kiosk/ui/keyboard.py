@@ -178,7 +178,8 @@ class PinField(QLineEdit):
         self.setAttribute(Qt.WidgetAttribute.WA_InputMethodEnabled, False)
         self.pad: PinPadOverlay | None = None
 
-    def inputMethodQuery(self, *args: Any) -> Any:  # (query) or (query, argument)
+    # Qt's own signature (an overload: (query) or (query, argument)) answers Any.
+    def inputMethodQuery(self, *args: Any) -> Any:  # type: ignore[explicit-any]
         if args and args[0] == Qt.InputMethodQuery.ImEnabled:
             return False
         return super().inputMethodQuery(*args)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent
@@ -667,7 +666,7 @@ def run_setup_wizard(
     app = theme.application(keyboard=True)  # palette, style, fonts; the on-screen keyboard
     backend = Backend()
     wizard = SetupWizard(SetupService(), backend, config_path=config_path, data_dir=data_dir)
-    result: list[Any] = []
+    result: list[Config] = []
     loop = QEventLoop()
 
     def done(config: Config) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
 
 from PySide6.QtWidgets import (
     QComboBox,
@@ -14,7 +14,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from hardware.emulators.fingerprint import new_finger
+from hardware.emulators.controller import ControllerEmulator
+from hardware.emulators.fingerprint import FingerprintEmulator, new_finger
 from kiosk.services.seed import DEMO_PARTICIPANTS
 
 MAX_NEW_FINGERS = 20
@@ -23,7 +24,9 @@ MAX_NEW_FINGERS = 20
 class SimulatorWindow(QWidget):
     """Talks only to the emulators' control API; the kiosk sees real wire traffic."""
 
-    def __init__(self, sensor_emulator: Any, controller_emulator: Any) -> None:
+    def __init__(
+        self, sensor_emulator: FingerprintEmulator, controller_emulator: ControllerEmulator
+    ) -> None:
         super().__init__()
         self.sensor = sensor_emulator
         self.controller = controller_emulator
@@ -67,7 +70,7 @@ class SimulatorWindow(QWidget):
         self.status = QLabel("")
         layout.addWidget(self.status)
 
-    def _button(self, text: str, action: Any) -> QPushButton:
+    def _button(self, text: str, action: Callable[[], object]) -> QPushButton:
         button = QPushButton(text)
         self.buttons[text] = button
         button.clicked.connect(lambda _checked=False: action())

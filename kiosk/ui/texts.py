@@ -225,6 +225,7 @@ def fault_text(fault: str) -> str:
         "records_missing": _(
             "Records are missing from the database: a technician must check the machine."
         ),
+        "health_check": _("The machine check did not finish."),
         "no_ready_lane": _(
             "No lane can dispense: every lane is jammed, empty, faulty or unassigned."
         ),

@@ -40,7 +40,7 @@ def test_the_zip_has_what_support_needs_and_no_personal_data(tmp_path: Path) -> 
             tmp_path / "usb" / "diag.zip",
             runtime.config,
             runtime.store.conn,
-            lambda: [{"part": n, "ok": ok, "detail": d} for n, ok, d in rows],
+            lambda: [{"part": r.part.value, "ok": r.ok, "detail": r.detail} for r in rows],
         )
     finally:
         runtime.close()

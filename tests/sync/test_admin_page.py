@@ -37,10 +37,22 @@ class InlineBackend:
 
 
 def make_page(store: Store, clock: FixedClock, thread: Any, messages: list[Any]) -> SyncPage:
+    # Only the sync facade is used by this page.
+    unused: Any = None
     services = AdminServices(
-        staff=None, logs=None, prescriptions=None, health=None, interaction=None
+        staff=unused,
+        logs=unused,
+        prescriptions=unused,
+        health=unused,
+        interaction=unused,
+        holds=unused,
+        participants=unused,
+        stock=unused,
+        jam=unused,
+        reconciliation=unused,
+        sync=SyncFacade(store, thread),
+        diagnostics=unused,
     )
-    services.extra["sync"] = SyncFacade(store, thread)
     ctx = AdminContext(
         services=services,
         backend=InlineBackend(),  # type: ignore[arg-type]

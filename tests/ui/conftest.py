@@ -11,7 +11,9 @@ import pytest
 from PySide6.QtCore import QTimer
 from pytestqt.qtbot import QtBot
 
-from kiosk.app import Runtime, build_admin_services, start_demo
+from hardware.emulators.controller import ControllerEmulator
+from hardware.emulators.fingerprint import FingerprintEmulator
+from kiosk.app import Gui, Runtime, assemble_gui, start_demo
 from kiosk.services.clock import FixedClock
 from kiosk.ui.background import Backend
 from kiosk.ui.flow_driver import FlowDriver
@@ -47,17 +49,29 @@ def no_leftover_timers(qapp: object) -> Iterator[None]:
 @dataclass
 class Kiosk:
     runtime: Runtime
-    driver: FlowDriver
-    window: MainWindow
-    backend: Backend
+    gui: Gui
 
     @property
-    def sensor(self):  # type: ignore[no-untyped-def]
-        return self.runtime.emulators[0]
+    def driver(self) -> FlowDriver:
+        return self.gui.driver
 
     @property
-    def controller(self):  # type: ignore[no-untyped-def]
-        return self.runtime.emulators[1]
+    def window(self) -> MainWindow:
+        return self.gui.window
+
+    @property
+    def backend(self) -> Backend:
+        return self.gui.backend
+
+    @property
+    def sensor(self) -> FingerprintEmulator:
+        assert self.runtime.demo is not None
+        return self.runtime.demo.sensor
+
+    @property
+    def controller(self) -> ControllerEmulator:
+        assert self.runtime.demo is not None
+        return self.runtime.demo.controller
 
 
 @pytest.fixture
@@ -74,17 +88,10 @@ def kiosk(qtbot: QtBot, tmp_path: Path, clock: FixedClock, site_toml: str) -> It
     runtime = start_demo(
         tmp_path / "data", clock, realistic_timing=False, link_dir=tmp_path / "by-id"
     )
-    backend = Backend()
-    driver = FlowDriver(runtime.interaction, backend, "en", runtime.health)
-    backend.set_fallback(driver.report_failure)
-    config = runtime.config
-    window = MainWindow(
-        driver, clock, config.site, "test", build_admin_services(runtime), config.contact
-    )
-    qtbot.addWidget(window)
-    window.show()
-    driver.start()
-    yield Kiosk(runtime, driver, window, backend)
-    window.shutdown()
-    backend.shutdown()
+    gui = assemble_gui(runtime, title="test", sound_cues=False)
+    qtbot.addWidget(gui.window)
+    gui.window.show()
+    gui.start()
+    yield Kiosk(runtime, gui)
+    gui.shutdown()
     runtime.close()

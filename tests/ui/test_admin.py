@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
+from kiosk.domain.alerts import AlertKind
 from kiosk.domain.flow import Screen
 from kiosk.services.seed import (
     DEMO_ADMIN_PIN,
@@ -83,7 +84,7 @@ def test_five_wrong_pins_lock_the_entry(kiosk: Kiosk, qtbot: QtBot) -> None:
 
 def test_the_panel_logs_out_by_itself_after_inactivity(kiosk: Kiosk, qtbot: QtBot) -> None:
     panel = log_in(kiosk, qtbot, DEMO_ADMIN_PIN)
-    assert panel.title.text() == "Staff: Demo Admin (admin)"
+    assert panel.title.text() == "Staff: Demo Admin (Administrator)"
     assert kiosk.driver.state.screen is Screen.IDLE
     assert kiosk.runtime.health.staff_session
     panel._idle.setInterval(100)
@@ -111,8 +112,9 @@ def test_pages_follow_the_role(kiosk: Kiosk, qtbot: QtBot) -> None:
 
 def test_alerts_are_acknowledged(kiosk: Kiosk, qtbot: QtBot) -> None:
     kiosk.backend.submit(
+        # An incident (not a condition the kiosk sees clear by itself, like a jammed lane).
         lambda: kiosk.runtime.store.raise_alert(
-            "lane_jammed", "lane:2", "Lane 2 is jammed", kiosk.runtime.clock.now()
+            AlertKind.PARTIAL_DISPENSE, "vend:7", "Vend 7 gave 1 of 2", kiosk.runtime.clock.now()
         )
     )
     panel = log_in(kiosk, qtbot, DEMO_WORKER_PIN)
@@ -141,7 +143,7 @@ def test_staff_accounts_are_added_by_an_admin(kiosk: Kiosk, qtbot: QtBot) -> Non
     panel.open_page("staff")
     page = panel.page("staff")
     page.name.setText("New Nurse")  # type: ignore[attr-defined]
-    page.role.setCurrentText("nurse")  # type: ignore[attr-defined]
+    page.role.setCurrentIndex(page.role.findData("nurse"))  # type: ignore[attr-defined]
     for field in (page.pin, page.pin_again):  # type: ignore[attr-defined]
         field.setText("864213")
     page.add()  # type: ignore[attr-defined]
@@ -203,7 +205,7 @@ def test_enrolling_a_second_finger_with_guidance(kiosk: Kiosk, qtbot: QtBot) -> 
     page = open_participant(kiosk, qtbot, panel, "P-0003")
     page.enroll()
     enrollment = page.enrollment
-    enrollment.finger.setCurrentText("left-index")
+    enrollment.finger.setCurrentIndex(enrollment.finger.findData("left-index"))
     enrollment.start()
     finger = "P-0003/left-index"
     kiosk.sensor.place_finger(finger, quality="poor")
@@ -227,7 +229,7 @@ def test_a_finger_enrolled_to_someone_else_is_refused(kiosk: Kiosk, qtbot: QtBot
     page = open_participant(kiosk, qtbot, panel, "P-0003")
     page.enroll()
     enrollment = page.enrollment
-    enrollment.finger.setCurrentText("left-thumb")
+    enrollment.finger.setCurrentIndex(enrollment.finger.findData("left-thumb"))
     enrollment.start()
     kiosk.sensor.place_finger("P-0001/right-index")
     qtbot.waitUntil(lambda: CaptureOutcome.DUPLICATE in enrollment.outcomes, timeout=20000)
@@ -270,7 +272,7 @@ def test_a_new_participant_is_added_and_two_fingers_enrolled(kiosk: Kiosk, qtbot
     for finger in ("right-index", "left-index"):
         page.enroll()
         enrollment = page.enrollment
-        enrollment.finger.setCurrentText(finger)
+        enrollment.finger.setCurrentIndex(enrollment.finger.findData(finger))
         enrollment.start()
         press_three_times(kiosk, qtbot, enrollment, f"P-0100/{finger}")
         qtbot.waitUntil(lambda e=enrollment: e.start_button.isEnabled() is not False, timeout=15000)

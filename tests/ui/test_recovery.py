@@ -131,7 +131,7 @@ def test_a_night_worker_clears_a_jam_and_a_door_lockout_from_the_screen_alone(
     [row] = [
         r
         for r in range(table.rowCount())
-        if table.item(r, 3).text() == "Lane 2 is jammed: staff must clear and reset it."
+        if table.item(r, 3).text() == "Lane 2 is jammed: select this alert, then Clear this jam."
     ]
     table.selectRow(row)
     click(qtbot, button_named(alerts, "Clear this jam"))

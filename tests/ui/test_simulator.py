@@ -50,7 +50,7 @@ def test_the_simulator_presents_distinct_new_fingers_for_a_two_finger_enrolment(
     for finger in ("left-index", "left-middle"):
         enrol = EnrollmentPanel(ctx, people[0], lambda: None)
         qtbot.addWidget(enrol)
-        enrol.finger.setCurrentText(finger)
+        enrol.finger.setCurrentIndex(enrol.finger.findData(finger))
         enrol.start()
         outcomes = enrol.outcomes
         for press in range(1, 4):

@@ -10,6 +10,7 @@ import logging
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from kiosk.domain.alerts import AlertKind
 from kiosk.services.clock import Clock
 from kiosk.services.sync.anchor import AnchorSender
 from kiosk.services.sync.apply import ApplyError, apply_page
@@ -62,7 +63,7 @@ class SyncService:
             pulled, conflicts, cursor, pull_more = self._pull()
         except ClockSkew as exc:
             self._record_error(str(exc))
-            self._store.raise_alert("sync_clock_skew", "hub", str(exc), self._clock.now())
+            self._store.raise_alert(AlertKind.SYNC_CLOCK_SKEW, "hub", str(exc), self._clock.now())
             raise
         except HubError as exc:
             self._record_error(str(exc))
@@ -73,7 +74,13 @@ class SyncService:
         except Exception as exc:
             self._record_error(f"sync failed ({type(exc).__name__})")
             raise
-        repo.record_outcome(self._conn, self._clock.now(), "")
+        now = self._clock.now()
+        repo.record_outcome(self._conn, now, "")
+        # The hub accepted this kiosk's time again: a clock-skew alert's cause is gone (and
+        # the hub hears so in this round).
+        if self._store.resolve_alerts(AlertKind.SYNC_CLOCK_SKEW, "hub", now, "sync succeeded"):
+            more_pushed, more = self._push()
+            pushed, push_more = pushed + more_pushed, push_more or more
         return SyncReport(
             pushed=pushed,
             pulled=pulled,
@@ -151,7 +158,7 @@ class SyncService:
     def _raise_conflict_alerts(self) -> None:
         for conflict in repo.unalerted_conflicts(self._conn):
             self._store.raise_alert(
-                "sync_conflict",
+                AlertKind.SYNC_CONFLICT,
                 f"{conflict.kind}:{conflict.key}",
                 f"A hub change to {conflict.kind} {conflict.key} met an edit made on this "
                 "kiosk; it was not applied. Review it on the hub.",

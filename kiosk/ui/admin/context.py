@@ -3,32 +3,46 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TypeVar
 
 from kiosk.domain.model import SiteClock
 from kiosk.services.clock import Clock
-from kiosk.services.errors import InvalidInput, NotPermitted
-from kiosk.services.staff import StaffSession
+from kiosk.services.diagnostics import DiagnosticsService
+from kiosk.services.errors import Refusal
+from kiosk.services.health import HealthService
+from kiosk.services.holds import HoldService
+from kiosk.services.interaction import InteractionService
+from kiosk.services.jam import JamRecovery
+from kiosk.services.logs import LogService
+from kiosk.services.participants import ParticipantService
+from kiosk.services.prescriptions import PrescriptionService
+from kiosk.services.reconciliation import ReconciliationService
+from kiosk.services.staff import StaffService, StaffSession
+from kiosk.services.stock import StockService
+from kiosk.services.sync.facade import SyncFacade
 from kiosk.ui.background import Backend
 
+T = TypeVar("T")
 
-@dataclass
+
+@dataclass(frozen=True)
 class AdminServices:
-    """Use cases the panel needs; pages reach them by attribute (None until built)."""
+    """The use cases behind the staff panel, one typed field each (built by
+    ``kiosk.app.build_admin_services``)."""
 
-    staff: Any
-    logs: Any
-    prescriptions: Any
-    health: Any
-    interaction: Any
-    holds: Any = None
-    participants: Any = None
-    stock: Any = None
-    jam: Any = None
-    reconciliation: Any = None
-    selftest: Callable[[], Any] | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    staff: StaffService
+    logs: LogService
+    prescriptions: PrescriptionService
+    health: HealthService
+    interaction: InteractionService
+    holds: HoldService
+    participants: ParticipantService
+    stock: StockService
+    jam: JamRecovery
+    reconciliation: ReconciliationService
+    sync: SyncFacade
+    diagnostics: DiagnosticsService
 
 
 @dataclass
@@ -44,8 +58,8 @@ class AdminContext:
 
     def run(
         self,
-        work: Callable[[], Any],
-        on_done: Callable[[Any], None] | None = None,
+        work: Callable[[], T],
+        on_done: Callable[[T], None] | None = None,
         on_error: Callable[[BaseException], None] | None = None,
     ) -> None:
         """Run on the backend; errors become a message bar line, never a traceback."""
@@ -57,4 +71,4 @@ class AdminContext:
         self.show_message(error_text(exc), True)
 
     def refusal(self, exc: BaseException) -> bool:
-        return isinstance(exc, NotPermitted | InvalidInput)
+        return isinstance(exc, Refusal)

@@ -33,6 +33,7 @@ from kiosk.services.staff import IDLE_LOGOUT_SECONDS
 from kiosk.ui import theme
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages import build_pages
+from kiosk.ui.admin.wording import role_text
 from kiosk.version import version_line
 
 T = theme.STAFF_TOUCH_PX
@@ -211,7 +212,7 @@ class AdminPanel(QWidget):
         self.ctx.open_page = self.open_page_about
         session = self.ctx.session
         self.title = QLabel(
-            _("Staff: {name} ({role})").format(name=session.name, role=session.role)
+            _("Staff: {name} ({role})").format(name=session.name, role=role_text(session.role))
         )
         self.title.setObjectName("adminTitle")
         self.title.setWordWrap(True)

@@ -1,16 +1,27 @@
-"""Alerts staff must see and acknowledge: jams, discrepancies, tamper, holds, sync."""
+"""Alerts staff must see and acknowledge: jams, discrepancies, tamper, holds, sync. The
+history shows the closed ones: acknowledged by staff, or resolved by the kiosk once their
+cause cleared."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QVBoxLayout
 
+from kiosk.domain.alerts import AlertKind
 from kiosk.domain.permissions import Permission
-from kiosk.i18n import _, format_local_day, format_local_time
+from kiosk.i18n import _
+from kiosk.services.logs import Alert
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
 from kiosk.ui.admin.pages.widgets import fill, table
+from kiosk.ui.admin.wording import (
+    alert_kind_text,
+    alert_state_text,
+    alert_text,
+    moment,
+    subject_text,
+)
 
-JAM_ALERT = "lane_jammed"  # the alert kind the jam recovery answers
+JAM_ALERT = AlertKind.LANE_JAMMED  # the alert kind the jam recovery answers
 
 
 class AlertsPage(AdminPage):
@@ -21,7 +32,9 @@ class AlertsPage(AdminPage):
     def __init__(self, ctx: AdminContext) -> None:
         super().__init__(ctx)
         self.table = table(
-            [_("When"), _("Kind"), _("About"), _("Message")], stretch=3, optional=(1, 2)
+            [_("When"), _("Kind"), _("About"), _("Message"), _("State")],
+            stretch=3,
+            optional=(1, 2),
         )
         self.ack = QPushButton(_("Acknowledge selected"))
         self.ack.clicked.connect(lambda _checked=False: self.acknowledge())
@@ -30,47 +43,58 @@ class AlertsPage(AdminPage):
         self.clear_jam.clicked.connect(lambda _checked=False: self.open_jam())
         self.clear_jam.setEnabled(False)
         self.table.itemSelectionChanged.connect(self._selection_changed)
+        self.history = QCheckBox(_("Show closed alerts too"))
+        self.history.toggled.connect(lambda _checked: self.activated())
         buttons = QHBoxLayout()
         buttons.addWidget(self.clear_jam)
         buttons.addWidget(self.ack)
+        buttons.addWidget(self.history)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
         layout.addLayout(buttons)
-        self._ids: list[int] = []
-        self._jams: list[str | None] = []  # per row: the jam alert's subject ("lane:2")
+        self._alerts: list[Alert] = []
 
     @property
     def title(self) -> str:
         return _("Alerts")
 
     def activated(self) -> None:
-        self.ctx.run(lambda: self.ctx.services.logs.alerts(self.ctx.session), self._show)
+        logs, session, history = self.ctx.services.logs, self.ctx.session, self.history.isChecked()
 
-    def _show(self, alerts: list) -> None:  # type: ignore[type-arg]
+        def read() -> list[Alert]:
+            return logs.alerts(session) + (logs.history(session) if history else [])
+
+        self.ctx.run(read, self._show)
+
+    def _show(self, alerts: list[Alert]) -> None:
         tz = self.ctx.site.timezone
-        self._ids = [a.id for a in alerts]
-        self._jams = [a.subject if a.kind == JAM_ALERT else None for a in alerts]
+        self._alerts = alerts
         self._selection_changed()
         fill(
             self.table,
             [
                 (
-                    f"{format_local_day(a.created_at, tz, 'short')} "
-                    f"{format_local_time(a.created_at, tz)}",
-                    a.kind,
-                    a.subject,
-                    a.message,
+                    moment(a.created_at, tz),
+                    alert_kind_text(a.kind),
+                    subject_text(a.subject, a.subject_name),
+                    alert_text(a),
+                    alert_state_text(a, tz),
                 )
                 for a in alerts
             ],
         )
-        if not alerts:
+        if not any(a.open for a in alerts):
             self.ctx.show_message(_("No open alerts."), False)
 
-    def _selected_jam(self) -> str | None:
+    def _selected(self) -> Alert | None:
         row = self.table.currentRow()
         selected = self.table.selectionModel().hasSelection()
-        return self._jams[row] if selected and 0 <= row < len(self._jams) else None
+        return self._alerts[row] if selected and 0 <= row < len(self._alerts) else None
+
+    def _selected_jam(self) -> str | None:
+        alert = self._selected()
+        jam = alert is not None and alert.open and alert.kind is JAM_ALERT
+        return alert.subject if jam and alert is not None else None
 
     def _selection_changed(self) -> None:
         can = self.ctx.session.can(Permission.RESET_LANE) and self.ctx.open_page is not None
@@ -82,13 +106,13 @@ class AlertsPage(AdminPage):
             self.ctx.open_page("jam", subject)
 
     def acknowledge(self) -> None:
-        row = self.table.currentRow()
-        if not 0 <= row < len(self._ids):
-            self.ctx.show_message(_("Select an alert first."), True)
+        alert = self._selected()
+        if alert is None or not alert.open:
+            self.ctx.show_message(_("Select an open alert first."), True)
             return
-        alert_id = self._ids[row]
+        alert_id = alert.id
 
-        def done(_result: object) -> None:
+        def done(_result: None) -> None:
             self.ctx.show_message(_("Alert acknowledged."), False)
             self.activated()
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from kiosk.i18n import _
-from kiosk.services.participants import FINGERS, CaptureOutcome
+from kiosk.services.participants import FINGERS, CaptureOutcome, Enrollment, ParticipantSummary
 from kiosk.ui.admin.context import AdminContext
+from kiosk.ui.admin.wording import finger_text
 
 CAPTURE_TIMEOUT_S = 10.0
 
@@ -30,14 +31,17 @@ def guidance(outcome: CaptureOutcome, captured: int, required: int) -> str:
 
 
 class EnrollmentPanel(QGroupBox):
-    def __init__(self, ctx: AdminContext, participant: Any, on_done: Callable[[], None]) -> None:
+    def __init__(
+        self, ctx: AdminContext, participant: ParticipantSummary, on_done: Callable[[], None]
+    ) -> None:
         super().__init__(_("Enroll a finger of {code}").format(code=participant.code))
         self.ctx = ctx
         self.participant = participant
         self._on_done = on_done
         self.finger = QComboBox()
-        self.finger.addItems(list(FINGERS))
-        self.finger.setCurrentText("right-index")
+        for finger in FINGERS:
+            self.finger.addItem(finger_text(finger), finger)
+        self.finger.setCurrentIndex(self.finger.findData("right-index"))
         self.guidance = QLabel(_("Choose the finger, then press Start."))
         self.guidance.setWordWrap(True)
         self.start_button = QPushButton(_("Start"))
@@ -51,28 +55,30 @@ class EnrollmentPanel(QGroupBox):
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(self.guidance)
-        self.enrollment: Any = None
+        self.enrollment: Enrollment | None = None
         self.outcomes: list[CaptureOutcome] = []
 
     def start(self) -> None:
         service, session = self.ctx.services.participants, self.ctx.session
-        pid, finger = self.participant.id, self.finger.currentText()
+        pid, finger = self.participant.id, str(self.finger.currentData())
         self.start_button.setEnabled(False)
         self.guidance.setText(_("Place the finger flat on the sensor."))
 
-        def started(enrollment: Any) -> None:
+        def started(enrollment: Enrollment) -> None:
             self.enrollment = enrollment
-            self._next()
+            self._next(enrollment)
 
         self.ctx.run(lambda: service.start_enrollment(session, pid, finger), started, self._failed)
 
-    def _next(self) -> None:
-        enrollment = self.enrollment
-        self.ctx.run(lambda: enrollment.capture(CAPTURE_TIMEOUT_S), self._captured, self._failed)
+    def _next(self, enrollment: Enrollment) -> None:
+        self.ctx.run(
+            lambda: enrollment.capture(CAPTURE_TIMEOUT_S),
+            lambda outcome: self._captured(enrollment, outcome),
+            self._failed,
+        )
 
-    def _captured(self, outcome: CaptureOutcome) -> None:
+    def _captured(self, enrollment: Enrollment, outcome: CaptureOutcome) -> None:
         self.outcomes.append(outcome)
-        enrollment = self.enrollment
         self.guidance.setText(guidance(outcome, enrollment.captured, enrollment.required))
         if enrollment.done:
             self.start_button.setEnabled(True)
@@ -81,7 +87,7 @@ class EnrollmentPanel(QGroupBox):
                 self.ctx.show_message(_("Finger enrolled."), False)
                 self._on_done()
             return
-        self._next()
+        self._next(enrollment)
 
     def _failed(self, exc: BaseException) -> None:
         self.start_button.setEnabled(True)
@@ -92,6 +98,6 @@ class EnrollmentPanel(QGroupBox):
         if self.enrollment is not None:
             self.enrollment.cancel()  # safe from any thread; the capture returns CANCELLED
 
-    def closeEvent(self, event: Any) -> None:
+    def closeEvent(self, event: QCloseEvent) -> None:
         self.cancel()
         super().closeEvent(event)

@@ -6,12 +6,16 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QVBoxLayout
 
+from kiosk.domain.model import LaneStatus
 from kiosk.domain.permissions import Permission
 from kiosk.i18n import _
 from kiosk.services.errors import InvalidInput
+from kiosk.services.health import HealthReport, SelfTestRow
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
 from kiosk.ui.admin.pages.widgets import FlowLayout, fill, table
+from kiosk.ui.admin.wording import lane_status_text, selftest_detail_text, selftest_part_text
+from kiosk.ui.texts import fault_text
 
 
 class HardwarePage(AdminPage):
@@ -58,13 +62,16 @@ class HardwarePage(AdminPage):
         self.ctx.run(health.check, self._show_health)
         self.ctx.run(health.lanes_view, self._show_lanes)
 
-    def _show_health(self, report: object) -> None:
-        self._faults = sorted(f.value for f in report.faults)  # type: ignore[attr-defined]
+    def _show_health(self, report: HealthReport) -> None:
+        self._faults = sorted(f.value for f in report.faults)
         self._show_status()
 
-    def _show_lanes(self, lanes: list[tuple[int, str | None, str]]) -> None:
+    def _show_lanes(self, lanes: list[tuple[int, str | None, LaneStatus]]) -> None:
         no_medication = _("No medication assigned")
-        fill(self.lanes, [(lane, name or no_medication, state) for lane, name, state in lanes])
+        fill(
+            self.lanes,
+            [(lane, name or no_medication, lane_status_text(state)) for lane, name, state in lanes],
+        )
         self._assigned = sum(1 for _lane, name, _state in lanes if name)
         self._show_status()
 
@@ -77,7 +84,7 @@ class HardwarePage(AdminPage):
             # Why no lane can serve (no_ready_lane): the sentence below says it and the fix.
             faults = [fault for fault in faults if fault != "no_ready_lane"]
         if faults:
-            text = _("Out of service: {faults}").format(faults=", ".join(faults))
+            text = _("Out of service: {faults}").format(faults=" ".join(map(fault_text, faults)))
         elif not self._assigned:
             text = _(
                 "No lane has a medication yet: nothing can be served. Assign lanes and load"
@@ -91,11 +98,15 @@ class HardwarePage(AdminPage):
         actor = self.ctx.session.actor
         self.ctx.run(lambda: self.ctx.services.health.selftest(actor), self._show_checks)
 
-    def _show_checks(self, rows: list) -> None:  # type: ignore[type-arg]
+    def _show_checks(self, rows: list[SelfTestRow]) -> None:
         fill(
-            self.checks, [(name, _("yes") if ok else _("NO"), detail) for name, ok, detail in rows]
+            self.checks,
+            [
+                (selftest_part_text(r.part), _("yes") if r.ok else _("NO"), selftest_detail_text(r))
+                for r in rows
+            ],
         )
-        failed = [name for name, ok, _detail in rows if not ok]
+        failed = [selftest_part_text(r.part) for r in rows if not r.ok]
         self.ctx.show_message(
             _("Self-test passed.")
             if not failed
@@ -111,7 +122,7 @@ class HardwarePage(AdminPage):
             if not folder.is_dir():
                 raise InvalidInput("folder")
             try:
-                path: Path = self.ctx.services.extra["diagnostics"](session, folder)
+                path = self.ctx.services.diagnostics.write(session.actor, folder)
             except OSError as exc:
                 raise InvalidInput("folder", exc.strerror or "") from exc
             return path
@@ -124,9 +135,10 @@ class HardwarePage(AdminPage):
         )
 
     def reload_sensor(self) -> None:
-        def done(count: object) -> None:
+        def done(count: int) -> None:
             self.ctx.show_message(
                 _("{count} templates loaded into the sensor.").format(count=count), False
             )
 
-        self.ctx.run(lambda: self.ctx.services.extra["reload_sensor"](self.ctx.session), done)
+        participants, session = self.ctx.services.participants, self.ctx.session
+        self.ctx.run(lambda: participants.reload_sensor(session), done)

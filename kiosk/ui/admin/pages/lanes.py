@@ -3,8 +3,6 @@ discrepancies (resolved by a pharmacist), returns and waste."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from PySide6.QtWidgets import (
     QComboBox,
     QFormLayout,
@@ -16,12 +14,15 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from kiosk.domain.model import Medication
 from kiosk.domain.permissions import Permission
 from kiosk.i18n import _
 from kiosk.services.errors import InvalidInput
+from kiosk.services.stock import LaneView, RestockResult
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
 from kiosk.ui.admin.pages.widgets import AdaptiveBox, FlowLayout, fill, table
+from kiosk.ui.admin.wording import lane_status_text
 from kiosk.ui.keyboard import PinField
 
 
@@ -121,7 +122,7 @@ class LanesPage(AdminPage):
         row.addWidget(restock_box)
         row.addWidget(other_box)
         layout.addLayout(row)
-        self._lanes: list[Any] = []
+        self._lanes: list[LaneView] = []
 
     @property
     def title(self) -> str:
@@ -132,7 +133,7 @@ class LanesPage(AdminPage):
         self.ctx.run(lambda: stock.lanes(session), self._show)
         self.ctx.run(self.ctx.services.prescriptions.medications, self._show_medications)
 
-    def _show_medications(self, medications: list[Any]) -> None:
+    def _show_medications(self, medications: list[Medication]) -> None:
         self.medication.clear()
         for med in medications:
             self.medication.addItem(f"{med.name} {med.strength} {med.form}", med.id)
@@ -178,7 +179,7 @@ class LanesPage(AdminPage):
 
         self.ctx.run(work, done)
 
-    def _show(self, lanes: list[Any]) -> None:
+    def _show(self, lanes: list[LaneView]) -> None:
         self._lanes = lanes
         fill(
             self.table,
@@ -187,7 +188,7 @@ class LanesPage(AdminPage):
                     lane.lane,
                     lane.medication or _("No medication assigned"),
                     lane.participant_code or _("shared"),
-                    lane.state,
+                    lane_status_text(lane.state),
                     lane.discrepancy_id or "",
                 )
                 for lane in lanes
@@ -200,7 +201,7 @@ class LanesPage(AdminPage):
         pin = self.second_pin.text()
         self.second_pin.clear()
 
-        def done(result: Any) -> None:
+        def done(result: RestockResult) -> None:
             if result.matches:
                 text = _("Restocked lane {lane}: the count matched; {stock} units now.")
             else:
@@ -222,12 +223,12 @@ class LanesPage(AdminPage):
 
     def resolve(self) -> None:
         lane = self.lane.value()
-        found = [v for v in self._lanes if v.lane == lane and v.discrepancy_id]
-        if not found:
+        found = [v.discrepancy_id for v in self._lanes if v.lane == lane and v.discrepancy_id]
+        if not found or found[0] is None:
             self.ctx.show_message(_("Lane {lane} has no open discrepancy.").format(lane=lane), True)
             return
         stock, session, reason = self.ctx.services.stock, self.ctx.session, self.reason.text()
-        discrepancy = found[0].discrepancy_id
+        discrepancy = found[0]
 
         def done(_result: object) -> None:
             self.ctx.show_message(_("Discrepancy resolved."), False)

@@ -17,9 +17,17 @@ from PySide6.QtWidgets import (
 from kiosk.domain.permissions import Permission
 from kiosk.domain.schedule import dosing_day
 from kiosk.i18n import _, format_local_time
+from kiosk.services.logs import AuditRow, ChainStatus, DispenseLogRow
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
-from kiosk.ui.admin.pages.widgets import fill, table
+from kiosk.ui.admin.pages.widgets import fill, picked_day, table
+from kiosk.ui.admin.wording import (
+    actor_text,
+    audit_action_text,
+    audit_subject_text,
+    chain_text,
+    outcome_text,
+)
 
 
 class LogsPage(AdminPage):
@@ -81,14 +89,14 @@ class LogsPage(AdminPage):
         self.ctx.run(lambda: self.ctx.services.logs.audit(self.ctx.session), self._show_audit)
 
     def load_dispenses(self) -> None:
-        day = self.day.date().toPython()
+        day = picked_day(self.day)
         code = self.participant.text().strip()
         self.ctx.run(
             lambda: self.ctx.services.logs.dispenses(self.ctx.session, day, self.ctx.site, code),
             self._show_dispenses,
         )
 
-    def _show_dispenses(self, rows: list) -> None:  # type: ignore[type-arg]
+    def _show_dispenses(self, rows: list[DispenseLogRow]) -> None:
         tz = self.ctx.site.timezone
         fill(
             self.dispenses,
@@ -101,17 +109,26 @@ class LogsPage(AdminPage):
                     r.lane,
                     r.units,
                     r.dropped,
-                    r.outcome,
+                    outcome_text(r.outcome),
                 )
                 for r in rows
             ],
         )
 
-    def _show_audit(self, result: tuple) -> None:  # type: ignore[type-arg]
+    def _show_audit(self, result: tuple[list[AuditRow], ChainStatus]) -> None:
         rows, status = result
         tz = self.ctx.site.timezone
-        self.chain.setText(_("Audit chain: {status}").format(status=status))
+        self.chain.setText(chain_text(status))
         fill(
             self.audit,
-            [(r.seq, format_local_time(r.at, tz), r.actor, r.action, r.subject) for r in rows],
+            [
+                (
+                    r.seq,
+                    format_local_time(r.at, tz),
+                    actor_text(r),
+                    audit_action_text(r.action),
+                    audit_subject_text(r),
+                )
+                for r in rows
+            ],
         )

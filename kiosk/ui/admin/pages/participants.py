@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import replace
 
 from PySide6.QtWidgets import (
     QComboBox,
@@ -16,14 +17,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiosk.domain.model import Medication, Prescription
 from kiosk.domain.permissions import Permission
 from kiosk.domain.schedule import dosing_day
 from kiosk.i18n import PARTICIPANT_LOCALES, _, language_name
-from kiosk.services.explain import explain_text
+from kiosk.services.decide import DecisionView
+from kiosk.services.explain import explain_text, hold_reason_text, status_text
+from kiosk.services.participants import ParticipantSummary
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
 from kiosk.ui.admin.pages.prescription_form import PrescriptionForm
 from kiosk.ui.admin.pages.widgets import AdaptiveBox, FlowLayout, fill, table
+from kiosk.ui.admin.wording import participant_status_text
 
 
 class ParticipantsPage(AdminPage):
@@ -76,6 +81,7 @@ class ParticipantsPage(AdminPage):
             [_("#"), _("Medication"), _("Schedule"), _("Status")], stretch=2, optional=(0,)
         )
         self.language = QComboBox()
+        self.language.addItem(_("Kiosk's language"), None)  # no language stored
         for locale in PARTICIPANT_LOCALES:
             self.language.addItem(language_name(locale), locale)
         self.reason = QLineEdit()
@@ -129,10 +135,10 @@ class ParticipantsPage(AdminPage):
         layout = AdaptiveBox(self)
         layout.addLayout(left, 2)
         layout.addLayout(right, 3)
-        self._participants: list[Any] = []
-        self._prescriptions: list[Any] = []
+        self._participants: list[ParticipantSummary] = []
+        self._prescriptions: list[Prescription] = []
         self._editing: int | None = None
-        self.current: Any = None
+        self.current: ParticipantSummary | None = None
 
     @property
     def title(self) -> str:
@@ -145,9 +151,12 @@ class ParticipantsPage(AdminPage):
         service, session = self.ctx.services.participants, self.ctx.session
         self.ctx.run(lambda: service.search(session, text), self._show_results)
 
-    def _show_results(self, rows: list[Any]) -> None:
+    def _show_results(self, rows: list[ParticipantSummary]) -> None:
         self._participants = rows
-        fill(self.results, [(p.code, p.display_name, p.status, p.fingers) for p in rows])
+        fill(
+            self.results,
+            [(p.code, p.display_name, participant_status_text(p.status), p.fingers) for p in rows],
+        )
 
     def create_participant(self) -> None:
         service, session = self.ctx.services.participants, self.ctx.session
@@ -175,12 +184,13 @@ class ParticipantsPage(AdminPage):
         pid = self.current.id
         decider = self.ctx.services.interaction.decider
         now = self.ctx.clock.now()
-        self.heading.setText(
-            f"{self.current.code}  {self.current.display_name}  ({self.current.status})"
-        )
+        status = participant_status_text(self.current.status)
+        self.heading.setText(f"{self.current.code}  {self.current.display_name}  ({status})")
+        # The picker shows the language stored for this participant (or the kiosk's own).
+        self.language.setCurrentIndex(max(0, self.language.findData(self.current.language)))
         self.ctx.run(lambda: decider.decide(pid, at=now), self._show_decision)
 
-    def _show_decision(self, view: Any) -> None:
+    def _show_decision(self, view: DecisionView) -> None:
         self.explanation.setPlainText(explain_text(view, self.ctx.site))
         self._prescriptions = [rx for rx, _decision in view.decisions]
         fill(
@@ -192,20 +202,21 @@ class ParticipantsPage(AdminPage):
                     _("every {hours} h").format(hours=(rx.interval_minutes or 0) // 60)
                     if rx.is_interval
                     else ", ".join(f"{w.start:%H:%M}-{w.end:%H:%M}" for w in rx.windows),
-                    rx.status.value + (f": {rx.hold_reason}" if rx.hold_reason else ""),
+                    status_text(rx.status)
+                    + (f": {hold_reason_text(rx.hold_reason)}" if rx.hold_reason else ""),
                 )
                 for rx in self._prescriptions
             ],
         )
 
-    def _selected_prescription(self) -> Any:
+    def _selected_prescription(self) -> Prescription | None:
         row = self.prescriptions.currentRow()
         if self.current is None or not 0 <= row < len(self._prescriptions):
             self.ctx.show_message(_("Select a prescription first."), True)
             return None
         return self._prescriptions[row]
 
-    def _done(self, message: str) -> Any:
+    def _done(self, message: str) -> Callable[[object], None]:
         def finished(_result: object) -> None:
             self.ctx.show_message(message, False)
             self.refresh()
@@ -214,10 +225,10 @@ class ParticipantsPage(AdminPage):
 
     # ------------------------------------------------------------ prescriptions
 
-    def _open_editor(self, editing: Any) -> None:
+    def _open_editor(self, editing: Prescription | None) -> None:
         medications = self.ctx.services.prescriptions.medications
 
-        def show(meds: list[Any]) -> None:
+        def show(meds: list[Medication]) -> None:
             if self.form is not None:
                 self.form.setParent(None)
             today = dosing_day(self.ctx.clock.now(), self.ctx.site)
@@ -253,10 +264,11 @@ class ParticipantsPage(AdminPage):
             self.ctx.report_error(exc)
             return
 
-        def save() -> object:
+        def save() -> None:
             if editing is None:
-                return service.add(session, pid, spec, reason)
-            return service.change(session, editing, spec, reason)
+                service.add(session, pid, spec, reason)
+            else:
+                service.change(session, editing, spec, reason)
 
         def saved(_result: object) -> None:
             self.editor.hide()
@@ -316,10 +328,16 @@ class ParticipantsPage(AdminPage):
         if self.current is None:
             return
         service, session = self.ctx.services.participants, self.ctx.session
-        pid, locale = self.current.id, self.language.currentData()
-        self.ctx.run(
-            lambda: service.set_language(session, pid, locale), self._done(_("Language saved."))
-        )
+        current = self.current
+        locale: str | None = self.language.currentData()
+
+        def saved(_result: None) -> None:
+            if self.current is current:
+                self.current = replace(current, language=locale)
+            self.ctx.show_message(_("Language saved."), False)
+            self.refresh()
+
+        self.ctx.run(lambda: service.set_language(session, current.id, locale), saved)
 
     def remove(self) -> None:
         if self.current is None:

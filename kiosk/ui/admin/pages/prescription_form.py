@@ -20,6 +20,7 @@ from kiosk.domain.model import Medication, Prescription, Window
 from kiosk.i18n import _
 from kiosk.services.errors import InvalidInput
 from kiosk.services.prescriptions import PrescriptionSpec
+from kiosk.ui.admin.pages.widgets import picked_day
 
 
 def _qdate(day: date) -> QDate:
@@ -109,8 +110,8 @@ class PrescriptionForm(QWidget):
 
     def spec(self) -> PrescriptionSpec:
         interval = self.by_interval.isChecked()
-        start: date = self.start.date().toPython()  # type: ignore[assignment]
-        end: date | None = self.end.date().toPython() if self.has_end.isChecked() else None  # type: ignore[assignment]
+        start = picked_day(self.start)
+        end = picked_day(self.end) if self.has_end.isChecked() else None
         return PrescriptionSpec(
             medication_id=int(self.medication.currentData()),
             units_per_dose=self.units.value(),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from PySide6.QtCore import QDate
 from PySide6.QtWidgets import QDateEdit, QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout
@@ -11,9 +10,10 @@ from PySide6.QtWidgets import QDateEdit, QHBoxLayout, QLineEdit, QPushButton, QV
 from kiosk.domain.permissions import Permission
 from kiosk.domain.schedule import dosing_day
 from kiosk.i18n import _
+from kiosk.services.reconciliation import ReconciliationLine
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
-from kiosk.ui.admin.pages.widgets import fill, table
+from kiosk.ui.admin.pages.widgets import fill, picked_day, table
 
 DEFAULT_FOLDER = "/media"
 
@@ -58,7 +58,7 @@ class ReconciliationPage(AdminPage):
         layout.addLayout(top)
         layout.addWidget(self.table, 1)
         layout.addLayout(bottom)
-        self.lines: list[Any] = []
+        self.lines: list[ReconciliationLine] = []
 
     @property
     def title(self) -> str:
@@ -66,10 +66,10 @@ class ReconciliationPage(AdminPage):
 
     def activated(self) -> None:
         service, session, site = self.ctx.services.reconciliation, self.ctx.session, self.ctx.site
-        day = self.day.date().toPython()
+        day = picked_day(self.day)
         self.ctx.run(lambda: service.reconcile(session, day, site), self._show)
 
-    def _show(self, lines: list[Any]) -> None:
+    def _show(self, lines: list[ReconciliationLine]) -> None:
         self.lines = lines
         fill(
             self.table,
@@ -93,7 +93,7 @@ class ReconciliationPage(AdminPage):
 
     def export(self) -> None:
         service, session, site = self.ctx.services.reconciliation, self.ctx.session, self.ctx.site
-        day = self.day.date().toPython()
+        day = picked_day(self.day)
         folder = Path(self.folder.text().strip() or DEFAULT_FOLDER)
 
         def done(paths: list[Path]) -> None:

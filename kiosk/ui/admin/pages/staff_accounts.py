@@ -17,6 +17,7 @@ from kiosk.services.staff import StaffRecord
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
 from kiosk.ui.admin.pages.widgets import FlowLayout, fill, table
+from kiosk.ui.admin.wording import role_text
 from kiosk.ui.keyboard import PinField
 
 
@@ -30,7 +31,8 @@ class StaffPage(AdminPage):
         self.table = table([_("Name"), _("Role"), _("Active")], stretch=0)
         self.name = QLineEdit()
         self.role = QComboBox()
-        self.role.addItems(list(ALL_ROLES))
+        for role in ALL_ROLES:
+            self.role.addItem(role_text(role), role)
         # PINs come from the kiosk's PIN pad, never the on-screen keyboard.
         self.pin = PinField(_("New staff member's PIN (6+ digits)"))
         self.pin_again = PinField(_("The same PIN again"))
@@ -63,7 +65,10 @@ class StaffPage(AdminPage):
 
     def _show(self, rows: list[StaffRecord]) -> None:
         self._rows = rows
-        fill(self.table, [(r.name, r.role, _("yes") if r.active else _("no")) for r in rows])
+        fill(
+            self.table,
+            [(r.name, role_text(r.role), _("yes") if r.active else _("no")) for r in rows],
+        )
 
     def _pin(self) -> str | None:
         pin, again = self.pin.text(), self.pin_again.text()
@@ -78,7 +83,7 @@ class StaffPage(AdminPage):
         pin = self._pin()
         if pin is None:
             return
-        name, role = self.name.text(), self.role.currentText()
+        name, role = self.name.text(), str(self.role.currentData())
         staff, session = self.ctx.services.staff, self.ctx.session
 
         def done(_result: object) -> None:

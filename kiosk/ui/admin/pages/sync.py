@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QPushButton, QVBoxLayout
 
 from kiosk.domain.permissions import Permission
 from kiosk.i18n import _, format_local_day, format_local_time
+from kiosk.services.sync.facade import SyncStatus
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
 
@@ -44,50 +45,35 @@ class SyncPage(AdminPage):
     def title(self) -> str:
         return _("Sync")
 
-    def _facade(self) -> object | None:
-        return self.ctx.services.extra.get("sync")
-
     def activated(self) -> None:
-        facade = self._facade()
-        if facade is None:
-            self._show(None)
-            return
-        self.ctx.run(facade.status, self._show)  # type: ignore[attr-defined]
+        self.ctx.run(self.ctx.services.sync.status, self._show)
 
-    def _show(self, status: object) -> None:
-        if status is None:
-            self.state.setText(_("Sync with the hub is not configured on this kiosk."))
-            self.sync_button.setEnabled(False)
-            return
-        s = status  # a kiosk.services.sync.SyncStatus
-        configured = bool(s.configured)  # type: ignore[attr-defined]
-        self.sync_button.setEnabled(configured)
+    def _show(self, status: SyncStatus) -> None:
+        self.sync_button.setEnabled(status.configured)
         self.state.setText(
             _("Sync with the hub runs in the background.")
-            if configured
+            if status.configured
             else _("Sync with the hub is not configured on this kiosk.")
         )
         tz = self.ctx.site.timezone
-        at = s.last_success_at  # type: ignore[attr-defined]
+        at = status.last_success_at
         self.last_success.setText(
             _("never")
             if at is None
             else f"{format_local_day(at, tz, 'medium')} {format_local_time(at, tz)}"
         )
-        self.waiting.setText(str(s.events_waiting))  # type: ignore[attr-defined]
-        self.last_error.setText(s.last_error or _("none"))  # type: ignore[attr-defined]
-        self.hub_cursor.setText(str(s.cursor))  # type: ignore[attr-defined]
-        self.conflicts.setText(str(s.open_conflicts))  # type: ignore[attr-defined]
+        self.waiting.setText(str(status.events_waiting))
+        self.last_error.setText(status.last_error or _("none"))
+        self.hub_cursor.setText(str(status.cursor))
+        self.conflicts.setText(str(status.open_conflicts))
 
     def sync_now(self) -> None:
-        facade = self._facade()
-        if facade is None:
-            return
+        facade = self.ctx.services.sync
 
-        def done(started: object) -> None:
+        def done(started: bool) -> None:
             self.ctx.show_message(
                 _("Sync started.") if started else _("Sync is not configured."), not started
             )
             self.activated()
 
-        self.ctx.run(facade.sync_now, done)  # type: ignore[attr-defined]
+        self.ctx.run(facade.sync_now, done)

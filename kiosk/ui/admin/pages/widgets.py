@@ -4,11 +4,13 @@ that wrap, and sections that sit side by side in landscape and stack in portrait
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QDateEdit,
     QHeaderView,
     QTableWidget,
     QTableWidgetItem,
@@ -17,7 +19,7 @@ from PySide6.QtWidgets import (
 from kiosk.ui import theme
 from kiosk.ui.layouts import AdaptiveBox, FlowLayout
 
-__all__ = ["AdaptiveBox", "FlowLayout", "Table", "fill", "table"]
+__all__ = ["AdaptiveBox", "FlowLayout", "Table", "fill", "picked_day", "table"]
 
 # The column that takes the rest of the width wraps its text; it needs at least this much.
 STRETCH_MIN_PX = 260
@@ -114,3 +116,9 @@ def fill(widget: QTableWidget, rows: Sequence[Sequence[object]]) -> None:
             widget.setItem(r, c, QTableWidgetItem("" if value is None else str(value)))
     if isinstance(widget, Table):
         widget.fit_columns()
+
+
+def picked_day(edit: QDateEdit) -> date:
+    """The day a date field shows."""
+    day = edit.date()
+    return date(day.year(), day.month(), day.day())
