@@ -4,7 +4,7 @@ cause cleared."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QCheckBox, QPushButton, QVBoxLayout
 
 from kiosk.domain.alerts import AlertKind
 from kiosk.domain.permissions import Permission
@@ -12,7 +12,7 @@ from kiosk.i18n import _
 from kiosk.services.logs import Alert
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
-from kiosk.ui.admin.pages.widgets import fill, table
+from kiosk.ui.admin.pages.widgets import FlowLayout, fill, table
 from kiosk.ui.admin.wording import (
     alert_kind_text,
     alert_state_text,
@@ -45,7 +45,7 @@ class AlertsPage(AdminPage):
         self.table.itemSelectionChanged.connect(self._selection_changed)
         self.history = QCheckBox(_("Show closed alerts too"))
         self.history.toggled.connect(lambda _checked: self.activated())
-        buttons = QHBoxLayout()
+        buttons = FlowLayout()  # wraps in portrait (French words are longer)
         buttons.addWidget(self.clear_jam)
         buttons.addWidget(self.ack)
         buttons.addWidget(self.history)
