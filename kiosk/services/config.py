@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import difflib
 import json
-import os
 import textwrap
 import tomllib
 from abc import ABC, abstractmethod
@@ -30,6 +29,7 @@ import platformdirs
 from kiosk.domain.model import SiteClock, SiteContact
 from kiosk.domain.permissions import Permission, Role, roles_with
 from kiosk.i18n import PARTICIPANT_LOCALES
+from kiosk.store.files import write_private
 
 APP_NAME = "dispensing-kiosk"
 
@@ -756,25 +756,11 @@ def to_toml(config: Config) -> str:
     return "\n".join(lines)
 
 
-CONFIG_MODE = 0o600  # only the kiosk's user: the file may hold an enrollment code
-
-
 def write_config(config: Config, path: Path) -> None:
     """Write atomically (a half-written configuration must never be read at boot), with mode
-    0600 from the first byte: the temporary file is created so, then renamed over ``path``."""
+    0600 from the first byte: the file may hold an enrollment code."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f"{path.name}.tmp")
-    temporary.unlink(missing_ok=True)  # left by a crash; O_EXCL below refuses to reuse it
-    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, CONFIG_MODE)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(to_toml(config))
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    write_private(path, to_toml(config).encode("utf-8"))
 
 
 # ------------------------------------------------------------------ documentation

@@ -9,11 +9,10 @@ never read into it. The zip is readable by its owner only (0600): it goes on USB
 
 from __future__ import annotations
 
+import io
 import json
 import logging
-import os
 import platform
-import secrets
 import sys
 import zipfile
 from collections.abc import Callable
@@ -30,6 +29,7 @@ from kiosk.services.health import SelfTestRow
 from kiosk.services.redact import Redactor
 from kiosk.store import audit, sync_repo
 from kiosk.store.db import Connection, integrity_check, schema_version
+from kiosk.store.files import write_private
 from kiosk.store.repository import OPEN_ALERT
 
 log = logging.getLogger("kiosk.diagnostics")
@@ -158,21 +158,13 @@ def write_zip(
 
 
 def _write_private_zip(out: Path, parts: dict[str, str]) -> None:
-    """Owner-only from its first byte (created 0600, never chmod-ed afterwards: USB sticks'
-    file systems refuse chmod), complete or absent (a temporary file, fsync, rename)."""
-    temporary = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-                for name, text in parts.items():
-                    archive.writestr(name, text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, out)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    """Owner-only and complete or absent (kiosk/store/files.py); built in memory first (the
+    parts are small: bounded log tails, reports)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for name, text in parts.items():
+            archive.writestr(name, text)
+    write_private(out, buffer.getvalue())
 
 
 class SelfTesting(Protocol):

@@ -10,12 +10,12 @@ vend log can. See ``docs/ANCHORS.md`` for the threat model.
 from __future__ import annotations
 
 import json
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.store.db import Connection
+from kiosk.store.files import write_private
 
 HEX64 = re.compile("[0-9a-f]{64}")
 
@@ -68,21 +68,8 @@ def read_anchor(path: Path) -> Anchor | None:
 
 
 def write_anchor(path: Path, anchor: Anchor) -> None:
-    """Atomic and durable: a temporary file, fsync, rename, fsync of the folder."""
-    temporary = path.with_name(path.name + ".tmp")
-    payload = json.dumps(anchor.as_json(), separators=(",", ":")).encode()
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        os.write(fd, payload)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temporary, path)
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(folder)
-    finally:
-        os.close(folder)
+    """Atomic and durable (kiosk/store/files.py)."""
+    write_private(path, json.dumps(anchor.as_json(), separators=(",", ":")).encode())
 
 
 def compare(conn: Connection, anchor: Anchor | None) -> str:

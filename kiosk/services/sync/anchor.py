@@ -13,11 +13,11 @@ Nothing here may stop a push: an anchor that cannot be read is left out, with on
 from __future__ import annotations
 
 import logging
-import re
 from pathlib import Path
 from typing import Any
 
 from kiosk.store.anchor import (
+    HEX64,
     Anchor,
     AnchorError,
     anchor_path,
@@ -28,9 +28,6 @@ from kiosk.store.anchor import (
 from kiosk.store.db import Connection
 
 log = logging.getLogger("kiosk.sync")
-
-_HEAD = re.compile(r"[0-9a-f]{64}")  # what the hub accepts: a sha256 in lowercase hex
-
 
 def hub_anchor_path(database: Path) -> Path:
     """Where the anchor the hub last acknowledged is kept: ``kiosk.db.anchor.hub``."""
@@ -48,8 +45,9 @@ def database_file(conn: Connection) -> Path | None:
 
 
 def valid(anchor: Anchor) -> bool:
-    """The shape the hub accepts (it refuses the whole push otherwise)."""
-    return anchor.entries >= 0 and bool(_HEAD.fullmatch(anchor.head))
+    """The shape the hub accepts (it refuses the whole push otherwise): a count and a sha256
+    in lowercase hex, as the anchor file holds (read_anchor checks the same)."""
+    return anchor.entries >= 0 and bool(HEX64.fullmatch(anchor.head))
 
 
 class AnchorSender:
@@ -74,12 +72,9 @@ class AnchorSender:
         if self._anchor_file is None:
             return None
         try:
-            anchor = read_anchor(self._anchor_file)
-        except Exception as exc:  # AnchorError, or text that is not UTF-8: never stop a push
+            anchor = read_anchor(self._anchor_file)  # checks the shape the hub accepts
+        except AnchorError as exc:
             self._warn("anchor", "the audit anchor is not sent to the hub: %s", _why(exc))
-            return None
-        if anchor is not None and not valid(anchor):
-            self._warn("anchor", "the audit anchor is not sent to the hub: %s", "malformed")
             return None
         self._warned.discard("anchor")
         return anchor
@@ -95,7 +90,7 @@ class AnchorSender:
         acknowledged = self._hub_anchor()
         if acknowledged is not None and acknowledged.entries > 0:
             head = hash_at(self._conn, acknowledged.entries)
-            if head is not None and _HEAD.fullmatch(head):
+            if head is not None and HEX64.fullmatch(head):
                 body["prior"] = {"entries": acknowledged.entries, "head": head}
         return body
 

@@ -6,9 +6,10 @@ Written once by provisioning (``POST /v1/provision`` with a one-time enrollment 
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from kiosk.store.files import write_private
 
 CREDENTIALS_NAME = "hub-credentials.json"
 
@@ -36,16 +37,8 @@ def save_credentials(path: Path, credentials: Credentials) -> None:
     if not credentials.device_id or not credentials.secret:
         raise CredentialsError("the hub sent an empty device id or secret")
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    if temporary.exists():
-        temporary.unlink()
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump({"device_id": credentials.device_id, "secret": credentials.secret}, handle)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(path)
+    body = {"device_id": credentials.device_id, "secret": credentials.secret}
+    write_private(path, (json.dumps(body) + "\n").encode("utf-8"))
 
 
 def load_credentials(path: Path) -> Credentials:
