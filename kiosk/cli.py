@@ -16,6 +16,7 @@ from kiosk.logsetup import record_traceback, setup_logging
 from kiosk.version import version_line
 
 if TYPE_CHECKING:
+    from hardware.ports import DispenserController
     from kiosk.services.config import ConfigProblem
 
 log = logging.getLogger("kiosk.cli")
@@ -179,7 +180,7 @@ def cmd_db_verify(args: argparse.Namespace) -> int:
         print(f"FAIL {opened}")
         return 2
     conn, database = opened
-    controller = None
+    controller: DispenserController | None = None
     try:
         problems = integrity_check(conn)
         if problems:
@@ -190,10 +191,11 @@ def cmd_db_verify(args: argparse.Namespace) -> int:
             print(f"FAIL audit chain broken at entry {report.first_bad_seq}: {report.problem}")
             return 1
         if args.controller_port:
-            controller = _open_controller(args.controller_port)
-            if isinstance(controller, str):
-                print(f"FAIL {controller}")
+            opened_controller = _open_controller(args.controller_port)
+            if isinstance(opened_controller, str):
+                print(f"FAIL {opened_controller}")
                 return 2
+            controller = opened_controller
         books = check_books(Store(conn, anchor=anchor_path(database)), controller)
         if not books.ok:
             print(f"FAIL {books.problems[0]}")
@@ -209,11 +211,11 @@ def cmd_db_verify(args: argparse.Namespace) -> int:
         return 1
     finally:
         conn.close()
-        if controller is not None and not isinstance(controller, str):
+        if controller is not None:
             controller.close()
 
 
-def _open_controller(port: str) -> Any:
+def _open_controller(port: str) -> DispenserController | str:
     """An open SerialController, or why it cannot be opened."""
     from hardware.controller.driver import SerialController
     from hardware.ports import DeviceError

@@ -29,6 +29,7 @@ from kiosk.store.db import Connection
 
 log = logging.getLogger("kiosk.sync")
 
+
 def hub_anchor_path(database: Path) -> Path:
     """Where the anchor the hub last acknowledged is kept: ``kiosk.db.anchor.hub``."""
     anchor = anchor_path(database)
