@@ -22,6 +22,7 @@ from fleet.models import (
     Machine,
     Participant,
     Prescription,
+    ProvisioningThrottle,
     Site,
     StaffAccount,
     SyncException,
@@ -163,11 +164,17 @@ class MachineAdmin(admin.ModelAdmin):
             if machine.revoked:
                 self.message_user(request, f"{machine} is revoked", messages.ERROR)
                 continue
-            row, code = EnrollmentCode.issue(machine)
+            row, code = EnrollmentCode.issue(machine)  # revokes the machine's older codes
+            replaces = (
+                " Using it replaces this provisioned machine's credentials: the running kiosk"
+                " stops syncing."
+                if machine.provisioned
+                else ""
+            )
             self.message_user(
                 request,
                 f"{machine}: code {code} (shown once; valid until"
-                f" {row.expires_at:%Y-%m-%d %H:%M} UTC)",
+                f" {row.expires_at:%Y-%m-%d %H:%M} UTC; older unused codes revoked).{replaces}",
                 messages.WARNING,
             )
 
@@ -197,8 +204,24 @@ class SiteAdmin(admin.ModelAdmin):
 
 @admin.register(EnrollmentCode)
 class EnrollmentCodeAdmin(ReadOnlyAdmin):
-    list_display = ("machine", "created_at", "expires_at", "used_at")
+    list_display = ("machine", "created_at", "expires_at", "used_at", "revoked_at")
     list_filter = ("machine__site",)
+
+
+@admin.register(ProvisioningThrottle)
+class ProvisioningThrottleAdmin(ReadOnlyAdmin):
+    """Wrong enrollment codes per client address; delete a row to lift its lock-out."""
+
+    list_display = (
+        "address",
+        "failures",
+        "last_failure_at",
+        "locked_until",
+        "lockouts",
+        "refused",
+        "last_refused_at",
+    )
+    search_fields = ("address",)
 
 
 # ---------------------------------------------------------------- hub-owned records

@@ -187,7 +187,11 @@ class Machine(models.Model):
         self.secret_sealed = sealing.seal(secret_hex, settings.HUB_SECRET_WRAP_KEY)
 
     def secret(self) -> str:
-        return sealing.unseal(self.secret_sealed, settings.HUB_SECRET_WRAP_KEY)
+        """The raw secret; sealed under the wrap key or, during a rotation, a fallback."""
+        return sealing.unseal_any(
+            self.secret_sealed,
+            [settings.HUB_SECRET_WRAP_KEY, *settings.HUB_SECRET_WRAP_KEY_FALLBACKS],
+        )
 
 
 # Codes are typed by a technician on the kiosk: no 0/O, 1/I/L, U.
@@ -210,18 +214,55 @@ class EnrollmentCode(models.Model):
     created_at = models.DateTimeField(default=now, editable=False)
     expires_at = models.DateTimeField()
     used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Set when a newer code was issued for the machine: only the newest unused code works.
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     def __str__(self) -> str:
-        return f"code for {self.machine} ({'used' if self.used_at else 'unused'})"
+        state = "used" if self.used_at else "revoked" if self.revoked_at else "unused"
+        return f"code for {self.machine} ({state})"
+
+    @property
+    def usable(self) -> bool:
+        return self.used_at is None and self.revoked_at is None and self.expires_at >= now()
 
     @classmethod
     def issue(cls, machine: Machine) -> tuple[EnrollmentCode, str]:
-        """A new code for a machine: (row, the code to hand to the technician)."""
+        """A new code for a machine: (row, the code to hand to the technician). The machine's
+        older unused codes are revoked in the same transaction, whoever issues it (the admin,
+        enroll_machine): a forgotten code must not re-provision the machine later."""
         raw = "".join(secrets.choice(CODE_ALPHABET) for _ in range(16))
         code = "-".join(raw[i : i + 4] for i in range(0, 16, 4))
-        expires = now() + timedelta(hours=settings.HUB_ENROLLMENT_CODE_HOURS)
-        row = cls.objects.create(machine=machine, code_hash=hash_code(code), expires_at=expires)
+        issued = now()
+        expires = issued + timedelta(hours=settings.HUB_ENROLLMENT_CODE_HOURS)
+        with transaction.atomic():
+            cls.objects.filter(machine=machine, used_at=None, revoked_at=None).update(
+                revoked_at=issued
+            )
+            row = cls.objects.create(
+                machine=machine, code_hash=hash_code(code), created_at=issued, expires_at=expires
+            )
         return row, code
+
+
+class ProvisioningThrottle(models.Model):
+    """Wrong enrollment codes from one client address (fleet.throttle): in the database, so
+    every gunicorn host of the hub counts the same tries. Never holds a code."""
+
+    address = models.GenericIPAddressField(unique=True)
+    failures = models.PositiveIntegerField(default=0, help_text="wrong codes in this window")
+    window_started_at = models.DateTimeField(null=True, blank=True)
+    last_failure_at = models.DateTimeField(null=True, blank=True)
+    locked_until = models.DateTimeField(null=True, blank=True)
+    lockouts = models.PositiveIntegerField(default=0, help_text="times locked out")
+    refused = models.PositiveIntegerField(default=0, help_text="requests refused (429)")
+    last_refused_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("-last_failure_at",)
+        verbose_name = "provisioning rate limit"
+
+    def __str__(self) -> str:
+        return self.address
 
 
 # ---------------------------------------------------------------- hub-owned records

@@ -57,3 +57,16 @@ def unseal(sealed: str, wrap_key: str) -> str:
         raise SealError("sealed value does not authenticate (tampered, or another key)")
     stream = _keystream(enc, nonce, len(ciphertext))
     return bytes(a ^ b for a, b in zip(ciphertext, stream, strict=True)).decode()
+
+
+def unseal_any(sealed: str, wrap_keys: list[str]) -> str:
+    """Unsealed with the first key that authenticates it (the current key, then fallbacks)."""
+    error = SealError("no wrap key")
+    for key in wrap_keys:
+        try:
+            return unseal(sealed, key)
+        except SealError as exc:
+            if str(exc) == "malformed sealed value" or str(exc).startswith("unknown sealing"):
+                raise
+            error = exc
+    raise error

@@ -15,9 +15,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from fleet import changelog, ingest, signing
+from fleet import changelog, clientip, ingest, signing, throttle
 from fleet.auth import AuthError, authenticate
-from fleet.models import EnrollmentCode, hash_code
+from fleet.models import Alert, EnrollmentCode, hash_code
 
 log = logging.getLogger("fleet.api")
 
@@ -59,7 +59,18 @@ def _api(method: str, *, signed: bool = True) -> Callable[[Callable[..., HttpRes
 
 @_api("POST", signed=False)
 def provision(request: HttpRequest) -> HttpResponse:
-    """``{"code": ...}`` -> ``{"device_id": ..., "secret": <hex>}``. A code works once."""
+    """``{"code": ...}`` -> ``{"device_id": ..., "secret": <hex>}``. A code works once.
+
+    Wrong codes count against the client's address (fleet.throttle): past the limit it gets
+    429 with Retry-After, whatever it sends, until the lock-out ends."""
+    address = clientip.client_ip(request)
+    now = timezone.now()
+    with transaction.atomic():
+        wait = throttle.retry_after(address, now)
+    if wait is not None:
+        response = _error(429, "too_many_attempts", retry_after=wait)
+        response["Retry-After"] = str(wait)
+        return response
     try:
         body = json.loads(request.body)
     except (UnicodeDecodeError, ValueError):
@@ -67,7 +78,6 @@ def provision(request: HttpRequest) -> HttpResponse:
     code = body.get("code") if isinstance(body, dict) else None
     if not isinstance(code, str) or not 0 < len(code) <= 64:
         return _error(400, "bad_request", detail='body: {"code": "<code>"} expected')
-    now = timezone.now()
     with transaction.atomic():
         row = (
             EnrollmentCode.objects.select_for_update()
@@ -75,18 +85,34 @@ def provision(request: HttpRequest) -> HttpResponse:
             .filter(code_hash=hash_code(code))
             .first()
         )
-        if row is None or row.used_at is not None or row.expires_at < now or row.machine.revoked:
-            log.warning("provisioning refused (unknown, used, expired or revoked code)")
+        if row is None or not row.usable or row.machine.revoked:
+            # Counted (and committed) whatever the code was: unknown, used, revoked, expired.
+            throttle.failed(address, now)
             return _error(401, "invalid_code")
         secret = signing.new_secret()
         machine = row.machine
+        replaced = machine.provisioned
         machine.set_secret(secret)
         machine.provisioned_at = now
         machine.last_contact = now
         machine.save(update_fields=["secret_sealed", "provisioned_at", "last_contact"])
         row.used_at = now
         row.save(update_fields=["used_at"])
-    log.info("machine %s provisioned", machine.pk)
+        if replaced:
+            # Legitimate after a kiosk's disk was replaced, but never silent: the kiosk that
+            # held the old secret stops syncing from this moment.
+            Alert.objects.create(
+                machine=machine,
+                kind="machine_reprovisioned",
+                message="machine re-provisioned with a new enrollment code; the previous"
+                " kiosk's credentials stop working",
+                created_at=now,
+            )
+        throttle.succeeded(address)
+    if replaced:
+        log.warning("machine %s re-provisioned from client %s", machine.pk, address)
+    else:
+        log.info("machine %s provisioned from client %s", machine.pk, address)
     return JsonResponse({"device_id": machine.device_id, "secret": secret})
 
 

@@ -1,9 +1,15 @@
 """Settings of the hub. Everything deployment-specific comes from the environment:
 
 HUB_DATABASE_URL        postgresql://user:password@host:5432/name (default: SQLite hub/hub.sqlite3)
-HUB_SECRET_KEY          Django's SECRET_KEY (a development default otherwise)
-HUB_SECRET_WRAP_KEY     key that seals the machines' HMAC secrets at rest (default: HUB_SECRET_KEY)
-HUB_DEBUG               1/true/yes turns DEBUG on (off by default)
+HUB_SECRET_KEY          Django's SECRET_KEY         } required with DEBUG off, from the environment
+HUB_SECRET_WRAP_KEY     seals the machines' secrets } or the secrets file (hubsite.keys)
+HUB_SECRET_KEY_FALLBACKS, HUB_SECRET_WRAP_KEY_FALLBACKS   older keys during a rotation (comma-sep.)
+HUB_SECRETS_FILE        the secrets file (default hub/secrets.toml; `manage.py init_secrets`)
+HUB_DEBUG               1/true/yes turns DEBUG on (off by default); built-in keys only then
+HUB_STATIC_ROOT         where collectstatic puts the admin's files (default hub/static)
+HUB_TRUSTED_PROXIES     reverse proxies in front that append to X-Forwarded-For (default 0)
+HUB_PROVISION_MAX_FAILURES / _WINDOW_SECONDS / _LOCKOUT_SECONDS   wrong enrollment codes (5/900/900)
+HUB_ADMIN_MAX_FAILURES / HUB_ADMIN_LOCKOUT_MINUTES                admin login failures (5 / 15)
 HUB_ALLOWED_HOSTS       comma-separated host names, added to localhost and 127.0.0.1
 HUB_CHANGELOG_RETAIN    days of change log kept by `manage.py trim_changelog` (default 90)
 HUB_TEST_DATABASE_NAME  the test database the test runner creates (default test_<name>)
@@ -13,9 +19,12 @@ HUB_TLS                 1 behind TLS: secure cookies, HSTS, redirect to https
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
+
+from hubsite import keys
 
 BASE_DIR = Path(__file__).resolve().parent.parent  # hub/
 
@@ -56,9 +65,16 @@ def database_from_url(url: str) -> dict[str, Any]:
     }
 
 
-SECRET_KEY = os.environ.get("HUB_SECRET_KEY") or "dev-only-insecure-hub-key-change-me-in-production"
-HUB_SECRET_WRAP_KEY = os.environ.get("HUB_SECRET_WRAP_KEY") or SECRET_KEY
 DEBUG = _flag("HUB_DEBUG")
+# Refuses to go on (MissingKeys) with DEBUG off and a key missing: see hubsite/keys.py.
+_KEYS = keys.load(debug=DEBUG)
+SECRET_KEY = _KEYS.secret_key
+# Sessions and CSRF tokens signed with an older key stay valid while it is listed here.
+SECRET_KEY_FALLBACKS = _KEYS.secret_key_fallbacks
+HUB_SECRET_WRAP_KEY = _KEYS.wrap_key
+# Older wrap keys still unseal until `manage.py rotate_wrap_key` has re-sealed every machine.
+HUB_SECRET_WRAP_KEY_FALLBACKS = _KEYS.wrap_key_fallbacks
+del _KEYS
 ALLOWED_HOSTS = [
     "localhost",
     "127.0.0.1",
@@ -72,17 +88,28 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "fleet",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The admin's CSS/JS straight from gunicorn (no separate static server needed).
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into its 429 page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes first: it refuses a locked-out client before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "hubsite.urls"
@@ -122,10 +149,37 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "static"
+STATIC_ROOT = Path(os.environ.get("HUB_STATIC_ROOT") or BASE_DIR / "static")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    # Hashed, pre-compressed names from `manage.py collectstatic`, cached forever by browsers.
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
 
 # A push of HUB_PUSH_MAX_EVENTS events stays well below this.
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+
+# ---------------------------------------------------------------- rate limits (docs/HUB.md)
+
+# How many reverse proxies in front of the hub append the client's address to
+# X-Forwarded-For. 0: the header is ignored (a client could forge it) and REMOTE_ADDR counts.
+HUB_TRUSTED_PROXIES = int(os.environ.get("HUB_TRUSTED_PROXIES", "0"))
+
+# POST /v1/provision: this many wrong codes from one client address within the window lock
+# that address out (429) for the lock-out period. Counted in the database (fleet.throttle).
+HUB_PROVISION_MAX_FAILURES = int(os.environ.get("HUB_PROVISION_MAX_FAILURES", "5"))
+HUB_PROVISION_WINDOW_SECONDS = int(os.environ.get("HUB_PROVISION_WINDOW_SECONDS", "900"))
+HUB_PROVISION_LOCKOUT_SECONDS = int(os.environ.get("HUB_PROVISION_LOCKOUT_SECONDS", "900"))
+
+# The admin login (django-axes, attempts in the database): locked per client address.
+AXES_FAILURE_LIMIT = int(os.environ.get("HUB_ADMIN_MAX_FAILURES", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("HUB_ADMIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = ["ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "fleet.clientip.client_ip"  # the same proxy rule as provisioning
+# Axes masks the username typed and the address in its log lines (its default
+# AXES_SENSITIVE_PARAMETERS); both are in its AccessAttempt/AccessFailureLog rows (the admin).
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 
 if _flag("HUB_TLS"):
     SECURE_SSL_REDIRECT = True

@@ -25,6 +25,11 @@ os.environ.setdefault("HUB_DATABASE_URL", DEFAULT_DATABASE_URL)
 # Created and dropped by pytest-django; named per run so runs in parallel never collide.
 os.environ.setdefault("HUB_TEST_DATABASE_NAME", f"test_hub_{os.getpid()}")
 os.environ["DJANGO_SETTINGS_MODULE"] = "hubsite.settings"
+# DEBUG is off in tests, as in production: the hub then needs its keys (hubsite/keys.py).
+os.environ.setdefault("HUB_SECRET_KEY", "test-secret-key-" + "x" * 40)
+os.environ.setdefault("HUB_SECRET_WRAP_KEY", "test-wrap-key-" + "y" * 40)
+# Never a developer's hub/secrets.toml: the keys above are the tests' only ones.
+os.environ["HUB_SECRETS_FILE"] = os.devnull
 
 import django  # noqa: E402
 
@@ -88,3 +93,13 @@ def kiosk(provision: Callable[..., Kiosk]) -> Kiosk:
 @pytest.fixture(autouse=True)
 def _fresh_event_ids() -> None:
     reset_event_ids()
+
+
+@pytest.fixture(autouse=True)
+def _unhashed_static(settings: Any) -> None:
+    # The manifest storage needs `collectstatic` first; the admin pages rendered in-process use
+    # plain names (tests/hub/test_serving.py checks the real storage under gunicorn).
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }

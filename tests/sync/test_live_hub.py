@@ -95,6 +95,8 @@ class Hub:
             **os.environ,
             "HUB_DATABASE_URL": f"postgresql://{PG['user']}@{PG['host']}:{PG['port']}/{database}",
             "HUB_SECRET_KEY": secrets.token_hex(32),
+            # DEBUG off: the hub refuses to start without both keys (hub/hubsite/keys.py).
+            "HUB_SECRET_WRAP_KEY": secrets.token_hex(32),
             "PYTHONUNBUFFERED": "1",
         }
         self.log_path = workdir / "hub.log"

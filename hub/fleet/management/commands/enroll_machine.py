@@ -1,7 +1,8 @@
 """``manage.py enroll_machine --site NAME --machine NAME``: a one-time provisioning code.
 
 Creates the site and the machine when they do not exist yet, and prints the code on the last
-line of stdout (the kiosk sends it once to POST /v1/provision).
+line of stdout (the kiosk sends it once to POST /v1/provision). The machine's older unused
+codes stop working (EnrollmentCode.issue).
 """
 
 from __future__ import annotations
@@ -42,5 +43,11 @@ class Command(BaseCommand):
             if machine.revoked:
                 raise CommandError(f"machine {machine_name!r} is revoked")
             row, code = EnrollmentCode.issue(machine)
+        if machine.provisioned:
+            self.stderr.write(
+                f"machine {machine_name!r} is provisioned: this code replaces its credentials"
+                " (the running kiosk stops syncing when the code is used); older unused codes"
+                " are revoked"
+            )
         self.stderr.write(f"one-time code, valid until {row.expires_at:%Y-%m-%d %H:%M} UTC:")
         self.stdout.write(code)
