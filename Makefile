@@ -78,7 +78,8 @@ soak: setup
 
 # The central sync hub (hub/, Django) on http://127.0.0.1:8800 with the embedded SQLite
 # database hub/hub.sqlite3 (production: HUB_DATABASE_URL=postgresql://...). Admin users:
-# `$(PY) hub/manage.py createsuperuser`; kiosk codes: `$(PY) hub/manage.py enroll_machine`.
+# `HUB_DEBUG=1 $(PY) hub/manage.py createsuperuser`; kiosk codes: `... enroll_machine`.
+# DEBUG on: the demo runs on built-in keys, which production refuses (docs/HUB.md).
 hub: $(STAMP)
-	$(PY) hub/manage.py migrate --noinput
+	HUB_DEBUG=1 $(PY) hub/manage.py migrate --noinput
 	HUB_DEBUG=1 $(PY) hub/manage.py runserver 127.0.0.1:8800
