@@ -30,6 +30,7 @@ class AlertKind(enum.StrEnum):
     # Sync with the hub
     SYNC_CLOCK_SKEW = "sync_clock_skew"
     SYNC_CONFLICT = "sync_conflict"  # subject <record kind>:<key>
+    SYNC_EVENT_QUARANTINED = "sync_event_quarantined"  # the hub set an event aside: event:<seq>
 
 
 def parse_alert_kind(text: str) -> AlertKind | None:

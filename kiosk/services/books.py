@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from hardware.ports import ControllerError, ControllerUnsupported, DispenserController, VendRecord
+from kiosk.domain.text import clean_text
 from kiosk.store.anchor import AnchorError, compare, read_anchor
 from kiosk.store.repository import Store
 from kiosk.store.timefmt import to_text
@@ -135,7 +136,7 @@ def acknowledge_loss(store: Store, at: datetime, reason: str) -> str:
     ).fetchall()
     vends = [int(row[0]) for row in pending]
     details = {
-        "reason": reason,
+        "reason": clean_text(reason),
         "anchor_before": before.as_json() if before else None,
         "controller_vends": vends,
     }

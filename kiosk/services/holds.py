@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from kiosk.domain.permissions import Permission, allowed
+from kiosk.domain.text import clean_text
 from kiosk.services.clock import Clock
 from kiosk.services.errors import NotPermitted
 from kiosk.store.repository import Store
@@ -29,6 +30,6 @@ class HoldService:
             )
             raise NotPermitted("releasing a hold needs a nurse or pharmacist")
         self._store.release_prescription(
-            prescription_id, reason, self._clock.now(), f"staff:{staff_id}"
+            prescription_id, clean_text(reason), self._clock.now(), f"staff:{staff_id}"
         )
         log.info("prescription %d released by staff %d", prescription_id, staff_id)

@@ -11,6 +11,7 @@ from kiosk.domain.alerts import AlertKind, parse_alert_kind
 from kiosk.domain.model import SiteClock
 from kiosk.domain.permissions import Permission
 from kiosk.domain.schedule import dosing_day_bounds
+from kiosk.domain.text import clean_text
 from kiosk.services.clock import Clock
 from kiosk.services.staff import StaffService, StaffSession
 from kiosk.store import audit
@@ -161,7 +162,11 @@ class LogService:
         self._staff.require(session, Permission.ACK_ALERT)
         now = self._clock.now()
         with self._store.change(
-            now, session.actor, "alert.acknowledged", f"alert:{alert_id}", {"note": note}
+            now,
+            session.actor,
+            "alert.acknowledged",
+            f"alert:{alert_id}",
+            {"note": clean_text(note)},
         ) as conn:
             conn.execute(
                 "UPDATE alerts SET acknowledged_at = ?, acknowledged_by = ? WHERE id = ?",

@@ -39,6 +39,7 @@ from datetime import datetime
 
 from hardware.ports import FingerprintSensor, Match, PoorImage, SensorError
 from kiosk.domain.permissions import Permission
+from kiosk.domain.text import clean_text
 from kiosk.i18n import PARTICIPANT_LOCALES
 from kiosk.services.clock import Clock
 from kiosk.services.errors import InvalidInput
@@ -167,7 +168,7 @@ class ParticipantService:
     ) -> int:
         """A new participant; ``code`` None takes the next free P-####. Returns the id."""
         self._staff.require(session, Permission.ENROLL)
-        name = display_name.strip()
+        name = clean_text(display_name)
         if not name:
             raise InvalidInput("name")
         language = _check_locale(language)
@@ -568,7 +569,7 @@ def _check_locale(locale: str | None) -> str | None:
 
 
 def _reason(reason: str) -> str:
-    reason = reason.strip()
+    reason = clean_text(reason)
     if not reason:
         raise InvalidInput("reason")
     return reason

@@ -14,6 +14,7 @@ from datetime import date
 from kiosk.domain.dosing import MAX_UNITS_PER_VEND
 from kiosk.domain.model import Medication, Prescription, Window
 from kiosk.domain.permissions import Permission
+from kiosk.domain.text import clean_text
 from kiosk.services.clock import Clock
 from kiosk.services.errors import InvalidInput
 from kiosk.services.staff import StaffService, StaffSession
@@ -92,16 +93,17 @@ class PrescriptionService:
 
     def add_medication(self, session: StaffSession, name: str, strength: str, form: str) -> int:
         self._staff.require(session, Permission.EDIT_PRESCRIPTION)
-        if not name.strip() or not strength.strip() or form not in ("tablet", "capsule"):
+        name, strength = clean_text(name), clean_text(strength)
+        if not name or not strength or form not in ("tablet", "capsule"):
             raise InvalidInput("medication")
-        return self._store.add_medication(name.strip(), strength.strip(), form, self._clock.now())
+        return self._store.add_medication(name, strength, form, self._clock.now())
 
     def add(
         self, session: StaffSession, participant_id: int, spec: PrescriptionSpec, reason: str
     ) -> int:
         self._staff.require(session, Permission.EDIT_PRESCRIPTION)
         spec.validate()
-        _need_reason(reason)
+        reason = _need_reason(reason)
         return self._store.add_prescription(
             participant_id,
             spec.medication_id,
@@ -125,7 +127,7 @@ class PrescriptionService:
     ) -> None:
         self._staff.require(session, Permission.EDIT_PRESCRIPTION)
         spec.validate()
-        _need_reason(reason)
+        reason = _need_reason(reason)
         self._store.update_prescription(
             prescription_id, _details(spec), reason, self._clock.now(), session.actor
         )
@@ -136,12 +138,14 @@ class PrescriptionService:
     ) -> None:
         """End on ``last_day`` (inclusive), or cancel now when it is None."""
         self._staff.require(session, Permission.EDIT_PRESCRIPTION)
-        _need_reason(reason)
+        reason = _need_reason(reason)
         self._store.end_prescription(
             prescription_id, last_day, reason, self._clock.now(), session.actor
         )
 
 
-def _need_reason(reason: str) -> None:
-    if len(reason.strip()) < 3:
+def _need_reason(reason: str) -> str:
+    reason = clean_text(reason)
+    if len(reason) < 3:
         raise InvalidInput("reason")
+    return reason

@@ -17,6 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from kiosk.domain.permissions import Role
+from kiosk.domain.text import clean_text
 from kiosk.i18n import PARTICIPANT_LOCALES
 from kiosk.services.clock import Clock, SystemClock
 from kiosk.services.config import (
@@ -124,7 +125,7 @@ def check_language(language: str) -> None:
 
 
 def check_site(site_name: str) -> None:
-    if not site_name.strip():
+    if not clean_text(site_name):
         raise SetupError("site_name")
 
 
@@ -207,7 +208,7 @@ def check_data_dir(path: Path | str) -> int:
 
 def check_admin(name: str, pin: str, pin_again: str) -> None:
     """The rules of StaffService._check_new_pin (there is nobody yet to collide with)."""
-    if not name.strip():
+    if not clean_text(name):
         raise SetupError("admin_name")
     if not (pin.isdigit() and len(pin) >= MIN_PIN_DIGITS):
         raise SetupError("pin_short")
@@ -323,7 +324,7 @@ class SetupService:
         data_dir = (answers.data_dir or default_data_dir()).expanduser()
         hub_url = answers.hub_url.strip() or None
         config = Config(
-            site_name=answers.site_name.strip(),
+            site_name=clean_text(answers.site_name),
             timezone=answers.timezone,
             day_start_hour=answers.day_start_hour,
             language=answers.language,
@@ -376,7 +377,7 @@ class SetupService:
                 for lane in range(1, answers.lanes + 1):
                     store.set_lane(lane, None, 0, now, SETUP_ACTOR)
                 store.add_staff(
-                    answers.admin_name.strip(),
+                    clean_text(answers.admin_name),
                     Role.ADMIN.value,
                     hash_pin(answers.admin_pin),
                     now,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kiosk.domain.permissions import Permission, allowed
+from kiosk.domain.text import clean_text
 from kiosk.services.clock import Clock
 from kiosk.services.errors import InvalidInput, NotPermitted
 from kiosk.services.pin_gate import (
@@ -110,11 +111,10 @@ class StaffService:
         self._check_new_pin(session, pin)
         if role not in ALL_ROLES:
             raise InvalidInput("role")
-        if not name.strip():
+        name = clean_text(name)
+        if not name:
             raise InvalidInput("name")
-        return self._store.add_staff(
-            name.strip(), role, hash_pin(pin), self._clock.now(), session.actor
-        )
+        return self._store.add_staff(name, role, hash_pin(pin), self._clock.now(), session.actor)
 
     def change_pin(self, session: StaffSession, staff_id: int, pin: str) -> None:
         if staff_id != session.staff_id:

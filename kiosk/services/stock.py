@@ -17,6 +17,7 @@ from typing import Any
 from kiosk.domain.alerts import AlertKind
 from kiosk.domain.model import LaneStatus
 from kiosk.domain.permissions import Permission
+from kiosk.domain.text import clean_text
 from kiosk.services.clock import Clock
 from kiosk.services.errors import InvalidInput
 from kiosk.services.staff import StaffService, StaffSession
@@ -337,7 +338,7 @@ class StockService:
             row,
             counted,
             action="stock.counted",
-            reason=reason.strip(),
+            reason=clean_text(reason),
         )
 
     def resolve_discrepancy(
@@ -477,7 +478,7 @@ def take_out(
 
 
 def _reason(reason: str) -> str:
-    reason = reason.strip()
+    reason = clean_text(reason)
     if not reason:
         raise InvalidInput("reason")
     return reason

@@ -158,6 +158,58 @@ def unsent_edits(conn: Connection, type_prefix: str) -> list[LocalEdit]:
     return edits
 
 
+# ------------------------------------------------------------------ events the hub set aside
+
+
+@dataclass(frozen=True)
+class QuarantinedEvent:
+    """An event the hub acknowledged without storing it (docs/SYNC.md): kept for staff."""
+
+    seq: int
+    type: str
+    reason: str
+    reported_at: datetime
+
+
+def add_quarantined(conn: Connection, seq: int, type_: str, reason: str, at: datetime) -> bool:
+    """Keep what the hub said of one event, once per seq (the hub repeats itself when the
+    same batch goes again). False when it was already kept."""
+    cursor = conn.execute(
+        "INSERT INTO sync_quarantine (seq, type, reason, reported_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (seq) DO NOTHING",
+        (seq, type_, reason, to_text(at)),
+    )
+    return int(cursor.rowcount) > 0
+
+
+def _quarantined(rows: list[Any]) -> list[QuarantinedEvent]:
+    return [QuarantinedEvent(int(a), str(b), str(c), from_text(d)) for a, b, c, d in rows]
+
+
+def quarantined_events(conn: Connection, limit: int = 50) -> list[QuarantinedEvent]:
+    """The newest events the hub set aside, newest first."""
+    rows = conn.execute(
+        "SELECT seq, type, reason, reported_at FROM sync_quarantine ORDER BY seq DESC LIMIT ?",
+        (limit,),
+    ).fetchall()
+    return _quarantined(rows)
+
+
+def quarantined_count(conn: Connection) -> int:
+    return int(conn.execute("SELECT count(*) FROM sync_quarantine").fetchone()[0])
+
+
+def unalerted_quarantined(conn: Connection) -> list[QuarantinedEvent]:
+    rows = conn.execute(
+        "SELECT seq, type, reason, reported_at FROM sync_quarantine WHERE alerted = 0 ORDER BY seq"
+    ).fetchall()
+    return _quarantined(rows)
+
+
+def mark_quarantine_alerted(conn: Connection, seq: int) -> None:
+    conn.execute("UPDATE sync_quarantine SET alerted = 1 WHERE seq = ?", (seq,))
+
+
 # ------------------------------------------------------------------ audit without outbox
 
 

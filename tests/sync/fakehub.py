@@ -2,7 +2,8 @@
 
 It checks every signature the way docs/SYNC.md says (recomputed here with hmac/hashlib, not
 with kiosk code), stores pushed events once by seq, answers ``stored_through`` (and the highest
-audit anchor pushed, as the hub does) and serves pages of a change log.
+audit anchor pushed, as the hub does), sets aside the events it is told to (listing them in
+``quarantined``, their seqs counted as held) and serves pages of a change log.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ class FakeHub:
     held_anchor: dict[str, Any] | None = None  # the highest pushed, echoed in each answer
     refuse_anchor: bool = False  # answer 400 bad_anchor to a push that carries one
     after_push: Callable[[], None] | None = None  # what the kiosk does meanwhile
+    push_answer: httpx.Response | None = None  # a canned answer to pushes only (pulls served)
+    set_aside: dict[int, str] = field(default_factory=dict)  # seq -> reason: quarantined
+    quarantined_field: Any = None  # when set, the push answer's "quarantined" as it is
 
     def transport(self) -> httpx.MockTransport:
         return httpx.MockTransport(self.handle)
@@ -57,7 +61,7 @@ class FakeHub:
     @property
     def stored_through(self) -> int:
         n = 0
-        while n + 1 in self.events:
+        while n + 1 in self.events or n + 1 in self.set_aside:  # set aside counts as held
             n += 1
         return n
 
@@ -82,6 +86,8 @@ class FakeHub:
         ):
             return httpx.Response(401, json={"error": "bad_signature"})
         if request.method == "POST" and request.url.path == "/v1/sync/events":
+            if self.push_answer is not None:
+                return self.push_answer
             return self.push(json.loads(request.content))
         if request.method == "GET" and request.url.path == "/v1/sync/changes":
             cursor = int(request.url.params["cursor"])
@@ -109,8 +115,20 @@ class FakeHub:
         events = body["events"]
         self.batches.append([e["seq"] for e in events])
         self.anchors.append(anchor)
+        quarantined = []
         for event in events:
             if self.hold_back_after is not None and event["seq"] > self.hold_back_after:
+                continue
+            if event["seq"] in self.set_aside:  # as the hub does: acknowledged, not stored
+                reason = self.set_aside[event["seq"]]
+                quarantined.append(
+                    {
+                        "seq": event["seq"],
+                        "id": event["id"],
+                        "type": event["type"],
+                        "reason": reason,
+                    }
+                )
                 continue
             self.events.setdefault(event["seq"], event)
         if anchor is not None and (
@@ -122,6 +140,10 @@ class FakeHub:
         answer: dict[str, Any] = {"stored_through": self.stored_through}
         if self.held_anchor is not None:
             answer["anchor"] = self.held_anchor
+        if self.quarantined_field is not None:
+            answer["quarantined"] = self.quarantined_field
+        elif quarantined:
+            answer["quarantined"] = quarantined
         return httpx.Response(200, json=answer)
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from PySide6.QtWidgets import QLabel
 from pytestqt.qtbot import QtBot
 
 from kiosk.domain.model import SiteClock
@@ -13,6 +14,7 @@ from kiosk.services.clock import FixedClock
 from kiosk.services.staff import StaffSession
 from kiosk.services.sync import SyncFacade
 from kiosk.store import sync_repo
+from kiosk.store.db import transaction
 from kiosk.store.repository import Store
 from kiosk.ui.admin.context import AdminContext, AdminServices
 from kiosk.ui.admin.pages.sync import SyncPage
@@ -96,3 +98,37 @@ def test_without_a_hub_the_page_says_so(qtbot: QtBot, store: Store, clock: Fixed
     assert "not configured" in page.state.text()
     assert not page.sync_button.isEnabled()
     assert page.last_success.text() == "never"
+
+
+def test_events_the_hub_set_aside_are_told_in_plain_words(
+    qtbot: QtBot, store: Store, clock: FixedClock
+) -> None:
+    class Thread:
+        def sync_now(self) -> None:
+            pass
+
+    page = make_page(store, clock, Thread(), [])
+    qtbot.addWidget(page)
+    page.show()
+    page.activated()
+    assert not page.set_aside.isVisible()  # none: nothing extra
+    with transaction(store.conn) as conn:
+        sync_repo.add_quarantined(
+            conn, 123, "stock.counted", "a text field held a NUL character.", clock.now()
+        )
+        sync_repo.add_quarantined(conn, 7, "test.event", "unreadable payload", clock.now())
+    page.activated()
+    assert page.set_aside.isVisible()
+    lines = [label.text() for label in page.set_aside.findChildren(QLabel)]
+    assert lines == [
+        "Events the hub set aside",
+        "Event #123 (Lane counted) was set aside by the hub: a text field held a NUL "
+        "character. The hub's staff will review it.",
+        "Event #7 (test event) was set aside by the hub: unreadable payload. The hub's staff "
+        "will review it.",
+    ]
+    label = page.set_aside.findChildren(QLabel)[1]
+    # Wrapped, in the staff panel's body size (the kiosk's application font) at least.
+    assert label.wordWrap() and label.fontInfo().pointSizeF() >= 16
+    page.activated()  # shown again: the lines are replaced, not added
+    qtbot.waitUntil(lambda: len(page.set_aside.findChildren(QLabel)) == 3)

@@ -65,6 +65,7 @@ def test_a_hub_that_is_down_loses_nothing_and_the_error_is_recorded(
         sync.run_once()
     assert unsent(store) == 3
     state = sync_repo.read_state(store.conn)
+    # The pull was tried too and failed alike: the error is said once.
     assert state.last_error == "the hub cannot be reached (ConnectError)"
     assert state.last_success_at is None and state.events_waiting == 3
     hub.down = False

@@ -160,6 +160,7 @@ def stage_the_machine(kiosk: Kiosk, qtbot: QtBot) -> None:
             AlertKind.MISSED_DOSES: "prescription:3",
             AlertKind.PIN_LOCKOUT: "witness",
             AlertKind.SYNC_CONFLICT: "participant:P-0001",
+            AlertKind.SYNC_EVENT_QUARANTINED: "event:123",
         }
         for kind in AlertKind:
             store.raise_alert(kind, subjects.get(kind, "machine"), f"{kind} (English)", now)

@@ -12,6 +12,7 @@ from kiosk.services.sync.client import (
     HubRefused,
     HubUnreachable,
     Pushed,
+    Quarantined,
     provision,
 )
 from kiosk.services.sync.credentials import Credentials, credentials_path, load_credentials
@@ -31,6 +32,7 @@ __all__ = [
     "HubRefused",
     "HubUnreachable",
     "Pushed",
+    "Quarantined",
     "SyncFacade",
     "SyncReport",
     "SyncService",

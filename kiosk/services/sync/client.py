@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from kiosk.domain.text import clean_text
 from kiosk.services.sync.anchor import valid
 from kiosk.services.sync.credentials import (
     Credentials,
@@ -106,9 +107,22 @@ class ChangesPage:
 
 
 @dataclass(frozen=True)
+class Quarantined:
+    """One event of a push the hub set aside instead of storing (docs/SYNC.md)."""
+
+    seq: int
+    event_id: str | None  # as the hub read it (None: it could not)
+    type: str | None
+    reason: str  # the hub's words, without personal data; cleaned and cut here
+
+
+@dataclass(frozen=True)
 class Pushed:
     stored_through: int
     anchor: Anchor | None  # the audit anchor the hub holds for this kiosk (docs/SYNC.md)
+    # The events of this push the hub set aside (their seqs count as held: stored_through
+    # moves past them). Empty from an older hub, which does not send the field.
+    quarantined: tuple[Quarantined, ...] = ()
 
 
 def check_url(url: str) -> str:
@@ -242,7 +256,11 @@ class HubClient:
             stored_through = int(answer["stored_through"])
         except (KeyError, TypeError, ValueError) as exc:
             raise HubBusy("the hub's answer to a push lacks stored_through") from exc
-        return Pushed(stored_through, _held_anchor(answer.get("anchor")))
+        return Pushed(
+            stored_through,
+            _held_anchor(answer.get("anchor")),
+            _set_aside(answer.get("quarantined")),
+        )
 
     def pull(self, cursor: int) -> ChangesPage:
         """GET /v1/sync/changes?cursor=N."""
@@ -274,6 +292,47 @@ def _held_anchor(raw: Any) -> Anchor | None:
         return None
     anchor = Anchor(entries, head)
     return anchor if valid(anchor) else None
+
+
+MAX_REASON = 500  # characters of the hub's reason kept (it is shown on the Sync page)
+MAX_NAME = 200  # an event id or type longer than this is not one this kiosk sent
+
+
+def _set_aside(raw: Any) -> tuple[Quarantined, ...]:
+    """The hub's ``quarantined`` answer. Absent (an older hub): none. An entry that is not
+    its shape is left out with a log line (its position only: the hub's words stay out of
+    the log); the rest are kept, and the push counts as made either way."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        log.warning("the hub's answer to a push lists set-aside events in a shape not read")
+        return ()
+    entries = []
+    for index, item in enumerate(raw):
+        entry = _set_aside_entry(item)
+        if entry is None:
+            log.warning("the hub's answer to a push: set-aside entry %d is malformed", index)
+        else:
+            entries.append(entry)
+    return tuple(entries)
+
+
+def _set_aside_entry(item: Any) -> Quarantined | None:
+    if not isinstance(item, dict):
+        return None
+    seq, event_id, type_, reason = (item.get(k) for k in ("seq", "id", "type", "reason"))
+    if type(seq) is not int or seq < 1 or not isinstance(reason, str):
+        return None
+    for name in (event_id, type_):
+        if name is not None and not (isinstance(name, str) and len(name) <= MAX_NAME):
+            return None
+    reason = clean_text(reason)[:MAX_REASON] or "no reason given"
+    return Quarantined(
+        seq,
+        None if event_id is None else clean_text(event_id),
+        None if type_ is None else clean_text(type_),
+        reason,
+    )
 
 
 def provision(

@@ -12,6 +12,11 @@ from typing import Protocol
 
 from kiosk.store import sync_repo
 from kiosk.store.repository import Store
+from kiosk.store.sync_repo import QuarantinedEvent as SetAsideEvent
+
+__all__ = ["SET_ASIDE_SHOWN", "SetAsideEvent", "SyncFacade", "SyncStatus"]
+
+SET_ASIDE_SHOWN = 20
 
 
 class _Wakeable(Protocol):
@@ -27,6 +32,10 @@ class SyncStatus:
     last_error: str
     cursor: int
     open_conflicts: int
+    # Events the hub set aside instead of storing (newest first, at most SET_ASIDE_SHOWN)
+    # and how many there are in all.
+    set_aside: tuple[SetAsideEvent, ...] = ()
+    set_aside_total: int = 0
 
 
 class SyncFacade:
@@ -49,6 +58,8 @@ class SyncFacade:
             last_error=state.last_error,
             cursor=state.cursor,
             open_conflicts=sync_repo.open_conflict_count(conn),
+            set_aside=tuple(sync_repo.quarantined_events(conn, SET_ASIDE_SHOWN)),
+            set_aside_total=sync_repo.quarantined_count(conn),
         )
 
     def sync_now(self) -> bool:

@@ -180,6 +180,7 @@ ALERT_KINDS = {
     AlertKind.PIN_LOCKOUT: N_("PIN entry locked"),
     AlertKind.SYNC_CLOCK_SKEW: N_("Hub refused the clock"),
     AlertKind.SYNC_CONFLICT: N_("Hub change not applied"),
+    AlertKind.SYNC_EVENT_QUARANTINED: N_("Event set aside by the hub"),
 }
 ALERT_MESSAGES = {
     AlertKind.DOOR: N_(
@@ -228,6 +229,10 @@ ALERT_MESSAGES = {
         "A change from the hub to {record} met an edit made on this kiosk; it was not "
         "applied. Review it on the hub."
     ),
+    AlertKind.SYNC_EVENT_QUARANTINED: N_(
+        "The hub could not store event #{event} and set it aside. The hub's staff will "
+        "review it; nothing needs doing on this kiosk. The Sync page says why."
+    ),
 }
 
 
@@ -252,6 +257,7 @@ def alert_text(alert: Alert) -> str:
         participant=alert.subject_name.partition(" · ")[0] or about,
         entry=entry_text(alert.subject),
         record=about,
+        event=tail if head == "event" else about,
     )
 
 
