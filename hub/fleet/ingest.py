@@ -184,12 +184,13 @@ def _store_quarantined(
     count as held and the kiosk's queue moves on; alert staff once. Returns the readable events
     still to store (a seq quarantined earlier stays so) and every quarantined event among the
     push's seqs, for the reply (a kiosk that lost a reply learns on the re-send)."""
+    unreadable = push.unreadable + _ids_held_elsewhere(machine, push.events)
     seqs = [e.seq for e in push.events] + [u.seq for u in push.unreadable]
     held = dict(
         QuarantinedEvent.objects.filter(machine=machine, seq__in=seqs).values_list("seq", "pk")
     )
     stored = set(
-        Event.objects.filter(machine=machine, seq__in=[u.seq for u in push.unreadable]).values_list(
+        Event.objects.filter(machine=machine, seq__in=[u.seq for u in unreadable]).values_list(
             "seq", flat=True
         )
     )
@@ -202,7 +203,7 @@ def _store_quarantined(
             reason=item.reason,
             raw=item.raw,
         )
-        for item in push.unreadable
+        for item in unreadable
         if item.seq not in held and item.seq not in stored  # the first copy received is kept
     ]
     QuarantinedEvent.objects.bulk_create(new)
@@ -218,10 +219,12 @@ def _store_quarantined(
         _alert_open_once(
             machine,
             QUARANTINE_ALERT,
-            f"events {listed}{more} break the sync schema and were quarantined: held as"
-            " received (admin: Quarantined events), not applied. Later events flow.",
+            f"events {listed}{more} could not be stored as sent (fleet.schema) and were"
+            " quarantined: held as received (admin: Quarantined events), not applied."
+            " Later events flow.",
         )
-    readable = [e for e in push.events if e.seq not in held]
+    taken = {item.seq for item in unreadable}
+    readable = [e for e in push.events if e.seq not in held and e.seq not in taken]
     quarantined = list(
         QuarantinedEvent.objects.filter(machine=machine, seq__in=seqs).order_by("seq")
     )
@@ -277,6 +280,36 @@ def _store_events(machine: Machine, events: list[IncomingEvent]) -> int:
     for lane in sorted(touched_lanes):
         _refresh_lane(machine, lane)
     return _advance(machine)
+
+
+def _ids_held_elsewhere(machine: Machine, events: list[IncomingEvent]) -> list[Unreadable]:
+    """Events whose id the hub already holds under another seq (or machine). Skipped, their
+    seq would never be held and the kiosk's queue would stop there: they are quarantined."""
+    held = {
+        event_id: (machine_id, seq)
+        for event_id, machine_id, seq in Event.objects.filter(
+            event_id__in=[e.id for e in events]
+        ).values_list("event_id", "machine_id", "seq")
+    }
+    clashes = [e for e in events if e.id in held and held[e.id] != (machine.pk, e.seq)]
+    return [
+        Unreadable(
+            seq=e.seq,
+            sent_id=str(e.id),
+            type=e.type,
+            reason="id: the id of another event the hub holds",
+            raw=schema.dump_raw(
+                {
+                    "seq": e.seq,
+                    "id": str(e.id),
+                    "type": e.type,
+                    "created_at": e.created_at.isoformat(),
+                    "payload": e.payload,
+                }
+            ),
+        )
+        for e in clashes
+    ]
 
 
 def _advance(machine: Machine) -> int:
