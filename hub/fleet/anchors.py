@@ -9,13 +9,11 @@ kiosk. The rules here are pure: ``ingest`` stores and alerts.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-_HEAD = re.compile(r"[0-9a-f]{64}")
-_MAX_ENTRIES = 2**63 - 1  # PostgreSQL's bigint
+from fleet import schema
 
 # Alert kinds (fleet.models.Alert.kind) for a break of continuity.
 RECORDS_MISSING = "records_missing"
@@ -60,15 +58,15 @@ def parse(raw: Any) -> IncomingAnchor:
 def _claim(raw: Any, where: str, allowed: tuple[str, ...]) -> Anchor:
     if not isinstance(raw, dict):
         raise BadAnchor(f'{where}: an object {{"entries": N, "head": "<64 hex>"}} expected')
-    unknown = sorted(str(key)[:40] for key in raw if key not in allowed)
+    # Key names are data: the refusal shows a plain one, never the text of an odd one.
+    unknown = sorted(schema.key_label(str(key)) for key in raw if key not in allowed)
     if unknown:
         raise BadAnchor(f"{where}: unknown field {unknown[0]!r}")
     entries = raw.get("entries")
-    # bool is an int in Python: refuse it by exact type.
-    if type(entries) is not int or not 0 <= entries <= _MAX_ENTRIES:
+    if schema.ANCHOR_ENTRIES.problem(entries) is not None:
         raise BadAnchor(f"{where}.entries: a non-negative integer expected")
     head = raw.get("head")
-    if not isinstance(head, str) or not _HEAD.fullmatch(head):
+    if schema.ANCHOR_HEAD.problem(head) is not None:
         raise BadAnchor(f"{where}.head: 64 lowercase hex characters expected")
     return Anchor(entries, head)
 

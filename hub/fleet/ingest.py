@@ -1,16 +1,19 @@
 """Storing pushed events (docs/SYNC.md, "Push") and what the hub learns from them.
 
-The whole body is validated before anything is written. Events are stored once per
-(machine, seq) and per event id; a re-sent batch stores nothing new. Facts are never refused
-for content: what disagrees with the hub becomes a ``SyncException`` or an ``Alert``.
+The whole body is validated (fleet.schema) before anything is written. A body that is not the
+push shape is refused whole; an event that breaks the schema inside is quarantined: kept as
+received, its seq held, an alert raised, so one bad event never blocks the kiosk's queue. Events
+are stored once per (machine, seq) and per event id; a re-sent batch stores nothing new. Facts
+are never refused for content: what disagrees with the hub becomes a ``SyncException`` or an
+``Alert``.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -19,12 +22,20 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils.timezone import now
 
-from fleet import anchors
-from fleet.models import Alert, Event, LaneStock, Machine, Prescription, SyncException
+from fleet import anchors, schema
+from fleet.models import (
+    Alert,
+    Event,
+    LaneStock,
+    Machine,
+    Prescription,
+    QuarantinedEvent,
+    SyncException,
+)
 
 log = logging.getLogger("fleet.ingest")
 
-_MAX_SEQ = 2**63 - 1
+QUARANTINE_ALERT = "event_quarantined"  # Alert.kind: one open per machine
 
 
 class BadBody(Exception):
@@ -47,36 +58,39 @@ class IncomingEvent:
 
 
 @dataclass(frozen=True)
+class Unreadable:
+    """An event with a usable seq that breaks the schema (fleet.schema): quarantined."""
+
+    seq: int
+    sent_id: str | None  # the id as sent, when it is a storable text
+    type: str | None  # the type as sent, when it is a storable text
+    reason: str  # paths and rules (fleet.schema), never values
+    raw: str  # the event as received, as ASCII JSON
+
+
+@dataclass(frozen=True)
 class Push:
     events: list[IncomingEvent]
     anchor: anchors.IncomingAnchor | None  # None: an older kiosk, or one without an anchor yet
+    unreadable: list[Unreadable] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
 class Stored:
     through: int  # the highest contiguous seq held
     anchor: anchors.Anchor | None  # the anchor the hub holds for the machine
-
-
-def _parse_instant(text: Any, where: str) -> datetime:
-    if not isinstance(text, str):
-        raise BadBody(f"{where}.created_at: an ISO-8601 UTC text")
-    try:
-        instant = datetime.fromisoformat(text)
-    except ValueError:
-        raise BadBody(f"{where}.created_at: not ISO-8601: {text[:40]!r}") from None
-    if instant.tzinfo is None:
-        raise BadBody(f"{where}.created_at: no time zone (use ...Z)")
-    return instant
+    # The quarantined events among the push's seqs (new or held from an earlier push).
+    quarantined: list[QuarantinedEvent] = field(default_factory=list)
 
 
 def parse_push(body: bytes, machine: Machine) -> Push:
-    """The events and anchor of a push body, or ``BadBody``."""
+    """The events and anchor of a push body, or ``BadBody`` when the body is not the push
+    shape (docs/SYNC.md): an event that is only wrong inside is quarantined, not refused."""
     try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        raise BadBody("body: not JSON") from None
-    if not isinstance(document, dict) or not isinstance(document.get("events"), list):
+        document = schema.load(body)
+    except schema.NotJSON as exc:
+        raise BadBody(str(exc)) from None
+    if not isinstance(document, dict) or not isinstance(document.get(schema.PUSH_BATCH), list):
         raise BadBody('body: {"events": [...]} expected')
     _check_device(document, machine, "body")
     anchor = None
@@ -85,46 +99,64 @@ def parse_push(body: bytes, machine: Machine) -> Push:
             anchor = anchors.parse(document["anchor"])
         except anchors.BadAnchor as exc:
             raise BadBody(str(exc), error="bad_anchor") from None
-    return Push(_parse_events(document["events"], machine), anchor)
+    events, quarantined = _parse_events(document[schema.PUSH_BATCH], machine)
+    return Push(events, anchor, quarantined)
 
 
-def _parse_events(raw_events: list[Any], machine: Machine) -> list[IncomingEvent]:
+def _parse_events(
+    raw_events: list[Any], machine: Machine
+) -> tuple[list[IncomingEvent], list[Unreadable]]:
     if len(raw_events) > settings.HUB_PUSH_MAX_EVENTS:
         raise BadBody(
             f"at most {settings.HUB_PUSH_MAX_EVENTS} events per push",
             status=413,
             error="too_many_events",
         )
-    events: list[IncomingEvent] = []
     seen_seqs: set[int] = set()
-    seen_ids: set[uuid.UUID] = set()
+    readable: list[tuple[dict[str, Any], list[str]]] = []
     for index, raw in enumerate(raw_events):
         where = f"events[{index}]"
         if not isinstance(raw, dict):
             raise BadBody(f"{where}: an object expected")
         _check_device(raw, machine, where)
         seq = raw.get("seq")
-        if type(seq) is not int or not 1 <= seq <= _MAX_SEQ:
+        if schema.SEQ.problem(seq) is not None:
             raise BadBody(f"{where}.seq: a positive integer expected")
-        try:
-            event_id = uuid.UUID(raw.get("id"))
-        except (TypeError, ValueError, AttributeError):
-            raise BadBody(f"{where}.id: a UUID expected") from None
-        type_ = raw.get("type")
-        if not isinstance(type_, str) or not 0 < len(type_) <= 100:
-            raise BadBody(f"{where}.type: a non-empty text of at most 100 characters expected")
-        created_at = _parse_instant(raw.get("created_at"), where)
-        payload = raw.get("payload")
-        if not isinstance(payload, dict):
-            raise BadBody(f"{where}.payload: an object expected")
         if seq in seen_seqs:
             raise BadBody(f"{where}.seq: {seq} appears twice in the batch")
-        if event_id in seen_ids:
-            raise BadBody(f"{where}.id: {event_id} appears twice in the batch")
         seen_seqs.add(seq)
-        seen_ids.add(event_id)
-        events.append(IncomingEvent(seq, event_id, type_, created_at, payload))
-    return events
+        readable.append((raw, schema.event_problems(raw)))
+    events: list[IncomingEvent] = []
+    quarantined: list[Unreadable] = []
+    seen_ids: set[str] = set()
+    for raw, problems in sorted(readable, key=lambda item: int(item[0]["seq"])):
+        if not problems and raw["id"].lower() in seen_ids:
+            quarantined.append(_unreadable(raw, ["id: the id of another event of the batch"]))
+            continue
+        if problems:
+            quarantined.append(_unreadable(raw, problems))
+            continue
+        seen_ids.add(raw["id"].lower())
+        created_at = schema.to_instant(raw["created_at"])
+        assert created_at is not None  # the schema checked it
+        events.append(
+            IncomingEvent(raw["seq"], uuid.UUID(raw["id"]), raw["type"], created_at, raw["payload"])
+        )
+    return events, quarantined
+
+
+def _unreadable(raw: dict[str, Any], problems: list[str]) -> Unreadable:
+    """An event kept as received: its id and type only when they are storable texts."""
+    sent_id, type_ = raw.get("id"), raw.get("type")
+    return Unreadable(
+        seq=raw["seq"],
+        sent_id=sent_id
+        if isinstance(sent_id, str) and not schema.text_problem(sent_id, 64)
+        else None,
+        type=type_ if isinstance(type_, str) and not schema.text_problem(type_, 100) else None,
+        reason=schema.reason(problems),
+        raw=schema.dump_raw(raw),
+    )
 
 
 def _check_device(document: dict[str, Any], machine: Machine, where: str) -> None:
@@ -138,10 +170,65 @@ def store(machine: Machine, push: Push) -> Stored:
     """Store what is new, learn from it, check the anchor; say what the hub now holds."""
     with transaction.atomic():
         machine = Machine.objects.select_for_update().get(pk=machine.pk)
-        through = _store_events(machine, push.events)
+        events, quarantined = _store_quarantined(machine, push)
+        through = _store_events(machine, events)
         if push.anchor is not None:
             _check_anchor(machine, push.anchor)
-        return Stored(through, _held_anchor(machine))
+        return Stored(through, _held_anchor(machine), quarantined)
+
+
+def _store_quarantined(
+    machine: Machine, push: Push
+) -> tuple[list[IncomingEvent], list[QuarantinedEvent]]:
+    """Keep the push's unreadable events (the machine row locked) as received, so their seqs
+    count as held and the kiosk's queue moves on; alert staff once. Returns the readable events
+    still to store (a seq quarantined earlier stays so) and every quarantined event among the
+    push's seqs, for the reply (a kiosk that lost a reply learns on the re-send)."""
+    unreadable = push.unreadable + _ids_held_elsewhere(machine, push.events)
+    seqs = [e.seq for e in push.events] + [u.seq for u in push.unreadable]
+    held = dict(
+        QuarantinedEvent.objects.filter(machine=machine, seq__in=seqs).values_list("seq", "pk")
+    )
+    stored = set(
+        Event.objects.filter(machine=machine, seq__in=[u.seq for u in unreadable]).values_list(
+            "seq", flat=True
+        )
+    )
+    new = [
+        QuarantinedEvent(
+            machine=machine,
+            seq=item.seq,
+            event_id=item.sent_id,
+            type=item.type,
+            reason=item.reason,
+            raw=item.raw,
+        )
+        for item in unreadable
+        if item.seq not in held and item.seq not in stored  # the first copy received is kept
+    ]
+    QuarantinedEvent.objects.bulk_create(new)
+    if new:
+        log.warning(
+            "machine %s: %d event(s) quarantined: seq %s",
+            machine.pk,
+            len(new),
+            ", ".join(str(item.seq) for item in new[:20]),
+        )
+        listed = ", ".join(f"#{item.seq} ({item.reason})" for item in new[:5])
+        more = f" and {len(new) - 5} more" if len(new) > 5 else ""
+        _alert_open_once(
+            machine,
+            QUARANTINE_ALERT,
+            f"events {listed}{more} could not be stored as sent (fleet.schema) and were"
+            " quarantined: held as received (admin: Quarantined events), not applied."
+            " Later events flow.",
+        )
+    taken = {item.seq for item in unreadable}
+    readable = [e for e in push.events if e.seq not in held and e.seq not in taken]
+    quarantined = list(
+        QuarantinedEvent.objects.filter(machine=machine, seq__in=seqs).order_by("seq")
+    )
+    return readable, quarantined
 
 
 def _store_events(machine: Machine, events: list[IncomingEvent]) -> int:
@@ -195,16 +282,41 @@ def _store_events(machine: Machine, events: list[IncomingEvent]) -> int:
     return _advance(machine)
 
 
+def _ids_held_elsewhere(machine: Machine, events: list[IncomingEvent]) -> list[Unreadable]:
+    """Events whose id the hub already holds under another seq (or machine). Skipped, their
+    seq would never be held and the kiosk's queue would stop there: they are quarantined."""
+    held = {
+        event_id: (machine_id, seq)
+        for event_id, machine_id, seq in Event.objects.filter(
+            event_id__in=[e.id for e in events]
+        ).values_list("event_id", "machine_id", "seq")
+    }
+    clashes = [e for e in events if e.id in held and held[e.id] != (machine.pk, e.seq)]
+    return [
+        Unreadable(
+            seq=e.seq,
+            sent_id=str(e.id),
+            type=e.type,
+            reason="id: the id of another event the hub holds",
+            raw=schema.dump_raw(
+                {
+                    "seq": e.seq,
+                    "id": str(e.id),
+                    "type": e.type,
+                    "created_at": e.created_at.isoformat(),
+                    "payload": e.payload,
+                }
+            ),
+        )
+        for e in clashes
+    ]
+
+
 def _advance(machine: Machine) -> int:
     """Move ``last_seq`` over the contiguous run; alert on a gap."""
     through = machine.last_seq
     beyond: int | None = None
-    for seq in (
-        Event.objects.filter(machine=machine, seq__gt=through)
-        .order_by("seq")
-        .values_list("seq", flat=True)
-        .iterator()
-    ):
+    for seq in _held_seqs(machine, through):
         if seq != through + 1:
             beyond = seq
             break
@@ -221,6 +333,15 @@ def _advance(machine: Machine) -> int:
             f" (stored through #{through}).",
         )
     return through
+
+
+def _held_seqs(machine: Machine, after: int) -> Iterator[int]:
+    """The seqs held above ``after`` in order: stored events and quarantined ones alike."""
+    stored = Event.objects.filter(machine=machine, seq__gt=after).values_list("seq", flat=True)
+    quarantined = QuarantinedEvent.objects.filter(machine=machine, seq__gt=after).values_list(
+        "seq", flat=True
+    )
+    return stored.union(quarantined).order_by("seq").iterator()
 
 
 def _check_anchor(machine: Machine, incoming: anchors.IncomingAnchor) -> None:
@@ -302,7 +423,9 @@ def _hub_prescription_id(machine: Machine, event: Event) -> str | None:
 
 
 def _prescription(machine: Machine, hub_id: str) -> Prescription | None:
-    if not hub_id.isdigit():
+    # ASCII digits only ("²".isdigit() is True), and within bigint: an id from an event stored
+    # before fleet.schema checked them must not reach PostgreSQL either.
+    if not (hub_id.isascii() and hub_id.isdigit() and len(hub_id) <= 18):
         return None
     return Prescription.objects.filter(pk=int(hub_id), participant__machine=machine).first()
 

@@ -566,6 +566,33 @@ class Event(models.Model):
         return f"{self.machine_id}#{self.seq} {self.type}"
 
 
+class QuarantinedEvent(models.Model):
+    """An event that broke the sync schema (fleet.schema) inside a well-formed push: kept as
+    received for staff, never applied. Its seq counts as held, so the kiosk's later events
+    flow."""
+
+    machine = models.ForeignKey(Machine, on_delete=models.PROTECT, related_name="quarantined")
+    seq = models.BigIntegerField()
+    # The id and type as sent, when they are storable texts (else null).
+    event_id = models.CharField(max_length=64, null=True, blank=True)
+    type = models.CharField(max_length=100, null=True, blank=True)
+    # The event as received, as ASCII JSON: NUL and lone surrogates stay escaped (\u0000), so
+    # PostgreSQL stores whatever came.
+    raw = models.TextField()
+    reason = models.TextField(help_text="the fields and rules broken (never their values)")
+    received_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ("machine", "seq")
+        verbose_name = "quarantined event"
+        constraints = [
+            models.UniqueConstraint(fields=["machine", "seq"], name="quarantined_seq_per_machine")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.machine_id}#{self.seq} quarantined"
+
+
 class Nonce(models.Model):
     machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="+")
     nonce = models.CharField(max_length=32)

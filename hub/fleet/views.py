@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -15,7 +14,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from fleet import changelog, clientip, ingest, signing, throttle
+from fleet import changelog, clientip, ingest, schema, signing, throttle
 from fleet.auth import AuthError, authenticate
 from fleet.models import Alert, EnrollmentCode, hash_code
 
@@ -72,12 +71,13 @@ def provision(request: HttpRequest) -> HttpResponse:
         response["Retry-After"] = str(wait)
         return response
     try:
-        body = json.loads(request.body)
-    except (UnicodeDecodeError, ValueError):
-        return _error(400, "bad_request", detail="body: not JSON")
-    code = body.get("code") if isinstance(body, dict) else None
-    if not isinstance(code, str) or not 0 < len(code) <= 64:
-        return _error(400, "bad_request", detail='body: {"code": "<code>"} expected')
+        body = schema.load(request.body)
+    except schema.NotJSON as exc:
+        return _error(400, "bad_request", detail=str(exc))
+    problems = schema.check(schema.PROVISION, body, "body")
+    if problems:
+        return _error(400, "bad_request", detail=f'{problems[0]} ({{"code": "<code>"}} expected)')
+    code = body["code"]
     with transaction.atomic():
         row = (
             EnrollmentCode.objects.select_for_update()
@@ -118,8 +118,10 @@ def provision(request: HttpRequest) -> HttpResponse:
 
 @_api("POST")
 def push_events(request: HttpRequest, machine: Any) -> HttpResponse:
-    """``{"events": [...], "anchor": {...}}`` -> ``{"stored_through": N, "anchor": {...}}``
-    (``anchor`` optional both ways: the reply has it once the hub holds one)."""
+    """``{"events": [...], "anchor": {...}}`` ->
+    ``{"stored_through": N, "anchor": {...}, "quarantined": [...]}`` (``anchor`` optional both
+    ways: the reply has it once the hub holds one; ``quarantined`` lists the push's events the
+    hub holds in quarantine, docs/SYNC.md)."""
     try:
         push = ingest.parse_push(request.body, machine)
     except ingest.BadBody as exc:
@@ -128,14 +130,19 @@ def push_events(request: HttpRequest, machine: Any) -> HttpResponse:
     reply: dict[str, Any] = {"stored_through": stored.through}
     if stored.anchor is not None:
         reply["anchor"] = stored.anchor.as_json()
+    reply["quarantined"] = [
+        {"seq": row.seq, "id": row.event_id, "type": row.type, "reason": row.reason}
+        for row in stored.quarantined
+    ]
     return JsonResponse(reply)
 
 
 @_api("GET")
 def pull_changes(request: HttpRequest, machine: Any) -> HttpResponse:
     """``?cursor=N`` -> ``{"cursor", "snapshot", "more", "changes"}``."""
-    raw = request.GET.get("cursor", "")
-    if not raw.isdigit() or len(raw) > 18:
-        return _error(400, "bad_request", detail="cursor: a non-negative integer expected")
-    page = changelog.changes_for(machine, int(raw), settings.HUB_PULL_PAGE)
+    query = {key: request.GET.get(key) for key in schema.PULL_QUERY.fields if key in request.GET}
+    problems = schema.check(schema.PULL_QUERY, query, "query")
+    if problems:
+        return _error(400, "bad_request", detail=problems[0])
+    page = changelog.changes_for(machine, int(query["cursor"]), settings.HUB_PULL_PAGE)
     return JsonResponse(page)

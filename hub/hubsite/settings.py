@@ -188,11 +188,18 @@ if _flag("HUB_TLS"):
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = 31536000
 
+# django.request carries the traceback of every 500: without it an unhandled exception in a view
+# reached no log at all. Its 4xx lines (WARNING) stay out, as do runserver's access lines
+# (django.server): anyone can cause those, and they would bury the errors.
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"fleet": {"handlers": ["console"], "level": "INFO"}},
+    "loggers": {
+        "fleet": {"handlers": ["console"], "level": "INFO"},
+        "django.request": {"handlers": ["console"], "level": "ERROR"},
+        "django.server": {"handlers": ["console"], "level": "ERROR", "propagate": False},
+    },
 }
 
 # ---------------------------------------------------------------- sync (docs/SYNC.md)

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from fleet.models import Alert, EnrollmentCode, Machine, StaffAccount
+from fleet.models import (
+    Alert,
+    EnrollmentCode,
+    Event,
+    Machine,
+    QuarantinedEvent,
+    StaffAccount,
+    SyncException,
+)
 
 from tests.hub.helpers import Kiosk, event, make_participant, make_prescription
 
@@ -144,3 +154,47 @@ def test_resetting_the_audit_anchor_from_the_admin(kiosk: Kiosk, staff_client: C
     kiosk.push(anchor={"entries": 2, "head": "c" * 64})
     assert (kiosk.machine.anchor_entries, kiosk.machine.anchor_head) == (2, "c" * 64)
     assert not Alert.objects.filter(kind="records_missing").exists()
+
+
+# ---------------------------------------------------------------- whatever dates are stored
+
+EXTREMES = [
+    datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    datetime(1, 1, 1, tzinfo=UTC),
+]
+
+
+@pytest.mark.parametrize("instant", EXTREMES, ids=["year 9999", "year 1"])
+def test_the_sync_pages_render_any_stored_date(
+    kiosk: Kiosk, staff_client: Client, instant: datetime
+) -> None:
+    machine = kiosk.machine
+    stored = Event.objects.create(
+        machine=machine, seq=1, type="audit.note", payload={}, created_at=instant
+    )
+    Event.objects.filter(pk=stored.pk).update(received_at=instant)
+    alert = Alert.objects.create(
+        machine=machine, kind="k", message="m", created_at=instant, acknowledged_at=instant
+    )
+    exception = SyncException.objects.create(
+        machine=machine, event=stored, reason="r", created_at=instant
+    )
+    quarantined = QuarantinedEvent.objects.create(
+        machine=machine,
+        seq=2,
+        raw='{"seq":2,"x":"\\u0000\\ud800"}',
+        reason="r",
+        received_at=instant,
+    )
+    pages = ["/admin/fleet/machine/", f"/admin/fleet/machine/{machine.pk}/change/"]
+    for model, row in (
+        ("event", stored),
+        ("alert", alert),
+        ("syncexception", exception),
+        ("quarantinedevent", quarantined),
+    ):
+        pages += [f"/admin/fleet/{model}/", f"/admin/fleet/{model}/{row.pk}/change/"]
+    pages += ["/admin/fleet/event/?created_at__gte=2026-01-01+00%3A00%3A00%2B00%3A00"]
+    for page in pages:
+        response = staff_client.get(page)
+        assert response.status_code == 200, page

@@ -44,7 +44,7 @@ def test_the_anchor_is_held_and_echoed(kiosk: Kiosk) -> None:
     response = kiosk.push([event(1), event(2)], anchor=anchor(7))
 
     assert response.status_code == 200
-    assert response.json() == {"stored_through": 2, "anchor": anchor(7)}
+    assert response.json() == {"stored_through": 2, "anchor": anchor(7), "quarantined": []}
     assert held(kiosk) == (7, head(7))
     assert kiosk.machine.anchor_received_at is not None
     assert breaks(kiosk) == []
@@ -64,11 +64,18 @@ def test_a_growing_anchor_is_accepted(kiosk: Kiosk) -> None:
 
 
 def test_a_push_without_an_anchor_still_works(kiosk: Kiosk) -> None:
-    assert kiosk.push([event(1)]).json() == {"stored_through": 1}  # an older kiosk
+    assert kiosk.push([event(1)]).json() == {
+        "stored_through": 1,
+        "quarantined": [],
+    }  # an older kiosk
     assert held(kiosk) == (None, "")
     kiosk.push([event(2)], anchor=anchor(4))
     # Later pushes without one change nothing and are told what the hub holds.
-    assert kiosk.push([event(3)]).json() == {"stored_through": 3, "anchor": anchor(4)}
+    assert kiosk.push([event(3)]).json() == {
+        "stored_through": 3,
+        "anchor": anchor(4),
+        "quarantined": [],
+    }
     assert held(kiosk) == (4, head(4))
 
 
@@ -79,7 +86,7 @@ def test_a_shorter_anchor_alerts_keeps_the_highest_and_stores_the_events(kiosk: 
     response = kiosk.push([event(3)], anchor=anchor(31))
 
     assert response.status_code == 200
-    assert response.json() == {"stored_through": 3, "anchor": anchor(40)}
+    assert response.json() == {"stored_through": 3, "anchor": anchor(40), "quarantined": []}
     assert held(kiosk) == (40, head(40))
     assert Event.objects.filter(machine=kiosk.machine).count() == 3  # facts are kept
     [(kind, message)] = breaks(kiosk)

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("fleet", "0002_machine_anchor"),
+        ("fleet", "0003_quarantine"),
     ]
 
     operations = [
