@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -239,6 +239,17 @@ def explain(database: str, machine: int) -> None:
         print(f"    EXPLAIN {name}: {'; '.join(scans)}; {total}")
 
 
+def _concurrently(target: Callable[..., None], args: list[Any]) -> float:
+    """Run ``target(*a)`` for each ``a`` in its own thread; the seconds until all are done."""
+    threads = [threading.Thread(target=target, args=a) for a in args]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return time.perf_counter() - started
+
+
 def bench_rate(hub: Hub, machines: int = 4, batches: int = 8) -> None:
     pushers = [
         Pusher(hub.url, d, s)
@@ -251,15 +262,7 @@ def bench_rate(hub: Hub, machines: int = 4, batches: int = 8) -> None:
         for events in work:
             statuses.append(pusher.push(events)[0])
 
-    threads = [
-        threading.Thread(target=run, args=pair) for pair in zip(pushers, bodies, strict=True)
-    ]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    took = time.perf_counter() - started
+    took = _concurrently(run, list(zip(pushers, bodies, strict=True)))
     total = machines * batches * 1000
     print(
         f"(b) ingest: {machines} machines x {batches} pushes of 1,000 events at once:"
@@ -294,13 +297,7 @@ def bench_load(hub: Hub, database: str, pushers_count: int = 20) -> None:
             acked[pk] = high
             sent[pk] = pusher.next_seq - 1
 
-    threads = [threading.Thread(target=run, args=c) for c in creds]
-    started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    took = time.perf_counter() - started
+    took = _concurrently(run, creds)
     ids = ",".join(str(pk) for _, _, pk in creds)
     rows = psql(
         "SELECT machine_id, count(*), count(DISTINCT seq), coalesce(max(seq), 0) FROM"
