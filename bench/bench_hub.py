@@ -33,7 +33,7 @@ from typing import Any
 import httpx
 
 from kiosk.services.sync.signing import signed_headers
-from tests.sync.test_live_hub import MANAGE, PG, Hub, psql
+from tests.sync.test_live_hub import MANAGE, PG, PSQL, Hub, psql
 
 SECONDS = float(os.environ.get("BENCH_HUB_SECONDS", "60"))
 PRIOR = int(os.environ.get("BENCH_HUB_PRIOR", "1000000"))
@@ -192,13 +192,23 @@ def provision_machines(hub: Hub, names: list[str]) -> list[tuple[str, str, int]]
     return machines
 
 
+def _psql_long(sql: str, database: str) -> None:
+    """psql without the 60 s limit of tests.sync's helper (seeding 1M events takes minutes)."""
+    subprocess.run(
+        [*PSQL, "-d", database, "-v", "ON_ERROR_STOP=1", "-qc", sql],
+        check=True,
+        timeout=3600,
+        stdout=subprocess.DEVNULL,
+    )
+
+
 def bench_latency(hub: Hub, database: str) -> None:
     machines = provision_machines(hub, ["prior-1k", "prior-big"])
     for (_, _, pk), count in zip(machines, (1000, PRIOR), strict=True):
         started = time.perf_counter()
-        psql(_SEED.format(machine=pk, count=count), database)
+        _psql_long(_SEED.format(machine=pk, count=count), database)
         print(f"  seeded {count:,} events in {time.perf_counter() - started:.0f} s")
-    psql("VACUUM ANALYZE fleet_event", database)
+    _psql_long("VACUUM ANALYZE fleet_event", database)
     for (device, secret, _), count in zip(machines, (1000, PRIOR), strict=True):
         pusher = Pusher(hub.url, device, secret, next_seq=count + 1)
         times = []
