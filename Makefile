@@ -66,10 +66,12 @@ package-debug: setup
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
 
-# Figures, not pass/fail: decision latency, encryption cost, finger-to-unit, GUI stalls.
+# Figures, not pass/fail: decision latency, encryption cost, finger-to-unit, GUI stalls, the
+# hub's push latency/ingest rate/load run (BENCH_HUB_SECONDS=10 for a quick one).
 bench: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench.bench_kiosk
 	$(PY) -m bench.bench_sync
+	$(PY) -m bench.bench_hub
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench.bench_startup
 
 # 1,000 SIGKILLs of the real kiosk process during dispenses; prints the counts. Then the hub's

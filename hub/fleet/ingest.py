@@ -19,10 +19,9 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils.timezone import now
 
-from fleet import anchors, schema
+from fleet import anchors, lanes, schema
 from fleet.models import (
     Alert,
     Event,
@@ -271,14 +270,11 @@ def _store_events(machine: Machine, events: list[IncomingEvent]) -> int:
                 type=incoming.type,
                 payload=incoming.payload,
                 created_at=incoming.created_at,
-            )
+            ).fill_keys()
         )
     Event.objects.bulk_create(new)
-    touched_lanes: set[int] = set()
-    for event in new:
-        _learn(machine, event, touched_lanes)
-    for lane in sorted(touched_lanes):
-        _refresh_lane(machine, lane)
+    _learn_all(machine, new)
+    _update_lanes(machine, new)
     return _advance(machine)
 
 
@@ -382,70 +378,128 @@ def _alert_once(machine: Machine, kind: str, message: str) -> None:
 # ---------------------------------------------------------------- what the hub learns
 
 
-def _learn(machine: Machine, event: Event, touched_lanes: set[int]) -> None:
+class _Batch:
+    """What learning from one push's new events needs from the database, read once per push
+    (a constant number of queries whatever the history and the batch size), and the rows it
+    makes, written in bulk at the end."""
+
+    def __init__(self, machine: Machine, events: list[Event]) -> None:
+        self.machine = machine
+        dispenses = [e for e in events if e.type.startswith("dispense.")]
+        vends = {e.vend_id for e in dispenses if e.vend_id is not None}
+        # The hub's prescription id each vend's newest dispense.intent names (this push's
+        # intents are stored already).
+        self.intent_hub_id: dict[int, Any] = {}
+        # The vends that have a review item already: one per vend.
+        self.reviewed_vends: set[int] = set()
+        if vends:
+            for vend, payload in (
+                Event.objects.filter(machine=machine, type="dispense.intent", vend_id__in=vends)
+                .order_by("seq")
+                .values_list("vend_id", "payload")
+            ):
+                self.intent_hub_id[vend] = payload.get("prescription_hub_id")
+            self.reviewed_vends = set(
+                SyncException.objects.filter(
+                    machine=machine,
+                    event__type__startswith="dispense.",
+                    event__vend_id__in=vends,
+                ).values_list("event__vend_id", flat=True)
+            )
+        hub_ids = {
+            int(text)
+            for e in events
+            if (text := self._named_hub_id(e)) is not None and _is_row_id(text)
+        }
+        self.prescriptions: dict[int, Prescription] = (
+            {
+                p.pk: p
+                for p in Prescription.objects.filter(pk__in=hub_ids, participant__machine=machine)
+            }
+            if hub_ids
+            else {}
+        )
+        self.exceptions: list[SyncException] = []
+        self.alerts: list[Alert] = []
+
+    def _named_hub_id(self, event: Event) -> str | None:
+        if event.type.startswith("dispense."):
+            return _hub_prescription_id(self, event)
+        hub_id = event.payload.get("prescription_hub_id")
+        return None if hub_id is None else str(hub_id)
+
+    def prescription(self, hub_id: str) -> Prescription | None:
+        if not _is_row_id(hub_id):
+            return None
+        return self.prescriptions.get(int(hub_id))
+
+    def exception(self, event: Event, kind: str, reason: str) -> None:
+        self.exceptions.append(
+            SyncException(machine=self.machine, event=event, kind=kind, reason=reason)
+        )
+
+    def flush(self) -> None:
+        SyncException.objects.bulk_create(self.exceptions)
+        Alert.objects.bulk_create(self.alerts)
+
+
+def _learn_all(machine: Machine, events: list[Event]) -> None:
+    """Learn from a push's new events, in seq order."""
+    if not events:
+        return
+    batch = _Batch(machine, events)
+    for event in events:
+        _learn(batch, event)
+    batch.flush()
+
+
+def _learn(batch: _Batch, event: Event) -> None:
     payload = event.payload
-    lane = payload.get("lane")
-    if type(lane) is int and lane > 0:
-        touched_lanes.add(lane)
     if event.type.startswith("dispense."):
-        _check_dispense(machine, event)
+        _check_dispense(batch, event)
     elif event.type in ("prescription.held", "prescription.released"):
-        _apply_hold(machine, event)
+        _apply_hold(batch, event)
     elif event.type in KIOSK_EDITS_OF_HUB_RECORDS:
-        _review_kiosk_edit(machine, event)
+        _review_kiosk_edit(batch, event)
     elif event.type == "alert.raised":
         kind = str(payload.get("kind") or "kiosk")[:50]
         message = str(payload.get("message") or "")
         subject = str(payload.get("subject") or "")
-        Alert.objects.create(
-            machine=machine,
-            kind=f"kiosk:{kind}",
-            message=f"{message} ({subject})" if subject else message,
-            created_at=event.created_at,
+        batch.alerts.append(
+            Alert(
+                machine=batch.machine,
+                kind=f"kiosk:{kind}",
+                message=f"{message} ({subject})" if subject else message,
+                created_at=event.created_at,
+            )
         )
 
 
-def _hub_prescription_id(machine: Machine, event: Event) -> str | None:
+def _is_row_id(text: str) -> bool:
+    """ASCII digits within bigint ("²".isdigit() is True): an id from an event stored before
+    fleet.schema checked them must not reach PostgreSQL either."""
+    return text.isascii() and text.isdigit() and len(text) <= 18
+
+
+def _hub_prescription_id(batch: _Batch, event: Event) -> str | None:
     """The hub's id of the prescription a dispense event is about: ``prescription_hub_id`` in
     the payload, or in the ``dispense.intent`` of the same vend. None for a prescription the
     hub has not linked yet (the kiosk's own ``prescription_id`` is a local id)."""
     hub_id = event.payload.get("prescription_hub_id")
-    vend_id = event.payload.get("vend_id")
-    if hub_id is None and vend_id is not None and event.type != "dispense.intent":
-        intent = (
-            Event.objects.filter(machine=machine, type="dispense.intent", payload__vend_id=vend_id)
-            .order_by("-seq")
-            .first()
-        )
-        if intent is not None:
-            hub_id = intent.payload.get("prescription_hub_id")
+    if hub_id is None and event.vend_id is not None and event.type != "dispense.intent":
+        hub_id = batch.intent_hub_id.get(event.vend_id)
     return None if hub_id is None else str(hub_id)
 
 
-def _prescription(machine: Machine, hub_id: str) -> Prescription | None:
-    # ASCII digits only ("²".isdigit() is True), and within bigint: an id from an event stored
-    # before fleet.schema checked them must not reach PostgreSQL either.
-    if not (hub_id.isascii() and hub_id.isdigit() and len(hub_id) <= 18):
-        return None
-    return Prescription.objects.filter(pk=int(hub_id), participant__machine=machine).first()
-
-
-def _check_dispense(machine: Machine, event: Event) -> None:
-    hub_id = _hub_prescription_id(machine, event)
+def _check_dispense(batch: _Batch, event: Event) -> None:
+    hub_id = _hub_prescription_id(batch, event)
     if hub_id is None:
         return
     vend_id = event.payload.get("vend_id")
-    if (
-        vend_id is not None
-        and SyncException.objects.filter(
-            Q(event__type__startswith="dispense."),
-            machine=machine,
-            event__payload__vend_id=vend_id,
-        ).exists()
-    ):
+    if event.vend_id is not None and event.vend_id in batch.reviewed_vends:
         return  # one review item per vend
     what = f"{event.type} #{event.seq}" + (f" (vend {vend_id})" if vend_id is not None else "")
-    prescription = _prescription(machine, hub_id)
+    prescription = batch.prescription(hub_id)
     if prescription is None:
         reason = f"{what}: prescription {hub_id} is not on this machine at the hub."
     elif prescription.updated_at > event.created_at:
@@ -456,7 +510,9 @@ def _check_dispense(machine: Machine, event: Event) -> None:
         )
     else:
         return
-    SyncException.objects.create(machine=machine, event=event, kind="exception", reason=reason)
+    batch.exception(event, "exception", reason)
+    if event.vend_id is not None:
+        batch.reviewed_vends.add(event.vend_id)
 
 
 # Edits staff made at the kiosk to records the hub owns (docs/SYNC.md): the hub does not
@@ -474,7 +530,7 @@ KIOSK_EDITS_OF_HUB_RECORDS = frozenset(
 )
 
 
-def _review_kiosk_edit(machine: Machine, event: Event) -> None:
+def _review_kiosk_edit(batch: _Batch, event: Event) -> None:
     payload = event.payload
     if str(payload.get("actor", "")).startswith("system"):
         return  # seeded or automatic records, not a staff edit
@@ -482,7 +538,7 @@ def _review_kiosk_edit(machine: Machine, event: Event) -> None:
     about = f"prescription {hub_id}" if hub_id is not None else str(payload.get("subject", ""))
     newer = ""
     if hub_id is not None:
-        prescription = _prescription(machine, str(hub_id))
+        prescription = batch.prescription(str(hub_id))
         if prescription is not None and prescription.updated_at > event.created_at:
             newer = (
                 f" The hub changed it later ({prescription.updated_at:%Y-%m-%d %H:%M} UTC):"
@@ -493,20 +549,20 @@ def _review_kiosk_edit(machine: Machine, event: Event) -> None:
         f"{payload.get('reason') or '-'}) is not applied to the hub's record automatically."
         f"{newer} Review it and enter it on the hub if it stands."
     )
-    SyncException.objects.create(machine=machine, event=event, kind="conflict", reason=reason)
+    batch.exception(event, "conflict", reason)
 
 
-def _apply_hold(machine: Machine, event: Event) -> None:
+def _apply_hold(batch: _Batch, event: Event) -> None:
     """A hold or release decided at the kiosk: the hub keeps it, unless the hub changed the
     prescription after the kiosk did (then staff decide: a conflict, nothing overwritten)."""
     hub_id = event.payload.get("prescription_hub_id")
     if hub_id is None:
         return
-    prescription = _prescription(machine, str(hub_id))
+    prescription = batch.prescription(str(hub_id))
     held = event.type == "prescription.held"
     if prescription is None:
         reason = f"{event.type} #{event.seq}: prescription {hub_id} is not on this machine."
-        SyncException.objects.create(machine=machine, event=event, kind="conflict", reason=reason)
+        batch.exception(event, "conflict", reason)
         return
     if prescription.updated_at > event.created_at:
         reason = (
@@ -514,7 +570,7 @@ def _apply_hold(machine: Machine, event: Event) -> None:
             f" applied: the hub changed prescription {hub_id} at"
             f" {prescription.updated_at:%Y-%m-%d %H:%M:%S} UTC."
         )
-        SyncException.objects.create(machine=machine, event=event, kind="conflict", reason=reason)
+        batch.exception(event, "conflict", reason)
         return
     if held and prescription.status == "active":
         prescription.status = "on_hold"
@@ -529,33 +585,77 @@ def _apply_hold(machine: Machine, event: Event) -> None:
         prescription.save(changed_at=event.created_at)
 
 
-def _refresh_lane(machine: Machine, lane: int) -> None:
-    """A lane's stock from the newest event that states it, less the units dropped since."""
-    events = Event.objects.filter(machine=machine, payload__lane=lane)
-    base = events.filter(payload__has_key="stock").order_by("-seq").first()
-    stock: int | None = None
-    medication_id: int | None = None
-    as_of = 0
-    if base is not None:
-        value = base.payload.get("stock")
-        stock = value if type(value) is int else None
-        medication = base.payload.get("medication_id")
-        medication_id = medication if type(medication) is int else None
-        as_of = base.seq
-    for result in events.filter(type="dispense.result", seq__gt=as_of).order_by("seq"):
-        dropped = result.payload.get("dropped")
-        if stock is not None and type(dropped) is int:
-            stock = max(stock - dropped, 0)
-        as_of = result.seq
-    latest_state = events.filter(type="lane.state").order_by("-seq").first()
-    state = str(latest_state.payload.get("to") or "") if latest_state is not None else ""
-    LaneStock.objects.update_or_create(
-        machine=machine,
-        lane=lane,
-        defaults={
-            "medication_id": medication_id,
-            "stock": stock,
-            "state": state[:16],
-            "as_of_seq": max(as_of, latest_state.seq if latest_state else 0),
-        },
+def _update_lanes(machine: Machine, events: list[Event]) -> None:
+    """Fold a push's new events into the lanes they are about (fleet.lanes): reads and writes
+    the touched lanes' rows only, never the lane's history."""
+    by_lane: dict[int, list[lanes.LaneEvent]] = {}
+    for event in events:
+        if event.lane is not None:
+            by_lane.setdefault(event.lane, []).append((event.seq, event.type, event.payload))
+    if not by_lane:
+        return
+    rows = {row.lane: row for row in LaneStock.objects.filter(machine=machine, lane__in=by_lane)}
+    changed: list[LaneStock] = []
+    created: list[LaneStock] = []
+    for lane, new in sorted(by_lane.items()):
+        row = rows.get(lane)
+        if row is None:
+            row = LaneStock(machine=machine, lane=lane)
+            created.append(row)
+        else:
+            changed.append(row)
+        facts = lanes.apply(
+            _facts_of(row), new, lambda seq, lane=lane: _dropped_after(machine, lane, seq)
+        )
+        for name in lanes.FIELDS:
+            setattr(row, name, getattr(facts, name))
+    LaneStock.objects.bulk_create(created)
+    LaneStock.objects.bulk_update(changed, lanes.FIELDS)
+
+
+def _facts_of(row: LaneStock) -> lanes.LaneFacts:
+    return lanes.LaneFacts(
+        medication_id=row.medication_id,
+        base_stock=row.base_stock,
+        stock_seq=row.stock_seq,
+        dropped=row.dropped,
+        state=row.state,
+        state_seq=row.state_seq,
+        as_of_seq=row.as_of_seq,
     )
+
+
+def _dropped_after(machine: Machine, lane: int, seq: int) -> int:
+    """Units the lane's stored results after ``seq`` dropped (a statement that arrived late:
+    the range is the late part only, by index)."""
+    return sum(
+        lanes.dropped_of("dispense.result", payload)
+        for payload in Event.objects.filter(
+            machine=machine, lane=lane, seq__gt=seq, type="dispense.result"
+        ).values_list("payload", flat=True)
+    )
+
+
+def rebuild_lanes(machine: Machine) -> None:
+    """Every lane of a machine recomputed from all its events (the full rule; for repairs and
+    for checking the incremental rows)."""
+    per_lane: dict[int, list[lanes.LaneEvent]] = {}
+    for lane, seq, type_, payload in (
+        Event.objects.filter(machine=machine, lane__isnull=False)
+        .order_by("lane", "seq")
+        .values_list("lane", "seq", "type", "payload")
+        .iterator()
+    ):
+        per_lane.setdefault(lane, []).append((seq, type_, payload))
+    LaneStock.objects.filter(machine=machine).delete()
+    rows = []
+    for lane, events in sorted(per_lane.items()):
+        facts = lanes.recompute(events)
+        rows.append(
+            LaneStock(
+                machine=machine,
+                lane=lane,
+                **{field: getattr(facts, field) for field in lanes.FIELDS},
+            )
+        )
+    LaneStock.objects.bulk_create(rows)

@@ -24,7 +24,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
 from django.utils.timezone import now
 
-from fleet import sealing
+from fleet import lanes, sealing
 
 # ---------------------------------------------------------------- change-logged records
 
@@ -554,16 +554,43 @@ class Event(models.Model):
     payload = models.JSONField(default=dict)
     created_at = models.DateTimeField(help_text="when the kiosk recorded it")
     received_at = models.DateTimeField(default=now)
+    # Copied from the payload at insert (fleet.lanes.vend_of / lane_of) so the push path finds
+    # a vend's events and a lane's events by index, never by scanning JSON.
+    vend_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    lane = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ("machine", "seq")
         constraints = [
             models.UniqueConstraint(fields=["machine", "seq"], name="event_seq_per_machine")
         ]
-        indexes = [models.Index(fields=["machine", "type", "seq"], name="event_machine_type")]
+        indexes = [
+            models.Index(fields=["machine", "type", "seq"], name="event_machine_type"),
+            models.Index(
+                fields=["machine", "vend_id"],
+                name="event_machine_vend",
+                condition=models.Q(vend_id__isnull=False),
+            ),
+            models.Index(
+                fields=["machine", "lane", "seq"],
+                name="event_machine_lane",
+                condition=models.Q(lane__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.machine_id}#{self.seq} {self.type}"
+
+    def fill_keys(self) -> Event:
+        """Set ``vend_id`` and ``lane`` from the payload (bulk_create does not call save)."""
+        payload = self.payload if isinstance(self.payload, dict) else {}
+        self.vend_id = lanes.vend_of(payload)
+        self.lane = lanes.lane_of(payload)
+        return self
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        self.fill_keys()
+        super().save(*args, **kwargs)
 
 
 class QuarantinedEvent(models.Model):
@@ -659,6 +686,11 @@ class LaneStock(models.Model):
     stock = models.IntegerField(null=True, blank=True)
     state = models.CharField(max_length=16, blank=True, default="")
     as_of_seq = models.BigIntegerField(default=0)
+    # What fleet.lanes needs to update the row from new events only (see there).
+    stock_seq = models.BigIntegerField(default=0, editable=False)
+    base_stock = models.IntegerField(null=True, blank=True, editable=False)
+    dropped = models.BigIntegerField(default=0, editable=False)
+    state_seq = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ("machine", "lane")
