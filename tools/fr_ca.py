@@ -699,6 +699,12 @@ FR: dict[object, object] = {
     "Your dose was not given": "Votre dose n’a pas été donnée",
     "{medication} is not available here right now; staff have been told.": "{medication} n’est pas disponible ici pour le moment; le personnel a été prévenu.",
     "{medication}: {dropped} of {count}": "{medication} : {dropped} sur {count}",
+    # Sync page: events the hub set aside (issue 13)
+    "And {count} earlier ones.": "Et {count} plus anciens.",
+    "Event #{seq} ({what}) was set aside by the hub: {reason}. The hub's staff will review it.": "L’événement no {seq} ({what}) a été mis de côté par le serveur central : {reason}. Le personnel du serveur central va l’examiner.",
+    "Event set aside by the hub": "Événement mis de côté par le serveur central",
+    "Events the hub set aside": "Événements mis de côté par le serveur central",
+    "The hub could not store event #{event} and set it aside. The hub's staff will review it; nothing needs doing on this kiosk. The Sync page says why.": "Le serveur central n’a pas pu enregistrer l’événement no {event} et l’a mis de côté. Son personnel va l’examiner; rien à faire sur ce kiosque. La page Synchronisation explique pourquoi.",
     ("Please see staff for it.", "Please see staff for them."): (
         "Voyez le personnel pour ce médicament.",
         "Voyez le personnel pour ces médicaments.",

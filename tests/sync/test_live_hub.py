@@ -487,3 +487,52 @@ def test_a_kiosk_whose_records_go_back_or_are_replaced_is_alerted_on_the_hub(
     finally:
         client.close()
         conn.close()
+
+
+def test_an_event_the_hub_cannot_accept_is_set_aside_and_sync_goes_on_both_ways(
+    hub: Hub, tmp_path: Path
+) -> None:
+    """Issue 13, finding 2, end to end: an event that breaks the hub's schema (a negative
+    count, as an older kiosk could send) is quarantined on the hub, acknowledged, shown on the
+    kiosk, and neither the events after it nor the hub's changes are held up."""
+    from kiosk.domain.alerts import AlertKind
+    from kiosk.store import outbox
+
+    credentials, _ = machine_with_a_prescription(hub, tmp_path, "Quarantine site", "kiosk-q", "P-1")
+    conn = connect(tmp_path / "kiosk.db", create_key_file(tmp_path / "db.key"))
+    store = Store(conn)
+    clock = SystemClock()
+    client = HubClient(hub.url, credentials, clock.now)
+    sync = SyncService(conn, client, clock)
+    try:
+        sync.run_once()
+        bad = outbox.add(conn, clock.now(), "dispense.result", {"lane": 1, "dropped": -3})
+        store.add_participant("P-0002", "Kiosk Person", "en", clock.now(), "test")
+        hub.shell(
+            "from fleet.models import Machine, Participant\n"
+            f"m = Machine.objects.get(device_id={credentials.device_id!r})\n"
+            "Participant(machine=m, code='P-0003', display_name='Later Person').save()"
+        )
+        sync.run_once()
+        assert sync_repo.pending_count(conn) == 0  # acknowledged, the later events too
+        [held] = sync_repo.quarantined_events(conn)
+        assert held.seq == bad and "dropped" in held.reason
+        assert [(kind, subject) for _, kind, subject, _ in store.open_alerts()] == [
+            (AlertKind.SYNC_EVENT_QUARANTINED.value, f"event:{bad}")
+        ]
+        assert conn.execute("SELECT count(*) FROM participants WHERE code = 'P-0003'").fetchone()[
+            0
+        ]  # the pull came through
+        on_hub = hub.shell(
+            "from fleet.models import Alert, Machine, QuarantinedEvent\n"
+            f"m = Machine.objects.get(device_id={credentials.device_id!r})\n"
+            "q = list(QuarantinedEvent.objects.filter(machine=m).values_list('seq', flat=True))\n"
+            "a = Alert.objects.filter(machine=m, kind='event_quarantined').count()\n"
+            "print(q, a, m.last_seq)"
+        ).splitlines()[-1]
+        events, _, highest = hub_events(hub, credentials.device_id)
+        assert on_hub == f"[{bad}] 1 {highest}"
+        assert highest > bad
+    finally:
+        client.close()
+        conn.close()
