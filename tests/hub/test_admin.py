@@ -198,3 +198,41 @@ def test_the_sync_pages_render_any_stored_date(
     for page in pages:
         response = staff_client.get(page)
         assert response.status_code == 200, page
+
+
+def test_rows_stored_before_the_schema_with_unreadable_dates_are_moved_aside(
+    kiosk: Kiosk, staff_client: Client
+) -> None:
+    """Finding 3's own row, stored the way the hub used to store it: year 10000 in UTC, which
+    PostgreSQL keeps and no Python datetime can read back. The repair (migration 0006) moves it
+    to the quarantined events with SQL alone; then every page renders again."""
+    from django.db import connection
+    from fleet.repair import move_out_of_range_dates
+
+    machine = kiosk.machine
+    kept = Event.objects.create(
+        machine=machine, seq=1, type="audit.note", payload={}, created_at=EXTREMES[0]
+    )
+    exception = SyncException.objects.create(machine=machine, event=kept, reason="review")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE fleet_event SET created_at = '9999-12-31T23:59:59-14:00' WHERE id = %s",
+            [kept.pk],
+        )
+        cursor.execute(
+            "INSERT INTO fleet_alert (machine_id, kind, message, created_at, acknowledged)"
+            " VALUES (%s, 'kiosk:jam', 'lane 1', '9999-12-31T23:59:59-14:00', false)",
+            [machine.pk],
+        )
+    staff_client.raise_request_exception = False
+    assert staff_client.get("/admin/fleet/event/").status_code == 500  # the finding, as it was
+
+    assert move_out_of_range_dates(connection) == (1, 1)
+
+    for page in ("/admin/fleet/event/", "/admin/fleet/alert/", "/admin/fleet/syncexception/"):
+        assert staff_client.get(page).status_code == 200, page
+    moved = QuarantinedEvent.objects.get(machine=machine, seq=1)
+    assert '"created_at" : "10000-01-01T13:59:59Z"' in moved.raw.replace('":"', '" : "')
+    exception.refresh_from_db()
+    assert exception.event is None and "moved to the quarantined events" in exception.reason
+    assert move_out_of_range_dates(connection) == (0, 0)  # idempotent

@@ -530,7 +530,7 @@ def test_an_event_the_hub_cannot_accept_is_set_aside_and_sync_goes_on_both_ways(
             "a = Alert.objects.filter(machine=m, kind='event_quarantined').count()\n"
             "print(q, a, m.last_seq)"
         ).splitlines()[-1]
-        events, _, highest = hub_events(hub, credentials.device_id)
+        _, _, highest = hub_events(hub, credentials.device_id)
         assert on_hub == f"[{bad}] 1 {highest}"
         assert highest > bad
     finally:
