@@ -14,6 +14,8 @@ HUB_ALLOWED_HOSTS       comma-separated host names, added to localhost and 127.0
 HUB_CHANGELOG_RETAIN    days of change log kept by `manage.py trim_changelog` (default 90)
 HUB_TEST_DATABASE_NAME  the test database the test runner creates (default test_<name>)
 HUB_TLS                 1 behind TLS: secure cookies, HSTS, redirect to https
+HUB_SESSION_IDLE_MINUTES / HUB_SESSION_MAX_HOURS  care and admin sessions end after this idle
+                        time / this total length (30 / 8); docs/CARE.md
 """
 
 from __future__ import annotations
@@ -90,6 +92,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "axes",
     "fleet",
+    "care",
 ]
 
 MIDDLEWARE = [
@@ -102,6 +105,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Ends a signed-in session after the idle time or the shift's length (care/middleware.py).
+    "care.middleware.SessionLimits",
     # Last, as django-axes asks: it turns a locked-out login into its 429 page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -126,13 +131,14 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "care.nav.context",
             ],
         },
     },
 ]
 
 DATABASES = {"default": database_from_url(os.environ.get("HUB_DATABASE_URL", ""))}
-if os.environ.get("HUB_TEST_DATABASE_NAME"):  # tests: one database per run (tests/hub/conftest.py)
+if os.environ.get("HUB_TEST_DATABASE_NAME"):  # tests: one database per run (tests/hub_django.py)
     DATABASES["default"]["TEST"] = {"NAME": os.environ["HUB_TEST_DATABASE_NAME"]}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -180,6 +186,21 @@ AXES_CLIENT_IP_CALLABLE = "fleet.clientip.client_ip"  # the same proxy rule as p
 # Axes masks the username typed and the address in its log lines (its default
 # AXES_SENSITIVE_PARAMETERS); both are in its AccessAttempt/AccessFailureLog rows (the admin).
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# The lock-out page (429) in the care app's style, for its sign-in and the admin's alike.
+AXES_LOCKOUT_CALLABLE = "care.views.locked_out"
+
+# ---------------------------------------------------------------- the care app (docs/CARE.md)
+
+LOGIN_URL = "care:sign-in"
+LOGIN_REDIRECT_URL = "care:home"
+# A session ends after CARE_SESSION_IDLE_SECONDS without a request, and in any case
+# CARE_SESSION_MAX_SECONDS after signing in (a shift): care.middleware.SessionLimits. The idle
+# limit is also the session's own age, renewed on every request, so an abandoned session dies
+# in the database too.
+CARE_SESSION_IDLE_SECONDS = 60 * int(os.environ.get("HUB_SESSION_IDLE_MINUTES", "30"))
+CARE_SESSION_MAX_SECONDS = 3600 * int(os.environ.get("HUB_SESSION_MAX_HOURS", "8"))
+SESSION_COOKIE_AGE = CARE_SESSION_IDLE_SECONDS
+SESSION_SAVE_EVERY_REQUEST = True
 
 if _flag("HUB_TLS"):
     SECURE_SSL_REDIRECT = True

@@ -1,5 +1,5 @@
 """Helpers of the hub's tests: a signing kiosk client, wire events, records. Imported after
-tests/hub/conftest.py has set Django up."""
+tests/hub_django.py has set Django up."""
 
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ from hubsite import keys
 
 from tests.hub.helpers import Kiosk, enroll, event
 
-OLD_WRAP = "test-wrap-key-" + "y" * 40  # tests/hub/conftest.py
+OLD_WRAP = "test-wrap-key-" + "y" * 40  # tests/hub_django.py
 NEW_WRAP = "rotated-wrap-key-" + "z" * 40
 
 

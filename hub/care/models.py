@@ -1,0 +1,93 @@
+"""The care app's records: who holds which role where (Membership) and what they did (CareAudit).
+
+Neither is synced to kiosks: they are the hub's own, so they do not derive from fleet's
+``Synced``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.timezone import now
+from fleet.models import Site
+
+from care.roles import Role
+
+
+class Membership(models.Model):
+    """One role of one user at one site, or at every site (``site`` empty). A user may hold
+    several (a nurse at two sites, a pharmacist who is also a program manager)."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="care_memberships"
+    )
+    site = models.ForeignKey(
+        Site,
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="care_memberships",
+        help_text="empty: every site",
+    )
+    role = models.CharField(max_length=32, choices=Role.choices)
+
+    class Meta:
+        ordering = ("user__username", "site__name", "role")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "site", "role"], name="care_membership_unique"),
+            # NULL is distinct in a unique constraint: one "every site" row per user and role.
+            models.UniqueConstraint(
+                fields=["user", "role"],
+                condition=models.Q(site__isnull=True),
+                name="care_membership_every_site_unique",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        where = self.site.name if self.site_id else "every site"
+        return f"{self.user} — {self.get_role_display()} at {where}"
+
+
+class AuditAction(models.TextChoices):
+    """What a CareAudit row records. Stored as plain text (the column has no ``choices``), so a
+    page that adds its own actions here needs no migration; ``audit.record`` refuses any value
+    not declared here."""
+
+    SIGN_IN = "sign_in", "Signed in"
+    SIGN_OUT = "sign_out", "Signed out"
+    SESSION_ENDED = "session_ended", "Session ended (idle or shift length)"
+    ACCESS_DENIED = "access_denied", "Refused a page (403)"
+
+
+class CareAudit(models.Model):
+    """One thing a care-team member did. Written only by ``care.audit.record``; never edited.
+    ``detail`` holds ids and codes only, never names: the audit outlives what it points to."""
+
+    at = models.DateTimeField(default=now, db_index=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="care_audit"
+    )
+    action = models.CharField(max_length=64, db_index=True)
+    site = models.ForeignKey(
+        Site, on_delete=models.PROTECT, null=True, blank=True, related_name="care_audit"
+    )
+    object_type = models.CharField(max_length=100, blank=True, default="")
+    object_id = models.CharField(max_length=64, blank=True, default="")
+    reason = models.TextField(blank=True, default="")
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ("-at", "-id")
+        verbose_name = "care audit entry"
+        verbose_name_plural = "care audit"
+        indexes = [models.Index(fields=["object_type", "object_id"], name="care_audit_object")]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.user} {self.action}"
+
+    @property
+    def action_label(self) -> str:
+        try:
+            return str(AuditAction(self.action).label)
+        except ValueError:
+            return self.action
