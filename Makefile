@@ -12,7 +12,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP) translations
+setup: $(STAMP) translations node_modules/.package-lock.json
+
+# axe-core for the hub's browser tests (tests/web): package.json / package-lock.json.
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
 
 # Compile the Babel catalogs (.mo files are built, never committed).
 translations: $(STAMP)
@@ -84,6 +88,9 @@ soak: setup
 # database hub/hub.sqlite3 (production: HUB_DATABASE_URL=postgresql://...). Admin users:
 # `HUB_DEBUG=1 $(PY) hub/manage.py createsuperuser`; kiosk codes: `... enroll_machine`.
 # DEBUG on: the demo runs on built-in keys, which production refuses (docs/HUB.md).
+# The care app (docs/CARE.md) at http://127.0.0.1:8800/ with one demo user per role
+# (seed_care_demo prints their new password).
 hub: $(STAMP)
 	HUB_DEBUG=1 $(PY) hub/manage.py migrate --noinput
+	HUB_DEBUG=1 $(PY) hub/manage.py seed_care_demo
 	HUB_DEBUG=1 $(PY) hub/manage.py runserver 127.0.0.1:8800

@@ -30,6 +30,7 @@ SESSION_END_ATTRIBUTE = "care_session_end_reason"
 def record(
     request_or_user: HttpRequest | AbstractBaseUser,
     action: AuditAction | str,
+    /,
     obj: models.Model | None = None,
     site: Site | None = None,
     reason: str = "",

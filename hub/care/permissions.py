@@ -144,7 +144,7 @@ def forbidden(request: HttpRequest, action: Action | None = None) -> HttpRespons
     from care import audit
 
     if request.user.is_authenticated and action is not None:
-        audit.record(request, AuditAction.ACCESS_DENIED, path=request.path, action=action.value)
+        audit.record(request, AuditAction.ACCESS_DENIED, path=request.path, refused=action.value)
     return render(request, "care/403.html", {"refused_action": action}, status=403)
 
 

@@ -113,7 +113,9 @@ def _shell(action: Action, title: str, empty: str) -> Callable[[HttpRequest], Ht
 
 
 prescriptions = _shell(
-    Action.VIEW_PRESCRIPTIONS, "Prescriptions", "There are no prescriptions at your sites yet."
+    Action.VIEW_PRESCRIPTIONS,
+    "Prescriptions",
+    "The prescriptions of your sites' participants will be listed here.",
 )
 new_prescription = _shell(
     Action.WRITE_PRESCRIPTION,
@@ -125,7 +127,9 @@ verify = _shell(
     "Verification queue",
     "No prescriptions are waiting for a pharmacist's verification.",
 )
-reviews = _shell(Action.REVIEW_QUEUES, "Review queues", "Nothing is waiting for review.")
+reviews = _shell(
+    Action.REVIEW_QUEUES, "Review queues", "The review queues of your sites will be listed here."
+)
 transfers = _shell(
     Action.MANAGE_TRANSFERS, "Transfers and guest doses", "No transfers or guest doses are open."
 )
