@@ -27,9 +27,9 @@ from hypothesis import strategies as st
 
 from tests.hub.helpers import Kiosk
 
-pytestmark = pytest.mark.django_db
-
 EXAMPLES = int(os.environ.get("HUB_FUZZ_EXAMPLES", "500"))
+# The suite's 120 s per test is for 500 examples; `make soak`'s 10,000 get time in proportion.
+pytestmark = [pytest.mark.django_db, pytest.mark.timeout(120 + EXAMPLES // 4)]
 FUZZ = settings(
     max_examples=EXAMPLES,
     deadline=None,
