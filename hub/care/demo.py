@@ -5,11 +5,12 @@ running it again keeps what exists and resets the demo users' passwords."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.contrib.auth.models import User
 from django.db import transaction
-from fleet.models import Machine, Participant, Prescription, Site
+from django.utils import timezone
+from fleet.models import Event, Machine, Participant, Prescription, Site
 
 from care.models import Membership
 from care.roles import Role
@@ -69,6 +70,7 @@ def seed(password: str) -> Seeded:
                 daily_max_units=4,
                 start_date=date.today(),
             ).save()
+    _demo_events(Machine.objects.get(site=site, name=MACHINES[0]))
     users = {}
     for username, (role, site_name, first, last) in USERS.items():
         user, _ = User.objects.get_or_create(
@@ -80,3 +82,92 @@ def seed(password: str) -> Seeded:
         Membership.objects.get_or_create(user=user, site=where, role=role)
         users[username] = user
     return Seeded(site=site, other_site=other, users=users)
+
+
+def _demo_events(machine: Machine) -> None:
+    """A dosing day of kiosk events on one machine so the reports show something: a lane set
+    up yesterday, a restock, dispenses (one jammed, one without a result yet), a return, a
+    waste and a count one unit short. Only on a machine that has no events yet."""
+    if machine.events.exists():
+        return
+    from care.reports import days
+
+    today = days.dosing_day(machine.site, timezone.now())
+    start, _ = days.day_bounds(machine.site, today)
+    rx = Prescription.objects.filter(participant__machine=machine).order_by("pk").first()
+    lane = {"lane": 1, "medication_id": 1}
+    moves: list[tuple[float, str, dict[str, object]]] = [
+        (-20, "lane.configured", {**lane, "stock": 40, "actor": "staff:1"}),
+        (
+            1,
+            "stock.restocked",
+            {
+                **lane,
+                "kind": "restock",
+                "expected": 40,
+                "counted": 40,
+                "added": 20,
+                "stock": 60,
+                "second_staff_id": 2,
+                "actor": "staff:1",
+            },
+        ),
+    ]
+    for n, (hour, dropped, outcome) in enumerate(
+        ((4, 2, "complete"), (5, 2, "complete"), (6, 0, "jam"), (7, None, ""))
+    ):
+        vend = {"vend_id": 5000 + n, "lane": 1, "units": 2}
+        moves.append(
+            (
+                hour,
+                "dispense.intent",
+                {**vend, "prescription_hub_id": rx.pk if rx else None, "actor": "participant:1"},
+            )
+        )
+        if dropped is not None:
+            moves.append(
+                (
+                    hour + 0.01,
+                    "dispense.result",
+                    {**vend, "dropped": dropped, "outcome": outcome, "actor": "system"},
+                )
+            )
+    moves += [
+        (
+            8,
+            "stock.returned",
+            {**lane, "units": 3, "stock": 53, "reason": "expired", "actor": "staff:1"},
+        ),
+        (
+            9,
+            "stock.wasted",
+            {
+                **lane,
+                "units": 1,
+                "stock": 52,
+                "reason": "dropped on floor",
+                "second_staff_id": 2,
+                "actor": "staff:1",
+            },
+        ),
+        (
+            10,
+            "stock.counted",
+            {
+                **lane,
+                "kind": "count",
+                "expected": 52,
+                "counted": 51,
+                "stock": 51,
+                "actor": "staff:2",
+            },
+        ),
+    ]
+    for seq, (hours, type_, payload) in enumerate(moves, start=1):
+        Event(
+            machine=machine,
+            seq=seq,
+            type=type_,
+            payload=payload,
+            created_at=start + timedelta(hours=hours),
+        ).save()

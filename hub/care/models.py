@@ -57,6 +57,8 @@ class AuditAction(models.TextChoices):
     SIGN_OUT = "sign_out", "Signed out"
     SESSION_ENDED = "session_ended", "Session ended (idle or shift length)"
     ACCESS_DENIED = "access_denied", "Refused a page (403)"
+    REPORT_DOWNLOADED = "report_downloaded", "Downloaded a report (CSV)"
+    REPORT_FHIR_EXPORTED = "report_fhir_exported", "Exported medications as FHIR"
 
 
 class CareAudit(models.Model):

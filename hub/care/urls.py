@@ -3,6 +3,7 @@
 from django.urls import path
 
 from care import views
+from care.pages import reports
 
 app_name = "care"
 
@@ -17,5 +18,9 @@ urlpatterns = [
     path("reviews/", views.reviews, name="reviews"),
     path("transfers/", views.transfers, name="transfers"),
     path("fleet/", views.fleet, name="fleet"),
-    path("reports/", views.reports, name="reports"),
+    path("reports/", reports.index, name="reports"),
+    path("reports/reconciliation/", reports.reconciliation, name="report-reconciliation"),
+    path("reports/register/", reports.register, name="report-register"),
+    path("reports/dispenses/", reports.dispense_log, name="report-dispenses"),
+    path("reports/fhir/", reports.fhir_export, name="report-fhir"),
 ]
