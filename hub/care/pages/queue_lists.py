@@ -97,6 +97,7 @@ def days_missed(rows: list[Prescription], now: datetime) -> dict[int, int]:
 class Absence:
     site_id: int
     site_name: str
+    site_timezone: str
     code: str
     machines: list[str]
     last_pickup: datetime | None
@@ -142,7 +143,7 @@ counted AS (
               - make_interval(hours => s.day_start_hour))::date AS last_day
   ) d
 )
-SELECT site_id, site_name, code, machines, last_at, days
+SELECT site_id, site_name, timezone, code, machines, last_at, days
 FROM counted
 WHERE days >= %(min_days)s
   AND NOT EXISTS (
@@ -164,8 +165,8 @@ def absences(sites: QuerySet[Site], now: datetime, min_days: int) -> list[Absenc
     with connection.cursor() as cursor:
         cursor.execute(_ABSENCES, {"sites": site_ids, "now": now, "min_days": min_days})
         return [
-            Absence(site_id, site_name, code, sorted(machines), last_at, days)
-            for site_id, site_name, code, machines, last_at, days in cursor.fetchall()
+            Absence(site_id, site_name, zone, code, sorted(machines), last_at, days)
+            for site_id, site_name, zone, code, machines, last_at, days in cursor.fetchall()
         ]
 
 
