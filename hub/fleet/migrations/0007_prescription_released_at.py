@@ -4,15 +4,14 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('fleet', '0006_out_of_range_dates'),
+        ("fleet", "0006_out_of_range_dates"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='prescription',
-            name='released_at',
+            model_name="prescription",
+            name="released_at",
             field=models.DateTimeField(blank=True, null=True),
         ),
     ]
