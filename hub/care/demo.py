@@ -4,13 +4,22 @@ running it again keeps what exists and resets the demo users' passwords."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
-from fleet.models import Event, Machine, Participant, Prescription, Site
+from fleet.models import (
+    Event,
+    Machine,
+    Participant,
+    Prescription,
+    QuarantinedEvent,
+    Site,
+    SyncException,
+)
 
 from care.models import Membership
 from care.roles import Role
@@ -171,3 +180,132 @@ def _demo_events(machine: Machine) -> None:
             payload=payload,
             created_at=start + timedelta(hours=hours),
         ).save()
+
+
+# ---------------------------------------------------------------- the review queues' demo items
+# Kept apart from ``seed`` so other pages' tests keep the data they count on; the command and
+# the review queues' tests call it. Fictional people; dates relative to now.
+QUEUE_PARTICIPANTS = {"P-0004": "Casey Martin", "P-0005": "Robin Dubois"}
+
+
+def _next_seq(machine: Machine) -> int:
+    last = Event.objects.filter(machine=machine).order_by("-seq").values_list("seq", flat=True)
+    return (last.first() or 0) + 1
+
+
+def _event(machine: Machine, type_: str, at: datetime, payload: dict[str, object]) -> Event:
+    event = Event(
+        machine=machine, seq=_next_seq(machine), type=type_, payload=payload, created_at=at
+    )
+    event.save()
+    return event
+
+
+def _pickup(machine: Machine, rx: Prescription, at: datetime, vend_id: int) -> None:
+    _event(
+        machine,
+        "dispense.intent",
+        at,
+        {"vend_id": vend_id, "lane": 1, "units": 2, "prescription_hub_id": rx.pk},
+    )
+    _event(
+        machine,
+        "dispense.result",
+        at + timedelta(seconds=20),
+        {"vend_id": vend_id, "lane": 1, "units": 2, "dropped": 2, "outcome": "ok"},
+    )
+
+
+@transaction.atomic
+def seed_queues(seeded: Seeded) -> None:
+    """One of each review item at the demo site: a missed-dose hold, a person not seen for
+    four days (enrolled on both machines, last seen on kiosk-2), a stock count that did not
+    match, a sync conflict and an event set aside."""
+    if Participant.objects.filter(code="P-0005", machine__site=seeded.site).exists():
+        return
+    kiosk1, kiosk2 = (Machine.objects.get(site=seeded.site, name=n) for n in MACHINES)
+    now = timezone.now()
+    start = date.today() - timedelta(days=12)
+
+    def enrol(machine: Machine, code: str) -> Prescription:
+        participant = Participant(
+            machine=machine, code=code, display_name=QUEUE_PARTICIPANTS[code], language="en"
+        )
+        participant.save()
+        rx = Prescription(
+            participant=participant,
+            medication_name="hydromorphone",
+            medication_strength="8 mg",
+            medication_form="tablet",
+            units_per_dose=2,
+            windows=[["08:00", "11:00"], ["18:00", "21:00"]],
+            daily_max_units=4,
+            start_date=start,
+        )
+        rx.save()
+        return rx
+
+    absent = enrol(kiosk2, "P-0004")
+    enrol(kiosk1, "P-0004")
+    _pickup(kiosk2, absent, now - timedelta(days=5), 900001)
+
+    held = enrol(kiosk1, "P-0005")
+    _pickup(kiosk1, held, now - timedelta(days=5), 900002)
+    hold_at = now - timedelta(hours=20)
+    _event(
+        kiosk1,
+        "prescription.held",
+        hold_at,
+        {
+            "prescription_hub_id": held.pk,
+            "kind": "missed_doses",
+            "reason": "needs prescriber review",
+        },
+    )
+    held.status, held.hold_kind, held.hold_reason = (
+        "on_hold",
+        "missed_doses",
+        "needs prescriber review",
+    )
+    held.save(changed_at=hold_at)
+
+    _event(
+        kiosk1,
+        "stock.counted",
+        now - timedelta(hours=3),
+        {
+            "lane": 3,
+            "medication_id": 1,
+            "kind": "count",
+            "expected": 40,
+            "counted": 38,
+            "added": 0,
+            "stock": 38,
+            "difference": -2,
+            "discrepancy_id": 1,
+        },
+    )
+    edit = _event(
+        kiosk2,
+        "prescription.changed",
+        now - timedelta(hours=2),
+        {"actor": "staff:3", "prescription_hub_id": absent.pk, "reason": "dose change by phone"},
+    )
+    SyncException.objects.create(
+        machine=kiosk2,
+        event=edit,
+        kind="conflict",
+        reason=(
+            f"prescription.changed #{edit.seq} made at the kiosk (prescription {absent.pk}, why:"
+            " dose change by phone) is not applied to the hub's record automatically. Review it"
+            " and enter it on the hub if it stands."
+        ),
+    )
+    seq = _next_seq(kiosk2) + 5
+    QuarantinedEvent.objects.create(
+        machine=kiosk2,
+        seq=seq,
+        type="dispense.result",
+        reason="payload.dropped: an integer expected",
+        raw=json.dumps({"seq": seq, "type": "dispense.result", "payload": {"dropped": "two"}}),
+    )

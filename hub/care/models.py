@@ -59,6 +59,16 @@ class AuditAction(models.TextChoices):
     ACCESS_DENIED = "access_denied", "Refused a page (403)"
     REPORT_DOWNLOADED = "report_downloaded", "Downloaded a report (CSV)"
     REPORT_FHIR_EXPORTED = "report_fhir_exported", "Exported medications as FHIR"
+    # The review queues (care/pages/queues.py).
+    HOLD_RELEASED = "hold_released", "Released a missed-dose hold"
+    HOLD_PRESCRIPTION_ENDED = (
+        "hold_prescription_ended",
+        "Ended a prescription held for missed doses",
+    )
+    OUTREACH_CONTACTED = "outreach_contacted", "Noted outreach to a participant not seen lately"
+    STOCK_COUNT_REVIEWED = "stock_count_reviewed", "Reviewed a stock count that did not match"
+    SYNC_EXCEPTION_REVIEWED = "sync_exception_reviewed", "Reviewed a sync exception or conflict"
+    QUARANTINED_EVENT_REVIEWED = "quarantined_event_reviewed", "Reviewed a set-aside event"
 
 
 class CareAudit(models.Model):
@@ -93,3 +103,52 @@ class CareAudit(models.Model):
             return str(AuditAction(self.action).label)
         except ValueError:
             return self.action
+
+
+class QueueReview(models.Model):
+    """A review queue item someone has looked at, with their note: a stock count that did not
+    match (an Event), a SyncException, a QuarantinedEvent. One per item: the second nurse to
+    press "Reviewed" is told it is done already."""
+
+    class Kind(models.TextChoices):
+        STOCK_COUNT = "stock_count", "stock count"
+        SYNC_EXCEPTION = "sync_exception", "sync exception"
+        QUARANTINED_EVENT = "quarantined_event", "set-aside event"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    object_id = models.BigIntegerField(help_text="the Event, SyncException or QuarantinedEvent")
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    note = models.TextField()
+    at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ("-at",)
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "object_id"], name="care_review_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.object_id} reviewed"
+
+
+class OutreachContact(models.Model):
+    """Someone reached out to a participant the absences list showed. Hides them from the list
+    for the rest of that dosing day, or (``until_pickup``) until their next pickup. Keyed by
+    site and participant code: one person may be enrolled on several machines of a site."""
+
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="+")
+    participant_code = models.CharField(max_length=32)
+    until_pickup = models.BooleanField(default=False)
+    note = models.TextField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ("-at",)
+        indexes = [
+            models.Index(fields=["site", "participant_code", "at"], name="care_outreach_lookup")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant_code} contacted"

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from care import views
-from care.pages import reports
+from care.pages import queues, reports
 
 app_name = "care"
 
@@ -15,7 +15,17 @@ urlpatterns = [
     path("prescriptions/", views.prescriptions, name="prescriptions"),
     path("prescriptions/new/", views.new_prescription, name="prescription-new"),
     path("verify/", views.verify, name="verify"),
-    path("reviews/", views.reviews, name="reviews"),
+    path("reviews/", queues.holds, name="reviews"),
+    path("reviews/holds/<int:pk>/", queues.decide_hold, name="reviews-hold"),
+    path("reviews/absences/", queues.absences, name="reviews-absences"),
+    path(
+        "reviews/absences/<int:site>/<str:code>/contacted/",
+        queues.contacted,
+        name="reviews-contacted",
+    ),
+    path("reviews/stock/", queues.stock, name="reviews-stock"),
+    path("reviews/set-aside/", queues.set_aside, name="reviews-set-aside"),
+    path("reviews/<str:what>/<int:pk>/reviewed/", queues.reviewed, name="reviews-reviewed"),
     path("transfers/", views.transfers, name="transfers"),
     path("fleet/", views.fleet, name="fleet"),
     path("reports/", reports.index, name="reports"),

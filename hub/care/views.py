@@ -127,9 +127,6 @@ verify = _shell(
     "Verification queue",
     "No prescriptions are waiting for a pharmacist's verification.",
 )
-reviews = _shell(
-    Action.REVIEW_QUEUES, "Review queues", "The review queues of your sites will be listed here."
-)
 transfers = _shell(
     Action.MANAGE_TRANSFERS, "Transfers and guest doses", "No transfers or guest doses are open."
 )

@@ -582,6 +582,7 @@ def _apply_hold(batch: _Batch, event: Event) -> None:
         prescription.status = "active"
         prescription.hold_reason = ""
         prescription.hold_kind = ""
+        prescription.released_at = event.created_at
         prescription.save(changed_at=event.created_at)
 
 

@@ -354,6 +354,9 @@ class Prescription(Synced):
     status = models.CharField(max_length=16, choices=STATUSES, default="active")
     hold_reason = models.CharField(max_length=200, blank=True, default="")
     hold_kind = models.CharField(max_length=16, choices=HOLD_KINDS, blank=True, default="")
+    # When the last hold was released (at the hub or a kiosk). Sent to kiosks: their missed-dose
+    # count restarts there, else a kiosk would hold the released prescription again at once.
+    released_at = models.DateTimeField(null=True, blank=True)
     # When the terms last changed. A dispense a kiosk made before this instant but that reached
     # the hub after it becomes a SyncException. Set by save() unless ``changed_at`` is given
     # (a kiosk's hold is dated when the kiosk made it).
@@ -399,6 +402,7 @@ class Prescription(Synced):
             "status": self.status,
             "hold_reason": self.hold_reason,
             "hold_kind": self.hold_kind,
+            "released_at": _instant_text(self.released_at) if self.released_at else None,
             "updated_at": _instant_text(self.updated_at),
         }
 
