@@ -57,6 +57,9 @@ class AuditAction(models.TextChoices):
     SIGN_OUT = "sign_out", "Signed out"
     SESSION_ENDED = "session_ended", "Session ended (idle or shift length)"
     ACCESS_DENIED = "access_denied", "Refused a page (403)"
+    PARTICIPANT_TRANSFERRED = "participant_transferred", "Moved a participant to another machine"
+    GUEST_PASS_REQUESTED = "guest_pass_requested", "Asked for a guest day at another machine"
+    GUEST_PASS_CANCELLED = "guest_pass_cancelled", "Cancelled a guest day before confirmation"
 
 
 class CareAudit(models.Model):

@@ -3,6 +3,7 @@
 from django.urls import path
 
 from care import views
+from care.pages import transfers
 
 app_name = "care"
 
@@ -15,7 +16,9 @@ urlpatterns = [
     path("prescriptions/new/", views.new_prescription, name="prescription-new"),
     path("verify/", views.verify, name="verify"),
     path("reviews/", views.reviews, name="reviews"),
-    path("transfers/", views.transfers, name="transfers"),
+    path("transfers/", transfers.start, name="transfers"),
+    path("transfers/participant/<int:pk>/", transfers.participant, name="transfer-participant"),
+    path("transfers/passes/<int:pk>/cancel/", transfers.cancel, name="guest-pass-cancel"),
     path("fleet/", views.fleet, name="fleet"),
     path("reports/", views.reports, name="reports"),
 ]

@@ -130,9 +130,6 @@ verify = _shell(
 reviews = _shell(
     Action.REVIEW_QUEUES, "Review queues", "The review queues of your sites will be listed here."
 )
-transfers = _shell(
-    Action.MANAGE_TRANSFERS, "Transfers and guest doses", "No transfers or guest doses are open."
-)
 fleet = _shell(Action.VIEW_FLEET, "Fleet", "The machines of your sites will be listed here.")
 reports = _shell(Action.VIEW_REPORTS, "Reports", "No reports have been prepared yet.")
 
