@@ -41,20 +41,31 @@ class PrescriptionChoice(forms.ModelMultipleChoiceField):
 
 class TransferForm(forms.Form):
     to_machine = MachineChoice(
-        queryset=Machine.objects.none(), label="Move to machine", empty_label="Choose a machine"
+        queryset=Machine.objects.none(),
+        label="Move to machine",
+        empty_label="Choose a machine",
+        error_messages={"required": "Choose the machine to move to."},
     )
     reason = forms.CharField(label="Why", max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class GuestPassForm(forms.Form):
     guest_machine = MachineChoice(
-        queryset=Machine.objects.none(), label="Machine for the day", empty_label="Choose a machine"
+        queryset=Machine.objects.none(),
+        label="Machine for the day",
+        empty_label="Choose a machine",
+        error_messages={"required": "Choose the machine for the day."},
     )
-    day = forms.DateField(label="Day", widget=forms.DateInput(attrs={"type": "date"}))
+    day = forms.DateField(
+        label="Day",
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"required": "Give the day.", "invalid": "Give the day as a date."},
+    )
     prescriptions = PrescriptionChoice(
         queryset=Prescription.objects.none(),
         label="Doses that move for the day",
         widget=forms.CheckboxSelectMultiple,
+        error_messages={"required": "Tick at least one prescription."},
     )
     reason = forms.CharField(label="Why", max_length=500, widget=forms.Textarea(attrs={"rows": 2}))
 
