@@ -69,6 +69,9 @@ class AuditAction(models.TextChoices):
     STOCK_COUNT_REVIEWED = "stock_count_reviewed", "Reviewed a stock count that did not match"
     SYNC_EXCEPTION_REVIEWED = "sync_exception_reviewed", "Reviewed a sync exception or conflict"
     QUARANTINED_EVENT_REVIEWED = "quarantined_event_reviewed", "Reviewed a set-aside event"
+    PARTICIPANT_TRANSFERRED = "participant_transferred", "Moved a participant to another machine"
+    GUEST_PASS_REQUESTED = "guest_pass_requested", "Asked for a guest day at another machine"
+    GUEST_PASS_CANCELLED = "guest_pass_cancelled", "Cancelled a guest day before confirmation"
 
 
 class CareAudit(models.Model):

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from care import views
-from care.pages import queues, reports
+from care.pages import queues, reports, transfers
 
 app_name = "care"
 
@@ -26,7 +26,9 @@ urlpatterns = [
     path("reviews/stock/", queues.stock, name="reviews-stock"),
     path("reviews/set-aside/", queues.set_aside, name="reviews-set-aside"),
     path("reviews/<str:what>/<int:pk>/reviewed/", queues.reviewed, name="reviews-reviewed"),
-    path("transfers/", views.transfers, name="transfers"),
+    path("transfers/", transfers.start, name="transfers"),
+    path("transfers/participant/<int:pk>/", transfers.participant, name="transfer-participant"),
+    path("transfers/passes/<int:pk>/cancel/", transfers.cancel, name="guest-pass-cancel"),
     path("fleet/", views.fleet, name="fleet"),
     path("reports/", reports.index, name="reports"),
     path("reports/reconciliation/", reports.reconciliation, name="report-reconciliation"),

@@ -127,9 +127,6 @@ verify = _shell(
     "Verification queue",
     "No prescriptions are waiting for a pharmacist's verification.",
 )
-transfers = _shell(
-    Action.MANAGE_TRANSFERS, "Transfers and guest doses", "No transfers or guest doses are open."
-)
 fleet = _shell(Action.VIEW_FLEET, "Fleet", "The machines of your sites will be listed here.")
 
 

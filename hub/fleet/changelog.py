@@ -20,6 +20,8 @@ from django.utils import timezone
 
 from fleet.models import (
     ChangeLog,
+    DoseElsewhere,
+    GuestPass,
     LogState,
     Machine,
     Participant,
@@ -119,7 +121,7 @@ def _tombstones(sender: type[Synced], instance: Synced, **kwargs: Any) -> None:
 
 
 def connect_signals() -> None:
-    for model in (Site, Participant, Prescription, StaffAccount):
+    for model in (Site, Participant, Prescription, StaffAccount, DoseElsewhere, GuestPass):
         pre_delete.connect(_tombstones, sender=model, dispatch_uid=f"changelog-{model.__name__}")
 
 
@@ -183,12 +185,30 @@ def snapshot_for(machine: Machine) -> dict[str, Any]:
         for prescription in prescriptions:
             data = prescription.sync_data(by_id[prescription.participant_id])
             entries.append(SyncEntry("prescription", str(prescription.pk), data, 0, machine.pk))
+        entries += _moves_for(machine)
     return {
         "cursor": cursor,
         "snapshot": True,
         "more": False,
         "changes": [_change(e.kind, e.key, "upsert", e.data) for e in entries],
     }
+
+
+# Doses elsewhere older than this are left out of a snapshot: the rules look back a few days
+# (kiosk.domain.dosing.history_days), a kiosk that needs a snapshot needs no more.
+SNAPSHOT_DOSES_DAYS = 31
+
+
+def _moves_for(machine: Machine) -> list[SyncEntry]:
+    """The recent doses elsewhere and the open guest blocks of a machine (fleet.moves)."""
+    since = timezone.now() - timedelta(days=SNAPSHOT_DOSES_DAYS)
+    entries: list[SyncEntry] = []
+    for dose in DoseElsewhere.objects.filter(machine=machine, taken_at__gte=since).order_by("pk"):
+        entries.append(SyncEntry(dose.sync_kind, str(dose.pk), dose.sync_data(), 0, machine.pk))
+    passes = GuestPass.objects.filter(home__machine=machine, state__in=GuestPass.BLOCKING)
+    for guest_pass in passes.order_by("pk"):
+        entries += guest_pass.sync_entries()
+    return entries
 
 
 def trim(now: datetime | None = None, days: int | None = None) -> int:

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.timezone import now
 
-from fleet import anchors, lanes, schema
+from fleet import anchors, lanes, moves, schema
 from fleet.models import (
     Alert,
     Event,
@@ -451,6 +451,7 @@ def _learn_all(machine: Machine, events: list[Event]) -> None:
     for event in events:
         _learn(batch, event)
     batch.flush()
+    moves.learn(machine, events)  # doses told to other machines, guest passes confirmed
 
 
 def _learn(batch: _Batch, event: Event) -> None:

@@ -502,6 +502,124 @@ class StaffAccount(Synced):
         super().save(*args, **kwargs)
 
 
+# ---------------------------------------------------------------- transfers and guest doses
+
+
+def _site_of_machine(machine_id: int) -> int:
+    return int(Machine.objects.values_list("site_id", flat=True).get(pk=machine_id))
+
+
+class DoseElsewhere(Synced):
+    """A dose a participant took at one machine, told to another machine where the same
+    participant code is enrolled: its rules count it like a local dose (docs/SYNC.md,
+    "Transfers and guest doses"). Written by fleet.moves, never changed afterwards."""
+
+    sync_kind = "dose_elsewhere"
+
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="+")
+    participant_code = models.CharField(max_length=32)
+    # The hub id of the prescription this dose counts against on ``machine`` (same
+    # medication), or null: the kiosk then matches by participant code and medication.
+    prescription_hub_id = models.BigIntegerField(null=True, blank=True)
+    medication_name = models.CharField(max_length=100)
+    medication_strength = models.CharField(max_length=50)
+    medication_form = models.CharField(max_length=50)
+    units = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    taken_at = models.DateTimeField(help_text="the giving machine's clock")
+    source_machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="+")
+    source_event = models.ForeignKey("Event", on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ("machine", "taken_at")
+        verbose_name = "dose elsewhere"
+        verbose_name_plural = "doses elsewhere"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["machine", "source_event"], name="dose_elsewhere_once_per_machine"
+            )
+        ]
+        indexes = [
+            models.Index(fields=["machine", "taken_at"], name="dose_elsewhere_machine_at"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.participant_code}: {self.units} units at machine {self.source_machine_id}"
+
+    def sync_data(self) -> dict[str, Any]:
+        return {
+            "participant": self.participant_code,
+            "prescription": None
+            if self.prescription_hub_id is None
+            else str(self.prescription_hub_id),
+            "medication": {
+                "name": self.medication_name,
+                "strength": self.medication_strength,
+                "form": self.medication_form,
+            },
+            "units": self.units,
+            "taken_at": _instant_text(self.taken_at),
+            "machine": str(self.source_machine_id),
+        }
+
+    def sync_entries(self) -> list[SyncEntry]:
+        site_id = _site_of_machine(self.machine_id)
+        return [SyncEntry(self.sync_kind, str(self.pk), self.sync_data(), site_id, self.machine_id)]
+
+
+class GuestPass(Synced):
+    """One day's doses of a participant at another machine (docs/SYNC.md). The home machine
+    pulls a ``guest_block`` while the pass is requested or confirmed; the guest machine gets
+    the day's prescriptions only once the home machine's ``guest.blocked`` has arrived."""
+
+    sync_kind = "guest_block"
+
+    class State(models.TextChoices):
+        REQUESTED = "requested", "waiting for the home machine to confirm"
+        CONFIRMED = "confirmed", "confirmed: usable at the guest machine"
+        CANCELLED = "cancelled", "cancelled"
+        EXPIRED = "expired", "over"
+
+    BLOCKING = (State.REQUESTED, State.CONFIRMED)
+
+    home = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="guest_passes")
+    guest_machine = models.ForeignKey(Machine, on_delete=models.PROTECT, related_name="+")
+    day = models.DateField(help_text="the dosing day at the guest machine")
+    # The home prescriptions (hub ids) whose doses move for the day.
+    prescription_ids = models.JSONField(default=list)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.REQUESTED)
+    reason = models.TextField()
+    requested_at = models.DateTimeField(default=now)
+    confirmed_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    # What the confirmation made at the guest machine, so expiry can undo it.
+    guest_participant = models.ForeignKey(
+        Participant, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    guest_prescription_ids = models.JSONField(default=list)
+    made_guest_participant = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ("-day", "-requested_at")
+        indexes = [models.Index(fields=["state", "day"], name="guest_pass_state_day")]
+
+    def __str__(self) -> str:
+        return f"guest pass {self.pk} ({self.state})"
+
+    def sync_entries(self) -> list[SyncEntry]:
+        if self.state not in self.BLOCKING:
+            return []
+        home = Participant.objects.select_related("machine").get(pk=self.home_id)
+        data = {
+            "participant": home.code,
+            "day": self.day.isoformat() if isinstance(self.day, date) else str(self.day),
+            "prescriptions": [str(i) for i in self.prescription_ids],
+        }
+        return [
+            SyncEntry(self.sync_kind, str(self.pk), data, home.machine.site_id, home.machine_id)
+        ]
+
+
 # ---------------------------------------------------------------- the change log
 
 

@@ -38,6 +38,7 @@ class RefusalReason(enum.Enum):
     CANCELLED = "cancelled"
     CLOCK_UNTRUSTED = "clock_untrusted"
     NO_PRESCRIPTION = "no_prescription"
+    DOSES_ELSEWHERE = "doses_elsewhere"  # today's doses are at another site (a guest pass)
 
 
 # Reasons that pass with time: the participant is told when to come back.
@@ -54,6 +55,7 @@ TIMED_REASONS = frozenset(
 
 class Rule(enum.Enum):
     STATUS = "status"
+    GUEST_ELSEWHERE = "guest_elsewhere"
     START_DATE = "start_date"
     END_DATE = "end_date"
     MISSED_DOSES = "missed_doses"
@@ -182,6 +184,13 @@ def _evaluate(
         return refuse(RefusalReason.CANCELLED)
     if rx.status is PrescriptionStatus.ON_HOLD:
         return refuse(RefusalReason.ON_HOLD, hold=rx.hold_reason)
+
+    # A guest pass: this day's doses were handed to another machine, which may give them
+    # only because this one holds this refusal (docs/SYNC.md).
+    at_home = today not in rx.away_days
+    checks.append(Check(Rule.GUEST_ELSEWHERE, at_home, {"today": today.isoformat()}))
+    if not at_home:
+        return refuse(RefusalReason.DOSES_ELSEWHERE)
 
     started = today >= rx.start_date
     checks.append(

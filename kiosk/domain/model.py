@@ -66,6 +66,9 @@ class Prescription:
     witnessed: bool = False  # a nurse or pharmacist witnesses each dose
     missed_dose_limit: int | None = None  # None: the site default
     released_at: datetime | None = None  # last release from a hold (UTC): restarts the count
+    # Dosing days whose doses are given at another machine (a guest pass the hub confirmed
+    # with this machine): refused here that day, whatever the history says.
+    away_days: frozenset[date] = frozenset()
 
     @property
     def is_interval(self) -> bool:

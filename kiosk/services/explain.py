@@ -44,6 +44,7 @@ def reason_text(reason: RefusalReason) -> str:
         RefusalReason.CANCELLED: _("the prescription is cancelled"),
         RefusalReason.CLOCK_UNTRUSTED: _("the machine's clock cannot be trusted"),
         RefusalReason.NO_PRESCRIPTION: _("no active prescription"),
+        RefusalReason.DOSES_ELSEWHERE: _("today's doses are at another site"),
     }[reason]
 
 
@@ -76,6 +77,10 @@ def check_text(check: Check, site: SiteClock) -> str:
                 status=status_text(status if isinstance(status, str) else None),
                 reason=hold_reason_text(reason if isinstance(reason, str) else None),
             )
+        case Rule.GUEST_ELSEWHERE:
+            if check.passed:
+                return _("Today's doses are given here.")
+            return _("Today's doses are at another site (a guest pass); none here today.")
         case Rule.START_DATE:
             return _("Start date {start}; today is dosing day {today}.").format(
                 start=f.get("start_date"), today=f.get("today")

@@ -313,11 +313,13 @@ class Store:
             "SELECT r.id, r.participant_id, m.id, m.name, m.strength, m.form, r.units_per_dose,"
             " r.windows, r.daily_max_units, r.start_date, r.end_date, r.status, r.hold_reason,"
             " r.interval_minutes, r.max_doses_per_day, r.accumulate, r.witnessed,"
-            " r.missed_dose_limit, r.released_at"
+            " r.missed_dose_limit, r.released_at, r.hub_id"
             " FROM prescriptions r JOIN medications m ON m.id = r.medication_id"
             " WHERE r.participant_id = ? AND r.status != 'cancelled' ORDER BY r.id",
             (participant_id,),
         ).fetchall()
+        away = self.away_days(participant_id)
+        every = away.get(None, frozenset())
         return [
             Prescription(
                 id=row[0],
@@ -336,6 +338,7 @@ class Store:
                 witnessed=bool(row[16]),
                 missed_dose_limit=row[17],
                 released_at=from_text(row[18]) if row[18] else None,
+                away_days=every | away.get(row[19], frozenset()),
             )
             for row in rows
         ]
@@ -477,15 +480,42 @@ class Store:
     def history(self, prescription_id: int, since: datetime) -> list[PastDispense]:
         """Dispenses of a prescription since an instant, as the rules must count them:
         confirmed units for a settled vend, and the units asked for a vend whose outcome is
-        not recorded yet (DESIGN invariant 6: it may have dropped them all)."""
+        not recorded yet (DESIGN invariant 6: it may have dropped them all); and the doses
+        the hub says the participant took at another machine (docs/SYNC.md, "Doses
+        elsewhere"): the one the hub names for this prescription, or, when it names none here,
+        the same medication for the same participant code."""
         rows = self.conn.execute(
             "SELECT i.created_at, coalesce(r.dropped, i.units) FROM dispense_intents i"
             " LEFT JOIN dispense_results r ON r.vend_id = i.vend_id"
             " WHERE i.prescription_id = ? AND i.created_at >= ?"
-            " AND coalesce(r.dropped, i.units) > 0",
-            (prescription_id, to_text(since)),
+            " AND coalesce(r.dropped, i.units) > 0"
+            " UNION ALL"
+            " SELECT d.taken_at, d.units FROM doses_elsewhere d"
+            " JOIN prescriptions p ON p.id = ?"
+            " JOIN participants pa ON pa.id = p.participant_id AND pa.code = d.participant_code"
+            " WHERE d.taken_at >= ? AND (d.prescription_hub_id = p.hub_id OR"
+            " ((d.prescription_hub_id IS NULL OR d.prescription_hub_id NOT IN"
+            " (SELECT hub_id FROM prescriptions WHERE hub_id IS NOT NULL))"
+            " AND d.medication_id = p.medication_id))",
+            (prescription_id, to_text(since), prescription_id, to_text(since)),
         ).fetchall()
         return [PastDispense(prescription_id, from_text(at), int(n)) for at, n in rows]
+
+    def away_days(self, participant_id: int) -> dict[str | None, frozenset[date]]:
+        """The guest days elsewhere of a participant, by the hub id of the prescription they
+        block (None: every prescription)."""
+        rows = self.conn.execute(
+            "SELECT g.day, g.prescription_hub_ids FROM guest_blocks g"
+            " JOIN participants pa ON pa.code = g.participant_code WHERE pa.id = ?",
+            (participant_id,),
+        ).fetchall()
+        days: dict[str | None, set[date]] = {}
+        for day, ids in rows:
+            for hub_id in json.loads(ids) or [None]:
+                days.setdefault(None if hub_id is None else str(hub_id), set()).add(
+                    date.fromisoformat(day)
+                )
+        return {key: frozenset(value) for key, value in days.items()}
 
     # ------------------------------------------------------------ lanes
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from kiosk.store import audit
+from kiosk.store import audit, outbox
 from kiosk.store.db import Connection, transaction
 from kiosk.store.timefmt import from_text, to_text
 
@@ -593,3 +593,78 @@ def snapshot_keys(conn: Connection, kind: str) -> set[str]:
 def end_snapshot(conn: Connection) -> None:
     conn.execute("DELETE FROM sync_snapshot_seen")
     conn.execute("UPDATE sync_state SET snapshot_open = 0 WHERE id = 1")
+
+
+# ------------------------------------------------------------------ doses elsewhere, guest days
+
+# The event that tells the hub this (home) machine now refuses a guest day's doses.
+GUEST_BLOCKED_EVENT = "guest.blocked"
+
+
+def put_dose_elsewhere(
+    conn: Connection,
+    key: str,
+    participant_code: str,
+    prescription_hub_id: str | None,
+    medication_id: int,
+    units: int,
+    taken_at: datetime,
+    from_machine: str,
+    at: datetime,
+) -> bool:
+    """Keep a dose given at another machine; False when it was kept already (a re-sent page)."""
+    cursor = conn.execute(
+        "INSERT INTO doses_elsewhere (hub_key, participant_code, prescription_hub_id,"
+        " medication_id, units, taken_at, from_machine, received_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hub_key) DO NOTHING",
+        (
+            key,
+            participant_code,
+            prescription_hub_id,
+            medication_id,
+            units,
+            to_text(taken_at),
+            from_machine,
+            to_text(at),
+        ),
+    )
+    return bool(cursor.rowcount > 0)
+
+
+def drop_dose_elsewhere(conn: Connection, key: str) -> bool:
+    return bool(conn.execute("DELETE FROM doses_elsewhere WHERE hub_key = ?", (key,)).rowcount)
+
+
+def put_guest_block(
+    conn: Connection,
+    key: str,
+    participant_code: str,
+    day: str,
+    prescription_hub_ids: list[str],
+    at: datetime,
+) -> bool:
+    """Refuse a participant's doses of ``day`` here, and in the same transaction queue the
+    ``guest.blocked`` event: the hub gives the guest machine the pass only once it arrives, so
+    the acknowledgement can never run ahead of the block. False when held already."""
+    cursor = conn.execute(
+        "INSERT INTO guest_blocks (hub_key, participant_code, day, prescription_hub_ids,"
+        " received_at) VALUES (?, ?, ?, ?, ?) ON CONFLICT (hub_key) DO NOTHING",
+        (key, participant_code, day, json.dumps(sorted(prescription_hub_ids)), to_text(at)),
+    )
+    if cursor.rowcount == 0:
+        return False
+    outbox.add(
+        conn,
+        at,
+        GUEST_BLOCKED_EVENT,
+        {"guest_pass": key, "subject": participant_code, "day": day},
+    )
+    return True
+
+
+def drop_guest_block(conn: Connection, key: str) -> bool:
+    return bool(conn.execute("DELETE FROM guest_blocks WHERE hub_key = ?", (key,)).rowcount)
+
+
+def guest_block_keys(conn: Connection) -> list[str]:
+    return [str(row[0]) for row in conn.execute("SELECT hub_key FROM guest_blocks").fetchall()]

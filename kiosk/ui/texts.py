@@ -105,6 +105,14 @@ def texts_for(
         refusal = state.refusal
         if refusal.reason is RefusalReason.CLOCK_UNTRUSTED:
             return _out_of_service(_("Out of service"), staff)
+        if refusal.reason is RefusalReason.DOSES_ELSEWHERE:
+            return ScreenText(
+                Icon.INFO,
+                _("Today's doses are at another site"),
+                _("Please see staff if this is not right."),
+                "attention",
+                _note(*staff),
+            )
         if refusal.reason in TIMED_REASONS and refusal.next_eligible is not None:
             return ScreenText(
                 Icon.INFO,

@@ -207,7 +207,9 @@ def _twenty(after: int, hub_rx: int) -> list[dict[str, Any]]:
 def _queries_for_a_push(kiosk: Kiosk, prior: int) -> list[str]:
     machine = kiosk.machine
     _history(machine, prior)
-    rx = make_prescription(make_participant(machine))
+    # A code of its own per machine: the same code on two machines is one participant, whose
+    # doses the hub tells the other machine (fleet.moves), a cost of its own.
+    rx = make_prescription(make_participant(machine, f"P-{machine.pk:04d}"))
     rx.save()  # changed after the dispenses below were made: they become review items
     with CaptureQueriesContext(connection) as queries:
         response = kiosk.push(_twenty(prior, rx.pk))

@@ -35,6 +35,8 @@ KIND_ALIASES = {
     "staff_account": "staff",
     "setting": "setting",
     "site_setting": "setting",
+    "dose_elsewhere": "dose_elsewhere",
+    "guest_block": "guest_block",
 }
 PARTICIPANT_STATUSES = frozenset({"active", "inactive", "removed"})
 STAFF_EDITS = frozenset({"staff.pin_changed", "staff.activated", "staff.deactivated"})
@@ -364,11 +366,95 @@ def _apply_setting(
     result.applied += 1
 
 
+# ------------------------------------------------------------------ doses elsewhere, guest days
+
+
+def _apply_dose_elsewhere(
+    conn: Connection, change: Change, at: datetime, cursor: int, result: ApplyResult
+) -> None:
+    """A dose given at another machine: counted by the rules here from now on."""
+    if change.op == "delete":
+        if repo.drop_dose_elsewhere(conn, change.key):
+            gone = {"op": "delete", "hub_key": change.key}
+            repo.audit_from_hub(conn, at, "sync.dose_elsewhere.deleted", change.key, gone)
+            result.applied += 1
+        return
+    data = change.data
+    code = str(_need(data, "participant"))
+    medication = _need(data, "medication")
+    if not isinstance(medication, dict):
+        raise ApplyError(f"dose elsewhere {change.key} has no medication")
+    units = int(_need(data, "units"))
+    if units < 1:
+        raise ApplyError(f"dose elsewhere {change.key} has no units")
+    try:
+        taken_at = datetime.fromisoformat(str(_need(data, "taken_at")).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ApplyError(f"dose elsewhere {change.key} has a bad time") from exc
+    if taken_at.tzinfo is None:
+        raise ApplyError(f"dose elsewhere {change.key} has a time without a zone")
+    hub_id = data.get("prescription")
+    medication_id = repo.medication_id(
+        conn,
+        str(_need(medication, "name")),
+        str(_need(medication, "strength")),
+        str(_need(medication, "form")),
+    )
+    kept = repo.put_dose_elsewhere(
+        conn,
+        change.key,
+        code,
+        None if hub_id is None else str(hub_id),
+        medication_id,
+        units,
+        taken_at,
+        str(_need(data, "machine")),
+        at,
+    )
+    if kept:
+        details: dict[str, Any] = {
+            "op": "upsert",
+            "hub_key": change.key,
+            "prescription_hub_id": hub_id,
+            "units": units,
+            "taken_at": data["taken_at"],
+        }
+        repo.audit_from_hub(conn, at, "sync.dose_elsewhere.upsert", code, details)
+        result.applied += 1
+
+
+def _apply_guest_block(
+    conn: Connection, change: Change, at: datetime, cursor: int, result: ApplyResult
+) -> None:
+    """A guest day at another machine: refuse those doses here that day, and tell the hub
+    (``guest.blocked``, queued in this page's transaction)."""
+    if change.op == "delete":
+        if repo.drop_guest_block(conn, change.key):
+            lifted = {"op": "delete", "guest_pass": change.key}
+            repo.audit_from_hub(conn, at, "guest.unblocked", change.key, lifted)
+            result.applied += 1
+        return
+    data = change.data
+    code = str(_need(data, "participant"))
+    day = _date_text(_need(data, "day"))
+    assert day is not None
+    ids = data.get("prescriptions") or []
+    if not isinstance(ids, list):
+        raise ApplyError(f"guest block {change.key} has a bad prescription list")
+    if repo.put_guest_block(conn, change.key, code, day, [str(i) for i in ids], at):
+        details: dict[str, Any] = {"op": "upsert", "guest_pass": change.key, "day": day}
+        details["prescriptions"] = ids
+        repo.audit_from_hub(conn, at, "guest.blocked", code, details)
+        result.applied += 1
+
+
 _HANDLERS: dict[str, Callable[[Connection, Change, datetime, int, ApplyResult], None]] = {
     "participant": _apply_participant,
     "prescription": _apply_prescription,
     "staff": _apply_staff,
     "setting": _apply_setting,
+    "dose_elsewhere": _apply_dose_elsewhere,
+    "guest_block": _apply_guest_block,
 }
 
 
@@ -387,6 +473,10 @@ def _tombstone_unseen(conn: Connection, at: datetime, cursor: int, result: Apply
     unseen += [("staff", h) for h in repo.active_hub_staff(conn) if h not in seen]
     seen = repo.snapshot_keys(conn, "setting")
     unseen += [("setting", k) for k in repo.settings(conn) if k not in seen]
+    # A guest day the hub no longer lists (cancelled, over) is lifted; doses elsewhere are
+    # facts and stay (the hub lists only recent ones).
+    seen = repo.snapshot_keys(conn, "guest_block")
+    unseen += [("guest_block", k) for k in repo.guest_block_keys(conn) if k not in seen]
     for kind, key in unseen:
         if _has_unsent_edits(conn, kind, key):
             continue
