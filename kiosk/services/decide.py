@@ -25,6 +25,9 @@ from kiosk.services.clock import Clock
 from kiosk.store import stock_repo
 from kiosk.store.repository import Store
 
+# The view moved to kiosk.domain.decision (pure, for the hub too); its users import it here.
+__all__ = ["DecideService", "DecisionView", "PlannedDose", "raise_no_lane_alert"]
+
 log = logging.getLogger("kiosk.decide")
 
 

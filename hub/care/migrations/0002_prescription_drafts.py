@@ -7,46 +7,110 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('care', '0001_initial'),
-        ('fleet', '0006_out_of_range_dates'),
+        ("care", "0001_initial"),
+        ("fleet", "0006_out_of_range_dates"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='PrescriptionDraft',
+            name="PrescriptionDraft",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('medication_name', models.CharField(max_length=100)),
-                ('medication_strength', models.CharField(max_length=50)),
-                ('medication_form', models.CharField(max_length=50)),
-                ('units_per_dose', models.PositiveSmallIntegerField()),
-                ('windows', models.JSONField(blank=True, default=list)),
-                ('daily_max_units', models.PositiveSmallIntegerField()),
-                ('start_date', models.DateField()),
-                ('end_date', models.DateField(blank=True, null=True)),
-                ('interval_minutes', models.PositiveIntegerField(blank=True, null=True)),
-                ('max_doses_per_day', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('accumulate', models.BooleanField(default=False)),
-                ('witnessed', models.BooleanField(default=False)),
-                ('missed_dose_limit', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('note', models.TextField(blank=True, default='', help_text="the prescriber's reason")),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('submitted', 'Waiting for verification'), ('verified', 'Verified'), ('returned', 'Returned')], default='draft', max_length=16)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('submitted_at', models.DateTimeField(blank=True, null=True)),
-                ('reviewed_at', models.DateTimeField(blank=True, null=True)),
-                ('return_reason', models.TextField(blank=True, default='')),
-                ('author', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='prescription_drafts', to=settings.AUTH_USER_MODEL)),
-                ('participant', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='drafts', to='fleet.participant')),
-                ('replaces', models.ForeignKey(blank=True, help_text='the prescription this draft changes; empty: a new prescription', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='change_drafts', to='fleet.prescription')),
-                ('result', models.ForeignKey(blank=True, help_text='the prescription written or changed on verification', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='verified_drafts', to='fleet.prescription')),
-                ('reviewed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='reviewed_prescription_drafts', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("medication_name", models.CharField(max_length=100)),
+                ("medication_strength", models.CharField(max_length=50)),
+                ("medication_form", models.CharField(max_length=50)),
+                ("units_per_dose", models.PositiveSmallIntegerField()),
+                ("windows", models.JSONField(blank=True, default=list)),
+                ("daily_max_units", models.PositiveSmallIntegerField()),
+                ("start_date", models.DateField()),
+                ("end_date", models.DateField(blank=True, null=True)),
+                ("interval_minutes", models.PositiveIntegerField(blank=True, null=True)),
+                ("max_doses_per_day", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("accumulate", models.BooleanField(default=False)),
+                ("witnessed", models.BooleanField(default=False)),
+                ("missed_dose_limit", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "note",
+                    models.TextField(blank=True, default="", help_text="the prescriber's reason"),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("submitted", "Waiting for verification"),
+                            ("verified", "Verified"),
+                            ("returned", "Returned"),
+                        ],
+                        default="draft",
+                        max_length=16,
+                    ),
+                ),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("submitted_at", models.DateTimeField(blank=True, null=True)),
+                ("reviewed_at", models.DateTimeField(blank=True, null=True)),
+                ("return_reason", models.TextField(blank=True, default="")),
+                (
+                    "author",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="prescription_drafts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "participant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="drafts",
+                        to="fleet.participant",
+                    ),
+                ),
+                (
+                    "replaces",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="the prescription this draft changes; empty: a new prescription",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="change_drafts",
+                        to="fleet.prescription",
+                    ),
+                ),
+                (
+                    "result",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="the prescription written or changed on verification",
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="verified_drafts",
+                        to="fleet.prescription",
+                    ),
+                ),
+                (
+                    "reviewed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="reviewed_prescription_drafts",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ('-created_at', '-id'),
-                'indexes': [models.Index(fields=['status', 'submitted_at'], name='care_draft_queue')],
+                "ordering": ("-created_at", "-id"),
+                "indexes": [
+                    models.Index(fields=["status", "submitted_at"], name="care_draft_queue")
+                ],
             },
         ),
     ]
