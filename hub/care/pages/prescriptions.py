@@ -119,6 +119,9 @@ def new(request: HttpRequest) -> HttpResponse:
     (``&renew=``: a change of the ended one, starting again), or ``&from_draft=`` to write a
     returned draft again. Saved as a draft, or sent for verification."""
     source = request.POST if request.method == "POST" else request.GET
+    if request.method == "GET" and not source.get("participant"):
+        # Who for? A prescription starts from a participant: find them first.
+        return render(request, "care/rx/choose.html")
     participant = _participant_for_writing(request, source.get("participant"))
     if not can(request.user, Action.WRITE_PRESCRIPTION, site_of(participant)):
         return forbidden(request, Action.WRITE_PRESCRIPTION)
