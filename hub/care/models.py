@@ -9,7 +9,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils.timezone import now
-from fleet.models import Site
+from fleet.models import Participant, Prescription, Site
 
 from care.roles import Role
 
@@ -72,6 +72,15 @@ class AuditAction(models.TextChoices):
     PARTICIPANT_TRANSFERRED = "participant_transferred", "Moved a participant to another machine"
     GUEST_PASS_REQUESTED = "guest_pass_requested", "Asked for a guest day at another machine"
     GUEST_PASS_CANCELLED = "guest_pass_cancelled", "Cancelled a guest day before confirmation"
+    # Prescriptions (care/pages/prescriptions.py): drafts never reach a machine; verifying one
+    # writes the fleet.Prescription the kiosks sync.
+    DRAFT_SAVED = "draft_saved", "Saved a prescription draft"
+    DRAFT_SUBMITTED = "draft_submitted", "Sent a prescription for verification"
+    DRAFT_RETURNED = "draft_returned", "Returned a prescription to its prescriber"
+    PRESCRIPTION_VERIFIED = "prescription_verified", "Verified a prescription"
+    PRESCRIPTION_PAUSED = "prescription_paused", "Paused a prescription"
+    PRESCRIPTION_RESUMED = "prescription_resumed", "Resumed a paused prescription"
+    PRESCRIPTION_ENDED = "prescription_ended", "Ended a prescription"
 
 
 class CareAudit(models.Model):
@@ -155,3 +164,87 @@ class OutreachContact(models.Model):
 
     def __str__(self) -> str:
         return f"{self.participant_code} contacted"
+
+
+class PrescriptionDraft(models.Model):
+    """A prescription, or a change to one (``replaces``), as a prescriber wrote it. Never synced:
+    only a pharmacist's verification (another person than the author) turns it into the
+    fleet.Prescription the machines receive (``result``)."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Waiting for verification"
+        VERIFIED = "verified", "Verified"
+        RETURNED = "returned", "Returned"
+
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="prescription_drafts"
+    )
+    participant = models.ForeignKey(Participant, on_delete=models.PROTECT, related_name="drafts")
+    replaces = models.ForeignKey(
+        Prescription,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="change_drafts",
+        help_text="the prescription this draft changes; empty: a new prescription",
+    )
+    # The terms, as fleet.Prescription holds them (windows: [["08:00", "11:00"], ...]).
+    medication_name = models.CharField(max_length=100)
+    medication_strength = models.CharField(max_length=50)
+    medication_form = models.CharField(max_length=50)
+    units_per_dose = models.PositiveSmallIntegerField()
+    windows = models.JSONField(default=list, blank=True)
+    daily_max_units = models.PositiveSmallIntegerField()
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    interval_minutes = models.PositiveIntegerField(null=True, blank=True)
+    max_doses_per_day = models.PositiveSmallIntegerField(null=True, blank=True)
+    accumulate = models.BooleanField(default=False)
+    witnessed = models.BooleanField(default=False)
+    missed_dose_limit = models.PositiveSmallIntegerField(null=True, blank=True)
+    note = models.TextField(blank=True, default="", help_text="the prescriber's reason")
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    created_at = models.DateTimeField(default=now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="reviewed_prescription_drafts",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+    return_reason = models.TextField(blank=True, default="")
+    result = models.ForeignKey(
+        Prescription,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="verified_drafts",
+        help_text="the prescription written or changed on verification",
+    )
+
+    class Meta:
+        ordering = ("-created_at", "-id")
+        indexes = [models.Index(fields=["status", "submitted_at"], name="care_draft_queue")]
+
+    def __str__(self) -> str:
+        return f"draft #{self.pk} for {self.participant_id}"  # ids only: no names
+
+    TERMS = (
+        "medication_name",
+        "medication_strength",
+        "medication_form",
+        "units_per_dose",
+        "windows",
+        "daily_max_units",
+        "start_date",
+        "end_date",
+        "interval_minutes",
+        "max_doses_per_day",
+        "accumulate",
+        "witnessed",
+        "missed_dose_limit",
+    )

@@ -33,6 +33,7 @@ class Action(models.TextChoices):
     VIEW_PRESCRIPTIONS = "view_prescriptions", "See prescriptions"
     WRITE_PRESCRIPTION = "write_prescription", "Write and change prescriptions"
     VERIFY_PRESCRIPTION = "verify_prescription", "Verify prescriptions"
+    PAUSE_PRESCRIPTION = "pause_prescription", "Pause a prescription"
     REVIEW_QUEUES = "review_queues", "Work the review queues"
     MANAGE_TRANSFERS = "manage_transfers", "Arrange transfers and guest doses"
     VIEW_FLEET = "view_fleet", "See the machines"
@@ -44,6 +45,7 @@ WRITES: frozenset[Action] = frozenset(
     {
         Action.WRITE_PRESCRIPTION,
         Action.VERIFY_PRESCRIPTION,
+        Action.PAUSE_PRESCRIPTION,
         Action.REVIEW_QUEUES,
         Action.MANAGE_TRANSFERS,
     }
@@ -52,14 +54,23 @@ WRITES: frozenset[Action] = frozenset(
 _READ = {Action.VIEW_PARTICIPANTS, Action.VIEW_PRESCRIPTIONS}
 
 # THE permission table: role -> the actions it allows. Declared here and nowhere else.
+# Pausing stops doses until someone looks: the prescriber, or the pharmacist who sees a safety
+# concern at the counter. Ending and resuming are prescribing decisions (WRITE_PRESCRIPTION).
 PERMISSIONS: dict[Role, frozenset[Action]] = {
     Role.PRESCRIBER: frozenset(
-        {*_READ, Action.WRITE_PRESCRIPTION, Action.MANAGE_TRANSFERS, Action.VIEW_REPORTS}
+        {
+            *_READ,
+            Action.WRITE_PRESCRIPTION,
+            Action.PAUSE_PRESCRIPTION,
+            Action.MANAGE_TRANSFERS,
+            Action.VIEW_REPORTS,
+        }
     ),
     Role.PHARMACIST: frozenset(
         {
             *_READ,
             Action.VERIFY_PRESCRIPTION,
+            Action.PAUSE_PRESCRIPTION,
             Action.REVIEW_QUEUES,
             Action.MANAGE_TRANSFERS,
             Action.VIEW_FLEET,

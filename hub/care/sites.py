@@ -5,6 +5,8 @@ from __future__ import annotations
 from django.db import models
 from fleet.models import Machine, Participant, Prescription, Site, StaffAccount
 
+from care.models import PrescriptionDraft
+
 
 def site_of(obj: models.Model) -> Site | None:
     """The site of a record, or None when it has none (a user, an every-site staff account)."""
@@ -15,6 +17,8 @@ def site_of(obj: models.Model) -> Site | None:
     if isinstance(obj, Participant):
         return obj.machine.site
     if isinstance(obj, Prescription):
+        return obj.participant.machine.site
+    if isinstance(obj, PrescriptionDraft):
         return obj.participant.machine.site
     if isinstance(obj, StaffAccount):
         return obj.site if obj.site_id else (obj.machine.site if obj.machine_id else None)
@@ -29,4 +33,5 @@ SITE_PATHS: dict[type[models.Model], str] = {
     Machine: "site",
     Participant: "machine__site",
     Prescription: "participant__machine__site",
+    PrescriptionDraft: "participant__machine__site",
 }

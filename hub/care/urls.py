@@ -3,7 +3,7 @@
 from django.urls import path
 
 from care import views
-from care.pages import queues, reports, transfers
+from care.pages import participants, prescriptions, queues, reports, transfers
 
 app_name = "care"
 
@@ -11,10 +11,19 @@ urlpatterns = [
     path("", views.SignIn.as_view(), name="sign-in"),
     path("sign-out/", views.SignOut.as_view(), name="sign-out"),
     path("home/", views.home, name="home"),
-    path("participants/", views.participants, name="participants"),
-    path("prescriptions/", views.prescriptions, name="prescriptions"),
-    path("prescriptions/new/", views.new_prescription, name="prescription-new"),
-    path("verify/", views.verify, name="verify"),
+    path("participants/", participants.search, name="participants"),
+    path("participants/<int:pk>/", participants.profile, name="participant"),
+    path("prescriptions/", prescriptions.start, name="prescriptions"),
+    path("prescriptions/new/", prescriptions.new, name="prescription-new"),
+    path("prescriptions/<int:pk>/", prescriptions.prescription_page, name="prescription"),
+    path("prescriptions/<int:pk>/pause/", prescriptions.pause, name="prescription-pause"),
+    path("prescriptions/<int:pk>/resume/", prescriptions.resume, name="prescription-resume"),
+    path("prescriptions/<int:pk>/end/", prescriptions.end, name="prescription-end"),
+    path("prescriptions/drafts/<int:pk>/", prescriptions.draft_page, name="draft"),
+    path("prescriptions/drafts/<int:pk>/send/", prescriptions.draft_submit, name="draft-submit"),
+    path("prescriptions/drafts/<int:pk>/verify/", prescriptions.draft_verify, name="draft-verify"),
+    path("prescriptions/drafts/<int:pk>/return/", prescriptions.draft_return, name="draft-return"),
+    path("verify/", prescriptions.verify_queue, name="verify"),
     path("reviews/", queues.holds, name="reviews"),
     path("reviews/holds/<int:pk>/", queues.decide_hold, name="reviews-hold"),
     path("reviews/absences/", queues.absences, name="reviews-absences"),

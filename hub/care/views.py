@@ -19,10 +19,9 @@ from django.shortcuts import redirect, render
 from django.template import loader
 from django.urls import reverse_lazy
 from django.views.decorators.http import require_GET
-from fleet.models import Participant
 
 from care import permissions
-from care.permissions import Action, in_sites, requires
+from care.permissions import Action, requires
 
 # ---------------------------------------------------------------- signing in and out
 
@@ -112,29 +111,7 @@ def _shell(action: Action, title: str, empty: str) -> Callable[[HttpRequest], Ht
     return view
 
 
-prescriptions = _shell(
-    Action.VIEW_PRESCRIPTIONS,
-    "Prescriptions",
-    "The prescriptions of your sites' participants will be listed here.",
-)
-new_prescription = _shell(
-    Action.WRITE_PRESCRIPTION,
-    "New prescription",
-    "Find the participant first, then write their prescription from their profile.",
-)
-verify = _shell(
-    Action.VERIFY_PRESCRIPTION,
-    "Verification queue",
-    "No prescriptions are waiting for a pharmacist's verification.",
-)
 fleet = _shell(Action.VIEW_FLEET, "Fleet", "The machines of your sites will be listed here.")
-
-
-@requires(Action.VIEW_PARTICIPANTS)
-@require_GET
-def participants(request: HttpRequest) -> HttpResponse:
-    rows = in_sites(Participant.objects.select_related("machine__site"), request)
-    return render(request, "care/participants.html", {"participants": rows[:200]})
 
 
 # ---------------------------------------------------------------- error pages (hubsite/urls.py)

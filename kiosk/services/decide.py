@@ -6,10 +6,10 @@ A dose the rules allow but no ready lane holds is never planned: it is set apart
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from kiosk.domain.alerts import AlertKind
+from kiosk.domain.decision import DecisionView, PlannedDose, most_useful_refusal
 from kiosk.domain.dosing import (
     MISSED_DOSES_HOLD_REASON,
     Allowed,
@@ -25,34 +25,10 @@ from kiosk.services.clock import Clock
 from kiosk.store import stock_repo
 from kiosk.store.repository import Store
 
+# The view moved to kiosk.domain.decision (pure, for the hub too); its users import it here.
+__all__ = ["DecideService", "DecisionView", "PlannedDose", "raise_no_lane_alert"]
+
 log = logging.getLogger("kiosk.decide")
-
-
-@dataclass(frozen=True)
-class PlannedDose:
-    prescription: Prescription
-    units: int
-
-    @property
-    def witnessed(self) -> bool:
-        return self.prescription.witnessed
-
-
-@dataclass(frozen=True)
-class DecisionView:
-    """What the flow needs (doses now, or the refusal to tell) and what staff need (all)."""
-
-    at: datetime
-    doses: tuple[PlannedDose, ...] = ()  # allowed, each with a ready lane: to dispense now
-    refusal: Refused | None = None
-    decisions: tuple[tuple[Prescription, Decision], ...] = ()
-    unavailable: tuple[PlannedDose, ...] = ()  # allowed, but no ready lane holds it here
-
-    @property
-    def needs_witness(self) -> bool:
-        """Only a dose that can be dispensed needs a witness: nobody is sent to a nurse
-        for a dose the machine cannot give."""
-        return any(dose.witnessed for dose in self.doses)
 
 
 class DecideService:
@@ -108,7 +84,7 @@ class DecideService:
                 now, tuple(doses), decisions=tuple(decisions), unavailable=tuple(unavailable)
             )
         refusals = [v for _, v in decisions if isinstance(v, Refused)]
-        return DecisionView(now, refusal=_most_useful(refusals), decisions=tuple(decisions))
+        return DecisionView(now, refusal=most_useful_refusal(refusals), decisions=tuple(decisions))
 
     def _has_lane(self, dose: PlannedDose) -> bool:
         """A ready lane this participant may be served from holds the whole dose."""
@@ -146,11 +122,3 @@ def raise_no_lane_alert(store: Store, medication_id: int, now: datetime) -> None
         "No ready lane holds this medication: restock or clear a lane.",
         now,
     )
-
-
-def _most_useful(refusals: list[Refused]) -> Refused:
-    """The refusal to tell the participant: the soonest next dose, else the first one."""
-    timed = [(r.next_eligible, i, r) for i, r in enumerate(refusals) if r.next_eligible]
-    if timed:
-        return min(timed)[2]
-    return refusals[0]

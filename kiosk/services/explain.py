@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from kiosk.domain.decision import DecisionView
 from kiosk.domain.dosing import (
     MISSED_DOSES_HOLD_REASON,
     Allowed,
@@ -20,7 +21,6 @@ from kiosk.domain.dosing import (
 )
 from kiosk.domain.model import Prescription, PrescriptionStatus, SiteClock
 from kiosk.i18n import _, format_local_day, format_local_time, ngettext
-from kiosk.services.decide import DecisionView
 
 
 def _when(text: str | int | None, site: SiteClock) -> str:

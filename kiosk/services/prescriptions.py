@@ -11,7 +11,7 @@ import logging
 from dataclasses import asdict, dataclass
 from datetime import date
 
-from kiosk.domain.dosing import MAX_UNITS_PER_VEND
+from kiosk.domain import prescription_rules
 from kiosk.domain.model import Medication, Prescription, Window
 from kiosk.domain.permissions import Permission
 from kiosk.domain.text import clean_text
@@ -38,24 +38,19 @@ class PrescriptionSpec:
     missed_dose_limit: int | None = None
 
     def validate(self) -> None:
-        if not 1 <= self.units_per_dose <= MAX_UNITS_PER_VEND:
-            raise InvalidInput("units_per_dose")
-        if self.daily_max_units < self.units_per_dose:
-            raise InvalidInput("daily_max_units")
-        if self.end_date is not None and self.end_date < self.start_date:
-            raise InvalidInput("end_date")
-        if self.interval_minutes is None:
-            if not self.windows:
-                raise InvalidInput("windows")
-            if self.max_doses_per_day is not None:
-                raise InvalidInput("max_doses_per_day")
-        else:
-            if self.interval_minutes < 0 or self.windows:
-                raise InvalidInput("interval_minutes")
-            if self.max_doses_per_day is not None and self.max_doses_per_day < 1:
-                raise InvalidInput("max_doses_per_day")
-        if self.missed_dose_limit is not None and not 1 <= self.missed_dose_limit <= 60:
-            raise InvalidInput("missed_dose_limit")
+        # The rules are the domain's, shared with the hub's care app.
+        found = prescription_rules.problems(
+            units_per_dose=self.units_per_dose,
+            daily_max_units=self.daily_max_units,
+            start_date=self.start_date,
+            end_date=self.end_date,
+            window_count=len(self.windows),
+            interval_minutes=self.interval_minutes,
+            max_doses_per_day=self.max_doses_per_day,
+            missed_dose_limit=self.missed_dose_limit,
+        )
+        if found:
+            raise InvalidInput(found[0])
 
     @staticmethod
     def of(rx: Prescription) -> PrescriptionSpec:

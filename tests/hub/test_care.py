@@ -26,9 +26,10 @@ P, V, W, R, T, F, REP = (
     Action.VIEW_FLEET,
     Action.VIEW_REPORTS,
 )
+PAUSE = Action.PAUSE_PRESCRIPTION
 EXPECTED = {
-    Role.PRESCRIBER: {P, V, W, T, REP},
-    Role.PHARMACIST: {P, V, Action.VERIFY_PRESCRIPTION, R, T, F, REP},
+    Role.PRESCRIBER: {P, V, W, PAUSE, T, REP},
+    Role.PHARMACIST: {P, V, Action.VERIFY_PRESCRIPTION, PAUSE, R, T, F, REP},
     Role.NURSE: {P, V, R, F},
     Role.PROGRAM_MANAGER: {P, V, F, REP},
     Role.VIEWER: {P, V},
