@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
+from care import demo
 from care.reports import days
 from django.test import Client
 from django.utils import timezone
@@ -12,6 +14,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from tests.web.helpers import check_accessible, sign_in
+
+
+@pytest.fixture(autouse=True)
+def _reports_day(care_demo: demo.Seeded) -> None:
+    demo.seed_reports(care_demo)
 
 
 def _today(care_demo: Any) -> str:
