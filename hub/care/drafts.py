@@ -89,6 +89,14 @@ def verify(request: HttpRequest, draft_id: int) -> Prescription:
         rx = draft.replaces
         if rx is not None:
             rx = Prescription.objects.select_for_update().get(pk=rx.pk)
+            if rx.updated_at > draft.created_at:
+                # Two changes of one prescription verified in the wrong order, or a hold the
+                # draft's author never saw: applying this draft would silently undo the newer
+                # state. The prescriber writes it again against what is in force now.
+                raise Refused(
+                    "This prescription changed after the draft was written: return it so the"
+                    " prescriber can write it again against the terms in force now."
+                )
             if rx.status in ("ended", "cancelled"):  # a renewal: dosing starts again
                 rx.status, rx.hold_kind, rx.hold_reason = "active", "", ""
         else:

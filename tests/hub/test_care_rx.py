@@ -351,3 +351,27 @@ def test_the_profile_explains_like_the_kiosk_counting_an_unsettled_vend_as_asked
     assert body["allowed_units"] < 2  # 1 unit left today at most
     texts = [c["text"] for c in body["checks"]]
     assert any("3 of 4 units given today" in t for t in texts), texts  # 1 dropped + 2 asked
+
+
+def test_a_draft_older_than_the_prescriptions_last_change_is_not_verified(
+    seeded: demo.Seeded,
+) -> None:
+    """Two changes of one prescription verified in the wrong order must not undo the newer
+    one: the older draft is refused, the prescription keeps the newer terms."""
+    participant = _participant(seeded)
+    prescriber, pharmacist = seeded.users["prescriber"], seeded.users["pharmacist"]
+    rx = Prescription.objects.filter(participant=participant).first()
+    assert rx is not None
+    writer, checker = _client(prescriber), _client(pharmacist)
+    assert _post_new(writer, participant, replaces=rx.pk, units_per_dose=1).status_code == 302
+    assert _post_new(writer, participant, replaces=rx.pk, units_per_dose=3).status_code == 302
+    older, newer = PrescriptionDraft.objects.order_by("created_at", "pk")
+    assert checker.post(f"/prescriptions/drafts/{newer.pk}/verify/").status_code == 302
+    rx.refresh_from_db()
+    assert rx.units_per_dose == 3
+
+    response = checker.post(f"/prescriptions/drafts/{older.pk}/verify/", follow=True)
+    assert "changed after the draft was written" in response.content.decode()
+    rx.refresh_from_db()
+    older.refresh_from_db()
+    assert rx.units_per_dose == 3 and older.status == "submitted"
