@@ -536,3 +536,74 @@ def test_an_event_the_hub_cannot_accept_is_set_aside_and_sync_goes_on_both_ways(
     finally:
         client.close()
         conn.close()
+
+
+def test_a_dose_given_at_one_machine_counts_at_the_other_once_synced(
+    hub: Hub, tmp_path: Path
+) -> None:
+    """Issue 14, transfers and guest doses (docs/SYNC.md): the same participant on two machines;
+    a dose at one reaches the other through the real hub as a dose elsewhere, and the other
+    machine's own rules then refuse a second dose of the day."""
+    from kiosk.domain.dosing import Allowed, Refused, decide, history_days
+    from kiosk.domain.model import SiteClock
+
+    site, code = "Two-machine site", "P-0700"
+    clock = SystemClock()
+    kiosks = []
+    for name in ("kiosk-a", "kiosk-b"):
+        enrollment = hub.manage("enroll_machine", "--site", site, "--machine", name)
+        folder = tmp_path / name
+        folder.mkdir()
+        credentials = provision(hub.url, enrollment.strip().splitlines()[-1].strip(), folder)
+        hub.shell(
+            "import datetime\n"
+            "from fleet.models import Machine, Participant, Prescription\n"
+            f"m = Machine.objects.get(device_id={credentials.device_id!r})\n"
+            f"p = Participant(machine=m, code={code!r}, display_name='Two Places')\n"
+            "p.save()\n"
+            "Prescription(participant=p, medication_name='Hydromorphone',"
+            " medication_strength='8 mg', medication_form='tablet', units_per_dose=2,"
+            " windows=[], interval_minutes=60, daily_max_units=2,"
+            " start_date=datetime.date.today()).save()"
+        )
+        conn = connect(folder / "kiosk.db", create_key_file(folder / "db.key"))
+        client = HubClient(hub.url, credentials, clock.now)
+        kiosks.append((conn, Store(conn), client, SyncService(conn, client, clock)))
+    (_, store_a, _, sync_a), (_, store_b, _, sync_b) = kiosks
+    site_clock = SiteClock("America/Vancouver")
+
+    def verdict(store: Store) -> Allowed | Refused:
+        found = store.participant_by_code(code)
+        assert found is not None
+        [rx] = store.prescriptions(found.id)
+        now = clock.now()
+        return decide(
+            rx,
+            store.history(rx.id, now - timedelta(days=history_days(site_clock, rx))),
+            now,
+            site_clock,
+        )
+
+    try:
+        sync_a.run_once()
+        sync_b.run_once()
+        assert isinstance(verdict(store_b), Allowed)
+        found = store_a.participant_by_code(code)
+        assert found is not None
+        [rx_a] = store_a.prescriptions(found.id)
+        now = clock.now()
+        store_a.set_lane(1, rx_a.medication.id, 50, now, "staff:1")
+        vend = store_a.new_vend_id()
+        store_a.record_intent(Intent(vend, found.id, rx_a.id, 1, 2, now))
+        store_a.record_result(vend, 2, "complete", None, now + timedelta(seconds=5))
+        assert isinstance(verdict(store_a), Refused)  # the day's 2 units are given
+
+        sync_a.run_once()  # the dose reaches the hub...
+        assert isinstance(verdict(store_b), Allowed)  # ...not yet kiosk-b: offline window
+        sync_b.run_once()  # ...and now kiosk-b
+        refused = verdict(store_b)
+        assert isinstance(refused, Refused), refused
+    finally:
+        for conn, _, client, _ in kiosks:
+            client.close()
+            conn.close()
