@@ -3,6 +3,7 @@
 from django.urls import path
 
 from care import views
+from care.pages import fleet
 
 app_name = "care"
 
@@ -16,6 +17,7 @@ urlpatterns = [
     path("verify/", views.verify, name="verify"),
     path("reviews/", views.reviews, name="reviews"),
     path("transfers/", views.transfers, name="transfers"),
-    path("fleet/", views.fleet, name="fleet"),
+    path("fleet/", fleet.fleet, name="fleet"),
+    path("fleet/<int:machine_id>/", fleet.machine, name="fleet-machine"),
     path("reports/", views.reports, name="reports"),
 ]

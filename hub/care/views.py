@@ -133,7 +133,6 @@ reviews = _shell(
 transfers = _shell(
     Action.MANAGE_TRANSFERS, "Transfers and guest doses", "No transfers or guest doses are open."
 )
-fleet = _shell(Action.VIEW_FLEET, "Fleet", "The machines of your sites will be listed here.")
 reports = _shell(Action.VIEW_REPORTS, "Reports", "No reports have been prepared yet.")
 
 
