@@ -23,7 +23,7 @@ from fleet.anchors import BREAK_KINDS
 from fleet.models import Alert, Event, Machine, Prescription, QuarantinedEvent, SyncException
 
 from care.pages import fleet_wording
-from care.pages.fleet_status import MachineStatus, statuses
+from care.pages.fleet_status import MachineStatus, count_dispenses, statuses
 from care.permissions import Action, in_sites, requires
 
 MACHINES_PER_PAGE = 100
@@ -73,11 +73,14 @@ def fleet(request: HttpRequest) -> HttpResponse:
     only_attention = bool(form.cleaned_data.get("attention"))
 
     machines = Machine.objects.filter(site_id__in=[chosen] if chosen else [s.pk for s in sites])
-    everything = statuses(machines, timezone.now())
+    # Today's dispenses only for the page shown, unless the order needs them all.
+    everything = statuses(machines, timezone.now(), dispenses=sort == "dispenses")
     needing = sum(1 for s in everything if s.reasons)
     shown = [s for s in everything if s.reasons] if only_attention else everything
     shown.sort(key=lambda s: (s.machine.site.name, s.machine.site_id, *_SORT_KEYS[sort](s)))
     page = Paginator(shown, MACHINES_PER_PAGE).get_page(request.GET.get("page"))
+    if sort != "dispenses":
+        count_dispenses(list(page.object_list))
     groups = [
         {"site": rows[0].machine.site, "day_started": rows[0].day_started, "rows": rows}
         for rows in (list(g) for _, g in groupby(page.object_list, lambda s: s.machine.site_id))
