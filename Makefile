@@ -76,6 +76,7 @@ bench: setup
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench.bench_kiosk
 	$(PY) -m bench.bench_sync
 	$(PY) -m bench.bench_hub
+	$(PY) -m bench.bench_care
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench.bench_startup
 
 # 1,000 SIGKILLs of the real kiosk process during dispenses; prints the counts. Then the hub's

@@ -7,12 +7,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 from fleet.models import (
+    Alert,
     Event,
+    LaneStock,
     Machine,
     Participant,
     Prescription,
@@ -314,3 +317,81 @@ def seed_queues(seeded: Seeded) -> None:
         reason="payload.dropped: an integer expected",
         raw=json.dumps({"seq": seq, "type": "dispense.result", "payload": {"dropped": "two"}}),
     )
+
+
+# The fleet pages' demo (care/pages/fleet.py): machine -> (minutes since last contact or None,
+# software version, [(lane, stock, state)], [(alert kind, message)]). Kiosk-2 has been silent
+# for hours, with a jammed lane; kiosk-1 has a low and an empty lane.
+FLEET: dict[tuple[str, str], tuple[int | None, str, list[tuple[int, int, str]], list[Any]]] = {
+    (SITE, "kiosk-1"): (
+        4,
+        "0.1.0",
+        [(1, 180, "ready"), (2, 12, "ready"), (3, 0, "empty")],
+        [("kiosk:lane_empty", "Lane 3 is empty: restock it.")],
+    ),
+    (SITE, "kiosk-2"): (
+        190,
+        "",
+        [(1, 95, "jammed"), (2, 140, "ready")],
+        [("kiosk:lane_jammed", "Lane 1 jammed during a dispense.")],
+    ),
+    (OTHER_SITE, "kiosk-1"): (11, "0.1.0", [(1, 240, "ready")], []),
+}
+
+
+def seed_fleet(seeded: Seeded) -> None:
+    """The fleet pages' demo. Kept apart from ``seed`` (like ``seed_queues``) so other pages'
+    tests start from machines without events."""
+    _seed_fleet(seeded.site, seeded.other_site)
+
+
+def _seed_fleet(*sites: Site) -> None:
+    """Contact, lanes, alerts and a few of today's dispenses, once per machine (a machine that
+    has events already, such as the reports' day, keeps them)."""
+    now = timezone.now()
+    for machine in Machine.objects.filter(site__in=sites).select_related("site"):
+        plan = FLEET.get((machine.site.name, machine.name))
+        if plan is None or LaneStock.objects.filter(machine=machine).exists():
+            continue
+        minutes, version, lanes, alerts = plan
+        for lane, stock, state in lanes:
+            LaneStock.objects.update_or_create(
+                machine=machine, lane=lane, defaults={"stock": stock, "state": state}
+            )
+        for kind, message in alerts:
+            Alert.objects.create(machine=machine, kind=kind, message=message)
+        if not Event.objects.filter(machine=machine).exists():
+            events = _fleet_events(machine, now)
+            Event.objects.bulk_create([e.fill_keys() for e in events])
+            machine.last_seq = len(events)
+        machine.software_version = version
+        machine.last_contact = None if minutes is None else now - timedelta(minutes=minutes)
+        machine.save()
+
+
+def _fleet_events(machine: Machine, now: Any) -> list[Event]:
+    """Each participant's dose a little while ago: intent and result, by prescription id."""
+    out: list[Event] = []
+
+    def add(type_: str, payload: dict[str, Any], minutes_ago: int) -> None:
+        at = now - timedelta(minutes=minutes_ago)
+        out.append(
+            Event(machine=machine, seq=len(out) + 1, type=type_, payload=payload, created_at=at)
+        )
+
+    add("lane.configured", {"lane": 1, "medication_id": 1, "stock": 200, "actor": "system"}, 300)
+    prescriptions = Prescription.objects.filter(participant__machine=machine).order_by("pk")
+    for vend, prescription in enumerate(prescriptions, start=1):
+        ago = 60 - 10 * vend
+        add(
+            "dispense.intent",
+            {"vend_id": vend, "lane": 1, "units": 2, "prescription_hub_id": prescription.pk},
+            ago,
+        )
+        add(
+            "dispense.result",
+            {"vend_id": vend, "lane": 1, "units": 2, "dropped": 2, "outcome": "complete"},
+            ago,
+        )
+    add("stock.counted", {"lane": 1, "counted": 180, "expected": 180, "actor": "staff:1"}, 5)
+    return out

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from care import views
-from care.pages import participants, prescriptions, queues, reports, transfers
+from care.pages import fleet, participants, prescriptions, queues, reports, transfers
 
 app_name = "care"
 
@@ -38,7 +38,8 @@ urlpatterns = [
     path("transfers/", transfers.start, name="transfers"),
     path("transfers/participant/<int:pk>/", transfers.participant, name="transfer-participant"),
     path("transfers/passes/<int:pk>/cancel/", transfers.cancel, name="guest-pass-cancel"),
-    path("fleet/", views.fleet, name="fleet"),
+    path("fleet/", fleet.fleet, name="fleet"),
+    path("fleet/<int:machine_id>/", fleet.machine, name="fleet-machine"),
     path("reports/", reports.index, name="reports"),
     path("reports/reconciliation/", reports.reconciliation, name="report-reconciliation"),
     path("reports/register/", reports.register, name="report-register"),

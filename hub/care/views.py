@@ -111,9 +111,6 @@ def _shell(action: Action, title: str, empty: str) -> Callable[[HttpRequest], Ht
     return view
 
 
-fleet = _shell(Action.VIEW_FLEET, "Fleet", "The machines of your sites will be listed here.")
-
-
 # ---------------------------------------------------------------- error pages (hubsite/urls.py)
 
 

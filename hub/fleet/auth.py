@@ -2,7 +2,9 @@
 
 Order: headers well formed, device known and provisioned, signature (so nothing below is told
 to a caller who cannot sign as the device), clock skew, nonce reuse, revocation. A request that
-passes all of them updates the machine's last contact.
+passes all of them updates the machine's last contact, and the software version the kiosk
+names in ``X-Kiosk-Version`` (informational, outside the signature; kept only when it looks like
+a version, for the care team's fleet page).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ log = logging.getLogger("fleet.auth")
 _NONCE = re.compile(r"^[0-9a-f]{32}$")
 _SIGNATURE = re.compile(r"^[0-9a-fA-F]{64}$")
 _TIMESTAMP = re.compile(r"^[0-9]{1,12}$")
+_VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]{0,31}$")
 
 
 @dataclass
@@ -80,7 +83,11 @@ def authenticate(request: HttpRequest, now: float | None = None) -> Machine:
         raise _fail(403, "revoked")
 
     machine.last_contact = timezone.now()
-    Machine.objects.filter(pk=machine.pk).update(last_contact=machine.last_contact)
+    seen: dict[str, Any] = {"last_contact": machine.last_contact}
+    version = request.headers.get("X-Kiosk-Version", "")
+    if _VERSION.match(version):
+        machine.software_version = seen["software_version"] = version
+    Machine.objects.filter(pk=machine.pk).update(**seen)
     return machine
 
 

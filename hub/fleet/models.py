@@ -169,6 +169,9 @@ class Machine(models.Model):
     )
     anchor_head = models.CharField(max_length=64, blank=True, default="", editable=False)
     anchor_received_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # What the kiosk's last signed request said it runs (its X-Kiosk-Version header, fleet.auth);
+    # empty until a kiosk that sends it calls: the fleet page then says "unknown".
+    software_version = models.CharField(max_length=32, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ("site__name", "name")
@@ -697,6 +700,13 @@ class Event(models.Model):
                 fields=["machine", "lane", "seq"],
                 name="event_machine_lane",
                 condition=models.Q(lane__isnull=False),
+            ),
+            # The care app's fleet page counts each machine's dispenses since its site's day
+            # start: a range of the day's results per machine, not a year of them.
+            models.Index(
+                fields=["machine", "created_at"],
+                name="event_dispense_result_at",
+                condition=models.Q(type="dispense.result"),
             ),
         ]
 

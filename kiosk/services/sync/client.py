@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from kiosk import __version__
 from kiosk.domain.text import clean_text
 from kiosk.services.sync.anchor import valid
 from kiosk.services.sync.credentials import (
@@ -215,7 +216,8 @@ class HubClient:
         self, method: str, path: str, *, params: dict[str, Any] | None = None, payload: Any = None
     ) -> Any:
         body = b"" if payload is None else json.dumps(payload, separators=(",", ":")).encode()
-        headers = {"Accept": "application/json"}
+        # The version tells the hub's fleet page what each kiosk runs (docs/SYNC.md).
+        headers = {"Accept": "application/json", "X-Kiosk-Version": __version__}
         if payload is not None:
             headers["Content-Type"] = "application/json"
         request = self._http.build_request(

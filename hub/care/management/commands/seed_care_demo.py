@@ -29,6 +29,7 @@ class Command(BaseCommand):
         password = options["password"] or secrets.token_urlsafe(12)
         seeded = demo.seed(password)
         demo.seed_reports(seeded)
+        demo.seed_fleet(seeded)
         demo.seed_queues(seeded)
         self.stdout.write(f"site {seeded.site.name!r} and {seeded.other_site.name!r}")
         for username, (role, site_name, *_) in demo.USERS.items():
