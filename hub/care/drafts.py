@@ -185,7 +185,7 @@ def end(request: HttpRequest, rx_id: int, last_day: date, reason: str) -> Prescr
         rx.end_date = last_day
         # Ended today or earlier: no more doses at all (the kiosk cancels it). A later last
         # day keeps it active until then, like an end date written on the prescription.
-        if last_day <= date.today():
+        if last_day <= rx.participant.machine.site.dosing_day():
             rx.status = "ended"
         rx.save()
         audit.record(

@@ -126,6 +126,23 @@ class Site(Synced):
     def __str__(self) -> str:
         return self.name
 
+    # The site's dosing day, as the kiosk counts it (kiosk/domain/schedule.py): it starts at
+    # ``day_start_hour`` local time and ends at the next day's start. The one statement of the
+    # rule on the hub: the care pages, reports, queues and guest days all ask the site.
+
+    def dosing_day(self, at: datetime | None = None) -> date:
+        """The dosing day an instant (default: now) belongs to at this site."""
+        local = (at or now()).astimezone(zoneinfo.ZoneInfo(self.timezone))
+        return (local - timedelta(hours=self.day_start_hour)).date()
+
+    def day_bounds(self, day: date) -> tuple[datetime, datetime]:
+        """[start, end) of dosing day ``day`` in UTC. fold=0: in a repeated hour (DST ends)
+        the first of the two instants, as the kiosk does."""
+        zone = zoneinfo.ZoneInfo(self.timezone)
+        start = datetime.combine(day, time(self.day_start_hour), tzinfo=zone)
+        end = datetime.combine(day + timedelta(days=1), time(self.day_start_hour), tzinfo=zone)
+        return start.astimezone(UTC), end.astimezone(UTC)
+
     def setting_values(self) -> dict[str, Any]:
         return {
             "site_name": self.name,

@@ -16,10 +16,9 @@ Every function here runs inside its caller's transaction (a push, or a care page
 
 from __future__ import annotations
 
-import zoneinfo
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.utils.timezone import now
@@ -66,16 +65,11 @@ class MoveRefused(Exception):
 
 
 def day_bounds(site: Site, day: date) -> tuple[datetime, datetime]:
-    """The dosing day ``day`` at a site: from its start hour to the next day's, as instants."""
-    zone = zoneinfo.ZoneInfo(site.timezone)
-    start = datetime.combine(day, time(site.day_start_hour), zone)
-    end = datetime.combine(day + timedelta(days=1), time(site.day_start_hour), zone)
-    return start, end
+    return site.day_bounds(day)
 
 
 def dosing_day(site: Site, at: datetime | None = None) -> date:
-    local = (at or now()).astimezone(zoneinfo.ZoneInfo(site.timezone))
-    return (local - timedelta(hours=site.day_start_hour)).date()
+    return site.dosing_day(at)
 
 
 def lookback_days(sites: Iterable[Site], prescriptions: Iterable[Prescription]) -> int:

@@ -8,9 +8,8 @@ site's day start and their lanes are four grouped queries, joined here in Python
 
 from __future__ import annotations
 
-import zoneinfo
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 from functools import cached_property
 
 from django.db import connection
@@ -30,15 +29,8 @@ LANE_STOPPED = frozenset({"jammed", "empty", "fault", "discrepancy"})
 
 
 def day_start(site: Site, at: datetime) -> datetime:
-    """When the site's current dosing day began, as an aware instant."""
-    zone = zoneinfo.ZoneInfo(site.timezone)
-    local = at.astimezone(zone)
-    start = datetime.combine(local.date(), time(site.day_start_hour), tzinfo=zone)
-    if local < start:
-        start = datetime.combine(
-            local.date() - timedelta(days=1), time(site.day_start_hour), tzinfo=zone
-        )
-    return start
+    """When the site's current dosing day began, as an aware instant (``Site``'s rule)."""
+    return site.day_bounds(site.dosing_day(at))[0]
 
 
 @dataclass

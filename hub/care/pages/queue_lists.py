@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.db import connection
 from django.db.models import Exists, F, OuterRef, QuerySet
@@ -30,9 +29,9 @@ COUNT_EVENTS = ("stock.counted", "stock.restocked")  # kiosk/services/stock.py r
 
 
 def dosing_day(instant: datetime, site: Site) -> date:
-    """The site's dosing day of an instant (kiosk/domain/schedule.py dosing_day)."""
-    local = instant.astimezone(ZoneInfo(site.timezone))
-    return (local - timedelta(hours=site.day_start_hour)).date()
+    """The site's dosing day of an instant (``Site.dosing_day``; the SQL below states the same
+    rule for PostgreSQL)."""
+    return site.dosing_day(instant)
 
 
 # ---------------------------------------------------------------- missed-dose holds

@@ -1,27 +1,18 @@
-"""Dosing days in a site's own time zone, as the kiosk counts them (kiosk/domain/schedule.py,
-``dosing_day_bounds``; the hub does not import the kiosk, so the rule is restated here and
-tests/hub/test_care_reports.py checks it across a day start and a DST change)."""
+"""Dosing days in a site's own time zone for the reports: the rule is ``fleet.models.Site``'s
+(``dosing_day``, ``day_bounds``), as the kiosk counts them (kiosk/domain/schedule.py);
+tests/hub/test_care_reports.py checks it across a day start and a DST change."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from fleet.models import Site
 
 
-def _local(day: date, at: time, zone: ZoneInfo) -> datetime:
-    # fold=0: in a repeated hour (DST ends) the first of the two instants, as the kiosk does.
-    return datetime.combine(day, at, tzinfo=zone)
-
-
 def day_bounds(site: Site, day: date) -> tuple[datetime, datetime]:
-    """[start, end) in UTC of the dosing day ``day`` at ``site``: it starts at the site's
-    ``day_start_hour`` (4 by default), local time, and ends at the next day's start."""
-    zone = ZoneInfo(site.timezone)
-    start = _local(day, time(site.day_start_hour), zone)
-    end = _local(day + timedelta(days=1), time(site.day_start_hour), zone)
-    return start.astimezone(UTC), end.astimezone(UTC)
+    """[start, end) in UTC of the dosing day ``day`` at ``site`` (``Site.day_bounds``)."""
+    return site.day_bounds(day)
 
 
 def range_bounds(site: Site, first: date, last: date) -> tuple[datetime, datetime]:
@@ -30,9 +21,8 @@ def range_bounds(site: Site, first: date, last: date) -> tuple[datetime, datetim
 
 
 def dosing_day(site: Site, instant: datetime) -> date:
-    """The dosing day an instant belongs to at ``site``."""
-    local = instant.astimezone(ZoneInfo(site.timezone))
-    return (local - timedelta(hours=site.day_start_hour)).date()
+    """The dosing day an instant belongs to at ``site`` (``Site.dosing_day``)."""
+    return site.dosing_day(instant)
 
 
 def local_text(site: Site, instant: datetime) -> str:
