@@ -26,7 +26,7 @@ from care.pages import fleet_wording
 from care.pages.fleet_status import MachineStatus, count_dispenses, statuses
 from care.permissions import Action, in_sites, requires
 
-MACHINES_PER_PAGE = 100
+MACHINES_PER_PAGE = 50
 EVENTS_PER_PAGE = 25
 ALERTS_SHOWN = 50
 
