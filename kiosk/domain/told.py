@@ -120,7 +120,7 @@ def parse_notice(key: str, data: object) -> AlertNotice:
         if not isinstance(entry, Mapping):
             raise NoticeError(f"told[{index}]: not an object")
         try:
-            channel = Channel(entry.get("channel"))
+            channel = Channel(str(entry.get("channel")))
         except ValueError as exc:
             raise NoticeError(f"{path}channel: not email or webhook") from exc
         told.append(
@@ -170,15 +170,6 @@ class Told:
     record: AlertRecord
     role: NoticeRole | None = None  # the first person the hub told (a role, never a name)
     at: datetime | None = None
-
-    @staticmethod
-    def of(recorded: bool, notice: AlertNotice | None) -> Told:
-        if not recorded:
-            return Told(AlertRecord.NONE)
-        first = notice.first_told if notice is not None else None
-        if first is None:
-            return Told(AlertRecord.RECORDED)
-        return Told(AlertRecord.RECORDED, first.role, first.at)
 
 
 NOT_RECORDED = Told(AlertRecord.NOT_RECORDED)
