@@ -207,7 +207,7 @@ def run_store_unavailable(config: Config, reason: str, *, windowed: bool) -> int
         last[0] = problem
         return problem
 
-    window = StoreUnavailableWindow(reason, retry)
+    window = StoreUnavailableWindow(reason, retry, contact=config.contact)
     ScreenFit(window, fullscreen=not windowed).show()
     code = int(app.exec())
     if window.recovered:

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from kiosk.domain.dosing import Decision, Refused
 from kiosk.domain.model import Prescription
+from kiosk.domain.told import Told
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ class DecisionView:
     refusal: Refused | None = None
     decisions: tuple[tuple[Prescription, Decision], ...] = ()
     unavailable: tuple[PlannedDose, ...] = ()  # allowed, but no ready lane holds it here
+    told: Told | None = None  # whether staff's no_lane alerts for ``unavailable`` are stored
 
     @property
     def needs_witness(self) -> bool:

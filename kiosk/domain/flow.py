@@ -14,6 +14,7 @@ from datetime import datetime
 from kiosk.domain import door_recovery
 from kiosk.domain.door_recovery import ConfirmSecure, LockoutPolicy, SecureEvent, SecureState
 from kiosk.domain.dosing import Refused
+from kiosk.domain.told import Told
 
 
 class Screen(enum.Enum):
@@ -85,6 +86,9 @@ class DoseAllowed:
     # Allowed too, but no ready lane holds it here: never announced. With no ``lines``,
     # nothing can be given (the unavailable screen: no witness, no dispense).
     unavailable: tuple[DoseLine, ...] = ()
+    # Whether staff's alert about the unavailable doses is recorded (and whom the hub told):
+    # the screen says "staff have been told" only then (kiosk.domain.told).
+    told: Told | None = None
 
 
 @dataclass(frozen=True)
@@ -129,6 +133,7 @@ class UnitDropped:
 class DispenseFinished:
     dropped: tuple[int, ...]  # confirmed units per line
     next_dose: datetime | None = None  # UTC: when the next dose is available (if known)
+    told: Told | None = None  # a short dispense: whether staff's alert about it is recorded
 
 
 @dataclass(frozen=True)
@@ -156,6 +161,7 @@ class ServiceLost:
     faults: tuple[str, ...]
     staff_can_clear: bool = False
     policy: LockoutPolicy = field(default_factory=door_recovery.default_policy)
+    told: Told | None = None  # whether staff's alerts about these faults are recorded
 
 
 @dataclass(frozen=True)
@@ -263,11 +269,15 @@ class FlowState:
     error: ErrorKind | None = None
     witness_attempts: int = 0
     faults: tuple[str, ...] = ()  # why the machine cannot serve (empty: it can)
+    faults_told: Told | None = None  # whether staff's alerts about ``faults`` are recorded
     secure: SecureState | None = None  # a lockout staff can clear on screen, step by step
     pin_locked_seconds: int = 0  # the witness pad is locked for this long (0: it is not)
     unavailable: tuple[DoseLine, ...] = ()  # allowed doses no ready lane holds here
     next_dose: datetime | None = None  # after a dispense: when the next dose is available
     seconds_left: int = 0  # on a screen that counts down (the witness's): the time left
+    # Whether staff's alert about the problem on screen is recorded, and whom the hub told;
+    # None: nothing is known, so nothing is claimed (kiosk.domain.told.participant_message).
+    told: Told | None = None
     effects: tuple[Effect, ...] = field(default=(), compare=False)
 
     @property
@@ -302,7 +312,13 @@ def initial(site_locale: str) -> FlowState:
 def _idle(state: FlowState) -> FlowState:
     back = initial(state.site_locale)
     if state.faults:
-        back = replace(back, screen=Screen.OUT_OF_SERVICE, faults=state.faults, secure=state.secure)
+        back = replace(
+            back,
+            screen=Screen.OUT_OF_SERVICE,
+            faults=state.faults,
+            secure=state.secure,
+            told=state.faults_told,
+        )
     return replace(back, effects=(ApplyLanguage(state.site_locale),))
 
 
@@ -327,16 +343,20 @@ def step(state: FlowState, event: Event) -> FlowState:
     """The next state for an event. Events that do not fit the screen are ignored."""
     s = replace(state, effects=())
     match state.screen, event:
-        case screen, ServiceLost(faults=faults, staff_can_clear=clearable, policy=policy):
+        case screen, ServiceLost(
+            faults=faults, staff_can_clear=clearable, policy=policy, told=told
+        ):
             secure = door_recovery.relatched(state.secure, faults, policy) if clearable else None
-            lost = replace(s, faults=faults, secure=secure)
+            lost = replace(s, faults=faults, secure=secure, faults_told=told)
+            if screen is Screen.OUT_OF_SERVICE:
+                lost = replace(lost, told=told)
             if screen is Screen.IDLE:
                 return _idle(lost)
             return lost  # whatever is on screen finishes first; then out of service
         case Screen.OUT_OF_SERVICE, ServiceRestored():
-            return _idle(replace(s, faults=(), secure=None))
+            return _idle(replace(s, faults=(), secure=None, faults_told=None))
         case _, ServiceRestored():
-            return replace(s, faults=(), secure=None)
+            return replace(s, faults=(), secure=None, faults_told=None)
         case Screen.OUT_OF_SERVICE, (
             door_recovery.MachineClosed()
             | door_recovery.PinEntered()
@@ -367,18 +387,23 @@ def step(state: FlowState, event: Event) -> FlowState:
             return replace(s, screen=Screen.NOT_RECOGNISED)
         case ((Screen.IDLE | Screen.IDENTIFYING), PoorImage()):
             return replace(s, screen=Screen.ERROR, error=ErrorKind.POOR_IMAGE)
-        case Screen.DECIDING, DoseAllowed(lines=(), unavailable=unavailable) if unavailable:
-            return replace(s, screen=Screen.UNAVAILABLE, unavailable=unavailable)
-        case Screen.DECIDING, DoseAllowed(lines=lines, witness=True, unavailable=unavailable):
+        case Screen.DECIDING, DoseAllowed(lines=(), unavailable=unavailable, told=told) if (
+            unavailable
+        ):
+            return replace(s, screen=Screen.UNAVAILABLE, unavailable=unavailable, told=told)
+        case Screen.DECIDING, DoseAllowed(
+            lines=lines, witness=True, unavailable=unavailable, told=told
+        ):
             return replace(
                 s,
                 screen=Screen.WITNESS,
                 lines=lines,
                 unavailable=unavailable,
+                told=told,
                 witness_attempts=0,
                 seconds_left=int(TIMEOUTS[Screen.WITNESS] or 0),
             )
-        case Screen.DECIDING, DoseAllowed(lines=lines, unavailable=unavailable) if (
+        case Screen.DECIDING, DoseAllowed(lines=lines, unavailable=unavailable, told=told) if (
             state.participant_id is not None
         ):
             return replace(
@@ -386,6 +411,7 @@ def step(state: FlowState, event: Event) -> FlowState:
                 screen=Screen.DISPENSING,
                 lines=lines,
                 unavailable=unavailable,
+                told=told,
                 effects=(_plan(state.participant_id, lines),),
             )
         case Screen.WITNESS, WitnessPin(pin=pin):
@@ -419,12 +445,15 @@ def step(state: FlowState, event: Event) -> FlowState:
             updated = list(s.lines)
             updated[index] = replace(updated[index], dropped=max(updated[index].dropped, dropped))
             return replace(s, lines=tuple(updated))
-        case Screen.DISPENSING, DispenseFinished(dropped=dropped, next_dose=next_dose):
+        case Screen.DISPENSING, DispenseFinished(dropped=dropped, next_dose=next_dose, told=told):
             lines = tuple(
                 replace(line, dropped=dropped[i] if i < len(dropped) else 0)
                 for i, line in enumerate(s.lines)
             )
-            return replace(s, screen=Screen.DONE, lines=lines, next_dose=next_dose)
+            done = replace(s, screen=Screen.DONE, lines=lines, next_dose=next_dose)
+            if done.partial:
+                done = replace(done, told=told)  # what was said of the unavailable, else
+            return done
         case _, Fault(kind=kind):
             return replace(s, screen=Screen.ERROR, error=kind)
         case _, Timeout() if state.timeout_seconds is not None:

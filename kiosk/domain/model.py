@@ -101,3 +101,4 @@ class SiteContact:
 
     staff_location: str | None = None
     staff_hours: str | None = None
+    on_call: str | None = None  # whom to call when nobody could be told ([site] on_call)

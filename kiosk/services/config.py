@@ -486,7 +486,7 @@ class Config:
 
     @property
     def contact(self) -> SiteContact:
-        return SiteContact(self.staff_location, self.staff_hours)
+        return SiteContact(self.staff_location, self.staff_hours, self.on_call)
 
     @property
     def database_path(self) -> Path:

@@ -21,7 +21,9 @@ from kiosk.domain.dosing import (
     history_days,
 )
 from kiosk.domain.model import Prescription, SiteClock
+from kiosk.domain.told import NOT_RECORDED, Told
 from kiosk.services.clock import Clock
+from kiosk.services.storage import STORE_FAILURES
 from kiosk.store import stock_repo
 from kiosk.store.repository import Store
 
@@ -81,7 +83,11 @@ class DecideService:
                 self._no_lane(dose, now)
         if allowed:
             return DecisionView(
-                now, tuple(doses), decisions=tuple(decisions), unavailable=tuple(unavailable)
+                now,
+                tuple(doses),
+                decisions=tuple(decisions),
+                unavailable=tuple(unavailable),
+                told=self._told(unavailable) if unavailable else None,
             )
         refusals = [v for _, v in decisions if isinstance(v, Refused)]
         return DecisionView(now, refusal=most_useful_refusal(refusals), decisions=tuple(decisions))
@@ -97,7 +103,25 @@ class DecideService:
     def _no_lane(self, dose: PlannedDose, now: datetime) -> None:
         rx = dose.prescription
         log.warning("no ready lane for prescription %d: not offered", rx.id)
-        raise_no_lane_alert(self._store, rx.medication.id, now)
+        try:
+            raise_no_lane_alert(self._store, rx.medication.id, now)
+        except STORE_FAILURES:
+            # The participant still learns the dose is not here; the screen does not claim
+            # staff were told (``_told`` finds no alert) and sends them to staff instead.
+            log.exception("the no_lane alert could not be recorded")
+
+    def _told(self, unavailable: list[PlannedDose]) -> Told:
+        """Whether staff's no_lane alert for each unavailable dose is in the store."""
+        try:
+            return self._store.told_about(
+                [
+                    ((AlertKind.NO_LANE,), f"medication:{dose.prescription.medication.id}")
+                    for dose in unavailable
+                ]
+            )
+        except STORE_FAILURES:
+            log.exception("could not read whether staff were told")
+            return NOT_RECORDED
 
     def _hold_for_review(self, rx: Prescription, now: datetime) -> None:
         # Computed from history, persisted once so staff, the hub and the prescriber see it.

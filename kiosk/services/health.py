@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import logging
 import queue
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from hardware.ports import (
@@ -32,6 +32,7 @@ from kiosk.domain.alerts import AlertKind, parse_alert_kind, subject_number
 from kiosk.domain.door_recovery import LockoutPolicy, SecureRefusal, default_policy
 from kiosk.domain.dosing import clock_is_trusted
 from kiosk.domain.model import LaneStatus, PrescriptionStatus
+from kiosk.domain.told import NOT_RECORDED, AlertRecord, Told
 from kiosk.logsetup import recovers
 from kiosk.services.books import RECORDS_MISSING_FLAG, check_books, keep_evidence
 from kiosk.services.clock import Clock
@@ -106,6 +107,18 @@ CLEARS_WITH_FAULT = {
 # Where each device's driver logs (its repeated warnings are summed up on recovery).
 DEVICE_LOGGERS = {Fault.SENSOR: "hardware.sensor", Fault.CONTROLLER: "hardware.controller"}
 LANE_ALERTS = (AlertKind.LANE_JAMMED, AlertKind.LANE_EMPTY, AlertKind.LANE_FAULT)
+# The alerts that tell staff of each fault, so the screen says "staff have been told" only
+# when they are in the store. A fault without one (records cannot be written, the data
+# folder full, a vend unsettled, a failed database check) is never claimed as told.
+TOLD_BY: dict[Fault, tuple[tuple[AlertKind, ...], str | None]] = {
+    Fault.SENSOR: ((AlertKind.SENSOR,), "machine"),
+    Fault.CONTROLLER: ((AlertKind.CONTROLLER,), "machine"),
+    Fault.DOOR_OPENED: ((AlertKind.DOOR,), "machine"),
+    Fault.TAMPER: ((AlertKind.TAMPER,), "machine"),
+    Fault.CLOCK: ((AlertKind.CLOCK,), "machine"),
+    Fault.RECORDS_MISSING: ((AlertKind.RECORDS_MISSING,), None),
+    Fault.NO_READY_LANE: (LANE_ALERTS, None),
+}
 
 
 @dataclass(frozen=True)
@@ -116,6 +129,7 @@ class HealthReport:
     # as "close the service door first" is withdrawn once it no longer holds.
     door_open: bool | None = None
     tamper: bool | None = None
+    told: Told | None = None  # whether staff's alerts about the faults are in the store
 
     @property
     def ok(self) -> bool:
@@ -212,12 +226,25 @@ class HealthService:
             self._clear(Fault.VEND_UNSETTLED)
         if not self._database_ok:
             self._faults.add(Fault.DATABASE)
-        return self._report()
+        return replace(self._report(), told=self._told())
 
     def _report(self) -> HealthReport:
         return HealthReport(
             frozenset(self._faults), dict(self._details), self._door_open, self._tamper
         )
+
+    def _told(self) -> Told | None:
+        """Whether every fault has its alert in the store (None: no fault)."""
+        if not self._faults:
+            return None
+        if any(fault not in TOLD_BY for fault in self._faults):
+            return Told(AlertRecord.NONE)
+        try:
+            return self._store.told_about(
+                [TOLD_BY[f] for f in sorted(self._faults, key=lambda f: f.value)]
+            )
+        except STORE_FAILURES:
+            return NOT_RECORDED
 
     def _check_store_and_devices(self) -> None:
         self._recover_store()

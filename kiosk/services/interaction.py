@@ -10,11 +10,13 @@ from datetime import datetime, timedelta
 from kiosk.domain.alerts import AlertKind
 from kiosk.domain.dosing import TIMED_REASONS, Refused, remainder_allowed
 from kiosk.domain.model import SiteClock
+from kiosk.domain.told import NOT_RECORDED, Told
 from kiosk.services.clock import Clock
 from kiosk.services.decide import DecideService, DecisionView, PlannedDose, raise_no_lane_alert
 from kiosk.services.dispense import DispenseService, NoLane, VendResult
 from kiosk.services.errors import Refusal
 from kiosk.services.identify import IdentifyService, ScanOutcome
+from kiosk.services.storage import STORE_FAILURES
 from kiosk.services.witness import WitnessService
 from kiosk.store import stock_repo
 from kiosk.store.repository import Store
@@ -159,6 +161,28 @@ class InteractionService:
             )
             result = replace(result, dropped=given + rest.dropped, outcome=rest.outcome)
         return result
+
+    def told_after(self, results: Sequence[VendResult]) -> Told | None:
+        """After a dispense that gave less than planned: whether staff's alert about each
+        short line is in the store (a partial vend, a lane gone, a dose no longer allowed),
+        so the done screen says "staff have been told" only when it is true."""
+        wanted: list[tuple[tuple[AlertKind, ...], str | None]] = []
+        for result in results:
+            if result.dropped >= result.units and result.outcome != "not_allowed":
+                continue
+            if result.outcome == "no_lane":
+                wanted.append(((AlertKind.NO_LANE,), None))
+            elif result.outcome == "not_allowed":
+                wanted.append(((AlertKind.DOSE_NOT_GIVEN,), None))
+            else:
+                wanted.append(((AlertKind.PARTIAL_DISPENSE,), f"vend:{result.vend_id}"))
+        if not wanted:
+            return None
+        try:
+            return self.store.told_about(wanted)
+        except STORE_FAILURES:
+            log.exception("could not read whether staff were told")
+            return NOT_RECORDED
 
     def next_dose(self, participant_id: int, plan: Sequence[int] = ()) -> datetime | None:
         """After a dispense: the soonest time one of the planned prescriptions (empty: any)

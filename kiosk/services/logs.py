@@ -12,9 +12,10 @@ from kiosk.domain.model import SiteClock
 from kiosk.domain.permissions import Permission
 from kiosk.domain.schedule import dosing_day_bounds
 from kiosk.domain.text import clean_text
+from kiosk.domain.told import AlertNotice, HubLink
 from kiosk.services.clock import Clock
 from kiosk.services.staff import StaffService, StaffSession
-from kiosk.store import audit
+from kiosk.store import audit, sync_repo
 from kiosk.store.db import Connection
 from kiosk.store.repository import OPEN_ALERT, Store
 from kiosk.store.timefmt import from_text, to_text
@@ -39,6 +40,7 @@ class Alert:
     acknowledged_at: datetime | None = None
     acknowledged_by: StaffName | None = None
     resolved_at: datetime | None = None  # the kiosk saw its cause clear
+    notice: AlertNotice | None = None  # whom the hub told about it, and who acknowledged
 
     @property
     def open(self) -> bool:
@@ -143,6 +145,7 @@ class LogService:
             (limit,),
         ).fetchall()
         names = _Names(conn)
+        notices = {n.kiosk_alert_id: n for n in sync_repo.alert_notices(conn)}
         return [
             Alert(
                 int(r[0]),
@@ -154,9 +157,24 @@ class LogService:
                 None if r[5] is None else from_text(r[5]),
                 None if r[6] is None else names.staff.get(int(r[6])),
                 None if r[7] is None else from_text(r[7]),
+                notices.get(int(r[0])),
             )
             for r in rows
         ]
+
+    def hub_notices(self, session: StaffSession) -> list[AlertNotice]:
+        """The hub's own alerts about this machine (seen offline...): no kiosk alert."""
+        self._staff.require(session, Permission.VIEW_LOGS)
+        return [n for n in sync_repo.alert_notices(self._store.conn) if n.kiosk_alert_id is None]
+
+    def hub_link(self) -> HubLink:
+        """Whether this machine reaches the hub, from the last sync round."""
+        state = sync_repo.read_state(self._store.conn)
+        if state.last_attempt_at is None and state.last_success_at is None:
+            return HubLink.NO_HUB
+        if state.last_error or state.last_success_at is None:
+            return HubLink.UNREACHABLE
+        return HubLink.REACHED
 
     def acknowledge(self, session: StaffSession, alert_id: int, note: str = "") -> None:
         self._staff.require(session, Permission.ACK_ALERT)

@@ -22,7 +22,8 @@ from kiosk.domain.model import (
     PrescriptionStatus,
     Window,
 )
-from kiosk.store import audit, outbox
+from kiosk.domain.told import AlertRecord, Told
+from kiosk.store import audit, outbox, sync_repo
 from kiosk.store.anchor import chain_head, write_anchor
 from kiosk.store.db import Connection, StoreError, transaction
 from kiosk.store.timefmt import from_text, to_text
@@ -708,6 +709,25 @@ class Store:
             f"SELECT id, kind, subject, message FROM alerts WHERE {OPEN_ALERT} ORDER BY id"
         ).fetchall()
         return [(int(a), str(b), str(c), str(d)) for a, b, c, d in rows]
+
+    def told_about(self, wanted: list[tuple[tuple[AlertKind, ...], str | None]]) -> Told:
+        """What may honestly be said about staff being told of these problems (each: the
+        alert kinds that would tell of it, and a subject or None for any): recorded only when
+        each has an open alert in the store; then the first person the hub says it told, by
+        role and time (never a name)."""
+        if not wanted:
+            return Told(AlertRecord.NONE)
+        ids: list[int] = []
+        for kinds, subject in wanted:
+            found = [i for kind in kinds for i in _open_alert_ids(self.conn, kind, subject)]
+            if not found:
+                return Told(AlertRecord.NONE)
+            ids += found
+        notices = [n for n in sync_repo.alert_notices(self.conn) if n.kiosk_alert_id in ids]
+        told = sorted((p for n in notices for p in n.told), key=lambda p: p.at)
+        if not told:
+            return Told(AlertRecord.RECORDED)
+        return Told(AlertRecord.RECORDED, told[0].role, told[0].at)
 
     def resolve_alerts(
         self, kind: AlertKind, subject: str | None, at: datetime, note: str

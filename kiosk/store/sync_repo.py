@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from kiosk.domain.told import AlertNotice, NoticeError, parse_notice
 from kiosk.store import audit, outbox
 from kiosk.store.db import Connection, transaction
 from kiosk.store.timefmt import from_text, to_text
@@ -668,3 +669,85 @@ def drop_guest_block(conn: Connection, key: str) -> bool:
 
 def guest_block_keys(conn: Connection) -> list[str]:
     return [str(row[0]) for row in conn.execute("SELECT hub_key FROM guest_blocks").fetchall()]
+
+
+# ------------------------------------------------------------------ who has been told
+
+
+def _told_json(notice: AlertNotice) -> str:
+    return json.dumps(
+        [
+            {
+                "role": p.role.value,
+                "label": p.label,
+                "channel": p.channel.value,
+                "at": to_text(p.at),
+            }
+            for p in notice.told
+        ]
+    )
+
+
+def _ack_json(notice: AlertNotice) -> str | None:
+    ack = notice.acknowledged
+    if ack is None:
+        return None
+    return json.dumps({"role": ack.role.value, "label": ack.label, "at": to_text(ack.at)})
+
+
+def put_alert_notice(conn: Connection, notice: AlertNotice, at: datetime) -> bool:
+    """Keep the hub's notice of an alert (replacing the one kept); False when unchanged."""
+    row = conn.execute(
+        "SELECT kiosk_alert_id, kind, machine_alert, told, acknowledged FROM alert_notices"
+        " WHERE hub_key = ?",
+        (notice.hub_key,),
+    ).fetchone()
+    values = (
+        notice.kiosk_alert_id,
+        notice.kind,
+        int(notice.machine_alert),
+        _told_json(notice),
+        _ack_json(notice),
+    )
+    if row is not None and tuple(row) == values:
+        return False
+    conn.execute(
+        "INSERT INTO alert_notices (hub_key, kiosk_alert_id, kind, machine_alert, told,"
+        " acknowledged, received_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (hub_key) DO UPDATE SET kiosk_alert_id = excluded.kiosk_alert_id,"
+        " kind = excluded.kind, machine_alert = excluded.machine_alert, told = excluded.told,"
+        " acknowledged = excluded.acknowledged, received_at = excluded.received_at",
+        (notice.hub_key, *values, to_text(at)),
+    )
+    return True
+
+
+def drop_alert_notice(conn: Connection, key: str) -> bool:
+    return bool(conn.execute("DELETE FROM alert_notices WHERE hub_key = ?", (key,)).rowcount)
+
+
+def alert_notice_keys(conn: Connection) -> list[str]:
+    return [str(row[0]) for row in conn.execute("SELECT hub_key FROM alert_notices").fetchall()]
+
+
+def alert_notices(conn: Connection) -> list[AlertNotice]:
+    """Every notice kept, oldest hub key first. Rows were checked when applied; one that no
+    longer reads (a later version's role) is read as well as it can be."""
+    rows = conn.execute(
+        "SELECT hub_key, kiosk_alert_id, kind, machine_alert, told, acknowledged"
+        " FROM alert_notices ORDER BY received_at, hub_key"
+    ).fetchall()
+    notices = []
+    for key, alert_id, kind, machine_alert, told, acknowledged in rows:
+        data = {
+            "kiosk_alert_id": alert_id,
+            "kind": kind,
+            "machine_alert": bool(machine_alert),
+            "told": json.loads(told),
+            "acknowledged": None if acknowledged is None else json.loads(acknowledged),
+        }
+        try:
+            notices.append(parse_notice(str(key), data))
+        except NoticeError:
+            continue
+    return notices

@@ -17,6 +17,7 @@ from hardware.ports import DeviceError, SensorError
 from kiosk.domain import door_recovery, flow
 from kiosk.domain.door_recovery import SecureRefusal
 from kiosk.domain.flow import DoseLine, ErrorKind, FlowState, Screen
+from kiosk.domain.told import Told
 from kiosk.i18n import set_locale
 from kiosk.services.decide import DecisionView, PlannedDose
 from kiosk.services.dispense import VendResult
@@ -28,6 +29,10 @@ from kiosk.services.pin_gate import PinLocked
 from kiosk.ui.background import Backend
 from kiosk.ui.qt_translations import QtTranslations
 from kiosk.ui.sound import ATTENTION, SUCCESS, SoundCues
+
+# What a dispense job hands back: one result per planned line, the next dose time, and
+# whether staff's alert about a short dispense is recorded.
+Dispensed = tuple[list[VendResult], datetime | None, Told | None]
 
 log = logging.getLogger("kiosk.flow")
 
@@ -127,8 +132,14 @@ class FlowDriver(QObject):
                 self.send(flow.ServiceRestored())
             return
         faults = tuple(sorted(f.value for f in report.faults))
-        if faults != self.state.faults or report.needs_staff != self.state.staff_can_clear:
-            self.send(flow.ServiceLost(faults, report.needs_staff, self.health.lockout))
+        if (
+            faults != self.state.faults
+            or report.needs_staff != self.state.staff_can_clear
+            or report.told != self.state.faults_told  # the alert recorded, or the hub told
+        ):
+            self.send(
+                flow.ServiceLost(faults, report.needs_staff, self.health.lockout, report.told)
+            )
 
     def _on_health_failure(self, exc: BaseException) -> None:
         self._checking = False
@@ -214,11 +225,12 @@ class FlowDriver(QObject):
                 self._on_witness_failure,
             )
 
-    def _dispense(self, effect: flow.Dispense) -> tuple[list[VendResult], datetime | None]:
-        """On the backend: vend the plan shown, then find when the next dose is available."""
+    def _dispense(self, effect: flow.Dispense) -> Dispensed:
+        """On the backend: vend the plan shown, then find when the next dose is available
+        and, for a short dispense, whether staff's alert about it is recorded."""
         pid, plan = effect.participant_id, effect.prescriptions
         results = self.service.dispense(pid, effect.witness_staff_id, self._on_unit, plan)
-        return results, self.service.next_dose(pid, plan)
+        return results, self.service.next_dose(pid, plan), self.service.told_after(results)
 
     def _after_confirm(self) -> None:
         self.send(door_recovery.Confirmed())
@@ -284,16 +296,16 @@ class FlowDriver(QObject):
         lines = tuple(_line(dose) for dose in view.doses)
         unavailable = tuple(_line(dose) for dose in view.unavailable)
         if lines or unavailable:
-            self.send(flow.DoseAllowed(lines, view.needs_witness, unavailable))
+            self.send(flow.DoseAllowed(lines, view.needs_witness, unavailable, view.told))
         elif view.refusal is not None:
             self.send(flow.DoseRefused(view.refusal))
 
     def _on_unit(self, line: int, dropped: int) -> None:  # backend thread
         self.backend.post(lambda: self.send(flow.UnitDropped(line, dropped)))
 
-    def _on_dispensed(self, outcome: tuple[list[VendResult], datetime | None]) -> None:
-        results, next_dose = outcome
-        self.send(flow.DispenseFinished(tuple(r.dropped for r in results), next_dose))
+    def _on_dispensed(self, outcome: Dispensed) -> None:
+        results, next_dose, told = outcome
+        self.send(flow.DispenseFinished(tuple(r.dropped for r in results), next_dose, told))
 
     def report_failure(self, exc: BaseException) -> None:
         # The participant sees a plain sentence; the log has the reason, never personal data.

@@ -9,6 +9,7 @@ from kiosk.domain import flow
 from kiosk.domain.dosing import RefusalReason, Refused
 from kiosk.domain.flow import DoseLine, ErrorKind
 from kiosk.domain.model import SiteClock, SiteContact
+from kiosk.domain.told import AlertRecord, NoticeRole, Told
 
 SITE = SiteClock("America/Vancouver", 4)
 NOW = datetime(2026, 6, 10, 18, 30, tzinfo=UTC)  # 11:30 in Vancouver
@@ -20,6 +21,11 @@ CONTACT = SiteContact(
 )
 
 
+# The hub told a nurse at 11:12 in Vancouver (the alert is in the store).
+NURSE_TOLD = Told(AlertRecord.RECORDED, NoticeRole.NURSE, NOW - timedelta(minutes=18))
+RECORDED = Told(AlertRecord.RECORDED)
+
+
 def states() -> dict[str, flow.FlowState]:
     idle = flow.initial("en")
     deciding = flow.step(flow.step(idle, flow.FingerDetected()), flow.Identified(1))
@@ -29,7 +35,9 @@ def states() -> dict[str, flow.FlowState]:
     )
     next_dose = NOW + timedelta(hours=4, minutes=30)  # 16:00 in Vancouver
     two = flow.step(deciding, flow.DoseAllowed((LINE, CAPSULE)))
-    one_of_two = flow.step(deciding, flow.DoseAllowed((LINE,), unavailable=(CAPSULE,)))
+    one_of_two = flow.step(
+        deciding, flow.DoseAllowed((LINE,), unavailable=(CAPSULE,), told=RECORDED)
+    )
     witness = flow.step(deciding, flow.DoseAllowed((LINE,), witness=True))
     return {
         "idle": idle,
@@ -41,14 +49,19 @@ def states() -> dict[str, flow.FlowState]:
         "dispensing_one_unavailable": one_of_two,
         "done": flow.step(dispensing, flow.DispenseFinished((2,), next_dose)),
         "done_one_unavailable": flow.step(one_of_two, flow.DispenseFinished((2,), next_dose)),
-        "partial": flow.step(dispensing, flow.DispenseFinished((1,), next_dose)),
+        "partial": flow.step(dispensing, flow.DispenseFinished((1,), next_dose, RECORDED)),
         "nothing_given": flow.step(dispensing, flow.DispenseFinished((0,))),
-        "unavailable": flow.step(deciding, flow.DoseAllowed((), unavailable=(LINE, CAPSULE))),
+        "unavailable": flow.step(
+            deciding, flow.DoseAllowed((), unavailable=(LINE, CAPSULE), told=NURSE_TOLD)
+        ),
+        "unavailable_not_recorded": flow.step(deciding, flow.DoseAllowed((), unavailable=(LINE,))),
         "too_early": flow.step(deciding, flow.DoseRefused(too_early)),
         "see_staff": flow.step(deciding, flow.DoseRefused(Refused(1, RefusalReason.ON_HOLD))),
         "not_recognised": flow.step(flow.step(idle, flow.FingerDetected()), flow.NotRecognised()),
         "error_out_of_service": flow.step(idle, flow.Fault(ErrorKind.OUT_OF_SERVICE)),
-        "out_of_service": flow.step(idle, flow.ServiceLost(("controller", "sensor"))),
+        "out_of_service": flow.step(
+            idle, flow.ServiceLost(("controller", "sensor"), told=NURSE_TOLD)
+        ),
         "out_of_service_door": flow.step(idle, flow.ServiceLost(("door_opened",), True)),
         "out_of_service_lanes": flow.step(idle, flow.ServiceLost(("no_ready_lane",))),
     }

@@ -9,6 +9,7 @@ from kiosk.domain.dosing import TIMED_REASONS, RefusalReason
 from kiosk.domain.flow import DoseLine, ErrorKind, FlowState, Screen
 from kiosk.domain.model import SiteClock, SiteContact
 from kiosk.domain.schedule import dosing_day
+from kiosk.domain.told import NoticeRole, ParticipantMessage, Told, participant_message
 from kiosk.i18n import _, format_local_day, format_local_time, format_wait, ngettext
 
 
@@ -61,9 +62,36 @@ def where_and_when(contact: SiteContact) -> list[str]:
 
 
 def unavailable_text(line: DoseLine) -> str:
-    return _("{medication} is not available here right now; staff have been told.").format(
-        medication=line.name
-    )
+    return _("{medication} is not available here right now.").format(medication=line.name)
+
+
+def _role_told(role: NoticeRole, clock: str) -> str:
+    """Roles only: a participant never reads a staff member's name."""
+    sentences = {
+        NoticeRole.NURSE: _("A nurse has been told at {time}."),
+        NoticeRole.PHARMACIST: _("A pharmacist has been told at {time}."),
+        NoticeRole.PRESCRIBER: _("A prescriber has been told at {time}."),
+        NoticeRole.PROGRAM_MANAGER: _("A program manager has been told at {time}."),
+        NoticeRole.TECHNICIAN: _("A technician has been told at {time}."),
+    }
+    return sentences.get(role, _("A staff member has been told at {time}.")).format(time=clock)
+
+
+def told_text(
+    told: Told | None, contact: SiteContact, timezone: str, *, see_staff_said: bool = False
+) -> str:
+    """Whether staff have been told, only as far as it is true (kiosk.domain.told): the
+    alert is recorded, and the hub says whom it told. ``see_staff_said``: the screen already
+    sends the participant to staff, so "Please see staff" is not said twice."""
+    message = participant_message(told, bool(contact.on_call))
+    if message is ParticipantMessage.ROLE_TOLD_AT:
+        assert told is not None and told.role is not None and told.at is not None
+        return _role_told(told.role, format_local_time(told.at, timezone))
+    if message is ParticipantMessage.STAFF_TOLD:
+        return _("Staff have been told.")
+    if message is ParticipantMessage.CALL_ON_CALL:
+        return _("Please see staff, or call {on_call}.").format(on_call=contact.on_call)
+    return "" if see_staff_said else _("Please see staff.")
 
 
 def _note(*lines: str) -> str:
@@ -74,7 +102,9 @@ def texts_for(
     state: FlowState, now: datetime, site: SiteClock, contact: SiteContact | None = None
 ) -> ScreenText:
     screen = state.screen
-    staff = where_and_when(contact or SiteContact())
+    contact = contact or SiteContact()
+    staff = where_and_when(contact)
+    told = told_text(state.told, contact, site.timezone, see_staff_said=True)
     if screen is Screen.IDLE:
         return ScreenText(Icon.FINGER, _("Place your finger on the sensor"))
     if screen is Screen.IDENTIFYING:
@@ -89,22 +119,25 @@ def texts_for(
             Icon.WAIT,
             _("Dispensing {what}").format(what=_(" and ").join(parts)),
             _("Please wait. Your medication drops into the tray."),
-            note=_note(*(unavailable_text(line) for line in state.unavailable)),
+            note=_note(
+                *(unavailable_text(line) for line in state.unavailable),
+                told if state.unavailable else "",
+            ),
         )
     if screen is Screen.DONE:
-        return _done(state, now, site, staff)
+        return _done(state, now, site, staff, told)
     if screen is Screen.UNAVAILABLE:
         return ScreenText(
             Icon.INFO,
             _("Your dose cannot be given here right now"),
-            _note(*(unavailable_text(line) for line in state.unavailable)),
+            _note(*(unavailable_text(line) for line in state.unavailable), told),
             "attention",
             _note(_("Please see staff for your dose."), *staff),
         )
     if screen is Screen.REFUSED and state.refusal is not None:
         refusal = state.refusal
         if refusal.reason is RefusalReason.CLOCK_UNTRUSTED:
-            return _out_of_service(_("Out of service"), staff)
+            return _out_of_service(_("Out of service"), staff, told)
         if refusal.reason is RefusalReason.DOSES_ELSEWHERE:
             return ScreenText(
                 Icon.INFO,
@@ -135,7 +168,7 @@ def texts_for(
             _note(*staff),
         )
     if screen is Screen.OUT_OF_SERVICE:
-        return _out_of_service(_("Temporarily out of service"), staff)
+        return _out_of_service(_("Temporarily out of service"), staff, told)
     if state.error is ErrorKind.POOR_IMAGE:
         return ScreenText(
             Icon.FINGER,
@@ -143,7 +176,7 @@ def texts_for(
             _("Place your finger flat on the sensor and keep it still."),
         )
     if state.error is ErrorKind.OUT_OF_SERVICE:
-        return _out_of_service(_("Temporarily out of service"), staff)
+        return _out_of_service(_("Temporarily out of service"), staff, told)
     if state.error is ErrorKind.NO_WITNESS:
         return ScreenText(
             Icon.INFO,
@@ -170,13 +203,15 @@ def _witness(state: FlowState) -> ScreenText:
     )
 
 
-def _done(state: FlowState, now: datetime, site: SiteClock, staff: list[str]) -> ScreenText:
+def _done(
+    state: FlowState, now: datetime, site: SiteClock, staff: list[str], told: str
+) -> ScreenText:
     unavailable = [unavailable_text(line) for line in state.unavailable]
     if state.partial and not any(line.dropped for line in state.lines):
         return ScreenText(
             Icon.INFO,
             _("The machine could not give your dose"),
-            _("Staff have been told. Please see staff for your dose."),
+            _note(told, _("Please see staff for your dose.")),
             "attention",
             _note(*unavailable, *staff),
         )
@@ -185,9 +220,10 @@ def _done(state: FlowState, now: datetime, site: SiteClock, staff: list[str]) ->
         return ScreenText(
             Icon.INFO,
             _("You received {what}").format(what=_(" and ").join(got)),
-            _(
-                "The machine could not give the rest. Staff have been told. "
-                "Please see staff for the rest."
+            _note(
+                _("The machine could not give the rest."),
+                told,
+                _("Please see staff for the rest."),
             ),
             "attention",
             _note(*unavailable, *staff),
@@ -203,16 +239,16 @@ def _done(state: FlowState, now: datetime, site: SiteClock, staff: list[str]) ->
             _("Your dose is ready"),
             take_it,
             "good",
-            _note(*unavailable, see_staff, *staff),
+            _note(*unavailable, told, see_staff, *staff),
         )
     return ScreenText(Icon.OK, _("Your dose is ready"), take_it, "good")
 
 
-def _out_of_service(headline: str, staff: list[str]) -> ScreenText:
+def _out_of_service(headline: str, staff: list[str], told: str) -> ScreenText:
     return ScreenText(
         Icon.STOP,
         headline,
-        _("Staff have been alerted."),
+        told,
         "attention",
         _note(_("Please come back later, or see staff."), *staff),
     )

@@ -14,18 +14,27 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMainWindow
 
 from kiosk.domain.flow import FlowState, Screen
+from kiosk.domain.model import SiteContact
+from kiosk.domain.told import NOT_RECORDED
 from kiosk.i18n import _
 from kiosk.ui import theme
 from kiosk.ui.screens import OutOfServiceScreen
-from kiosk.ui.texts import Icon, ScreenText
+from kiosk.ui.texts import Icon, ScreenText, told_text
 
 RETRY_MS = 5000
 
 
 class StoreUnavailableWindow(QMainWindow):
-    def __init__(self, reason: str, retry: Callable[[], str], retry_ms: int = RETRY_MS) -> None:
+    def __init__(
+        self,
+        reason: str,
+        retry: Callable[[], str],
+        retry_ms: int = RETRY_MS,
+        contact: SiteContact | None = None,
+    ) -> None:
         """``retry`` opens the store again and returns '' on success, else the reason."""
         super().__init__()
+        self._contact = contact or SiteContact()
         self.recovered = False
         self._retry = retry
         self.page = OutOfServiceScreen(lambda _event: None)
@@ -39,9 +48,10 @@ class StoreUnavailableWindow(QMainWindow):
         self._timer.start()
 
     def _show(self, reason: str) -> None:
-        text = ScreenText(
-            Icon.STOP, _("Temporarily out of service"), _("Staff have been alerted."), "attention"
-        )
+        # Nothing can be recorded without the store, so nobody has been told by this machine:
+        # the screen sends people to staff instead (kiosk.domain.told).
+        told = told_text(NOT_RECORDED, self._contact, "UTC")
+        text = ScreenText(Icon.STOP, _("Temporarily out of service"), told, "attention")
         state = FlowState(Screen.OUT_OF_SERVICE, "en", "en", faults=("database",))
         self.page.show_state(text, state)
         # The staff line names the cause (no personal data: a path or a key problem).

@@ -186,3 +186,16 @@ def staff(hub_id: str, pin_hash: str, **data: Any) -> dict[str, Any]:
 
 def delete(kind: str, key: str) -> dict[str, Any]:
     return {"kind": kind, "op": "delete", "key": key, "data": None}
+
+
+def alert_notice(hub_id: str, kiosk_alert_id: int | None, kind: str, **data: Any) -> dict[str, Any]:
+    """A hub alert_notice (docs/SYNC.md "Who has been told"): nobody told unless given."""
+    body: dict[str, Any] = {
+        "kiosk_alert_id": kiosk_alert_id,
+        "kind": kind,
+        "machine_alert": kiosk_alert_id is None,
+        "told": [],
+        "acknowledged": None,
+    }
+    body.update(data)
+    return {"kind": "alert_notice", "op": "upsert", "key": hub_id, "data": body}

@@ -22,6 +22,7 @@ from typing import Any
 
 from kiosk.domain.model import PrescriptionStatus
 from kiosk.domain.permissions import Role
+from kiosk.domain.told import NoticeError, parse_notice
 from kiosk.services.sync.client import Change, ChangesPage
 from kiosk.store import sync_repo as repo
 from kiosk.store.db import Connection, transaction
@@ -37,6 +38,7 @@ KIND_ALIASES = {
     "site_setting": "setting",
     "dose_elsewhere": "dose_elsewhere",
     "guest_block": "guest_block",
+    "alert_notice": "alert_notice",
 }
 PARTICIPANT_STATUSES = frozenset({"active", "inactive", "removed"})
 STAFF_EDITS = frozenset({"staff.pin_changed", "staff.activated", "staff.deactivated"})
@@ -448,6 +450,44 @@ def _apply_guest_block(
         result.applied += 1
 
 
+# ------------------------------------------------------------------ who has been told
+
+
+def _apply_alert_notice(
+    conn: Connection, change: Change, at: datetime, cursor: int, result: ApplyResult
+) -> None:
+    """Who the hub told about an alert of this machine, and who acknowledged it. A notice
+    that is not the agreed shape is one log line and skipped: it is no reason to hold back
+    the prescriptions and holds of the same page (the log names fields, never values: the
+    labels are staff names)."""
+    if change.op == "delete":
+        if repo.drop_alert_notice(conn, change.key):
+            repo.audit_from_hub(
+                conn, at, "sync.alert_notice.deleted", f"hub_alert:{change.key}", {"op": "delete"}
+            )
+            result.applied += 1
+        return
+    try:
+        notice = parse_notice(change.key, change.data)
+    except NoticeError as exc:
+        log.warning("skipping an alert notice that is not the agreed shape: %s", exc)
+        result.skipped += 1
+        return
+    if repo.put_alert_notice(conn, notice, at):
+        details: dict[str, Any] = {
+            "op": "upsert",
+            "kiosk_alert_id": notice.kiosk_alert_id,
+            "kind": notice.kind,
+            # Roles and channels only: the labels (staff names) stay out of the audit chain.
+            "told": [f"{p.role.value}/{p.channel.value}" for p in notice.told],
+            "acknowledged": None if notice.acknowledged is None else notice.acknowledged.role.value,
+        }
+        repo.audit_from_hub(
+            conn, at, "sync.alert_notice.upsert", f"hub_alert:{change.key}", details
+        )
+        result.applied += 1
+
+
 _HANDLERS: dict[str, Callable[[Connection, Change, datetime, int, ApplyResult], None]] = {
     "participant": _apply_participant,
     "prescription": _apply_prescription,
@@ -455,6 +495,7 @@ _HANDLERS: dict[str, Callable[[Connection, Change, datetime, int, ApplyResult], 
     "setting": _apply_setting,
     "dose_elsewhere": _apply_dose_elsewhere,
     "guest_block": _apply_guest_block,
+    "alert_notice": _apply_alert_notice,
 }
 
 
@@ -477,6 +518,9 @@ def _tombstone_unseen(conn: Connection, at: datetime, cursor: int, result: Apply
     # facts and stay (the hub lists only recent ones).
     seen = repo.snapshot_keys(conn, "guest_block")
     unseen += [("guest_block", k) for k in repo.guest_block_keys(conn) if k not in seen]
+    # A notice the hub no longer lists (its alert closed long ago, the log trimmed) goes.
+    seen = repo.snapshot_keys(conn, "alert_notice")
+    unseen += [("alert_notice", k) for k in repo.alert_notice_keys(conn) if k not in seen]
     for kind, key in unseen:
         if _has_unsent_edits(conn, kind, key):
             continue

@@ -10,6 +10,7 @@ from hardware.ports import DeviceError
 from kiosk.domain.alerts import AlertKind
 from kiosk.domain.model import LaneStatus
 from kiosk.domain.permissions import Permission, Role
+from kiosk.domain.told import AlertNotice, Channel, HubLink, NoticeRole, StaffMessage, staff_message
 from kiosk.i18n import N_, _, format_local_day, format_local_time
 from kiosk.services.errors import InvalidInput, NotPermitted
 from kiosk.services.health import SelfTestPart, SelfTestRow
@@ -275,6 +276,58 @@ def alert_state_text(alert: Alert, timezone: str) -> str:
             who=who, when=moment(alert.acknowledged_at, timezone)
         )
     return _("Open")
+
+
+def hub_alert_text(kind: str) -> str:
+    """A hub-only alert kind, in words (the hub names its own kinds)."""
+    return {
+        "machine_offline": _("this machine has not been heard from"),
+        "machine_silent": _("this machine has not been heard from"),
+    }.get(kind, _("an alert about this machine"))
+
+
+def notice_role_text(role: NoticeRole) -> str:
+    return {
+        NoticeRole.SITE_STAFF: _("site staff"),
+        NoticeRole.NURSE: _("nurse"),
+        NoticeRole.PHARMACIST: _("pharmacist"),
+        NoticeRole.PRESCRIBER: _("prescriber"),
+        NoticeRole.PROGRAM_MANAGER: _("program manager"),
+        NoticeRole.TECHNICIAN: _("technician"),
+    }.get(role, _("staff member"))
+
+
+def told_text(notice: AlertNotice | None, link: HubLink, on_call: str | None, timezone: str) -> str:
+    """Who has been told about an alert, for staff: "Told: Maria L. (pharmacist) by e-mail
+    at 03:12 · Acknowledged by Sam K. (nurse) at 03:20" (kiosk.domain.told.staff_message)."""
+    message = staff_message(notice, link)
+    if message is StaffMessage.NOT_YET_TOLD:
+        return _("Not yet told anyone: the hub will tell the on-call person after the next sync.")
+    if message is StaffMessage.CANNOT_REACH_HUB:
+        if on_call:
+            return _("This machine cannot reach the hub: call {on_call}.").format(on_call=on_call)
+        return _("This machine cannot reach the hub: nobody has been told by it.")
+    assert notice is not None
+    channels = {Channel.EMAIL: _("by e-mail"), Channel.WEBHOOK: _("by message")}
+    parts = [
+        _("Told: {who} ({role}) {channel} at {time}").format(
+            who=person.label,
+            role=notice_role_text(person.role),
+            channel=channels[person.channel],
+            time=format_local_time(person.at, timezone),
+        )
+        for person in notice.told
+    ]
+    ack = notice.acknowledged
+    if ack is not None:
+        parts.append(
+            _("Acknowledged by {who} ({role}) at {time}").format(
+                who=ack.label,
+                role=notice_role_text(ack.role),
+                time=format_local_time(ack.at, timezone),
+            )
+        )
+    return " · ".join(parts)
 
 
 def moment(instant: datetime, timezone: str) -> str:

@@ -4,10 +4,11 @@ cause cleared."""
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QCheckBox, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QCheckBox, QLabel, QPushButton, QVBoxLayout
 
 from kiosk.domain.alerts import AlertKind
 from kiosk.domain.permissions import Permission
+from kiosk.domain.told import AlertNotice, HubLink
 from kiosk.i18n import _
 from kiosk.services.logs import Alert
 from kiosk.ui.admin.context import AdminContext
@@ -17,8 +18,10 @@ from kiosk.ui.admin.wording import (
     alert_kind_text,
     alert_state_text,
     alert_text,
+    hub_alert_text,
     moment,
     subject_text,
+    told_text,
 )
 
 JAM_ALERT = AlertKind.LANE_JAMMED  # the alert kind the jam recovery answers
@@ -32,10 +35,14 @@ class AlertsPage(AdminPage):
     def __init__(self, ctx: AdminContext) -> None:
         super().__init__(ctx)
         self.table = table(
-            [_("When"), _("Kind"), _("About"), _("Message"), _("State")],
-            stretch=3,
-            optional=(1, 2),
+            [_("When"), _("Kind"), _("About"), _("Message"), _("State"), _("Who was told")],
+            stretch=5,
+            optional=(1, 2, 3),
         )
+        # The hub's own alerts about this machine (seen offline): whom it told.
+        self.hub_told = QLabel()
+        self.hub_told.setWordWrap(True)
+        self.hub_told.setVisible(False)
         self.ack = QPushButton(_("Acknowledge selected"))
         self.ack.clicked.connect(lambda _checked=False: self.acknowledge())
         # A jam alert leads straight to the jam recovery, its lane chosen.
@@ -51,8 +58,10 @@ class AlertsPage(AdminPage):
         buttons.addWidget(self.history)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
+        layout.addWidget(self.hub_told)
         layout.addLayout(buttons)
         self._alerts: list[Alert] = []
+        self._link = HubLink.NO_HUB
 
     @property
     def title(self) -> str:
@@ -61,13 +70,30 @@ class AlertsPage(AdminPage):
     def activated(self) -> None:
         logs, session, history = self.ctx.services.logs, self.ctx.session, self.history.isChecked()
 
-        def read() -> list[Alert]:
-            return logs.alerts(session) + (logs.history(session) if history else [])
+        def read() -> tuple[list[Alert], list[AlertNotice], HubLink]:
+            alerts = logs.alerts(session) + (logs.history(session) if history else [])
+            return alerts, logs.hub_notices(session), logs.hub_link()
 
         self.ctx.run(read, self._show)
 
-    def _show(self, alerts: list[Alert]) -> None:
+    def _told(self, alert: Alert) -> str:
+        if not alert.open and alert.notice is None:
+            return ""  # closed before the hub told anyone: nothing to chase
+        on_call = self.ctx.services.health.lockout.on_call
+        return told_text(alert.notice, self._link, on_call, self.ctx.site.timezone)
+
+    def _show(self, read: tuple[list[Alert], list[AlertNotice], HubLink]) -> None:
+        alerts, hub_notices, self._link = read
         tz = self.ctx.site.timezone
+        on_call = self.ctx.services.health.lockout.on_call
+        lines = [
+            _("The hub: {kind}. {told}").format(
+                kind=hub_alert_text(notice.kind), told=told_text(notice, self._link, on_call, tz)
+            )
+            for notice in hub_notices
+        ]
+        self.hub_told.setText("\n".join(lines))
+        self.hub_told.setVisible(bool(lines))
         self._alerts = alerts
         self._selection_changed()
         fill(
@@ -79,6 +105,7 @@ class AlertsPage(AdminPage):
                     subject_text(a.subject, a.subject_name),
                     alert_text(a),
                     alert_state_text(a, tz),
+                    self._told(a),
                 )
                 for a in alerts
             ],
