@@ -71,7 +71,7 @@ def test_only_a_program_manager_manages_the_roster(sites: tuple[Site, Site]) -> 
 
 
 def test_the_alerts_page_shows_my_sites_and_acknowledges(sites: tuple[Site, Site]) -> None:
-    here, there = sites
+    here, _ = sites
     mine = Alert.objects.create(machine=Machine.objects.get(name="m-here"), kind="kiosk:door",
                                 message="free text")  # fmt: skip
     theirs = Alert.objects.create(machine=Machine.objects.get(name="m-there"), kind="kiosk:door",

@@ -17,8 +17,14 @@ from tests.web.helpers import check_accessible, sign_in
 
 
 def _roster(seeded: demo.Seeded) -> tuple[OnCallContact, Alert]:
-    contact = OnCallContact(site=seeded.site, name="Maria Lopez", role="pharmacist",
-                            email="maria@example.org", phone="+15550002", hours="nights")  # fmt: skip
+    contact = OnCallContact(
+        site=seeded.site,
+        name="Maria Lopez",
+        role="pharmacist",
+        email="maria@example.org",
+        phone="+15550002",
+        hours="nights",
+    )
     contact.save()
     machine = Machine.objects.filter(site=seeded.site).order_by("pk").first()
     alert = Alert.objects.create(machine=machine, kind="kiosk:door", subject="door", message="-")
