@@ -122,14 +122,18 @@ class Site(Synced):
     # On call (fleet.oncall, docs/ON-CALL.md): hub-only settings, never pulled by kiosks.
     offline_after_minutes = models.PositiveSmallIntegerField(
         default=30,
+        db_default=30,
         validators=[MinValueValidator(2), MaxValueValidator(24 * 60)],
         help_text="a machine silent this long raises 'machine offline'",
     )
     webhook_url = models.URLField(
-        blank=True, default="", help_text="alerts are POSTed here as signed JSON (an SMS gateway)"
+        blank=True,
+        default="",
+        db_default="",
+        help_text="alerts are POSTed here as signed JSON (an SMS gateway)",
     )
     # The webhook's HMAC key, sealed like machine secrets (fleet.sealing).
-    webhook_secret_sealed = models.TextField(blank=True, default="", editable=False)
+    webhook_secret_sealed = models.TextField(blank=True, default="", db_default="", editable=False)
 
     class Meta:
         ordering = ("name",)
@@ -825,12 +829,15 @@ class Alert(models.Model):
     # On call (fleet.oncall): the kiosk's own id of a kiosk alert (its alert.resolved maps back),
     # the subject it names (lane:2), when it resolved, and the escalation's state.
     kiosk_alert_id = models.BigIntegerField(null=True, blank=True)
-    subject = models.CharField(max_length=100, blank=True, default="")
+    subject = models.CharField(max_length=100, blank=True, default="", db_default="")
     resolved_at = models.DateTimeField(null=True, blank=True)
     escalation = models.CharField(
-        max_length=8, choices=Escalation.choices, default=Escalation.PENDING
+        max_length=8,
+        choices=Escalation.choices,
+        default=Escalation.PENDING,
+        db_default=Escalation.NONE,  # a row written by SQL, not by the hub, is not escalated
     )
-    steps_taken = models.PositiveSmallIntegerField(default=0)
+    steps_taken = models.PositiveSmallIntegerField(default=0, db_default=0)
     next_step_at = models.DateTimeField(null=True, blank=True)
     acknowledged_by = models.ForeignKey(
         "OnCallContact", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"

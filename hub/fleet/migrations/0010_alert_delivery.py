@@ -415,4 +415,59 @@ class Migration(migrations.Migration):
                 max_length=8,
             ),
         ),
+        # Database defaults: rows written by SQL (not by the hub) stay valid.
+        migrations.AlterField(
+            model_name="alert",
+            name="escalation",
+            field=models.CharField(
+                choices=[
+                    ("pending", "waiting for its first step"),
+                    ("running", "escalating"),
+                    ("done", "every step taken"),
+                    ("stopped", "stopped (acknowledged or resolved)"),
+                    ("none", "not escalated"),
+                ],
+                db_default="none",
+                default="pending",
+                max_length=8,
+            ),
+        ),
+        migrations.AlterField(
+            model_name="alert",
+            name="steps_taken",
+            field=models.PositiveSmallIntegerField(db_default=0, default=0),
+        ),
+        migrations.AlterField(
+            model_name="alert",
+            name="subject",
+            field=models.CharField(blank=True, db_default="", default="", max_length=100),
+        ),
+        migrations.AlterField(
+            model_name="site",
+            name="offline_after_minutes",
+            field=models.PositiveSmallIntegerField(
+                db_default=30,
+                default=30,
+                help_text="a machine silent this long raises 'machine offline'",
+                validators=[
+                    django.core.validators.MinValueValidator(2),
+                    django.core.validators.MaxValueValidator(1440),
+                ],
+            ),
+        ),
+        migrations.AlterField(
+            model_name="site",
+            name="webhook_secret_sealed",
+            field=models.TextField(blank=True, db_default="", default="", editable=False),
+        ),
+        migrations.AlterField(
+            model_name="site",
+            name="webhook_url",
+            field=models.URLField(
+                blank=True,
+                db_default="",
+                default="",
+                help_text="alerts are POSTed here as signed JSON (an SMS gateway)",
+            ),
+        ),
     ]
