@@ -81,6 +81,12 @@ class AuditAction(models.TextChoices):
     PRESCRIPTION_PAUSED = "prescription_paused", "Paused a prescription"
     PRESCRIPTION_RESUMED = "prescription_resumed", "Resumed a paused prescription"
     PRESCRIPTION_ENDED = "prescription_ended", "Ended a prescription"
+    # On call (care/pages/oncall.py); the engine's own steps are fleet.AlertLog rows.
+    ALERT_ACKNOWLEDGED = "alert_acknowledged", "Acknowledged an alert"
+    ONCALL_CONTACT_ADDED = "oncall_contact_added", "Added a person to a site's on-call roster"
+    ONCALL_CONTACT_REMOVED = "oncall_contact_removed", "Took a person off a site's on-call roster"
+    ONCALL_CHAIN_CHANGED = "oncall_chain_changed", "Changed a site's escalation chain"
+    ONCALL_SITE_CHANGED = "oncall_site_changed", "Changed a site's on-call settings"
 
 
 class CareAudit(models.Model):

@@ -28,6 +28,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Participants", "care:participants", Action.VIEW_PARTICIPANTS),
     NavItem("Transfers", "care:transfers", Action.MANAGE_TRANSFERS),
     NavItem("Fleet", "care:fleet", Action.VIEW_FLEET),
+    NavItem("Alerts", "care:alerts", Action.VIEW_FLEET),
+    NavItem("On call", "care:oncall", Action.MANAGE_ONCALL),
     NavItem("Reports", "care:reports", Action.VIEW_REPORTS),
 )
 

@@ -38,6 +38,8 @@ class Action(models.TextChoices):
     MANAGE_TRANSFERS = "manage_transfers", "Arrange transfers and guest doses"
     VIEW_FLEET = "view_fleet", "See the machines"
     VIEW_REPORTS = "view_reports", "See and export reports"
+    ACKNOWLEDGE_ALERTS = "acknowledge_alerts", "Acknowledge alerts (stops their escalation)"
+    MANAGE_ONCALL = "manage_oncall", "Set up the on-call roster and escalation chains"
 
 
 # The actions that change something. A viewer holds none of them (tests/hub/test_care_roles.py).
@@ -48,6 +50,8 @@ WRITES: frozenset[Action] = frozenset(
         Action.PAUSE_PRESCRIPTION,
         Action.REVIEW_QUEUES,
         Action.MANAGE_TRANSFERS,
+        Action.ACKNOWLEDGE_ALERTS,
+        Action.MANAGE_ONCALL,
     }
 )
 
@@ -75,10 +79,21 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.MANAGE_TRANSFERS,
             Action.VIEW_FLEET,
             Action.VIEW_REPORTS,
+            Action.ACKNOWLEDGE_ALERTS,
         }
     ),
-    Role.NURSE: frozenset({*_READ, Action.REVIEW_QUEUES, Action.VIEW_FLEET}),
-    Role.PROGRAM_MANAGER: frozenset({*_READ, Action.VIEW_FLEET, Action.VIEW_REPORTS}),
+    Role.NURSE: frozenset(
+        {*_READ, Action.REVIEW_QUEUES, Action.VIEW_FLEET, Action.ACKNOWLEDGE_ALERTS}
+    ),
+    Role.PROGRAM_MANAGER: frozenset(
+        {
+            *_READ,
+            Action.VIEW_FLEET,
+            Action.VIEW_REPORTS,
+            Action.ACKNOWLEDGE_ALERTS,
+            Action.MANAGE_ONCALL,
+        }
+    ),
     Role.VIEWER: frozenset(_READ),
 }
 

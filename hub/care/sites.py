@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 from django.db import models
-from fleet.models import Machine, Participant, Prescription, Site, StaffAccount
+from fleet.models import (
+    Alert,
+    Machine,
+    OnCallContact,
+    Participant,
+    Prescription,
+    Site,
+    StaffAccount,
+)
 
 from care.models import PrescriptionDraft
 
@@ -20,6 +28,8 @@ def site_of(obj: models.Model) -> Site | None:
         return obj.participant.machine.site
     if isinstance(obj, PrescriptionDraft):
         return obj.participant.machine.site
+    if isinstance(obj, Alert):
+        return obj.machine.site if obj.machine_id else None
     if isinstance(obj, StaffAccount):
         return obj.site if obj.site_id else (obj.machine.site if obj.machine_id else None)
     site = getattr(obj, "site", None)
@@ -34,4 +44,6 @@ SITE_PATHS: dict[type[models.Model], str] = {
     Participant: "machine__site",
     Prescription: "participant__machine__site",
     PrescriptionDraft: "participant__machine__site",
+    Alert: "machine__site",
+    OnCallContact: "site",
 }

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from care import views
-from care.pages import fleet, participants, prescriptions, queues, reports, transfers
+from care.pages import fleet, oncall, participants, prescriptions, queues, reports, transfers
 
 app_name = "care"
 
@@ -40,6 +40,19 @@ urlpatterns = [
     path("transfers/passes/<int:pk>/cancel/", transfers.cancel, name="guest-pass-cancel"),
     path("fleet/", fleet.fleet, name="fleet"),
     path("fleet/<int:machine_id>/", fleet.machine, name="fleet-machine"),
+    path("alerts/", oncall.alerts, name="alerts"),
+    path("alerts/<int:pk>/acknowledge/", oncall.alert_acknowledge, name="alert-acknowledge"),
+    path("ack/<str:token>/", oncall.ack, name="ack"),
+    path("oncall/", oncall.roster_index, name="oncall"),
+    path("oncall/<int:site_id>/", oncall.roster_site, name="oncall-site"),
+    path("oncall/<int:site_id>/contacts/", oncall.contact_add, name="oncall-contact-add"),
+    path(
+        "oncall/<int:site_id>/contacts/<int:pk>/remove/",
+        oncall.contact_remove,
+        name="oncall-contact-remove",
+    ),
+    path("oncall/<int:site_id>/chains/<str:kind>/", oncall.chain_save, name="oncall-chain"),
+    path("oncall/<int:site_id>/settings/", oncall.site_save, name="oncall-settings"),
     path("reports/", reports.index, name="reports"),
     path("reports/reconciliation/", reports.reconciliation, name="report-reconciliation"),
     path("reports/register/", reports.register, name="report-register"),

@@ -85,6 +85,12 @@ def record_save(instance: Synced, before: Synced | None) -> None:
     _write(rows)
 
 
+def record_upserts(entries: list[SyncEntry]) -> None:
+    """Upserts of records no ``Synced`` model owns (fleet.oncall's ``alert_notice``), inside
+    the caller's transaction."""
+    _write([("upsert", entry) for entry in entries])
+
+
 def _moved_prescriptions(before: Participant, after: Participant) -> list[tuple[str, SyncEntry]]:
     sites = dict(
         Machine.objects.filter(pk__in=[before.machine_id, after.machine_id]).values_list(

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.timezone import now
 
-from fleet import anchors, lanes, moves, schema
+from fleet import anchors, lanes, moves, oncall, schema
 from fleet.models import (
     Alert,
     Event,
@@ -472,8 +472,44 @@ def _learn(batch: _Batch, event: Event) -> None:
                 kind=f"kiosk:{kind}",
                 message=f"{message} ({subject})" if subject else message,
                 created_at=event.created_at,
+                subject=subject[:100],
+                kiosk_alert_id=_kiosk_alert_id(payload.get("alert_id")),
             )
         )
+    elif event.type in ("alert.resolved", "alert.acknowledged"):
+        _kiosk_alert_ended(batch, event)
+
+
+def _kiosk_alert_id(value: Any) -> int | None:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 2**63:
+        return value
+    if isinstance(value, str) and _is_row_id(value):
+        return int(value)
+    return None
+
+
+def _kiosk_alert_ended(batch: _Batch, event: Event) -> None:
+    """The kiosk resolved (its cause cleared) or acknowledged (staff on site) one of its alerts
+    (subject ``alert:<kiosk id>``): the hub's copy stops escalating (fleet.oncall)."""
+    head, _, tail = str(event.payload.get("subject") or "").partition(":")
+    kiosk_id = _kiosk_alert_id(tail) if head == "alert" else None
+    if kiosk_id is None:
+        return
+    resolved = event.type == "alert.resolved"
+    at = now()
+    for pending in batch.alerts:  # raised in this same push, not stored yet
+        if pending.kiosk_alert_id == kiosk_id:
+            if resolved:
+                pending.resolved_at = at
+            else:
+                pending.acknowledged, pending.acknowledged_at = True, at
+            pending.escalation = Alert.Escalation.STOPPED
+    for alert in Alert.objects.filter(machine=batch.machine, kiosk_alert_id=kiosk_id):
+        if resolved:
+            oncall.resolve(alert, at, "resolved on the machine")
+        else:
+            actor = str(event.payload.get("actor") or "")
+            oncall.acknowledge(alert, at, role="site_staff", label="", via=f"kiosk {actor}"[:40])
 
 
 def _is_row_id(text: str) -> bool:

@@ -119,6 +119,21 @@ class Site(Synced):
         default=3, help_text="consecutive missed days that hold a prescription"
     )
     updated_at = models.DateTimeField(default=now)
+    # On call (fleet.oncall, docs/ON-CALL.md): hub-only settings, never pulled by kiosks.
+    offline_after_minutes = models.PositiveSmallIntegerField(
+        default=30,
+        db_default=30,
+        validators=[MinValueValidator(2), MaxValueValidator(24 * 60)],
+        help_text="a machine silent this long raises 'machine offline'",
+    )
+    webhook_url = models.URLField(
+        blank=True,
+        default="",
+        db_default="",
+        help_text="alerts are POSTed here as signed JSON (an SMS gateway)",
+    )
+    # The webhook's HMAC key, sealed like machine secrets (fleet.sealing).
+    webhook_secret_sealed = models.TextField(blank=True, default="", db_default="", editable=False)
 
     class Meta:
         ordering = ("name",)
@@ -150,6 +165,17 @@ class Site(Synced):
             "day_start_hour": self.day_start_hour,
             "missed_dose_days": self.missed_dose_days,
         }
+
+    def set_webhook_secret(self, secret: str) -> None:
+        self.webhook_secret_sealed = sealing.seal(secret, settings.HUB_SECRET_WRAP_KEY)
+
+    def webhook_secret(self) -> str:
+        if not self.webhook_secret_sealed:
+            return ""
+        return sealing.unseal_any(
+            self.webhook_secret_sealed,
+            [settings.HUB_SECRET_WRAP_KEY, *settings.HUB_SECRET_WRAP_KEY_FALLBACKS],
+        )
 
     def sync_entries(self) -> list[SyncEntry]:
         return [
@@ -785,6 +811,13 @@ class Nonce(models.Model):
 
 
 class Alert(models.Model):
+    class Escalation(models.TextChoices):
+        PENDING = "pending", "waiting for its first step"
+        RUNNING = "running", "escalating"
+        DONE = "done", "every step taken"
+        STOPPED = "stopped", "stopped (acknowledged or resolved)"
+        NONE = "none", "not escalated"
+
     machine = models.ForeignKey(
         Machine, on_delete=models.CASCADE, null=True, blank=True, related_name="alerts"
     )
@@ -793,13 +826,48 @@ class Alert(models.Model):
     created_at = models.DateTimeField(default=now)
     acknowledged = models.BooleanField(default=False)
     acknowledged_at = models.DateTimeField(null=True, blank=True)
+    # On call (fleet.oncall): the kiosk's own id of a kiosk alert (its alert.resolved maps back),
+    # the subject it names (lane:2), when it resolved, and the escalation's state.
+    kiosk_alert_id = models.BigIntegerField(null=True, blank=True)
+    subject = models.CharField(max_length=100, blank=True, default="", db_default="")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    escalation = models.CharField(
+        max_length=8,
+        choices=Escalation.choices,
+        default=Escalation.PENDING,
+        db_default=Escalation.NONE,  # a row written by SQL, not by the hub, is not escalated
+    )
+    steps_taken = models.PositiveSmallIntegerField(default=0, db_default=0)
+    next_step_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_by = models.ForeignKey(
+        "OnCallContact", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    acknowledged_by_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ("-created_at",)
-        indexes = [models.Index(fields=["machine", "acknowledged"], name="alert_open")]
+        indexes = [
+            models.Index(fields=["machine", "acknowledged"], name="alert_open"),
+            models.Index(fields=["machine", "kiosk_alert_id"], name="alert_kiosk_id"),
+            models.Index(
+                fields=["escalation", "next_step_at"],
+                name="alert_escalating",
+                condition=models.Q(escalation__in=["pending", "running"]),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.message}"
+
+    @property
+    def is_open(self) -> bool:
+        return not self.acknowledged and self.resolved_at is None
 
 
 class SyncException(models.Model):
@@ -849,3 +917,214 @@ class LaneStock(models.Model):
 
     def __str__(self) -> str:
         return f"lane {self.lane}: {self.stock}"
+
+
+# ---------------------------------------------------------------- on call (fleet.oncall)
+
+
+def _validate_timezone_or_blank(value: str) -> None:
+    if value:
+        _validate_timezone(value)
+
+
+class OnCallContact(models.Model):
+    """A person a site's alerts may reach: a hub user or a contact by name. Their name appears
+    only on signed-in staff pages and, as "first name + initial", on the site's kiosks."""
+
+    class Hours(models.TextChoices):
+        ALWAYS = "always", "Always"
+        WEEKDAYS = "weekdays", "Weekdays 08:00-17:00"
+        EVENINGS = "evenings", "Every day 17:00-23:00"
+        NIGHTS = "nights", "Nights 17:00-08:00 and weekends"
+        WEEKENDS = "weekends", "Weekends"
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="on_call")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="on_call",
+    )
+    name = models.CharField(max_length=100, blank=True, default="")
+    role = models.CharField(max_length=20)  # fleet.alert_kinds.ContactRole
+    email = models.EmailField(blank=True, default="")
+    phone = models.CharField(
+        max_length=32, blank=True, default="", help_text="for the SMS gateway, +15551234567"
+    )
+    hours = models.CharField(max_length=10, choices=Hours.choices, default=Hours.ALWAYS)
+    timezone = models.CharField(
+        max_length=64,
+        blank=True,
+        default="",
+        validators=[_validate_timezone_or_blank],
+        help_text="empty: the site's",
+    )
+    active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ("site", "role", "pk")
+        verbose_name = "on-call contact"
+
+    def __str__(self) -> str:
+        return f"on-call contact {self.pk} ({self.role})"
+
+    def full_name(self) -> str:
+        if self.user is not None:
+            return self.user.get_full_name() or self.user.get_username()
+        return self.name
+
+    @property
+    def label(self) -> str:
+        """First name and initial ("Maria L."): what a kiosk shows of who was told."""
+        parts = self.full_name().split()
+        if not parts:
+            return f"#{self.pk}"
+        if len(parts) == 1:
+            return parts[0]
+        return f"{parts[0]} {parts[-1][0].upper()}."
+
+    def zone(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.timezone or self.site.timezone)
+
+    def on_duty(self, at: datetime) -> bool:
+        local = at.astimezone(self.zone())
+        weekday = local.weekday() < 5
+        hour = local.hour
+        if self.hours == self.Hours.WEEKDAYS:
+            return weekday and 8 <= hour < 17
+        if self.hours == self.Hours.EVENINGS:
+            return 17 <= hour < 23
+        if self.hours == self.Hours.NIGHTS:
+            return not weekday or hour >= 17 or hour < 8
+        if self.hours == self.Hours.WEEKENDS:
+            return not weekday
+        return True
+
+
+class EscalationStep(models.Model):
+    """One step of a site's chain for a kind; a site with no rows for a kind uses
+    fleet.alert_kinds.DEFAULT_CHAINS."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="escalation_steps")
+    kind = models.CharField(max_length=20)  # fleet.alert_kinds.AlertKind
+    position = models.PositiveSmallIntegerField()
+    role = models.CharField(max_length=20)  # fleet.alert_kinds.ChainRole
+    after_minutes = models.PositiveSmallIntegerField(
+        validators=[MaxValueValidator(24 * 60)],
+        help_text="minutes after the previous step without an acknowledgement",
+    )
+
+    class Meta:
+        ordering = ("site", "kind", "position")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["site", "kind", "position"], name="escalation_step_once"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} step {self.position}: {self.role}"
+
+
+class Delivery(models.Model):
+    """One attempt to tell one person about one alert (or that its machine is back)."""
+
+    class Channel(models.TextChoices):
+        EMAIL = "email", "e-mail"
+        WEBHOOK = "webhook", "webhook"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "to send"
+        SENT = "sent", "sent"
+        FAILED = "failed", "failed"
+        GAVE_UP = "gave_up", "failed, no more tries"
+        CANCELLED = "cancelled", "not sent: the alert was acknowledged or resolved"
+
+    class Purpose(models.TextChoices):
+        ALERT = "alert", "alert"
+        BACK = "back", "machine back"
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="deliveries")
+    step = models.PositiveSmallIntegerField()
+    recipient = models.ForeignKey(
+        OnCallContact, on_delete=models.SET_NULL, null=True, related_name="deliveries"
+    )
+    channel = models.CharField(max_length=8, choices=Channel.choices)
+    purpose = models.CharField(max_length=8, choices=Purpose.choices, default=Purpose.ALERT)
+    attempt = models.PositiveSmallIntegerField(default=1)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    error = models.CharField(max_length=200, blank=True, default="")  # never personal data
+    due_at = models.DateTimeField(default=now)
+    at = models.DateTimeField(null=True, blank=True, help_text="when this attempt was made")
+
+    class Meta:
+        ordering = ("alert", "pk")
+        verbose_name_plural = "deliveries"
+        indexes = [
+            models.Index(
+                fields=["due_at"],
+                name="delivery_due",
+                condition=models.Q(status="pending"),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"alert {self.alert_id} step {self.step} {self.channel} #{self.attempt}"
+
+
+class AckToken(models.Model):
+    """The single-use row behind an acknowledgement link (fleet.oncall.ack_token): the signed
+    token names this row; the row binds it to one recipient and one alert."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="ack_tokens")
+    recipient = models.ForeignKey(OnCallContact, on_delete=models.CASCADE, related_name="+")
+    nonce = models.CharField(max_length=64, unique=True, default=secrets.token_hex)
+    created_at = models.DateTimeField(default=now)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"ack token {self.pk} for alert {self.alert_id}"
+
+
+class AlertLog(models.Model):
+    """The hub's audit of what happened to an alert: raised, sent, failed, escalated,
+    acknowledged, resolved, back. Ids only in ``detail``."""
+
+    class What(models.TextChoices):
+        RAISED = "raised", "raised"
+        SENT = "sent", "sent"
+        FAILED = "failed", "delivery failed"
+        GAVE_UP = "gave_up", "delivery given up"
+        ESCALATED = "escalated", "escalated to the next step"
+        NOBODY = "nobody", "nobody on duty for a step"
+        ACKNOWLEDGED = "acknowledged", "acknowledged"
+        ACK_REFUSED = "ack_refused", "acknowledgement link refused"
+        RESOLVED = "resolved", "resolved"
+        BACK = "back", "machine back"
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="log")
+    at = models.DateTimeField(default=now)
+    what = models.CharField(max_length=16, choices=What.choices)
+    step = models.PositiveSmallIntegerField(null=True, blank=True)
+    recipient = models.ForeignKey(
+        OnCallContact, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ("alert", "at", "pk")
+        verbose_name = "alert log entry"
+        verbose_name_plural = "alert log"
+
+    def __str__(self) -> str:
+        return f"alert {self.alert_id}: {self.what}"

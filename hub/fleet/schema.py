@@ -331,6 +331,7 @@ PAYLOAD = Shape(
             nullable=True,
         ),
         "kind": Text(50, nullable=True),
+        "alert_id": Int(1, BIGINT_MAX, nullable=True),  # alert.raised: the kiosk's own id
         "reason": Text(2000, nullable=True),
         "message": Text(2000, nullable=True),
         "subject": Text(200, nullable=True),

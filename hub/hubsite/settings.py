@@ -231,3 +231,28 @@ HUB_CHANGELOG_RETAIN = int(os.environ.get("HUB_CHANGELOG_RETAIN", "90"))  # days
 HUB_PULL_PAGE = 500  # changes per pull page
 HUB_PUSH_MAX_EVENTS = 1000  # events per push
 HUB_ENROLLMENT_CODE_HOURS = 72  # a one-time code expires after this
+
+# ---------------------------------------------------------------- on call (docs/ON-CALL.md)
+
+# Links in messages start with this (the hub's address as the people on call reach it).
+HUB_PUBLIC_URL = os.environ.get("HUB_PUBLIC_URL", "http://127.0.0.1:8800")
+HUB_ONCALL_ACK_HOURS = int(os.environ.get("HUB_ONCALL_ACK_HOURS", "24"))  # a link works this long
+HUB_ONCALL_RETRY_FIRST_MINUTES = 1  # a failed delivery is retried after 1, 2, 4, 8 ... minutes
+HUB_ONCALL_RETRY_MAX_MINUTES = 8
+HUB_ONCALL_MAX_ATTEMPTS = int(os.environ.get("HUB_ONCALL_MAX_ATTEMPTS", "5"))
+HUB_ONCALL_WEBHOOK_TIMEOUT = 10  # seconds
+# E-mail (Django's SMTP backend): HUB_EMAIL_HOST etc. Without a host, mail is written to the log
+# (console backend) so a development hub never mails anyone.
+EMAIL_HOST = os.environ.get("HUB_EMAIL_HOST", "")
+EMAIL_PORT = int(os.environ.get("HUB_EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("HUB_EMAIL_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("HUB_EMAIL_PASSWORD", "")
+EMAIL_USE_TLS = _flag("HUB_EMAIL_STARTTLS")
+EMAIL_USE_SSL = _flag("HUB_EMAIL_SSL")
+EMAIL_TIMEOUT = 15
+EMAIL_BACKEND = (
+    "django.core.mail.backends.smtp.EmailBackend"
+    if EMAIL_HOST
+    else "django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = os.environ.get("HUB_EMAIL_FROM", "hub@localhost")

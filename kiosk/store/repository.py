@@ -695,12 +695,14 @@ class Store:
         ).fetchone()
         if row:
             return False
-        details = {"kind": kind, "message": message}
+        details: dict[str, Any] = {"kind": kind, "message": message}
         with self.change(at, "system", "alert.raised", subject, details) as conn:
-            conn.execute(
+            cursor = conn.execute(
                 "INSERT INTO alerts (kind, subject, message, created_at) VALUES (?, ?, ?, ?)",
                 (kind, subject, message, to_text(at)),
             )
+            # The hub maps this alert's later alert.resolved / alert.acknowledged by it.
+            details["alert_id"] = int(cursor.lastrowid or 0)
         return True
 
     def open_alerts(self) -> list[tuple[int, str, str, str]]:

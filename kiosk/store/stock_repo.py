@@ -488,7 +488,7 @@ def raise_alert_in(
         "INSERT INTO alerts (kind, subject, message, created_at) VALUES (?, ?, ?, ?)",
         (kind, subject, message, to_text(at)),
     )
-    details = {"kind": kind, "message": message}
+    details: dict[str, Any] = {"kind": kind, "message": message, "alert_id": cursor.lastrowid}
     audit.append(conn, at, "system", "alert.raised", subject, details)
     outbox.add(conn, at, "alert.raised", {"actor": "system", "subject": subject, **details})
     return int(cursor.lastrowid)

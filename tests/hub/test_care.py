@@ -27,11 +27,12 @@ P, V, W, R, T, F, REP = (
     Action.VIEW_REPORTS,
 )
 PAUSE = Action.PAUSE_PRESCRIPTION
+ACK, ONCALL = Action.ACKNOWLEDGE_ALERTS, Action.MANAGE_ONCALL
 EXPECTED = {
     Role.PRESCRIBER: {P, V, W, PAUSE, T, REP},
-    Role.PHARMACIST: {P, V, Action.VERIFY_PRESCRIPTION, PAUSE, R, T, F, REP},
-    Role.NURSE: {P, V, R, F},
-    Role.PROGRAM_MANAGER: {P, V, F, REP},
+    Role.PHARMACIST: {P, V, Action.VERIFY_PRESCRIPTION, PAUSE, R, T, F, REP, ACK},
+    Role.NURSE: {P, V, R, F, ACK},
+    Role.PROGRAM_MANAGER: {P, V, F, REP, ACK, ONCALL},
     Role.VIEWER: {P, V},
 }
 

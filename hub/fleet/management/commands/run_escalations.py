@@ -1,0 +1,51 @@
+"""``manage.py run_escalations [--once | --every SECONDS]``: the on-call engine
+(fleet.oncall.escalate): heartbeats, escalation steps, deliveries and their retries. ``--once``
+runs one pass (the housekeeping timer, a cron); ``--every 30`` loops (the
+kiosk-hub-escalations service). Safe on several hosts at once (docs/ON-CALL.md)."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import close_old_connections
+
+from fleet import oncall
+
+
+class Command(BaseCommand):
+    help = "Escalate alerts, send and retry on-call messages, watch machines' heartbeats."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        group = parser.add_mutually_exclusive_group()
+        group.add_argument("--once", action="store_true", help="one pass, then exit (default)")
+        group.add_argument("--every", type=float, metavar="SECONDS", help="loop, one pass each")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        every = options["every"]
+        if every is None:
+            self._pass()
+            return
+        if every <= 0:
+            raise CommandError("--every needs a positive number of seconds")
+        stop = threading.Event()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: stop.set())
+        while not stop.is_set():
+            close_old_connections()
+            try:
+                self._pass()
+            except Exception as exc:  # a database restart must not end the service
+                self.stderr.write(f"escalations: pass failed: {type(exc).__name__}")
+            stop.wait(every)
+
+    def _pass(self) -> None:
+        summary = oncall.escalate()
+        if summary.steps or summary.sent or summary.failed or summary.offline or summary.back:
+            self.stdout.write(
+                f"steps {summary.steps} sent {summary.sent} failed {summary.failed}"
+                f" offline {summary.offline} back {summary.back}",
+            )
+            self.stdout.flush()
