@@ -607,3 +607,39 @@ def test_a_dose_given_at_one_machine_counts_at_the_other_once_synced(
         for conn, _, client, _ in kiosks:
             client.close()
             conn.close()
+
+
+def test_an_alert_raised_at_the_kiosk_is_escalated_and_the_kiosk_learns_who_was_told(
+    hub: Hub, tmp_path: Path
+) -> None:
+    """Issue 15 end to end across both sides: a door alert raised in the kiosk's store reaches
+    the hub with the next push, the escalation engine tells the site's on-call person, and the
+    kiosk's next pull brings back who was told (an ``alert_notice`` linked to its own alert)."""
+    from kiosk.domain.alerts import AlertKind
+    from kiosk.store.sync_repo import alert_notices
+
+    credentials, _ = machine_with_a_prescription(hub, tmp_path, "Night site", "kiosk-n", "P-9")
+    hub.shell(
+        "from fleet.models import Machine, OnCallContact\n"
+        f"m = Machine.objects.get(device_id={credentials.device_id!r})\n"
+        "OnCallContact(site=m.site, name='Maria Lopez', role='site_staff',"
+        " email='night@example.org').save()"
+    )
+    conn = connect(tmp_path / "kiosk.db", create_key_file(tmp_path / "db.key"))
+    store = Store(conn)
+    clock = SystemClock()
+    client = HubClient(hub.url, credentials, clock.now)
+    sync = SyncService(conn, client, clock)
+    try:
+        sync.run_once()
+        assert store.raise_alert(AlertKind.DOOR, "machine", "service door opened", clock.now())
+        [(alert_id, *_)] = store.open_alerts()
+        sync.run_once()  # the alert reaches the hub
+        hub.manage("run_escalations", "--once")
+        sync.run_once()  # who was told comes back
+        [notice] = alert_notices(conn)
+        assert notice.kiosk_alert_id == alert_id
+        assert [(p.label, p.role.value) for p in notice.told] == [("Maria L.", "site_staff")]
+    finally:
+        client.close()
+        conn.close()
