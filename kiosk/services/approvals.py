@@ -22,10 +22,13 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from hardware.ports import ControllerError, DispenserController
 from kiosk.domain import remote_approval as ra
 from kiosk.domain.remote_approval import ApprovalAction, ApprovalPolicy, Verdict
 from kiosk.services.clock import Clock
 from kiosk.services.errors import Refusal
+from kiosk.services.health import HealthService
+from kiosk.services.holds import HoldService
 from kiosk.services.pin_gate import LOCK_AFTER_FAILURES, EntryPoint, PinGate, PinLocked
 from kiosk.store import approvals_repo, audit, outbox, sync_repo
 from kiosk.store.approvals_repo import ApprovalRequest
@@ -256,3 +259,49 @@ class ApprovalsService:
         if found is None:
             raise ApprovalRefused("no such request")
         return found
+
+
+# ------------------------------------------------------------------ the kiosk's actions
+
+UNLOCK_SECONDS = 30
+
+
+def standard_performers(
+    store: Store,
+    clock: Clock,
+    health: HealthService,
+    controller: DispenserController,
+    holds: HoldService,
+) -> dict[ApprovalAction, Performer]:
+    """What this kiosk can carry out once approved. Witnessing from afar is not wired into
+    the participant flow yet, so it is never offered here."""
+
+    def clear(request: ApprovalRequest, actor: str) -> None:
+        health.clear_lockout(actor)  # still needs STATUS: door closed, switch reset
+
+    def unlock(request: ApprovalRequest, actor: str) -> None:
+        try:
+            controller.door_unlock(UNLOCK_SECONDS)
+        except ControllerError as exc:
+            raise Refusal("the controller did not unlock the door") from exc
+        details = {"seconds": UNLOCK_SECONDS, "request_id": request.request_id}
+        store.note(clock.now(), actor, "approval.door_unlocked", request.subject, details)
+
+    def release(request: ApprovalRequest, actor: str) -> None:
+        kind, _sep, hub_id = request.subject.partition(":")
+        local = (
+            sync_repo.prescription_by_hub_id(store.conn, hub_id) if kind == "prescription" else None
+        )
+        if local is None:
+            raise Refusal("that prescription is not on this machine")
+        try:
+            holds.release_approved(local.id, actor, "released with a remote approval")
+        except LookupError as exc:
+            raise Refusal("that prescription is not on hold") from exc
+
+    return {
+        ApprovalAction.CLEAR_DOOR_LOCKOUT: clear,
+        ApprovalAction.CLEAR_TAMPER_LOCKOUT: clear,
+        ApprovalAction.UNLOCK_SERVICE_DOOR: unlock,
+        ApprovalAction.RELEASE_HOLD: release,
+    }
