@@ -28,6 +28,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Participants", "care:participants", Action.VIEW_PARTICIPANTS),
     NavItem("Transfers", "care:transfers", Action.MANAGE_TRANSFERS),
     NavItem("Fleet", "care:fleet", Action.VIEW_FLEET),
+    NavItem("Approvals", "care:approvals", Action.APPROVE_REMOTE),
     NavItem("Reports", "care:reports", Action.VIEW_REPORTS),
 )
 

@@ -38,6 +38,7 @@ class Action(models.TextChoices):
     MANAGE_TRANSFERS = "manage_transfers", "Arrange transfers and guest doses"
     VIEW_FLEET = "view_fleet", "See the machines"
     VIEW_REPORTS = "view_reports", "See and export reports"
+    APPROVE_REMOTE = "approve_remote", "Approve kiosk actions from afar"
 
 
 # The actions that change something. A viewer holds none of them (tests/hub/test_care_roles.py).
@@ -48,6 +49,7 @@ WRITES: frozenset[Action] = frozenset(
         Action.PAUSE_PRESCRIPTION,
         Action.REVIEW_QUEUES,
         Action.MANAGE_TRANSFERS,
+        Action.APPROVE_REMOTE,
     }
 )
 
@@ -64,6 +66,9 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.PAUSE_PRESCRIPTION,
             Action.MANAGE_TRANSFERS,
             Action.VIEW_REPORTS,
+            # Which actions each role may approve at a site is the site's policy
+            # (care/approvals.py); this only opens the page.
+            Action.APPROVE_REMOTE,
         }
     ),
     Role.PHARMACIST: frozenset(
@@ -75,9 +80,10 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.MANAGE_TRANSFERS,
             Action.VIEW_FLEET,
             Action.VIEW_REPORTS,
+            Action.APPROVE_REMOTE,
         }
     ),
-    Role.NURSE: frozenset({*_READ, Action.REVIEW_QUEUES, Action.VIEW_FLEET}),
+    Role.NURSE: frozenset({*_READ, Action.REVIEW_QUEUES, Action.VIEW_FLEET, Action.APPROVE_REMOTE}),
     Role.PROGRAM_MANAGER: frozenset({*_READ, Action.VIEW_FLEET, Action.VIEW_REPORTS}),
     Role.VIEWER: frozenset(_READ),
 }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import models
 from fleet.models import Machine, Participant, Prescription, Site, StaffAccount
 
-from care.models import PrescriptionDraft
+from care.models import ApprovalRequest, PrescriptionDraft
 
 
 def site_of(obj: models.Model) -> Site | None:
@@ -18,6 +18,8 @@ def site_of(obj: models.Model) -> Site | None:
         return obj.machine.site
     if isinstance(obj, Prescription):
         return obj.participant.machine.site
+    if isinstance(obj, ApprovalRequest):
+        return obj.machine.site
     if isinstance(obj, PrescriptionDraft):
         return obj.participant.machine.site
     if isinstance(obj, StaffAccount):
@@ -34,4 +36,5 @@ SITE_PATHS: dict[type[models.Model], str] = {
     Participant: "machine__site",
     Prescription: "participant__machine__site",
     PrescriptionDraft: "participant__machine__site",
+    ApprovalRequest: "machine__site",
 }

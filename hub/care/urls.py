@@ -3,7 +3,7 @@
 from django.urls import path
 
 from care import views
-from care.pages import fleet, participants, prescriptions, queues, reports, transfers
+from care.pages import approvals, fleet, participants, prescriptions, queues, reports, transfers
 
 app_name = "care"
 
@@ -40,6 +40,9 @@ urlpatterns = [
     path("transfers/passes/<int:pk>/cancel/", transfers.cancel, name="guest-pass-cancel"),
     path("fleet/", fleet.fleet, name="fleet"),
     path("fleet/<int:machine_id>/", fleet.machine, name="fleet-machine"),
+    path("approvals/", approvals.index, name="approvals"),
+    path("approvals/<int:pk>/decide/", approvals.decide, name="approval-decide"),
+    path("approvals/phone/", approvals.phone, name="approval-phone"),
     path("reports/", reports.index, name="reports"),
     path("reports/reconciliation/", reports.reconciliation, name="report-reconciliation"),
     path("reports/register/", reports.register, name="report-register"),

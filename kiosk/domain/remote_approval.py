@@ -67,7 +67,7 @@ DEFAULT_POLICY: dict[ApprovalAction, tuple[str, ...]] = {
     ApprovalAction.RELEASE_HOLD: ("pharmacist", "prescriber"),
     ApprovalAction.WITNESS_DOSE: (),
 }
-APPROVER_ROLES = ("prescriber", "pharmacist", "nurse", "program_manager")
+APPROVER_ROLES = ("prescriber", "pharmacist", "nurse")  # the hub's clinical roles
 
 
 @dataclass(frozen=True)
@@ -122,6 +122,11 @@ class ApproverSeed:
 def new_challenge(randbelow: Callable[[int], int] = secrets.randbelow) -> str:
     """8 random digits (leading zeros kept)."""
     return f"{randbelow(10**CHALLENGE_DIGITS):0{CHALLENGE_DIGITS}d}"
+
+
+def new_seed(token_bytes: Callable[[int], bytes] = secrets.token_bytes) -> str:
+    """A clinician's seed: 160 random bits in base32 (what pyotp.random_base32 gives)."""
+    return base64.b32encode(token_bytes(20)).decode()
 
 
 def time_step(at: datetime) -> int:

@@ -27,10 +27,11 @@ P, V, W, R, T, F, REP = (
     Action.VIEW_REPORTS,
 )
 PAUSE = Action.PAUSE_PRESCRIPTION
+APP = Action.APPROVE_REMOTE
 EXPECTED = {
-    Role.PRESCRIBER: {P, V, W, PAUSE, T, REP},
-    Role.PHARMACIST: {P, V, Action.VERIFY_PRESCRIPTION, PAUSE, R, T, F, REP},
-    Role.NURSE: {P, V, R, F},
+    Role.PRESCRIBER: {P, V, W, PAUSE, T, REP, APP},
+    Role.PHARMACIST: {P, V, Action.VERIFY_PRESCRIPTION, PAUSE, R, T, F, REP, APP},
+    Role.NURSE: {P, V, R, F, APP},
     Role.PROGRAM_MANAGER: {P, V, F, REP},
     Role.VIEWER: {P, V},
 }
