@@ -286,6 +286,8 @@ def _used(machine: Machine, event: Event) -> None:
     if found is None:
         log.warning("machine %d: approval.used #%d for no request here", machine.pk, event.seq)
         return
+    if found.state == ApprovalRequest.State.USED:
+        return  # a request is used once; a later event about it changes nothing
     approver = None
     ref = _text(payload, "approver", 64) or ""
     kind, _sep, number = ref.partition(":")

@@ -201,9 +201,9 @@ class ApprovalsService:
             self._store.note(
                 now,
                 actor,
-                f"approval.{verdict.value}",
+                "approval.code_refused",
                 found.subject,
-                {"request_id": request_id, "how": "offline"},
+                {"request_id": request_id, "how": "offline", "verdict": verdict.value},
             )
             return ra.CodeChecked(verdict), None
         self._pins.count_success(ENTRY, actor=actor, context=context)

@@ -202,8 +202,9 @@ def test_offline_response_verifies_and_acts_once(
         "hub_user:7",
         made.request_id,
     )
-    # Replayed: the challenge was used.
+    # Replayed: the challenge was used (and the refusal is not another approval.used).
     assert service.check_code(made.request_id, code)[0].verdict is Verdict.USED
+    assert len(outbox(store, "approval.used")) == 1
 
 
 def test_the_seed_is_never_in_the_audit_or_the_outbox(
