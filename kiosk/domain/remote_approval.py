@@ -340,11 +340,18 @@ class CheckCode:
 
 
 @dataclass(frozen=True)
+class ActOnline:
+    """Carry out the approved request (the service answers ``Performed``)."""
+
+    request_id: str
+
+
+@dataclass(frozen=True)
 class Withdraw:
     request_id: str
 
 
-ApprovalEffect = SendRequest | CheckCode | Withdraw
+ApprovalEffect = SendRequest | CheckCode | ActOnline | Withdraw
 
 
 @dataclass(frozen=True)
@@ -362,6 +369,11 @@ class ApprovalState:
     attempts_left: int = 0
     locked_until: datetime | None = None
     effects: tuple[ApprovalEffect, ...] = field(default=(), compare=False)
+
+    @property
+    def polling(self) -> bool:
+        """The screen asks the service for the hub's decision (online, still open)."""
+        return self.step in (ApprovalStep.WAITING, ApprovalStep.TIMED_OUT)
 
     @property
     def keypad(self) -> bool:
@@ -412,7 +424,12 @@ def step(state: ApprovalState, event: ApprovalEvent, now: datetime) -> ApprovalS
             Decided(approved=approved, approver_label=label, reason=reason),
         ):
             if approved:
-                return replace(s, step=ApprovalStep.CHECKING, approver_label=label)
+                return replace(
+                    s,
+                    step=ApprovalStep.CHECKING,
+                    approver_label=label,
+                    effects=(ActOnline(state.request_id),),
+                )
             return replace(s, step=ApprovalStep.REFUSED, approver_label=label, reason=reason)
         case ((ApprovalStep.WAITING | ApprovalStep.TIMED_OUT), UsePhone()):
             return replace(s, step=ApprovalStep.CHALLENGE, problem=None)

@@ -193,6 +193,7 @@ def test_online_request_approved() -> None:
     assert state.step is ApprovalStep.WAITING and state.challenge == "04815162"
     state = ra.step(state, ra.Decided(True, "Maria L."), T0)
     assert state.step is ApprovalStep.CHECKING
+    assert state.effects == (ra.ActOnline("r-1"),)
     state = ra.step(state, ra.Performed(True), T0)
     assert state.step is ApprovalStep.APPROVED and state.approver_label == "Maria L."
 
