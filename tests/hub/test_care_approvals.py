@@ -284,3 +284,17 @@ def test_unreadable_requests_are_ignored_never_a_500(kiosk: Kiosk) -> None:
     response = kiosk.push(events)
     assert response.status_code == 200
     assert not ApprovalRequest.objects.exists()
+
+
+@pytest.mark.django_db
+def test_publish_approvers_gives_keys_before_they_are_needed(kiosk: Kiosk) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    nurse = _user("nurse", Role.NURSE, kiosk.machine.site)
+    _user("viewer", Role.VIEWER, kiosk.machine.site)
+    call_command("publish_approvers", stdout=StringIO())
+    assert list(ApproverKey.objects.values_list("user", flat=True)) == [nurse.pk]
+    keys = [c["key"] for c in _changes(kiosk, "approver_seed") if c["op"] == "upsert"]
+    assert keys == [str(nurse.pk)]
