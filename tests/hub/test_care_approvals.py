@@ -298,3 +298,20 @@ def test_publish_approvers_gives_keys_before_they_are_needed(kiosk: Kiosk) -> No
     assert list(ApproverKey.objects.values_list("user", flat=True)) == [nurse.pk]
     keys = [c["key"] for c in _changes(kiosk, "approver_seed") if c["op"] == "upsert"]
     assert keys == [str(nurse.pk)]
+
+
+@pytest.mark.django_db
+def test_the_admin_sets_a_sites_rule_and_lists_requests(kiosk: Kiosk) -> None:
+    site = kiosk.machine.site
+    root = User.objects.create_superuser("root", password=PASSWORD)
+    client = Client()
+    client.force_login(root)
+    assert client.get("/admin/care/remoteapprovalrule/add/").status_code == 200
+    response = client.post(
+        "/admin/care/remoteapprovalrule/add/",
+        {"site": site.pk, "action": "witness_dose", "roles": '["nurse"]'},
+    )
+    assert response.status_code == 302
+    assert approvals.site_policy(site).allows_role(ApprovalAction.WITNESS_DOSE, "nurse")
+    _request(kiosk)
+    assert client.get("/admin/care/approvalrequest/").status_code == 200
