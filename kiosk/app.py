@@ -33,6 +33,8 @@ from kiosk.store.repository import Store
 if TYPE_CHECKING:
     from hardware.emulators.controller import ControllerEmulator
     from hardware.emulators.fingerprint import FingerprintEmulator
+    from kiosk.services.approvals import ApprovalsService
+    from kiosk.services.holds import HoldService
     from kiosk.services.sync.thread import SyncThread
     from kiosk.ui.admin.context import AdminServices
     from kiosk.ui.background import Backend
@@ -329,19 +331,37 @@ def build_admin_services(runtime: Runtime) -> AdminServices:
 
     store, clock = runtime.store, runtime.clock
     staff = StaffService(store, clock)
+    holds = HoldService(store, clock)
     return AdminServices(
         staff=staff,
         logs=LogService(store, clock, staff),
         prescriptions=PrescriptionService(store, clock, staff),
         health=runtime.health,
         interaction=runtime.interaction,
-        holds=HoldService(store, clock),
+        holds=holds,
         participants=ParticipantService(store, runtime.sensor, clock, staff),
         stock=StockService(store, clock, staff),
         jam=JamRecovery(store, runtime.controller, clock, staff, runtime.health),
         reconciliation=ReconciliationService(store, clock, staff),
         sync=SyncFacade(store, runtime.sync),
         diagnostics=DiagnosticsService(runtime.config, store.conn, runtime.health, clock),
+        approvals=build_approvals(runtime, holds),
+    )
+
+
+def build_approvals(runtime: Runtime, holds: HoldService) -> ApprovalsService | None:
+    """Remote approvals, when the kiosk syncs with a hub (its device id binds the codes)."""
+    from kiosk.services.approvals import ApprovalsService, standard_performers
+    from kiosk.services.sync.credentials import credentials_path, load_credentials
+
+    if runtime.sync is None:
+        return None
+    path = credentials_path(runtime.config.data_dir)
+    device_id = load_credentials(path).device_id if path.exists() else None
+    store, clock = runtime.store, runtime.clock
+    performers = standard_performers(store, clock, runtime.health, runtime.controller, holds)
+    return ApprovalsService(
+        store, clock, device_id, performers=performers, wake=runtime.sync.sync_now
     )
 
 

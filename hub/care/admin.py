@@ -10,7 +10,7 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 from django.http import HttpRequest
 
-from care.models import CareAudit, Membership
+from care.models import ApprovalRequest, CareAudit, Membership, RemoteApprovalRule
 
 
 class MembershipInline(admin.TabularInline):
@@ -36,12 +36,8 @@ class MembershipAdmin(admin.ModelAdmin):
     autocomplete_fields = ("user",)
 
 
-@admin.register(CareAudit)
-class CareAuditAdmin(admin.ModelAdmin):
-    list_display = ("at", "user", "action", "site", "object_type", "object_id")
-    list_filter = ("action", "site")
-    search_fields = ("user__username", "object_id")
-    date_hierarchy = "at"
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records the admin shows and never changes."""
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -51,3 +47,28 @@ class CareAuditAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(CareAudit)
+class CareAuditAdmin(ReadOnlyAdmin):
+    list_display = ("at", "user", "action", "site", "object_type", "object_id")
+    list_filter = ("action", "site")
+    search_fields = ("user__username", "object_id")
+    date_hierarchy = "at"
+
+
+@admin.register(RemoteApprovalRule)
+class RemoteApprovalRuleAdmin(admin.ModelAdmin):
+    """A site's say on which care roles may approve an action from afar (saving republishes
+    the policy and the approvers' keys to the site's machines: care/approvals.py)."""
+
+    list_display = ("site", "action", "roles")
+    list_filter = ("site", "action")
+
+
+@admin.register(ApprovalRequest)
+class ApprovalRequestAdmin(ReadOnlyAdmin):
+    """Kiosk requests for remote approval, read-only (decided on /approvals/)."""
+
+    list_display = ("requested_at", "machine", "action", "requested_by", "state", "used_how")
+    list_filter = ("state", "action")

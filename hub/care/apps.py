@@ -7,6 +7,13 @@ class CareConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from care import audit
+        from fleet import changelog, ingest
+
+        from care import approvals, audit
 
         audit.connect_signals()
+        approvals.connect_signals()
+        if approvals.snapshot_entries not in changelog.SNAPSHOT_SOURCES:
+            changelog.SNAPSHOT_SOURCES.append(approvals.snapshot_entries)
+        if approvals.learn not in ingest.LEARNERS:
+            ingest.LEARNERS.append(approvals.learn)

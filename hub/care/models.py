@@ -6,10 +6,12 @@ Neither is synced to kiosks: they are the hub's own, so they do not derive from 
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
-from django.db import models
+from django.db import models, transaction
 from django.utils.timezone import now
-from fleet.models import Participant, Prescription, Site
+from fleet.models import Machine, Participant, Prescription, Site
 
 from care.roles import Role
 
@@ -87,6 +89,11 @@ class AuditAction(models.TextChoices):
     ONCALL_CONTACT_REMOVED = "oncall_contact_removed", "Took a person off a site's on-call roster"
     ONCALL_CHAIN_CHANGED = "oncall_chain_changed", "Changed a site's escalation chain"
     ONCALL_SITE_CHANGED = "oncall_site_changed", "Changed a site's on-call settings"
+    # Remote approvals (care/pages/approvals.py, care/approvals.py).
+    APPROVAL_APPROVED = "approval_approved", "Approved a kiosk action from afar"
+    APPROVAL_REFUSED = "approval_refused", "Refused a kiosk action asked from afar"
+    APPROVAL_CODE_GIVEN = "approval_code_given", "Gave an approval code by phone"
+    APPROVAL_USED = "approval_used", "A machine carried out an approved action"
 
 
 class CareAudit(models.Model):
@@ -254,3 +261,115 @@ class PrescriptionDraft(models.Model):
         "witnessed",
         "missed_dose_limit",
     )
+
+
+# ---------------------------------------------------------------- remote approvals
+# (care/approvals.py; the kiosk's side is kiosk/domain/remote_approval.py)
+
+
+class ApprovalActionChoice(models.TextChoices):
+    """The kiosk's ApprovalAction values (the wire's ``action``)."""
+
+    CLEAR_DOOR_LOCKOUT = "clear_door_lockout", "Clear a service-door lockout"
+    CLEAR_TAMPER_LOCKOUT = "clear_tamper_lockout", "Clear a tamper lockout"
+    UNLOCK_SERVICE_DOOR = "unlock_service_door", "Unlock the service door (jam)"
+    RELEASE_HOLD = "release_hold", "Release a missed-dose hold"
+    WITNESS_DOSE = "witness_dose", "Witness a dose"
+
+
+class RemoteApprovalRule(models.Model):
+    """A site's say on one action: which care roles may approve it from afar (none: the
+    action may not be approved remotely there). Without a row the default applies
+    (kiosk.domain.remote_approval.DEFAULT_POLICY)."""
+
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="approval_rules")
+    action = models.CharField(max_length=32, choices=ApprovalActionChoice.choices)
+    roles = models.JSONField(default=list, blank=True, help_text='e.g. ["nurse", "pharmacist"]')
+
+    class Meta:
+        verbose_name = "remote approval rule"
+        constraints = [
+            models.UniqueConstraint(fields=["site", "action"], name="approval_rule_per_action")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.site.name}: {self.action} by {', '.join(self.roles) or 'nobody'}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        from care import approvals
+
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            approvals.publish_site(self.site)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        from care import approvals
+
+        with transaction.atomic():
+            site = self.site
+            result = super().delete(*args, **kwargs)
+            approvals.publish_site(site)
+            return result
+
+
+class ApproverKey(models.Model):
+    """A clinician's seed for offline approvals: sealed at rest (fleet.sealing), delivered to
+    the kiosks of their sites as ``approver_seed`` records (stored encrypted there)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="approver_key"
+    )
+    seed_sealed = models.TextField(editable=False)
+    created_at = models.DateTimeField(default=now, editable=False)
+
+    def __str__(self) -> str:
+        return f"approver key of user {self.user_id}"
+
+
+class ApprovalRequest(models.Model):
+    """A kiosk's ``approval.requested`` event, and what became of it."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting"
+        APPROVED = "approved", "Approved"
+        REFUSED = "refused", "Refused"
+        USED = "used", "Carried out"
+        WITHDRAWN = "withdrawn", "Withdrawn at the machine"
+
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="approvals")
+    request_id = models.UUIDField(unique=True)
+    action = models.CharField(max_length=32, choices=ApprovalActionChoice.choices)
+    subject = models.CharField(max_length=200)
+    requested_by = models.CharField(max_length=64, help_text="staff:<kiosk id>")
+    challenge = models.CharField(max_length=8)
+    requested_at = models.DateTimeField(help_text="the kiosk's clock")
+    received_at = models.DateTimeField(default=now)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="approvals_decided",
+    )
+    decided_role = models.CharField(max_length=32, blank=True, default="")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True, default="")
+    used_at = models.DateTimeField(null=True, blank=True)
+    used_how = models.CharField(max_length=8, blank=True, default="")
+    used_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="approvals_used",
+        help_text="the approver the kiosk named",
+    )
+
+    class Meta:
+        ordering = ("-requested_at",)
+        indexes = [models.Index(fields=["state", "requested_at"], name="approval_state")]
+
+    def __str__(self) -> str:
+        return f"{self.action} at machine {self.machine_id} ({self.state})"

@@ -30,6 +30,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Fleet", "care:fleet", Action.VIEW_FLEET),
     NavItem("Alerts", "care:alerts", Action.VIEW_FLEET),
     NavItem("On call", "care:oncall", Action.MANAGE_ONCALL),
+    NavItem("Approvals", "care:approvals", Action.APPROVE_REMOTE),
     NavItem("Reports", "care:reports", Action.VIEW_REPORTS),
 )
 

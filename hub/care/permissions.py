@@ -40,6 +40,7 @@ class Action(models.TextChoices):
     VIEW_REPORTS = "view_reports", "See and export reports"
     ACKNOWLEDGE_ALERTS = "acknowledge_alerts", "Acknowledge alerts (stops their escalation)"
     MANAGE_ONCALL = "manage_oncall", "Set up the on-call roster and escalation chains"
+    APPROVE_REMOTE = "approve_remote", "Approve kiosk actions from afar"
 
 
 # The actions that change something. A viewer holds none of them (tests/hub/test_care_roles.py).
@@ -52,6 +53,7 @@ WRITES: frozenset[Action] = frozenset(
         Action.MANAGE_TRANSFERS,
         Action.ACKNOWLEDGE_ALERTS,
         Action.MANAGE_ONCALL,
+        Action.APPROVE_REMOTE,
     }
 )
 
@@ -68,6 +70,9 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.PAUSE_PRESCRIPTION,
             Action.MANAGE_TRANSFERS,
             Action.VIEW_REPORTS,
+            # Which actions each role may approve at a site is the site's policy
+            # (care/approvals.py); this only opens the page.
+            Action.APPROVE_REMOTE,
         }
     ),
     Role.PHARMACIST: frozenset(
@@ -80,10 +85,17 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.VIEW_FLEET,
             Action.VIEW_REPORTS,
             Action.ACKNOWLEDGE_ALERTS,
+            Action.APPROVE_REMOTE,
         }
     ),
     Role.NURSE: frozenset(
-        {*_READ, Action.REVIEW_QUEUES, Action.VIEW_FLEET, Action.ACKNOWLEDGE_ALERTS}
+        {
+            *_READ,
+            Action.REVIEW_QUEUES,
+            Action.VIEW_FLEET,
+            Action.ACKNOWLEDGE_ALERTS,
+            Action.APPROVE_REMOTE,
+        }
     ),
     Role.PROGRAM_MANAGER: frozenset(
         {

@@ -13,7 +13,7 @@ from fleet.models import (
     StaffAccount,
 )
 
-from care.models import PrescriptionDraft
+from care.models import ApprovalRequest, PrescriptionDraft
 
 
 def site_of(obj: models.Model) -> Site | None:
@@ -26,6 +26,8 @@ def site_of(obj: models.Model) -> Site | None:
         return obj.machine.site
     if isinstance(obj, Prescription):
         return obj.participant.machine.site
+    if isinstance(obj, ApprovalRequest):
+        return obj.machine.site
     if isinstance(obj, PrescriptionDraft):
         return obj.participant.machine.site
     if isinstance(obj, Alert):
@@ -46,4 +48,5 @@ SITE_PATHS: dict[type[models.Model], str] = {
     PrescriptionDraft: "participant__machine__site",
     Alert: "machine__site",
     OnCallContact: "site",
+    ApprovalRequest: "machine__site",
 }

@@ -3,7 +3,16 @@
 from django.urls import path
 
 from care import views
-from care.pages import fleet, oncall, participants, prescriptions, queues, reports, transfers
+from care.pages import (
+    approvals,
+    fleet,
+    oncall,
+    participants,
+    prescriptions,
+    queues,
+    reports,
+    transfers,
+)
 
 app_name = "care"
 
@@ -53,6 +62,9 @@ urlpatterns = [
     ),
     path("oncall/<int:site_id>/chains/<str:kind>/", oncall.chain_save, name="oncall-chain"),
     path("oncall/<int:site_id>/settings/", oncall.site_save, name="oncall-settings"),
+    path("approvals/", approvals.index, name="approvals"),
+    path("approvals/<int:pk>/decide/", approvals.decide, name="approval-decide"),
+    path("approvals/phone/", approvals.phone, name="approval-phone"),
     path("reports/", reports.index, name="reports"),
     path("reports/reconciliation/", reports.reconciliation, name="report-reconciliation"),
     path("reports/register/", reports.register, name="report-register"),

@@ -10,6 +10,7 @@ writers anyway.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -33,6 +34,10 @@ from fleet.models import (
 )
 
 _LOCK_KEY = 0x6875625F6C6F67  # "hub_log"
+
+# Records another app owns that a machine's snapshot must carry too (a callable per app,
+# registered in its AppConfig.ready: care's remote-approval policy and approver seeds).
+SNAPSHOT_SOURCES: list[Callable[[Machine], list[SyncEntry]]] = []
 
 
 def _lock() -> None:
@@ -58,6 +63,12 @@ def _write(rows: list[tuple[str, SyncEntry]]) -> None:
             data=entry.data if op == "upsert" else None,
             at=at,
         )
+
+
+def publish(rows: list[tuple[str, SyncEntry]]) -> None:
+    """Write change-log rows for records that are not ``Synced`` models (an app's own
+    records that kiosks pull); inside the change's transaction, like every writer."""
+    _write(rows)
 
 
 def _diff(before: list[SyncEntry], after: list[SyncEntry]) -> list[tuple[str, SyncEntry]]:
@@ -192,6 +203,8 @@ def snapshot_for(machine: Machine) -> dict[str, Any]:
             data = prescription.sync_data(by_id[prescription.participant_id])
             entries.append(SyncEntry("prescription", str(prescription.pk), data, 0, machine.pk))
         entries += _moves_for(machine)
+        for source in SNAPSHOT_SOURCES:
+            entries += source(machine)
     return {
         "cursor": cursor,
         "snapshot": True,

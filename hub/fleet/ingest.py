@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -443,6 +443,11 @@ class _Batch:
         Alert.objects.bulk_create(self.alerts)
 
 
+# Other apps that learn from a push's new events (registered in their AppConfig.ready); each
+# runs inside the push's transaction and must not raise for an event's content.
+LEARNERS: list[Callable[[Machine, list[Event]], None]] = []
+
+
 def _learn_all(machine: Machine, events: list[Event]) -> None:
     """Learn from a push's new events, in seq order."""
     if not events:
@@ -452,6 +457,8 @@ def _learn_all(machine: Machine, events: list[Event]) -> None:
         _learn(batch, event)
     batch.flush()
     moves.learn(machine, events)  # doses told to other machines, guest passes confirmed
+    for learner in LEARNERS:  # other apps' (care: remote approvals)
+        learner(machine, events)
 
 
 def _learn(batch: _Batch, event: Event) -> None:

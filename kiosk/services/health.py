@@ -544,10 +544,18 @@ class HealthService:
         """Staff of a role the site allows (``lockout.roles``; by default technician,
         pharmacist, admin) confirm the machine is closed and secure. Raises ``NotSecure``, or
         ``PinLocked`` while this PIN entry is locked."""
-        now = self._clock.now()
         staff = self._staff_for(pin)
         if staff is None:
             raise NotSecure(SecureRefusal.PIN_NOT_ACCEPTED)
+        self.clear_lockout(f"staff:{staff}")
+        log.info("staff %d confirmed the machine secure", staff)
+        return staff
+
+    def clear_lockout(self, actor: str) -> None:
+        """Lift the door and tamper lockouts once STATUS shows the machine closed: after a PIN
+        (``confirm_secure``) or a remote approval (``actor`` then names both people). Raises
+        ``NotSecure`` when the door is open, the switch tripped or the controller silent."""
+        now = self._clock.now()
         # Door and tamper events queued before the STATUS below are superseded by it: left
         # in the queue, an old "tripped" would latch the machine again right after staff
         # cleared it (seen on a loaded machine, where events wait longer).
@@ -562,11 +570,9 @@ class HealthService:
             raise NotSecure(SecureRefusal.TAMPER)
         names: list[str] = [f.value for f in LATCHED if f.value in self._store.flags()]
         alerts = tuple(FLAG_ALERTS[fault] for fault in LATCHED)
-        self._store.clear_flags(names, now, f"staff:{staff}", alerts)
+        self._store.clear_flags(names, now, actor, alerts)
         for fault in LATCHED:
             self._clear(fault)
-        log.info("staff %d confirmed the machine secure", staff)
-        return staff
 
     def _staff_for(self, pin: str) -> int | None:
         # The gate keeps its counts in the store, so this gate locks and audits exactly

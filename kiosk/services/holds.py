@@ -33,3 +33,11 @@ class HoldService:
             prescription_id, clean_text(reason), self._clock.now(), f"staff:{staff_id}"
         )
         log.info("prescription %d released by staff %d", prescription_id, staff_id)
+
+    def release_approved(self, prescription_id: int, actor: str, reason: str) -> None:
+        """Release a hold a remote approver allowed (kiosk.services.approvals): ``actor``
+        names the staff member here and the approver; the role check was the approver's."""
+        self._store.release_prescription(
+            prescription_id, clean_text(reason), self._clock.now(), actor
+        )
+        log.info("prescription %d released with a remote approval", prescription_id)

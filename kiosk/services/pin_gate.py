@@ -61,6 +61,7 @@ class EntryPoint(enum.Enum):
     CONFIRM_SECURE = "confirm_secure"  # clearing a service-door or tamper lockout
     SECOND_SIGNATURE = "second_signature"  # restock, waste: a second staff member signs
     NEW_PIN = "new_pin"  # a new PIN must be unique, so "taken" would be an oracle
+    APPROVAL_CODE = "approval_code"  # a remote approver's response code (remote_approval.py)
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,28 @@ class PinGate:
             return False
         self._failure(EntryPoint.NEW_PIN, now, actor, {})
         return True
+
+    # ------------------------------------------------------------ codes other than PINs
+
+    def refuse_if_locked(self, entry: EntryPoint, *, actor: str, context: str = "") -> None:
+        """Raise ``PinLocked`` while ``entry`` (or every entry) is locked: for a code that is
+        not a PIN (an approval response), checked by its caller under the same policy."""
+        details: dict[str, Any] = {"context": context} if context else {}
+        self._refuse_if_locked(entry, self._clock.now(), actor, details)
+
+    def count_failure(self, entry: EntryPoint, *, actor: str, context: str = "") -> int:
+        """A wrong code at ``entry``: counted, audited, alerted like a wrong PIN. Returns the
+        failures in a row; raises ``PinLocked`` when this one locks."""
+        details: dict[str, Any] = {"context": context} if context else {}
+        return self._failure(entry, self._clock.now(), actor, details)
+
+    def count_success(self, entry: EntryPoint, *, actor: str, context: str = "") -> None:
+        """A right code at ``entry``: its count starts again (audited)."""
+        details: dict[str, Any] = {"context": context} if context else {}
+        with self._store.change(
+            self._clock.now(), actor, "pin.accepted", entry.value, details
+        ) as c:
+            _write(c, entry.value, _Count())
 
     def seconds_locked(self, entry: EntryPoint) -> int:
         """Seconds until ``entry`` takes PINs again (0: it does now)."""

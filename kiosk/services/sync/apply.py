@@ -22,8 +22,10 @@ from typing import Any
 
 from kiosk.domain.model import PrescriptionStatus
 from kiosk.domain.permissions import Role
+from kiosk.domain.remote_approval import ApprovalAction
 from kiosk.domain.told import NoticeError, parse_notice
 from kiosk.services.sync.client import Change, ChangesPage
+from kiosk.store import approvals_repo
 from kiosk.store import sync_repo as repo
 from kiosk.store.db import Connection, transaction
 
@@ -39,6 +41,8 @@ KIND_ALIASES = {
     "dose_elsewhere": "dose_elsewhere",
     "guest_block": "guest_block",
     "alert_notice": "alert_notice",
+    "approval_decision": "approval_decision",
+    "approver_seed": "approver_seed",
 }
 PARTICIPANT_STATUSES = frozenset({"active", "inactive", "removed"})
 STAFF_EDITS = frozenset({"staff.pin_changed", "staff.activated", "staff.deactivated"})
@@ -488,6 +492,73 @@ def _apply_alert_notice(
         result.applied += 1
 
 
+# ------------------------------------------------------------------ remote approvals
+
+
+def _instant(value: Any, what: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ApplyError(f"{what} has a bad time") from exc
+    if moment.tzinfo is None:
+        raise ApplyError(f"{what} has a time without a zone")
+    return moment
+
+
+def _apply_approval_decision(
+    conn: Connection, change: Change, at: datetime, cursor: int, result: ApplyResult
+) -> None:
+    """The hub's decision on a request made here; the service acts on it (once, in time).
+    A decision about a request this kiosk never made is ignored."""
+    if change.op == "delete":
+        return
+    data = change.data
+    decision = str(_need(data, "decision"))
+    if decision not in ("approved", "refused"):
+        raise ApplyError(f"approval {change.key} has an unknown decision")
+    approver = _need(data, "approver")
+    if not isinstance(approver, dict):
+        raise ApplyError(f"approval {change.key} has no approver")
+    who = (int(_need(approver, "id")), str(_need(approver, "role")), str(_need(approver, "label")))
+    decided = _instant(_need(data, "at"), f"approval {change.key}")
+    expires = _instant(_need(data, "expires_at"), f"approval {change.key}")
+    reason = str(data.get("reason") or "")
+    if approvals_repo.set_decision(conn, change.key, decision, who, reason, decided, expires):
+        details = {"request_id": change.key, "decision": decision, "approver": f"hub_user:{who[0]}"}
+        details["approver_role"] = who[1]
+        repo.audit_from_hub(conn, at, "approval.decided", f"approval:{change.key}", details)
+        result.applied += 1
+
+
+def _apply_approver_seed(
+    conn: Connection, change: Change, at: datetime, cursor: int, result: ApplyResult
+) -> None:
+    """A clinician's key for offline approvals (stored encrypted; never logged or audited)."""
+    try:
+        user_id = int(change.key)
+    except ValueError as exc:
+        raise ApplyError("an approver seed has a bad key") from exc
+    subject = f"hub_user:{user_id}"
+    if change.op == "delete":
+        if approvals_repo.drop_seed(conn, user_id):
+            repo.audit_from_hub(conn, at, "sync.approver_seed.deleted", subject, {"op": "delete"})
+            result.applied += 1
+        return
+    data = change.data
+    actions = _need(data, "actions")
+    if not isinstance(actions, list):
+        raise ApplyError(f"approver seed {user_id} has a bad action list")
+    known = {a.value for a in ApprovalAction}
+    listed = [str(a) for a in actions if str(a) in known]
+    role = str(_need(data, "role"))
+    approvals_repo.put_seed(
+        conn, user_id, role, str(_need(data, "label")), str(_need(data, "seed")), listed, at
+    )
+    details = {"op": "upsert", "role": role, "actions": listed}
+    repo.audit_from_hub(conn, at, "sync.approver_seed.upsert", subject, details)
+    result.applied += 1
+
+
 _HANDLERS: dict[str, Callable[[Connection, Change, datetime, int, ApplyResult], None]] = {
     "participant": _apply_participant,
     "prescription": _apply_prescription,
@@ -496,6 +567,8 @@ _HANDLERS: dict[str, Callable[[Connection, Change, datetime, int, ApplyResult], 
     "dose_elsewhere": _apply_dose_elsewhere,
     "guest_block": _apply_guest_block,
     "alert_notice": _apply_alert_notice,
+    "approval_decision": _apply_approval_decision,
+    "approver_seed": _apply_approver_seed,
 }
 
 
@@ -521,6 +594,8 @@ def _tombstone_unseen(conn: Connection, at: datetime, cursor: int, result: Apply
     # A notice the hub no longer lists (its alert closed long ago, the log trimmed) goes.
     seen = repo.snapshot_keys(conn, "alert_notice")
     unseen += [("alert_notice", k) for k in repo.alert_notice_keys(conn) if k not in seen]
+    seen = repo.snapshot_keys(conn, "approver_seed")
+    unseen += [("approver_seed", k) for k in approvals_repo.seed_keys(conn) if k not in seen]
     for kind, key in unseen:
         if _has_unsent_edits(conn, kind, key):
             continue

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import httpx
 
+from kiosk.domain.remote_approval import VALIDITY
 from kiosk.services.clock import Clock, SystemClock
 from kiosk.services.sync.apply import ApplyError
 from kiosk.services.sync.backoff import backoff_delay
@@ -27,12 +28,15 @@ from kiosk.services.sync.credentials import (
     load_credentials,
 )
 from kiosk.services.sync.service import Hub, SyncReport, SyncService
-from kiosk.store import sync_repo
+from kiosk.store import approvals_repo, sync_repo
 from kiosk.store.db import Connection
 
 log = logging.getLogger("kiosk.sync")
 
 DEFAULT_INTERVAL = 60.0
+# While a remote approval waits for the hub's decision: ask every few seconds, so the kiosk
+# acts within seconds of the clinician's click (bench/bench_approval.py measures it).
+APPROVAL_POLL_INTERVAL = 2.0
 JOIN_SECONDS = 25.0  # one HTTP call's timeout and a little
 
 
@@ -46,6 +50,7 @@ class SyncThread(threading.Thread):
         interval: float = DEFAULT_INTERVAL,
         on_report: Callable[[SyncReport | None, BaseException | None], None] | None = None,
         backoff: Callable[[int, float | None], float] = backoff_delay,
+        approval_interval: float = APPROVAL_POLL_INTERVAL,
     ) -> None:
         super().__init__(name="kiosk-sync", daemon=True)
         self._open_connection = open_connection
@@ -54,6 +59,7 @@ class SyncThread(threading.Thread):
         self._interval = interval
         self._on_report = on_report
         self._backoff = backoff
+        self._approval_interval = approval_interval
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self.failures = 0  # consecutive failed rounds
@@ -106,6 +112,8 @@ class SyncThread(threading.Thread):
                         log.info("sync recovered after %d failed rounds", self.failures)
                     self.failures = 0
                     delay = 0.0 if report is not None and report.more else self._interval
+                    if delay > self._approval_interval and self._approval_pending(conn):
+                        delay = self._approval_interval
                 else:
                     if self.failures == 0:
                         log.warning("sync failed: %s", _describe(error))
@@ -127,6 +135,16 @@ class SyncThread(threading.Thread):
                     log.exception("closing the hub client")
             if conn is not None:
                 conn.close()
+
+    def _approval_pending(self, conn: Connection | None) -> bool:
+        if conn is None:
+            return False
+        try:
+            since = self._clock.now() - VALIDITY
+            return approvals_repo.pending_count(conn, since) > 0
+        except Exception:
+            log.exception("cannot read the pending approvals")
+            return False
 
     def _notify(self, report: SyncReport | None, error: BaseException | None) -> None:
         if self._on_report is None:

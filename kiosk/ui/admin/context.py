@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from kiosk.domain.model import SiteClock
+from kiosk.services.approvals import ApprovalsService
 from kiosk.services.clock import Clock
 from kiosk.services.diagnostics import DiagnosticsService
 from kiosk.services.errors import Refusal
@@ -43,6 +44,7 @@ class AdminServices:
     reconciliation: ReconciliationService
     sync: SyncFacade
     diagnostics: DiagnosticsService
+    approvals: ApprovalsService | None = None  # remote approvals (None: no hub configured)
 
 
 @dataclass

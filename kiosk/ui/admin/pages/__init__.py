@@ -8,6 +8,7 @@ from kiosk.ui.admin.pages.base import AdminPage
 
 def build_pages(ctx: AdminContext) -> list[AdminPage]:
     from kiosk.ui.admin.pages.alerts import AlertsPage
+    from kiosk.ui.admin.pages.approval import ApprovalPage
     from kiosk.ui.admin.pages.hardware import HardwarePage
     from kiosk.ui.admin.pages.jam import JamPage
     from kiosk.ui.admin.pages.lanes import LanesPage
@@ -22,6 +23,7 @@ def build_pages(ctx: AdminContext) -> list[AdminPage]:
         ParticipantsPage,
         LanesPage,
         JamPage,
+        ApprovalPage,
         ReconciliationPage,
         LogsPage,
         HardwarePage,
