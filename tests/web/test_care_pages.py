@@ -67,7 +67,9 @@ def test_a_prescriber_sees_the_write_link(
 ) -> None:
     sign_in(browser, live_server, "prescriber")
     assert _nav(browser)[0] == "Prescriptions"
+    before = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.LINK_TEXT, "New prescription").click()
+    wait_for_new_page(browser, before)
     assert _heading(browser) == "New prescription"
     check_accessible(browser, "prescription-new")
 

@@ -13,7 +13,7 @@ from fleet.models import Alert, Delivery, Machine, OnCallContact
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from tests.web.helpers import check_accessible, sign_in
+from tests.web.helpers import check_accessible, sign_in, wait_for_new_page
 
 
 def _roster(seeded: demo.Seeded) -> tuple[OnCallContact, Alert]:
@@ -51,7 +51,9 @@ def test_the_alerts_page_and_acknowledging_there(
     browser.get(f"{live_server.url}/alerts/")
     assert "Maria Lopez" in browser.find_element(By.TAG_NAME, "table").text
     check_accessible(browser, "alerts")
+    before = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, "table button[type=submit]").click()
+    wait_for_new_page(browser, before)  # a loaded machine: never read the old page
     assert "Acknowledged" in browser.find_element(By.CSS_SELECTOR, ".messages").text
     alert.refresh_from_db()
     assert alert.acknowledged
@@ -66,7 +68,9 @@ def test_the_acknowledgement_link_page(
     check_accessible(browser, "ack-link")
     alert.refresh_from_db()
     assert not alert.acknowledged  # a GET never acknowledges
+    before = browser.find_element(By.TAG_NAME, "html")
     browser.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    wait_for_new_page(browser, before)
     assert browser.find_element(By.TAG_NAME, "h1").text == "Acknowledged"
     alert.refresh_from_db()
     assert alert.acknowledged
