@@ -121,6 +121,7 @@ class SecurePanel(QWidget):
         self.ask.clicked.connect(lambda _checked=False: self._ask())
         buttons = QHBoxLayout()
         buttons.addWidget(self.closed, 1)
+        buttons.addWidget(self.ask, 1)  # beside Back: the PIN pad keeps its room
         buttons.addWidget(self.back)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -128,7 +129,6 @@ class SecurePanel(QWidget):
         layout.addWidget(self.steps)
         layout.addWidget(self.help)
         layout.addWidget(self.message)
-        layout.addWidget(self.ask)
         layout.addWidget(self.pad)
         layout.addLayout(buttons)
 
