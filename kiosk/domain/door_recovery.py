@@ -183,3 +183,16 @@ def relatched(
     if state is None or state.step is SecureStep.CLEARED:
         return start(faults, policy)
     return replace(state, latches=latches_in(faults), policy=policy, effects=())
+
+
+# The refusals after which staff who may not clear it can ask the on-call clinician instead.
+_ASK_AFTER = (SecureRefusal.PIN_NOT_ACCEPTED, SecureRefusal.LOCKED)
+
+
+def approval_subject(state: SecureState) -> str | None:
+    """What to ask the on-call clinician to approve ("tamper" or "door", the approval page's
+    subjects) once the PIN pad refused a PIN (a role that may not clear it, or locked);
+    None otherwise (a role that may clear it gets on with the steps)."""
+    if state.step is not SecureStep.ENTER_PIN or state.refusal not in _ASK_AFTER:
+        return None
+    return "tamper" if Latch.TAMPER in state.latches else "door"

@@ -69,6 +69,7 @@ class Prescription:
     # Dosing days whose doses are given at another machine (a guest pass the hub confirmed
     # with this machine): refused here that day, whatever the history says.
     away_days: frozenset[date] = frozenset()
+    hub_id: str | None = None  # the hub's id for a prescription it sent (remote approvals)
 
     @property
     def is_interval(self) -> bool:

@@ -39,6 +39,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from kiosk.domain.permissions import Permission, allowed
+
 CODE_DIGITS = 8
 CHALLENGE_DIGITS = 8
 VALIDITY = timedelta(minutes=10)
@@ -68,6 +70,26 @@ DEFAULT_POLICY: dict[ApprovalAction, tuple[str, ...]] = {
     ApprovalAction.WITNESS_DOSE: (),
 }
 APPROVER_ROLES = ("prescriber", "pharmacist", "nurse")  # the hub's clinical roles
+
+# What each action needs of the signed-in role to do it alone at the kiosk.
+NEEDS: dict[ApprovalAction, Permission] = {
+    ApprovalAction.CLEAR_DOOR_LOCKOUT: Permission.CONFIRM_SECURE,
+    ApprovalAction.CLEAR_TAMPER_LOCKOUT: Permission.CONFIRM_SECURE,
+    ApprovalAction.UNLOCK_SERVICE_DOOR: Permission.RESET_LANE,
+    ApprovalAction.RELEASE_HOLD: Permission.RELEASE_HOLD,
+    ApprovalAction.WITNESS_DOSE: Permission.WITNESS_DOSE,
+}
+
+
+def ask_instead(role: str, action: ApprovalAction) -> bool:
+    """``role`` may not do ``action`` alone: the screen offers to ask the on-call clinician."""
+    return not allowed(role, NEEDS[action])
+
+
+def hold_subject(hub_id: str | None) -> str | None:
+    """The approval subject for releasing a hold on a prescription: only one the hub knows
+    (the clinician approves it by its hub id); None for one entered at this kiosk only."""
+    return f"prescription:{hub_id}" if hub_id else None
 
 
 @dataclass(frozen=True)

@@ -340,6 +340,7 @@ class Store:
                 missed_dose_limit=row[17],
                 released_at=from_text(row[18]) if row[18] else None,
                 away_days=every | away.get(row[19], frozenset()),
+                hub_id=None if row[19] is None else str(row[19]),
             )
             for row in rows
         ]

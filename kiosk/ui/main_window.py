@@ -40,7 +40,13 @@ class MainWindow(QMainWindow):
         self.site = site
         self.admin_services = admin
         self.setWindowTitle(title)
-        self.view = ParticipantView(driver.send, self.open_staff_login if admin else None, contact)
+        self.view = ParticipantView(
+            driver.send,
+            self.open_staff_login if admin else None,
+            contact,
+            self.ask_on_call if admin else None,
+        )
+        self._ask_about: str | None = None  # after sign-in, the approval page about this
         self.login: LoginScreen | None = None
         self.panel: AdminPanel | None = None
         self.fit: ScreenFit | None = None
@@ -81,6 +87,13 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.login)
         self.pages.setCurrentWidget(self.login)
 
+    def ask_on_call(self, subject: str) -> None:
+        """A lockout's "Ask the on-call clinician": staff sign in (whoever asks is on record),
+        then the panel opens on the approval page about ``subject`` ("door", "tamper")."""
+        self.open_staff_login()
+        if self.login is not None:
+            self._ask_about = subject
+
     def _logged_in(self, session: StaffSession) -> None:
         assert self.admin_services is not None
         services = self.admin_services
@@ -93,6 +106,9 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.panel)
         self.pages.setCurrentWidget(self.panel)
         self._drop_login()
+        subject, self._ask_about = self._ask_about, None
+        if subject is not None:
+            self.panel.open_page_about("approval", subject)
 
     def _logged_out(self, session: StaffSession, reason: str) -> None:
         assert self.admin_services is not None
@@ -113,6 +129,7 @@ class MainWindow(QMainWindow):
             self.login = None
 
     def _back_to_participants(self) -> None:
+        self._ask_about = None
         self._drop_login()
         self.pages.setCurrentWidget(self.view)
         self.driver.resume()

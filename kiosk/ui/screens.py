@@ -166,15 +166,20 @@ class OutOfServiceScreen(QWidget):
     into the staff panel (hardware page, self-test, diagnostics, jam recovery)."""
 
     def __init__(
-        self, send: Callable[[flow.Event], None], on_staff: Callable[[], None] | None = None
+        self,
+        send: Callable[[flow.Event], None],
+        on_staff: Callable[[], None] | None = None,
+        on_ask: Callable[[str], None] | None = None,
     ) -> None:
+        """``on_ask(subject)``: a refused PIN's "Ask the on-call clinician" (sign in, then
+        the staff panel's approval page about the lockout)."""
         super().__init__()
         self.icon = IconWidget(160)
         self.headline = _label("headline")
         self.detail = _label("detail")
         self.note = _label("detail")
         self.reasons = _label("staffNote")
-        self.secure = SecurePanel(send)
+        self.secure = SecurePanel(send, on_ask)
         # Staff's controls here are 96 px high (participant targets need 90), so the steps,
         # the help, a refusal and the PIN pad fit a landscape screen too.
         compact = (
@@ -216,6 +221,7 @@ class ParticipantView(QStackedWidget):
         send: Callable[[flow.Event], None],
         on_staff: Callable[[], None] | None = None,
         contact: SiteContact | None = None,
+        on_ask: Callable[[str], None] | None = None,
     ) -> None:
         super().__init__()
         self.setObjectName("participantRoot")
@@ -224,7 +230,7 @@ class ParticipantView(QStackedWidget):
         self.idle = IdleScreen(lambda locale: send(flow.LanguageChosen(locale)), on_staff)
         self.message = MessageScreen()
         self.witness = WitnessScreen(send)
-        self.out_of_service = OutOfServiceScreen(send, on_staff)
+        self.out_of_service = OutOfServiceScreen(send, on_staff, on_ask)
         self.addWidget(self.idle)
         self.addWidget(self.message)
         self.addWidget(self.witness)

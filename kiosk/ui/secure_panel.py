@@ -95,8 +95,16 @@ def refusal_text(state: SecureState) -> str:
 class SecurePanel(QWidget):
     """Steps, a help line, the refusal, and the one control the step needs."""
 
-    def __init__(self, send: Callable[[dr.SecureEvent], None]) -> None:
+    def __init__(
+        self,
+        send: Callable[[dr.SecureEvent], None],
+        on_ask: Callable[[str], None] | None = None,
+    ) -> None:
+        """``on_ask(subject)``: staff sign in and the approval page opens about the lockout
+        ("door" or "tamper"); None where there is no staff panel."""
         super().__init__()
+        self._on_ask = on_ask
+        self._subject: str | None = None
         self.title = _label("detail")
         self.steps = StepList(len(STEP_TITLES), vertical=False, font_pt=theme.STAFF_PT)
         self.help = _label("staffNote")
@@ -107,8 +115,13 @@ class SecurePanel(QWidget):
         self.pad = PinPad(lambda pin: send(dr.PinEntered(pin)))
         self.back = QPushButton()
         self.back.clicked.connect(lambda _checked=False: send(dr.Back()))
+        self.ask = QPushButton()
+        self.ask.setObjectName("askOnCall")
+        self.ask.setStyleSheet(f"background: {ACCENT}; color: #000000; border-color: {ACCENT};")
+        self.ask.clicked.connect(lambda _checked=False: self._ask())
         buttons = QHBoxLayout()
         buttons.addWidget(self.closed, 1)
+        buttons.addWidget(self.ask, 1)  # beside Back: the PIN pad keeps its room
         buttons.addWidget(self.back)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -137,3 +150,10 @@ class SecurePanel(QWidget):
         self.pad.retranslate()
         self.back.setText(_("Back"))
         self.back.setVisible(state.step is SecureStep.ENTER_PIN)
+        self._subject = dr.approval_subject(state) if self._on_ask is not None else None
+        self.ask.setText(_("Ask the on-call clinician"))
+        self.ask.setVisible(self._subject is not None)
+
+    def _ask(self) -> None:
+        if self._on_ask is not None and self._subject is not None:
+            self._on_ask(self._subject)

@@ -33,6 +33,7 @@ from kiosk.domain.jam_recovery import (
     RecoveryStep,
 )
 from kiosk.domain.permissions import Permission
+from kiosk.domain.remote_approval import ApprovalAction, ask_instead
 from kiosk.i18n import N_, _
 from kiosk.services.jam import JamRecovery
 from kiosk.ui.admin.context import AdminContext
@@ -265,8 +266,14 @@ class JamPage(AdminPage):
             button.clicked.connect(lambda _checked=False, a=action: self.press(a))
             self.buttons[action] = button
             actions.addWidget(button, 0 if action is JamAction.CANCEL else 1)
+        # A role that may not unlock the service door asks the on-call clinician instead.
+        self.ask = QPushButton(_("Ask the on-call clinician"))
+        self.ask.setMinimumHeight(MIN_TARGET_PX)
+        self.ask.setStyleSheet(PRIMARY_STYLE)
+        self.ask.clicked.connect(lambda _checked=False: self._ask())
         left = QVBoxLayout()
         left.addWidget(self.help)
+        left.addWidget(self.ask)
         left.addWidget(self.failure)
         left.addWidget(self.countdown)
         left.addWidget(self.lane_label)
@@ -313,6 +320,10 @@ class JamPage(AdminPage):
     def show_subject(self, subject: str) -> None:
         """Opened from an alert about ``subject`` ("lane:2"): that lane is preselected."""
         self.send(jr.FromAlert(subject))
+
+    def _ask(self) -> None:
+        if self.ctx.open_page is not None:
+            self.ctx.open_page("approval", "jam")
 
     def press(self, action: JamAction) -> None:
         events: dict[JamAction, jr.StaffEvent] = {
@@ -380,6 +391,11 @@ class JamPage(AdminPage):
             button.setVisible(action in shown)
             button.setEnabled(action in enabled)
             button.setStyleSheet(PRIMARY_STYLE if action is primary else "")
+        self.ask.setVisible(
+            state.step in (RecoveryStep.CHOOSE_LANE, RecoveryStep.UNLOCK_DOOR)
+            and self.ctx.services.approvals is not None
+            and ask_instead(self.ctx.session.role, ApprovalAction.UNLOCK_SERVICE_DOOR)
+        )
         if state.door_deadline is not None:
             if not self._ticks.isActive():
                 self._ticks.start()

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 
 from kiosk.domain.model import Medication, Prescription
 from kiosk.domain.permissions import Permission
+from kiosk.domain.remote_approval import ApprovalAction, ask_instead, hold_subject
 from kiosk.domain.schedule import dosing_day
 from kiosk.i18n import PARTICIPANT_LOCALES, _, language_name
 from kiosk.services.decide import DecisionView
@@ -94,6 +95,7 @@ class ParticipantsPage(AdminPage):
             ("end", _("End selected"), self.end_prescription),
             ("hold", _("Hold all"), self.hold),
             ("release", _("Release selected"), self.release),
+            ("ask", _("Ask the on-call clinician to release"), self.ask_release),
             ("language", _("Set language"), self.set_language),
             ("enroll", _("Enroll a finger"), self.enroll),
             ("remove", _("Remove participant"), self.remove),
@@ -101,8 +103,13 @@ class ParticipantsPage(AdminPage):
             button = QPushButton(label)
             button.clicked.connect(lambda _checked=False, h=handler: h())
             self.buttons[key] = button
-        for key in ("add", "change", "end", "hold", "release"):
+        for key in ("add", "change", "end", "hold", "release", "ask"):
             actions.addWidget(self.buttons[key])
+        # A role that may not release a hold asks the on-call clinician instead.
+        self.buttons["ask"].setVisible(
+            ctx.services.approvals is not None
+            and ask_instead(ctx.session.role, ApprovalAction.RELEASE_HOLD)
+        )
         more = FlowLayout()
         more.addWidget(self.language)
         for key in ("language", "enroll", "remove"):
@@ -323,6 +330,22 @@ class ParticipantsPage(AdminPage):
             self.reason.text(),
         )
         self.ctx.run(lambda: service.release(session, rx.id, reason), self._done(_("Released.")))
+
+    def ask_release(self) -> None:
+        rx = self._selected_prescription()
+        if rx is None:
+            return
+        subject = hold_subject(rx.hub_id)
+        if subject is None:
+            self.ctx.show_message(
+                _(
+                    "This prescription was not sent by the hub, so the on-call clinician "
+                    "cannot approve its release from afar. Ask a nurse or pharmacist here."
+                ),
+                True,
+            )
+        elif self.ctx.open_page is not None:
+            self.ctx.open_page("approval", subject)
 
     def set_language(self) -> None:
         if self.current is None:
