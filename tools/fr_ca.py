@@ -772,4 +772,7 @@ FR: dict[object, object] = {
     "Witness this dose": "Être témoin de cette dose",
     "Your request went to the on-call clinician. Wait here for their answer. If the machine has no network, or nobody answers, phone them.": "Votre demande a été envoyée au clinicien de garde. Attendez sa réponse ici. Si l’appareil n’a pas de réseau ou si personne ne répond, appelez-le.",
     "the clinician": "le clinicien",
+    "Ask the on-call clinician to release": "Demander au clinicien de garde de lever la suspension",
+    "Ask the on-call clinician": "Demander au clinicien de garde",
+    "This prescription was not sent by the hub, so the on-call clinician cannot approve its release from afar. Ask a nurse or pharmacist here.": "Cette ordonnance n’a pas été envoyée par le serveur central : le clinicien de garde ne peut pas approuver sa levée à distance. Demandez à une infirmière ou à un pharmacien sur place.",
 }
