@@ -234,7 +234,7 @@ def bench() -> None:
     prefixes = [f"P-{n:03d}" for n in range(10, 150, 7)]  # ~10 participants each
     measure(
         client,
-        "/participants/?q=<code prefix> (as on this branch)",
+        "/participants/?q=<code prefix>",
         [f"/participants/?q={p}" for p in prefixes],
     )
 
