@@ -246,21 +246,7 @@ class PrescriptionDraft(models.Model):
     def __str__(self) -> str:
         return f"draft #{self.pk} for {self.participant_id}"  # ids only: no names
 
-    TERMS = (
-        "medication_name",
-        "medication_strength",
-        "medication_form",
-        "units_per_dose",
-        "windows",
-        "daily_max_units",
-        "start_date",
-        "end_date",
-        "interval_minutes",
-        "max_doses_per_day",
-        "accumulate",
-        "witnessed",
-        "missed_dose_limit",
-    )
+    TERMS = Prescription.TERMS  # the fields a draft carries, as a prescription has them
 
 
 # ---------------------------------------------------------------- remote approvals

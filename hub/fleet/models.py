@@ -425,6 +425,24 @@ class Prescription(Synced):
             f"#{self.pk} {self.medication_name} {self.medication_strength} for {self.participant}"
         )
 
+    # The terms a prescriber writes (a draft's fields, a copy's fields): one list for every
+    # place that copies a prescription (care drafts, transfers and guest days).
+    TERMS = (
+        "medication_name",
+        "medication_strength",
+        "medication_form",
+        "units_per_dose",
+        "windows",
+        "daily_max_units",
+        "start_date",
+        "end_date",
+        "interval_minutes",
+        "max_doses_per_day",
+        "accumulate",
+        "witnessed",
+        "missed_dose_limit",
+    )
+
     def sync_data(self, participant: Participant | None = None) -> dict[str, Any]:
         participant = participant or self.participant
         return {

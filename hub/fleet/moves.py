@@ -37,24 +37,7 @@ from fleet.models import (
 GUEST_BLOCKED = "guest.blocked"  # the home machine's acknowledgement of a guest_block
 OPEN_PRESCRIPTIONS = ("active", "on_hold")
 # Fields a copy of a prescription keeps (a transfer, a guest day).
-TERMS = (
-    "medication_name",
-    "medication_strength",
-    "medication_form",
-    "units_per_dose",
-    "windows",
-    "daily_max_units",
-    "start_date",
-    "end_date",
-    "interval_minutes",
-    "max_doses_per_day",
-    "accumulate",
-    "witnessed",
-    "missed_dose_limit",
-    "status",
-    "hold_reason",
-    "hold_kind",
-)
+TERMS = (*Prescription.TERMS, "status", "hold_reason", "hold_kind")
 
 
 class MoveRefused(Exception):
