@@ -29,6 +29,7 @@ class AlertKind(models.TextChoices):
     SYNC_BACKLOG = "sync_backlog", "The machine's records are not reaching the hub"
     MACHINE_OFFLINE = "machine_offline", "Machine offline"
     HELP_REQUESTED = "help_requested", "A participant is asking for help"
+    UPDATE_ROLLOUT_PAUSED = "update_rollout_paused", "A software rollout paused itself"
     OTHER = "other", "Something needs a look"
 
 
@@ -44,6 +45,7 @@ SEVERITY: dict[AlertKind, Severity] = {
     AlertKind.SYNC_BACKLOG: Severity.NORMAL,
     AlertKind.MACHINE_OFFLINE: Severity.HIGH,
     AlertKind.HELP_REQUESTED: Severity.HIGH,
+    AlertKind.UPDATE_ROLLOUT_PAUSED: Severity.NORMAL,
     AlertKind.OTHER: Severity.LOW,
 }
 
@@ -75,7 +77,8 @@ KIOSK_KINDS: dict[str, AlertKind] = {
     "help": AlertKind.HELP_REQUESTED,
 }
 
-# The hub's own alert kinds (fleet.ingest, fleet.anchors, fleet.oncall).
+# The hub's own alert kinds (fleet.ingest, fleet.anchors, fleet.oncall); fleet.rollouts stores
+# AlertKind.UPDATE_ROLLOUT_PAUSED's value itself.
 HUB_KINDS: dict[str, AlertKind] = {
     "event_quarantined": AlertKind.SYNC_BACKLOG,
     "event_gap": AlertKind.SYNC_BACKLOG,
@@ -147,4 +150,6 @@ DEFAULT_CHAINS: dict[AlertKind, tuple[Step, ...]] = {
     AlertKind.STORAGE_LOW: _chain(60, 240),
     AlertKind.SYNC_BACKLOG: _chain(60, 240),
     AlertKind.OTHER: _chain(120, 240),
+    # Nothing for site staff to do: the program manager decides to resume or cancel.
+    AlertKind.UPDATE_ROLLOUT_PAUSED: (Step(ChainRole.PROGRAM_MANAGER, 0),),
 }

@@ -7,6 +7,8 @@ class FleetConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from fleet import changelog
+        from fleet import changelog, rollouts
 
         changelog.connect_signals()
+        if rollouts.snapshot_entries not in changelog.SNAPSHOT_SOURCES:
+            changelog.SNAPSHOT_SOURCES.append(rollouts.snapshot_entries)

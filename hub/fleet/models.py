@@ -106,7 +106,13 @@ class Site(Synced):
     """A site's settings, pulled by each of its machines as ``setting`` records."""
 
     sync_kind = "setting"
-    SETTINGS = ("site_name", "timezone", "day_start_hour", "missed_dose_days")
+    SETTINGS = (
+        "site_name",
+        "timezone",
+        "day_start_hour",
+        "missed_dose_days",
+        "maintenance_hours",
+    )
 
     name = models.CharField(max_length=100, unique=True)
     timezone = models.CharField(
@@ -119,6 +125,10 @@ class Site(Synced):
         default=3, help_text="consecutive missed days that hold a prescription"
     )
     updated_at = models.DateTimeField(default=now)
+    # Software updates (docs/UPDATES.md): the kiosk switches to a new version only inside
+    # this window of site local time (it may wrap midnight); none = at any quiet moment.
+    maintenance_start = models.TimeField(null=True, blank=True)
+    maintenance_end = models.TimeField(null=True, blank=True)
     # On call (fleet.oncall, docs/ON-CALL.md): hub-only settings, never pulled by kiosks.
     offline_after_minutes = models.PositiveSmallIntegerField(
         default=30,
@@ -164,6 +174,17 @@ class Site(Synced):
             "timezone": self.timezone,
             "day_start_hour": self.day_start_hour,
             "missed_dose_days": self.missed_dose_days,
+            "maintenance_hours": self.maintenance_hours(),
+        }
+
+    def maintenance_hours(self) -> dict[str, str] | None:
+        """The ``maintenance_hours`` setting kiosks pull: ``{"start": "02:00", "end": "05:00"}``
+        in site local time, or None (any quiet moment)."""
+        if self.maintenance_start is None or self.maintenance_end is None:
+            return None
+        return {
+            "start": self.maintenance_start.strftime("%H:%M"),
+            "end": self.maintenance_end.strftime("%H:%M"),
         }
 
     def set_webhook_secret(self, secret: str) -> None:
@@ -1026,7 +1047,7 @@ class EscalationStep(models.Model):
     fleet.alert_kinds.DEFAULT_CHAINS."""
 
     site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="escalation_steps")
-    kind = models.CharField(max_length=20)  # fleet.alert_kinds.AlertKind
+    kind = models.CharField(max_length=32)  # fleet.alert_kinds.AlertKind
     position = models.PositiveSmallIntegerField()
     role = models.CharField(max_length=20)  # fleet.alert_kinds.ChainRole
     after_minutes = models.PositiveSmallIntegerField(
@@ -1146,3 +1167,14 @@ class AlertLog(models.Model):
 
     def __str__(self) -> str:
         return f"alert {self.alert_id}: {self.what}"
+
+
+# Software updates (issue 16): their own module, registered with this app from here.
+from fleet.models_updates import (  # noqa: E402, F401
+    Campaign,
+    CampaignLog,
+    CampaignMember,
+    MachineUpdate,
+    Release,
+    UpdateState,
+)

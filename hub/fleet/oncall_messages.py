@@ -21,7 +21,7 @@ from fleet.alert_kinds import SEVERITY, hub_kind
 from fleet.models import Alert, Delivery, OnCallContact
 
 # A subject travels only when it is a kind of id and a number ("lane:2", "prescription:14").
-_SAFE_SUBJECT = re.compile(r"^(lane|vend|medication|prescription|event):\d{1,18}$")
+_SAFE_SUBJECT = re.compile(r"^(lane|vend|medication|prescription|event|campaign):\d{1,18}$")
 
 SIGNATURE_HEADER = "X-Hub-Signature"
 TIMESTAMP_HEADER = "X-Hub-Timestamp"

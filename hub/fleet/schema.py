@@ -340,6 +340,35 @@ PAYLOAD = Shape(
         "to": Text(64, nullable=True),
     }
 )
+# The payload of ``update.state`` (docs/SYNC.md, "Software updates"): checked on top of PAYLOAD
+# for that type only (another type's ``state`` or ``detail`` means something else).
+UPDATE_STATES = (
+    "running",
+    "downloading",
+    "downloaded",
+    "refused",
+    "staged",
+    "switched",
+    "healthy",
+    "failed",
+    "rolled_back",
+)
+_VERSION = r"[0-9A-Za-z.+-]+"
+UPDATE_STATE = Shape(
+    {
+        "running": Text(64, min_length=1, pattern=_VERSION, meaning="a version"),
+        "target": Text(64, min_length=1, pattern=_VERSION, meaning="a version", nullable=True),
+        "state": Text(
+            16, pattern="|".join(UPDATE_STATES), meaning="one of " + ", ".join(UPDATE_STATES)
+        ),
+        "campaign_id": Int(1, BIGINT_MAX, nullable=True),
+        "detail": Text(200, nullable=True),
+        "bytes": Int(0, BIGINT_MAX, nullable=True),
+    },
+    ("running", "state"),
+)
+PAYLOAD_BY_TYPE: dict[str, Shape] = {"update.state": UPDATE_STATE}
+
 # The ``anchor`` object (fleet.anchors reads it with these).
 ANCHOR_ENTRIES = Int(0, BIGINT_MAX)
 ANCHOR_HEAD = Text(64, pattern=r"[0-9a-f]{64}", meaning="64 lowercase hex characters")
@@ -353,6 +382,10 @@ def event_problems(raw: dict[str, Any]) -> list[str]:
         problems.append("event.payload: an object expected")
     elif isinstance(payload, dict):
         problems += check(PAYLOAD, payload, "event.payload")
+        type_ = raw.get("type")
+        typed = PAYLOAD_BY_TYPE.get(type_) if isinstance(type_, str) else None
+        if typed is not None:
+            problems += check(typed, payload, "event.payload")
     problems += check_tree(raw, "event", MAX_EVENT_DEPTH)
     # One rule broken twice (declared and generic: a NUL in a reason) is said once.
     return [path.removeprefix("event.") for path in dict.fromkeys(problems)]

@@ -228,6 +228,11 @@ LOGGING = {
 HUB_CLOCK_SKEW_SECONDS = 300  # X-Timestamp farther than this from the hub's clock: 401
 HUB_NONCE_RETAIN_SECONDS = 15 * 60  # at least 10 minutes (> twice the allowed skew)
 HUB_CHANGELOG_RETAIN = int(os.environ.get("HUB_CHANGELOG_RETAIN", "90"))  # days
+
+# Software updates (docs/UPDATES.md): the signed TUF repository the hub serves (metadata/ and
+# targets/, written by tools/release.py) and the release keys publish_release signs with.
+UPDATES_REPOSITORY = Path(os.environ.get("HUB_UPDATES_REPOSITORY") or BASE_DIR / "var" / "updates")
+UPDATES_KEYS = Path(os.environ.get("HUB_UPDATES_KEYS") or BASE_DIR / "var" / "update-keys")
 HUB_PULL_PAGE = 500  # changes per pull page
 HUB_PUSH_MAX_EVENTS = 1000  # events per push
 HUB_ENROLLMENT_CODE_HOURS = 72  # a one-time code expires after this
