@@ -94,6 +94,14 @@ class AuditAction(models.TextChoices):
     APPROVAL_REFUSED = "approval_refused", "Refused a kiosk action asked from afar"
     APPROVAL_CODE_GIVEN = "approval_code_given", "Gave an approval code by phone"
     APPROVAL_USED = "approval_used", "A machine carried out an approved action"
+    # Software updates (care/pages/updates.py); the engine's own steps are fleet.CampaignLog rows.
+    RELEASE_REGISTERED = "release_registered", "Registered a software release"
+    CAMPAIGN_CREATED = "campaign_created", "Created a rollout campaign"
+    CAMPAIGN_STARTED = "campaign_started", "Started a rollout campaign"
+    CAMPAIGN_PAUSED = "campaign_paused", "Paused a rollout campaign"
+    CAMPAIGN_RESUMED = "campaign_resumed", "Resumed a rollout campaign"
+    CAMPAIGN_CANCELLED = "campaign_cancelled", "Cancelled a rollout campaign"
+    MAINTENANCE_HOURS_CHANGED = "maintenance_hours_changed", "Changed a site's maintenance hours"
 
 
 class CareAudit(models.Model):

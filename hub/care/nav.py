@@ -32,6 +32,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("On call", "care:oncall", Action.MANAGE_ONCALL),
     NavItem("Approvals", "care:approvals", Action.APPROVE_REMOTE),
     NavItem("Reports", "care:reports", Action.VIEW_REPORTS),
+    NavItem("Updates", "care:updates", Action.MANAGE_UPDATES),
 )
 
 

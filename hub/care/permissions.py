@@ -41,6 +41,7 @@ class Action(models.TextChoices):
     ACKNOWLEDGE_ALERTS = "acknowledge_alerts", "Acknowledge alerts (stops their escalation)"
     MANAGE_ONCALL = "manage_oncall", "Set up the on-call roster and escalation chains"
     APPROVE_REMOTE = "approve_remote", "Approve kiosk actions from afar"
+    MANAGE_UPDATES = "manage_updates", "Publish software releases and roll them out"
 
 
 # The actions that change something. A viewer holds none of them (tests/hub/test_care_roles.py).
@@ -54,6 +55,7 @@ WRITES: frozenset[Action] = frozenset(
         Action.ACKNOWLEDGE_ALERTS,
         Action.MANAGE_ONCALL,
         Action.APPROVE_REMOTE,
+        Action.MANAGE_UPDATES,
     }
 )
 
@@ -104,6 +106,9 @@ PERMISSIONS: dict[Role, frozenset[Action]] = {
             Action.VIEW_REPORTS,
             Action.ACKNOWLEDGE_ALERTS,
             Action.MANAGE_ONCALL,
+            # Releases and rollouts (care/pages/updates.py): a campaign only over sites where
+            # the person holds this.
+            Action.MANAGE_UPDATES,
         }
     ),
     Role.VIEWER: frozenset(_READ),

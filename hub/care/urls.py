@@ -12,6 +12,7 @@ from care.pages import (
     queues,
     reports,
     transfers,
+    updates,
 )
 
 app_name = "care"
@@ -70,4 +71,10 @@ urlpatterns = [
     path("reports/register/", reports.register, name="report-register"),
     path("reports/dispenses/", reports.dispense_log, name="report-dispenses"),
     path("reports/fhir/", reports.fhir_export, name="report-fhir"),
+    path("updates/", updates.index, name="updates"),
+    path("updates/releases/", updates.release_register, name="release-register"),
+    path("updates/campaigns/new/", updates.campaign_new, name="campaign-new"),
+    path("updates/campaigns/<int:pk>/", updates.campaign, name="campaign"),
+    path("updates/campaigns/<int:pk>/<str:action>/", updates.campaign_act, name="campaign-act"),
+    path("updates/sites/<int:site_id>/hours/", updates.maintenance, name="maintenance-hours"),
 ]

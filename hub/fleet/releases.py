@@ -87,12 +87,12 @@ def register(version: str, repo: Path, user: Any = None, notes: str = "",
              found: InRepository | None = None) -> Release:  # fmt: skip
     """Record a release whose targets are in ``repo``; refused unless newer than every one."""
     parsed = parse_version(version)
-    found = found or find(repo, version)
     with transaction.atomic():
         known = list(Release.objects.select_for_update().values_list("version", flat=True))
         newest = max((_parsed(v) for v in known), default=None)
         if newest is not None and parsed <= newest:
             raise ReleaseError(f"release {version} is not newer than {newest}: versions only go up")
+        found = found or find(repo, version)
         return Release.objects.create(
             version=version,
             published_at=timezone.now(),

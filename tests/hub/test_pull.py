@@ -20,6 +20,7 @@ SETTINGS = {
     "setting:timezone",
     "setting:day_start_hour",
     "setting:missed_dose_days",
+    "setting:maintenance_hours",  # None until the site sets a window (docs/SYNC.md, issue 16)
 }
 
 

@@ -33,6 +33,10 @@ def _publisher() -> Any:
 class Command(BaseCommand):
     help = "Sign a packaged build into the update repository and register the release."
 
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        # --version names the release here (docs/UPDATES.md), not Django's version.
+        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
+
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("onedir", type=Path, help="the packaged build (dist/kiosk)")
         parser.add_argument("--version", required=True, dest="release_version")

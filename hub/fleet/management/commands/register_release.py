@@ -16,6 +16,10 @@ from fleet import releases
 class Command(BaseCommand):
     help = "Register a release already in the update repository."
 
+    def create_parser(self, prog_name: str, subcommand: str, **kwargs: Any) -> CommandParser:
+        # --version names the release here (docs/UPDATES.md), not Django's version.
+        return super().create_parser(prog_name, subcommand, conflict_handler="resolve", **kwargs)
+
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--version", required=True, dest="release_version")
         parser.add_argument("--notes", default="", help="what changed, for staff")
