@@ -17,7 +17,10 @@ class ReleaseForm(forms.Form):
         help_text="For example 0.2.0. Versions only go up.",
     )
     notes = forms.CharField(
-        required=False, max_length=2000, label="What changed (for staff)", widget=forms.Textarea
+        required=False,
+        max_length=2000,
+        label="What changed (for staff)",
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
 
     def clean_version(self) -> str:
@@ -42,7 +45,9 @@ def _percents(text: str) -> list[int]:
 
 class CampaignForm(forms.Form):
     release = forms.ModelChoiceField(
-        queryset=Release.objects.filter(state=Release.State.PUBLISHED), label="Release"
+        queryset=Release.objects.filter(state=Release.State.PUBLISHED),
+        label="Release",
+        empty_label="Choose a release",
     )
     sites = forms.ModelMultipleChoiceField(
         queryset=Site.objects.none(),

@@ -13,7 +13,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from care import demo
+from care import demo, demo_updates
 
 
 class Command(BaseCommand):
@@ -31,6 +31,7 @@ class Command(BaseCommand):
         demo.seed_reports(seeded)
         demo.seed_fleet(seeded)
         demo.seed_queues(seeded)
+        demo_updates.seed_updates(seeded)
         self.stdout.write(f"site {seeded.site.name!r} and {seeded.other_site.name!r}")
         for username, (role, site_name, *_) in demo.USERS.items():
             where = site_name or "every site"
