@@ -13,8 +13,10 @@ from fleet.models import Campaign, CampaignMember, Machine, MachineUpdate, Relea
 
 from care.demo import Seeded
 
-RELEASES = (("0.1.0", 212_000_000, "The first release."), ("0.2.0", 214_500_000,
-            "Printer recovery after a paper jam; clearer words on the PIN pad."))  # fmt: skip
+RELEASES = (
+    ("0.1.0", 212_000_000, "The first release."),
+    ("0.2.0", 214_500_000, "Printer recovery after a paper jam; clearer words on the PIN pad."),
+)
 
 
 @transaction.atomic
@@ -25,10 +27,14 @@ def seed_updates(seeded: Seeded) -> None:
     for version, size, notes in RELEASES:
         Release.objects.get_or_create(
             version=version,
-            defaults={"bundle_bytes": size, "file_count": 1800, "notes": notes,
-                      "published_by": seeded.users["manager"],
-                      "published_at": now - timedelta(days=20 if version == "0.1.0" else 1)},
-        )  # fmt: skip
+            defaults={
+                "bundle_bytes": size,
+                "file_count": 1800,
+                "notes": notes,
+                "published_by": seeded.users["manager"],
+                "published_at": now - timedelta(days=20 if version == "0.1.0" else 1),
+            },
+        )
     machines = list(Machine.objects.filter(site__in=[seeded.site, seeded.other_site]))
     for machine in machines:
         if not machine.secret_sealed:  # demo machines never provisioned: the rollout needs it
@@ -36,8 +42,12 @@ def seed_updates(seeded: Seeded) -> None:
             machine.save(update_fields=["secret_sealed"])
         MachineUpdate.objects.get_or_create(
             machine=machine,
-            defaults={"running": "0.1.0", "last_state": "running", "last_at": now - timedelta(hours=3)},
-        )  # fmt: skip
+            defaults={
+                "running": "0.1.0",
+                "last_state": "running",
+                "last_at": now - timedelta(hours=3),
+            },
+        )
     campaign = Campaign.objects.create(
         release=Release.objects.get(version="0.2.0"),
         pilot_site=seeded.site,
@@ -48,16 +58,25 @@ def seed_updates(seeded: Seeded) -> None:
     )
     campaign.sites.set([seeded.site, seeded.other_site])
     campaign.log.create(what="created", user=seeded.users["manager"], at=now - timedelta(hours=2))
-    campaign_actions.act(campaign.pk, "start", seeded.users["manager"], now=now - timedelta(hours=2))
+    campaign_actions.act(
+        campaign.pk, "start", seeded.users["manager"], now=now - timedelta(hours=2)
+    )
     pilot = sorted(campaign.members.all(), key=lambda m: m.machine_id)
     _report(pilot[0], "healthy", "0.2.0", None, "", now - timedelta(minutes=50))
     if len(pilot) > 1:
-        _report(pilot[1], "rolled_back", "0.1.0", "0.2.0", "self-test: printer not found",
-                now - timedelta(minutes=20))  # fmt: skip
+        _report(
+            pilot[1],
+            "rolled_back",
+            "0.1.0",
+            "0.2.0",
+            "self-test: printer not found",
+            now - timedelta(minutes=20),
+        )
 
 
-def _report(member: CampaignMember, state: str, running: str, target: str | None, detail: str,
-            at: datetime) -> None:  # fmt: skip
+def _report(
+    member: CampaignMember, state: str, running: str, target: str | None, detail: str, at: datetime
+) -> None:
     MachineUpdate.objects.filter(machine_id=member.machine_id).update(
         running=running, target=target or "", last_state=state, last_detail=detail, last_at=at
     )

@@ -32,8 +32,9 @@ _MOVES: dict[str, tuple[tuple[str, ...], str, str]] = {
 ACTIONS = tuple(_MOVES)
 
 
-def act(campaign_id: int, action: str, user: Any, reason: str = "",
-        now: datetime | None = None) -> Campaign:  # fmt: skip
+def act(
+    campaign_id: int, action: str, user: Any, reason: str = "", now: datetime | None = None
+) -> Campaign:
     """Do ``action`` (one of ACTIONS) to a campaign; ``NotNow`` when its state forbids it."""
     now = now or timezone.now()
     allowed, becomes, what = _MOVES[action]
@@ -59,9 +60,13 @@ def act(campaign_id: int, action: str, user: Any, reason: str = "",
             campaign.finished_at = now
         campaign.save()
         CampaignLog.objects.create(
-            campaign=campaign, at=now, what=what, stage=campaign.stage, user=user,
+            campaign=campaign,
+            at=now,
+            what=what,
+            stage=campaign.stage,
+            user=user,
             detail={"reason": reason[:200]} if reason else {},
-        )  # fmt: skip
+        )
         if action == "start":
             rollouts.join(campaign, rollouts.stage_members(campaign), now)
         if action in ("resume", "cancel"):

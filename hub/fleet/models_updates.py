@@ -144,9 +144,7 @@ class CampaignMember(models.Model):
 
     class Meta:
         ordering = ("campaign", "stage", "machine")
-        constraints = [
-            models.UniqueConstraint(fields=["campaign", "machine"], name="member_once")
-        ]
+        constraints = [models.UniqueConstraint(fields=["campaign", "machine"], name="member_once")]
 
     def __str__(self) -> str:
         return f"{self.campaign_id}/{self.machine_id}"

@@ -83,8 +83,9 @@ def find(repo: Path, version: str) -> InRepository:
     return InRepository(sum(mine.values()), len(mine), (manifests or sorted(mine))[0])
 
 
-def register(version: str, repo: Path, user: Any = None, notes: str = "",
-             found: InRepository | None = None) -> Release:  # fmt: skip
+def register(
+    version: str, repo: Path, user: Any = None, notes: str = "", found: InRepository | None = None
+) -> Release:
     """Record a release whose targets are in ``repo``; refused unless newer than every one."""
     parsed = parse_version(version)
     with transaction.atomic():

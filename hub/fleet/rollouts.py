@@ -17,6 +17,7 @@ stage's soak ends or which failures count.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -85,7 +86,7 @@ def check_percents(percents: list[int]) -> str | None:
         return "at least one stage after the pilot (100 %)"
     if any(not 1 <= p <= 100 for p in percents):
         return "each stage is 1 to 100 %"
-    if any(b <= a for a, b in zip(percents, percents[1:], strict=False)):
+    if any(b <= a for a, b in itertools.pairwise(percents)):
         return "each stage must be larger than the one before"
     if percents[-1] != 100:
         return "the last stage must be 100 %"
@@ -105,9 +106,7 @@ def pilot(campaign: Campaign) -> set[int]:
     machines = Machine.objects.filter(revoked=False)
     if campaign.pilot_site_id is not None:
         return set(machines.filter(site_id=campaign.pilot_site_id).values_list("pk", flat=True))
-    return set(
-        machines.filter(pk__in=campaign.pilot_machines.all()).values_list("pk", flat=True)
-    )
+    return set(machines.filter(pk__in=campaign.pilot_machines.all()).values_list("pk", flat=True))
 
 
 def stage_members(campaign: Campaign, stage: int | None = None) -> set[int]:
@@ -194,9 +193,12 @@ def _step(campaign: Campaign, now: datetime, summary: Summary) -> None:
         campaign.finished_at = now
         campaign.save(update_fields=["state", "finished_at"])
         CampaignLog.objects.create(
-            campaign=campaign, at=now, what=CampaignLog.What.DONE, stage=campaign.stage,
+            campaign=campaign,
+            at=now,
+            what=CampaignLog.What.DONE,
+            stage=campaign.stage,
             detail=detail,
-        )  # fmt: skip
+        )
         summary.done.append(campaign.pk)
         log.info("campaign %s: done", campaign.pk)
         return
@@ -204,9 +206,12 @@ def _step(campaign: Campaign, now: datetime, summary: Summary) -> None:
     campaign.stage_started_at = campaign.failures_since = now
     campaign.save(update_fields=["stage", "stage_started_at", "failures_since"])
     CampaignLog.objects.create(
-        campaign=campaign, at=now, what=CampaignLog.What.ADVANCED, stage=campaign.stage,
+        campaign=campaign,
+        at=now,
+        what=CampaignLog.What.ADVANCED,
+        stage=campaign.stage,
         detail=detail,
-    )  # fmt: skip
+    )
     join(campaign, stage_members(campaign), now)
     summary.advanced.append(campaign.pk)
     log.info("campaign %s: stage %s", campaign.pk, campaign.stage)
@@ -260,9 +265,12 @@ def _auto_pause(campaign: Campaign, health: StageHealth, now: datetime) -> None:
     campaign.paused_reason = reason
     campaign.save(update_fields=["state", "paused_reason"])
     CampaignLog.objects.create(
-        campaign=campaign, at=now, what=CampaignLog.What.AUTO_PAUSED, stage=campaign.stage,
+        campaign=campaign,
+        at=now,
+        what=CampaignLog.What.AUTO_PAUSED,
+        stage=campaign.stage,
         detail={"failed": health.failed, "machines": health.machines},
-    )  # fmt: skip
+    )
     failing = (
         CampaignMember.objects.filter(campaign=campaign, failed_at__isnull=False)
         .order_by("-failed_at")
@@ -424,7 +432,7 @@ def _learn_member(
     ):
         # Already there (or installed from a USB stick): not a switch waiting for its check.
         member.healthy_at = member.healthy_at or received
-    elif target != version and running != version:
+    elif version not in (target, running):
         return  # about another release
     member.last_state = state
     member.last_at = received

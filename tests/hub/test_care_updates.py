@@ -101,8 +101,9 @@ def test_registering_releases_from_the_repository(
 def test_a_plain_targets_folder_is_enough_to_register(tmp_path: Path, db: None) -> None:
     (tmp_path / "targets" / "0.5.0").mkdir(parents=True)
     (tmp_path / "targets" / "0.5.0" / "bundle.tar").write_bytes(b"x" * 70)
-    call_command("register_release", "--version", "0.5.0", "--repository", str(tmp_path),
-                 stdout=StringIO())  # fmt: skip
+    call_command(
+        "register_release", "--version", "0.5.0", "--repository", str(tmp_path), stdout=StringIO()
+    )
     assert Release.objects.get().bundle_bytes == 70
 
 
@@ -144,15 +145,26 @@ def test_a_campaign_from_creation_to_cancel_is_audited(sites: tuple[Site, Site])
     page = manager.get(f"/updates/campaigns/{campaign.pk}/")
     assert page.status_code == 200 and b"Start the pilot" in page.content
 
-    for action, state in [("start", "running"), ("pause", "paused"), ("resume", "running"),
-                          ("cancel", "cancelled")]:  # fmt: skip
+    for action, state in [
+        ("start", "running"),
+        ("pause", "paused"),
+        ("resume", "running"),
+        ("cancel", "cancelled"),
+    ]:
         assert manager.post(f"/updates/campaigns/{campaign.pk}/{action}/").status_code == 302
         campaign.refresh_from_db()
         assert campaign.state == state
     assert list(
-        CareAudit.objects.filter(action__startswith="campaign_").order_by("pk").values_list("action", flat=True)
-    ) == ["campaign_created", "campaign_started", "campaign_paused", "campaign_resumed",
-          "campaign_cancelled"]  # fmt: skip
+        CareAudit.objects.filter(action__startswith="campaign_")
+        .order_by("pk")
+        .values_list("action", flat=True)
+    ) == [
+        "campaign_created",
+        "campaign_started",
+        "campaign_paused",
+        "campaign_resumed",
+        "campaign_cancelled",
+    ]
     page = manager.get(f"/updates/campaigns/{campaign.pk}/").content.decode()
     assert "Cancelled" in page and "by Manager Lee" in page
     stale = manager.post(f"/updates/campaigns/{campaign.pk}/resume/", follow=True)

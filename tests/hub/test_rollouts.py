@@ -3,6 +3,7 @@ auto-pause, the offers and tombstones kiosks pull, and what ``update.state`` eve
 
 from __future__ import annotations
 
+import itertools
 from datetime import timedelta
 from typing import Any
 
@@ -48,7 +49,7 @@ def test_stages_are_stable_and_each_holds_the_one_before(
         for stage in range(len(percents) + 1)
     ]
     assert stages[0] == pilot
-    for before, after in zip(stages, stages[1:], strict=False):
+    for before, after in itertools.pairwise(stages):
         assert before <= after
     assert stages[-1] == population | pilot  # the last stage is 100 %
     # A machine's membership is its own: more machines in the fleet move nobody out or in.
@@ -101,8 +102,8 @@ def _campaign(site: Site, pilot: list[Machine], **fields: Any) -> Campaign:
 def _report(machine: Machine, state: str, running: str, target: str | None, campaign: int) -> None:
     payload = {"running": running, "target": target, "state": state, "campaign_id": campaign}
     rollouts.learn(
-        machine, [Event(machine=machine, type="update.state", payload=payload,
-                        created_at=timezone.now())]  # fmt: skip
+        machine,
+        [Event(machine=machine, type="update.state", payload=payload, created_at=timezone.now())],
     )
 
 
@@ -219,8 +220,12 @@ def test_offers_and_tombstones_reach_the_kiosk_in_pulls_and_snapshots(kiosk: Kio
     campaign = _campaign(machine.site, [machine])
     campaign_actions.act(campaign.pk, "start", None)
     cursor, changes, _ = kiosk.pull_all(cursor)
-    offer = {"kind": "update_offer", "op": "upsert", "key": "current",
-             "data": {"version": "0.2.0", "campaign_id": campaign.pk}}  # fmt: skip
+    offer = {
+        "kind": "update_offer",
+        "op": "upsert",
+        "key": "current",
+        "data": {"version": "0.2.0", "campaign_id": campaign.pk},
+    }
     assert changes == [offer]
 
     snapshot = kiosk.pull(10**9).json()  # a cursor past the head: a snapshot
@@ -234,17 +239,25 @@ def test_offers_and_tombstones_reach_the_kiosk_in_pulls_and_snapshots(kiosk: Kio
 
 
 def _state(**payload: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {"running": "0.1.0", "target": "0.2.0", "state": "downloading",
-                            "campaign_id": None, "detail": None, "bytes": 1024}  # fmt: skip
+    base: dict[str, Any] = {
+        "running": "0.1.0",
+        "target": "0.2.0",
+        "state": "downloading",
+        "campaign_id": None,
+        "detail": None,
+        "bytes": 1024,
+    }
     base.update(payload)
     return base
 
 
 def test_update_state_events_say_what_each_machine_runs(kiosk: Kiosk) -> None:
-    reply = kiosk.push([
-        event(1, "update.state", _state(state="running", target=None, bytes=None)),
-        event(2, "update.state", _state(state="rolled_back", detail="self-test: printer")),
-    ])  # fmt: skip
+    reply = kiosk.push(
+        [
+            event(1, "update.state", _state(state="running", target=None, bytes=None)),
+            event(2, "update.state", _state(state="rolled_back", detail="self-test: printer")),
+        ]
+    )
     assert reply.json() == {"stored_through": 2, "quarantined": []}
     update = MachineUpdate.objects.get(machine=kiosk.machine)
     assert (update.running, update.target, update.last_state) == ("0.1.0", "0.2.0", "rolled_back")
@@ -264,7 +277,9 @@ def test_update_state_events_say_what_each_machine_runs(kiosk: Kiosk) -> None:
         ({"state": "running"}, "payload.running: missing"),
     ],
 )
-def test_a_bad_update_state_is_quarantined(kiosk: Kiosk, payload: dict[str, Any], rule: str) -> None:
+def test_a_bad_update_state_is_quarantined(
+    kiosk: Kiosk, payload: dict[str, Any], rule: str
+) -> None:
     reply = kiosk.push([event(1, "update.state", payload), event(2)])
     assert reply.status_code == 200
     assert reply.json()["stored_through"] == 2  # the queue moves on

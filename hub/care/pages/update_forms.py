@@ -36,7 +36,9 @@ def _percents(text: str) -> list[int]:
     try:
         values = [int(part) for part in text.replace("%", "").replace(" ", "").split(",") if part]
     except ValueError:
-        raise forms.ValidationError("Whole numbers separated by commas, e.g. 10, 50, 100.") from None
+        raise forms.ValidationError(
+            "Whole numbers separated by commas, e.g. 10, 50, 100."
+        ) from None
     problem = rollouts.check_percents(values)
     if problem:
         raise forms.ValidationError(f"The stages: {problem}.")
@@ -118,9 +120,7 @@ class CampaignForm(forms.Form):
 
 
 class MaintenanceForm(forms.Form):
-    any_time = forms.BooleanField(
-        required=False, label="No set hours: update at any quiet moment"
-    )
+    any_time = forms.BooleanField(required=False, label="No set hours: update at any quiet moment")
     start = forms.TimeField(
         required=False,
         label="From (site time)",
@@ -143,4 +143,3 @@ class MaintenanceForm(forms.Form):
         if start == end:
             raise forms.ValidationError("From and Until must differ.")
         return data
-

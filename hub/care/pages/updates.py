@@ -84,11 +84,18 @@ def release_register(request: HttpRequest) -> HttpResponse:
     try:
         with transaction.atomic():
             release = releases.register(
-                version, Path(settings.UPDATES_REPOSITORY), user=request.user,
+                version,
+                Path(settings.UPDATES_REPOSITORY),
+                user=request.user,
                 notes=form.cleaned_data["notes"],
-            )  # fmt: skip
-            audit.record(request, AuditAction.RELEASE_REGISTERED, obj=release,
-                         release=release.pk, version=release.version)  # fmt: skip
+            )
+            audit.record(
+                request,
+                AuditAction.RELEASE_REGISTERED,
+                obj=release,
+                release=release.pk,
+                version=release.version,
+            )
     except releases.ReleaseError as exc:
         form.add_error("version", str(exc))
         return _index_page(request, form, status=400)
@@ -102,9 +109,7 @@ def release_register(request: HttpRequest) -> HttpResponse:
 @requires(Action.MANAGE_UPDATES)
 def campaign_new(request: HttpRequest) -> HttpResponse:
     sites = _my_sites(request)
-    machines = list(
-        Machine.objects.filter(site__in=sites, revoked=False).select_related("site")
-    )
+    machines = list(Machine.objects.filter(site__in=sites, revoked=False).select_related("site"))
     form = CampaignForm(request.POST or None, sites=sites, machines=machines)
     if request.method != "POST" or not form.is_valid():
         status = 400 if request.method == "POST" else 200
@@ -124,9 +129,14 @@ def campaign_new(request: HttpRequest) -> HttpResponse:
         campaign.sites.set(data["sites"])
         campaign.pilot_machines.set(data["pilot_machines"])
         campaign.log.create(what="created", user=request.user)
-        audit.record(request, AuditAction.CAMPAIGN_CREATED, campaign=campaign.pk,
-                     release=campaign.release_id, sites=[s.pk for s in data["sites"]],
-                     percents=campaign.percents)  # fmt: skip
+        audit.record(
+            request,
+            AuditAction.CAMPAIGN_CREATED,
+            campaign=campaign.pk,
+            release=campaign.release_id,
+            sites=[s.pk for s in data["sites"]],
+            percents=campaign.percents,
+        )
     messages.success(request, "Campaign created. Start it when you are ready.")
     return redirect("care:campaign", pk=campaign.pk)
 
@@ -167,23 +177,27 @@ def _campaign_context(campaign: Campaign) -> dict[str, Any]:
             "machines": len(machines),
             "new": len(machines - previous),
             "current": reached and index == campaign.stage,
-            "passed": reached and index < campaign.stage or campaign.state == "done",
+            "passed": (reached and index < campaign.stage) or campaign.state == "done",
         }
         if row["current"]:
             health = rollouts.stage_health(campaign, machines)
             row.update(healthy=health.healthy, failed=health.failed, waiting=health.waiting)
         stages.append(row)
         previous = machines
-    members = {
-        m.machine_id: m for m in CampaignMember.objects.filter(campaign=campaign)
-    }
+    members = {m.machine_id: m for m in CampaignMember.objects.filter(campaign=campaign)}
     updates = {u.machine_id: u for u in MachineUpdate.objects.filter(machine_id__in=everyone)}
     rows = []
     for machine in Machine.objects.filter(pk__in=everyone).select_related("site"):
         member = members.get(machine.pk)
         update = updates.get(machine.pk)
-        rows.append({"machine": machine, "member": member, "update": update,
-                     "stage": campaign.stage_label(member.stage) if member else "—"})  # fmt: skip
+        rows.append(
+            {
+                "machine": machine,
+                "member": member,
+                "update": update,
+                "stage": campaign.stage_label(member.stage) if member else "—",
+            }
+        )
     rows.sort(key=lambda r: (r["member"] is None, r["machine"].site.name, r["machine"].name))
     return {
         "campaign": campaign,
@@ -191,10 +205,14 @@ def _campaign_context(campaign: Campaign) -> dict[str, Any]:
         "rows": rows,
         "buttons": _BUTTONS.get(campaign.state, []),
         "history": [
-            {"at": h.at, "what": h.get_what_display(), "stage": campaign.stage_label(h.stage),
-             "who": (h.user.get_full_name() or h.user.get_username()) if h.user else ""}
+            {
+                "at": h.at,
+                "what": h.get_what_display(),
+                "stage": campaign.stage_label(h.stage),
+                "who": (h.user.get_full_name() or h.user.get_username()) if h.user else "",
+            }
             for h in campaign.log.select_related("user").order_by("at", "pk")
-        ],  # fmt: skip
+        ],
     }
 
 
@@ -208,8 +226,13 @@ def campaign_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
     try:
         with transaction.atomic():
             campaign = campaign_actions.act(campaign.pk, action, request.user, reason)
-            audit.record(request, _AUDITED[action], campaign=campaign.pk,
-                         release=campaign.release_id, stage=campaign.stage)  # fmt: skip
+            audit.record(
+                request,
+                _AUDITED[action],
+                campaign=campaign.pk,
+                release=campaign.release_id,
+                stage=campaign.stage,
+            )
     except campaign_actions.NotNow as exc:
         messages.error(request, f"{exc} Nothing was changed.")
         return redirect("care:campaign", pk=campaign.pk)
@@ -223,8 +246,11 @@ def campaign_act(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 @requires(Action.MANAGE_UPDATES)
 def maintenance(request: HttpRequest, site_id: int) -> HttpResponse:
     site = get_object_or_404(request.care_sites, pk=site_id)  # type: ignore[attr-defined]
-    initial = {"start": site.maintenance_start, "end": site.maintenance_end,
-               "any_time": site.maintenance_start is None}  # fmt: skip
+    initial = {
+        "start": site.maintenance_start,
+        "end": site.maintenance_end,
+        "any_time": site.maintenance_start is None,
+    }
     form = MaintenanceForm(request.POST or None, initial=initial)
     if request.method != "POST" or not form.is_valid():
         status = 400 if request.method == "POST" else 200

@@ -8,121 +8,339 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('fleet', '0010_alert_delivery'),
+        ("fleet", "0010_alert_delivery"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='site',
-            name='maintenance_end',
+            model_name="site",
+            name="maintenance_end",
             field=models.TimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='site',
-            name='maintenance_start',
+            model_name="site",
+            name="maintenance_start",
             field=models.TimeField(blank=True, null=True),
         ),
         migrations.AlterField(
-            model_name='escalationstep',
-            name='kind',
+            model_name="escalationstep",
+            name="kind",
             field=models.CharField(max_length=32),
         ),
         migrations.CreateModel(
-            name='Campaign',
+            name="Campaign",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('percents', models.JSONField(default=list)),
-                ('stage', models.PositiveSmallIntegerField(default=0)),
-                ('failure_count', models.PositiveIntegerField(default=1, help_text='failures that pause', validators=[django.core.validators.MinValueValidator(1)])),
-                ('failure_percent', models.PositiveSmallIntegerField(blank=True, help_text="or: the share of a stage's machines that pauses", null=True, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(100)])),
-                ('soak_minutes', models.PositiveIntegerField(default=60, help_text='a stage lasts at least this long once its machines are healthy')),
-                ('state', models.CharField(choices=[('draft', 'Draft'), ('running', 'Running'), ('paused', 'Paused'), ('done', 'Done'), ('cancelled', 'Cancelled')], default='draft', max_length=16)),
-                ('paused_reason', models.CharField(blank=True, default='', max_length=300)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('stage_started_at', models.DateTimeField(blank=True, null=True)),
-                ('failures_since', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('pilot_machines', models.ManyToManyField(blank=True, related_name='+', to='fleet.machine')),
-                ('pilot_site', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='fleet.site')),
-                ('sites', models.ManyToManyField(help_text='the machines rolled out to', related_name='+', to='fleet.site')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("percents", models.JSONField(default=list)),
+                ("stage", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "failure_count",
+                    models.PositiveIntegerField(
+                        default=1,
+                        help_text="failures that pause",
+                        validators=[django.core.validators.MinValueValidator(1)],
+                    ),
+                ),
+                (
+                    "failure_percent",
+                    models.PositiveSmallIntegerField(
+                        blank=True,
+                        help_text="or: the share of a stage's machines that pauses",
+                        null=True,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(100),
+                        ],
+                    ),
+                ),
+                (
+                    "soak_minutes",
+                    models.PositiveIntegerField(
+                        default=60,
+                        help_text="a stage lasts at least this long once its machines are healthy",
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("running", "Running"),
+                            ("paused", "Paused"),
+                            ("done", "Done"),
+                            ("cancelled", "Cancelled"),
+                        ],
+                        default="draft",
+                        max_length=16,
+                    ),
+                ),
+                ("paused_reason", models.CharField(blank=True, default="", max_length=300)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("stage_started_at", models.DateTimeField(blank=True, null=True)),
+                ("failures_since", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "pilot_machines",
+                    models.ManyToManyField(blank=True, related_name="+", to="fleet.machine"),
+                ),
+                (
+                    "pilot_site",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="fleet.site",
+                    ),
+                ),
+                (
+                    "sites",
+                    models.ManyToManyField(
+                        help_text="the machines rolled out to", related_name="+", to="fleet.site"
+                    ),
+                ),
             ],
             options={
-                'ordering': ('-created_at',),
+                "ordering": ("-created_at",),
             },
         ),
         migrations.CreateModel(
-            name='CampaignLog',
+            name="CampaignLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('what', models.CharField(choices=[('created', 'Created'), ('started', 'Started'), ('advanced', 'Moved to the next stage'), ('paused', 'Paused'), ('auto_paused', 'Paused by itself: too many failures'), ('resumed', 'Resumed'), ('cancelled', 'Cancelled'), ('done', 'Done: every stage reached')], max_length=16)),
-                ('stage', models.PositiveSmallIntegerField(default=0)),
-                ('detail', models.JSONField(blank=True, default=dict)),
-                ('campaign', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='log', to='fleet.campaign')),
-                ('user', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "what",
+                    models.CharField(
+                        choices=[
+                            ("created", "Created"),
+                            ("started", "Started"),
+                            ("advanced", "Moved to the next stage"),
+                            ("paused", "Paused"),
+                            ("auto_paused", "Paused by itself: too many failures"),
+                            ("resumed", "Resumed"),
+                            ("cancelled", "Cancelled"),
+                            ("done", "Done: every stage reached"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("stage", models.PositiveSmallIntegerField(default=0)),
+                ("detail", models.JSONField(blank=True, default=dict)),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="log",
+                        to="fleet.campaign",
+                    ),
+                ),
+                (
+                    "user",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ('at', 'pk'),
+                "ordering": ("at", "pk"),
             },
         ),
         migrations.CreateModel(
-            name='MachineUpdate',
+            name="MachineUpdate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('running', models.CharField(blank=True, default='', max_length=64)),
-                ('target', models.CharField(blank=True, default='', max_length=64)),
-                ('last_state', models.CharField(blank=True, choices=[('running', 'Running'), ('downloading', 'Downloading'), ('downloaded', 'Downloaded'), ('refused', 'Refused (did not verify)'), ('staged', 'Ready to switch'), ('switched', 'Switched'), ('healthy', 'Healthy'), ('failed', 'Failed'), ('rolled_back', 'Rolled back')], max_length=16)),
-                ('last_detail', models.CharField(blank=True, default='', max_length=200)),
-                ('last_bytes', models.BigIntegerField(blank=True, null=True)),
-                ('last_at', models.DateTimeField(blank=True, help_text='when the kiosk said it', null=True)),
-                ('offered_version', models.CharField(blank=True, default='', max_length=64)),
-                ('machine', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='update', to='fleet.machine')),
-                ('offered_campaign', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='fleet.campaign')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("running", models.CharField(blank=True, default="", max_length=64)),
+                ("target", models.CharField(blank=True, default="", max_length=64)),
+                (
+                    "last_state",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("running", "Running"),
+                            ("downloading", "Downloading"),
+                            ("downloaded", "Downloaded"),
+                            ("refused", "Refused (did not verify)"),
+                            ("staged", "Ready to switch"),
+                            ("switched", "Switched"),
+                            ("healthy", "Healthy"),
+                            ("failed", "Failed"),
+                            ("rolled_back", "Rolled back"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("last_detail", models.CharField(blank=True, default="", max_length=200)),
+                ("last_bytes", models.BigIntegerField(blank=True, null=True)),
+                (
+                    "last_at",
+                    models.DateTimeField(blank=True, help_text="when the kiosk said it", null=True),
+                ),
+                ("offered_version", models.CharField(blank=True, default="", max_length=64)),
+                (
+                    "machine",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="update",
+                        to="fleet.machine",
+                    ),
+                ),
+                (
+                    "offered_campaign",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="fleet.campaign",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Release',
+            name="Release",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('version', models.CharField(max_length=64, unique=True)),
-                ('published_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('notes', models.TextField(blank=True, default='', help_text='what changed, for staff')),
-                ('bundle_bytes', models.BigIntegerField(default=0, help_text="the full bundle's size")),
-                ('file_count', models.PositiveIntegerField(default=0)),
-                ('manifest', models.CharField(blank=True, default='', help_text='TUF target', max_length=255)),
-                ('state', models.CharField(choices=[('published', 'Published'), ('withdrawn', 'Withdrawn')], default='published', max_length=16)),
-                ('published_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("version", models.CharField(max_length=64, unique=True)),
+                ("published_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "notes",
+                    models.TextField(blank=True, default="", help_text="what changed, for staff"),
+                ),
+                (
+                    "bundle_bytes",
+                    models.BigIntegerField(default=0, help_text="the full bundle's size"),
+                ),
+                ("file_count", models.PositiveIntegerField(default=0)),
+                (
+                    "manifest",
+                    models.CharField(
+                        blank=True, default="", help_text="TUF target", max_length=255
+                    ),
+                ),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("published", "Published"), ("withdrawn", "Withdrawn")],
+                        default="published",
+                        max_length=16,
+                    ),
+                ),
+                (
+                    "published_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ('-published_at',),
+                "ordering": ("-published_at",),
             },
         ),
         migrations.AddField(
-            model_name='campaign',
-            name='release',
-            field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='campaigns', to='fleet.release'),
+            model_name="campaign",
+            name="release",
+            field=models.ForeignKey(
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="campaigns",
+                to="fleet.release",
+            ),
         ),
         migrations.CreateModel(
-            name='CampaignMember',
+            name="CampaignMember",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('stage', models.PositiveSmallIntegerField(help_text='the stage that reached it')),
-                ('joined_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('last_state', models.CharField(blank=True, choices=[('running', 'Running'), ('downloading', 'Downloading'), ('downloaded', 'Downloaded'), ('refused', 'Refused (did not verify)'), ('staged', 'Ready to switch'), ('switched', 'Switched'), ('healthy', 'Healthy'), ('failed', 'Failed'), ('rolled_back', 'Rolled back')], max_length=16)),
-                ('last_at', models.DateTimeField(blank=True, null=True)),
-                ('healthy_at', models.DateTimeField(blank=True, null=True)),
-                ('failed_at', models.DateTimeField(blank=True, null=True)),
-                ('campaign', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='members', to='fleet.campaign')),
-                ('machine', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='fleet.machine')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("stage", models.PositiveSmallIntegerField(help_text="the stage that reached it")),
+                ("joined_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "last_state",
+                    models.CharField(
+                        blank=True,
+                        choices=[
+                            ("running", "Running"),
+                            ("downloading", "Downloading"),
+                            ("downloaded", "Downloaded"),
+                            ("refused", "Refused (did not verify)"),
+                            ("staged", "Ready to switch"),
+                            ("switched", "Switched"),
+                            ("healthy", "Healthy"),
+                            ("failed", "Failed"),
+                            ("rolled_back", "Rolled back"),
+                        ],
+                        max_length=16,
+                    ),
+                ),
+                ("last_at", models.DateTimeField(blank=True, null=True)),
+                ("healthy_at", models.DateTimeField(blank=True, null=True)),
+                ("failed_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "campaign",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="members",
+                        to="fleet.campaign",
+                    ),
+                ),
+                (
+                    "machine",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="fleet.machine",
+                    ),
+                ),
             ],
             options={
-                'ordering': ('campaign', 'stage', 'machine'),
-                'constraints': [models.UniqueConstraint(fields=('campaign', 'machine'), name='member_once')],
+                "ordering": ("campaign", "stage", "machine"),
+                "constraints": [
+                    models.UniqueConstraint(fields=("campaign", "machine"), name="member_once")
+                ],
             },
         ),
     ]
