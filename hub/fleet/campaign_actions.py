@@ -39,6 +39,7 @@ def act(
     now = now or timezone.now()
     allowed, becomes, what = _MOVES[action]
     with transaction.atomic():
+        rollouts.lock(wait=True)
         campaign = (
             Campaign.objects.select_for_update(of=("self",))
             .select_related("release")

@@ -103,7 +103,8 @@ def population(campaign: Campaign) -> set[int]:
 
 
 def pilot(campaign: Campaign) -> set[int]:
-    machines = Machine.objects.filter(revoked=False)
+    """The pilot's machines (enrolled, not revoked, like the population)."""
+    machines = Machine.objects.filter(revoked=False).exclude(secret_sealed="")
     if campaign.pilot_site_id is not None:
         return set(machines.filter(site_id=campaign.pilot_site_id).values_list("pk", flat=True))
     return set(machines.filter(pk__in=campaign.pilot_machines.all()).values_list("pk", flat=True))
@@ -162,17 +163,28 @@ def tick(now: datetime | None = None) -> Summary:
     now = now or timezone.now()
     summary = Summary()
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_LOCK])
-                if not cursor.fetchone()[0]:
-                    return summary
+        if not lock(wait=False):
+            return summary
         for campaign in Campaign.objects.filter(state=Campaign.State.RUNNING).select_related(
             "release"
         ):
             _step(campaign, now, summary)
         reconcile_offers(summary)
     return summary
+
+
+def lock(wait: bool) -> bool:
+    """The rollouts' transaction-scoped lock: the engine's pass and a person's action never
+    interleave (an offer computed before a cancel must not be written after it). ``wait=False``
+    (the engine): False when someone holds it. SQLite serialises writers anyway."""
+    if connection.vendor != "postgresql":
+        return True
+    with connection.cursor() as cursor:
+        if wait:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_LOCK])
+            return True
+        cursor.execute("SELECT pg_try_advisory_xact_lock(%s)", [_LOCK])
+        return bool(cursor.fetchone()[0])
 
 
 def _step(campaign: Campaign, now: datetime, summary: Summary) -> None:
@@ -336,7 +348,10 @@ def reconcile_offers(summary: Summary | None = None) -> Summary:
             held[u.machine_id] = u
         missing = set(wanted) - set(held)
         for machine in Machine.objects.filter(pk__in=missing):
-            held[machine.pk] = MachineUpdate.objects.create(machine=machine)
+            # get_or_create: a push may be creating the same row (fleet.ingest, learn).
+            held[machine.pk], _ = MachineUpdate.objects.select_related("machine").get_or_create(
+                machine=machine
+            )
         rows: list[tuple[str, SyncEntry]] = []
         for machine_id, update in sorted(held.items()):
             campaign = wanted.get(machine_id)

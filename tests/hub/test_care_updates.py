@@ -18,6 +18,8 @@ from django.core.management import CommandError, call_command
 from django.test import Client
 from fleet.models import Campaign, ChangeLog, Machine, Release, Site
 
+from tests.hub.helpers import Kiosk, event
+
 pytestmark = pytest.mark.django_db
 
 
@@ -223,3 +225,14 @@ def test_maintenance_hours_reach_the_site_machines(sites: tuple[Site, Site]) -> 
     for bad in ({"start": "02:00"}, {"start": "02:00", "end": "02:00"}, {"start": "25:00"}):
         assert manager.post(url, bad).status_code == 400
     assert CareAudit.objects.filter(action="maintenance_hours_changed").count() == 2
+
+
+def test_the_machine_page_shows_its_last_update_attempt(kiosk: Kiosk) -> None:
+    payload = {"running": "0.1.0", "target": "0.2.0", "state": "rolled_back",
+               "campaign_id": None, "detail": "self-test: printer", "bytes": None}  # fmt: skip
+    assert kiosk.push([event(1, "update.state", payload)]).status_code == 200
+    manager = _user("manager", Role.PROGRAM_MANAGER, None)
+    page = manager.get(f"/fleet/{kiosk.machine.pk}/").content.decode()
+    assert "Last update attempt" in page and "Rolled back (target 0.2.0)" in page
+    assert "self-test: printer" in page
+    assert "Software update" in page and "rolled back, running 0.1.0, target 0.2.0" in page

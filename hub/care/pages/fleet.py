@@ -20,7 +20,15 @@ from django.utils import timezone
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 from fleet.anchors import BREAK_KINDS
-from fleet.models import Alert, Event, Machine, Prescription, QuarantinedEvent, SyncException
+from fleet.models import (
+    Alert,
+    Event,
+    Machine,
+    MachineUpdate,
+    Prescription,
+    QuarantinedEvent,
+    SyncException,
+)
 
 from care.pages import fleet_wording
 from care.pages.fleet_status import MachineStatus, count_dispenses, statuses
@@ -144,6 +152,7 @@ def machine(request: HttpRequest, machine_id: int) -> HttpResponse:
         "older": older,
         "before": before,
         "before_error": before_error,
+        "update": MachineUpdate.objects.filter(machine=found).first(),
         "quarantined": QuarantinedEvent.objects.filter(machine=found).count(),
         "open_exceptions": SyncException.objects.filter(machine=found, resolved=False).count(),
         "anchor_break": any(k in BREAK_KINDS for k in status.alerts_by_kind),

@@ -36,6 +36,7 @@ ALERT_KINDS: dict[str, tuple[int, str]] = {
     "kiosk:sync_conflict": (1, "Kiosk edit not applied"),
     "kiosk:sync_event_quarantined": (1, "Events set aside"),
     "machine_reprovisioned": (1, "Machine provisioned again"),
+    "update_rollout_paused": (1, "Software rollout paused"),
 }
 
 
@@ -86,6 +87,7 @@ EVENT_TYPES = {
     "stock.restocked": "Lane restocked",
     "stock.adjusted": "Stock adjusted",
     "audit.note": "Note",
+    "update.state": "Software update",
 }
 
 
@@ -119,6 +121,8 @@ def event_details(type_: str, payload: Any, participant_code: str | None) -> str
         parts.append(participant_code)
     if type_ == "alert.raised" and isinstance(payload.get("kind"), str):
         parts.append(alert_words(f"kiosk:{payload['kind']}"))
+    if type_ == "update.state":  # versions and the state: fleet.schema.UPDATE_STATE checked them
+        return _update_details(payload)
     for key, form in _DETAILS:
         value = payload.get(key)
         if type(value) is int:
@@ -126,4 +130,12 @@ def event_details(type_: str, payload: Any, participant_code: str | None) -> str
         elif isinstance(value, str) and _SET_WORD.fullmatch(value):
             said = LANE_STATES.get(value) or value.replace("_", " ")
             parts.append(form.format(said.lower() if key in ("from", "to") else said))
+    return ", ".join(parts)
+
+
+def _update_details(payload: dict[str, Any]) -> str:
+    parts = [str(payload.get("state", "")).replace("_", " ")]
+    parts.append(f"running {payload.get('running')}")
+    if payload.get("target"):
+        parts.append(f"target {payload['target']}")
     return ", ".join(parts)
