@@ -12,6 +12,8 @@ HUB_PROVISION_MAX_FAILURES / _WINDOW_SECONDS / _LOCKOUT_SECONDS   wrong enrollme
 HUB_ADMIN_MAX_FAILURES / HUB_ADMIN_LOCKOUT_MINUTES                admin login failures (5 / 15)
 HUB_ALLOWED_HOSTS       comma-separated host names, added to localhost and 127.0.0.1
 HUB_CHANGELOG_RETAIN    days of change log kept by `manage.py trim_changelog` (default 90)
+HUB_UPDATES_REPOSITORY  the signed update repository served to kiosks (default hub/var/updates)
+HUB_UPDATES_KEYS        release keys `manage.py publish_release` signs with (hub/var/update-keys)
 HUB_TEST_DATABASE_NAME  the test database the test runner creates (default test_<name>)
 HUB_TLS                 1 behind TLS: secure cookies, HSTS, redirect to https
 HUB_SESSION_IDLE_MINUTES / HUB_SESSION_MAX_HOURS  care and admin sessions end after this idle
