@@ -283,12 +283,10 @@ def _auto_pause(campaign: Campaign, health: StageHealth, now: datetime) -> None:
         stage=campaign.stage,
         detail={"failed": health.failed, "machines": health.machines},
     )
-    failing = (
-        CampaignMember.objects.filter(campaign=campaign, failed_at__isnull=False)
-        .order_by("-failed_at")
-        .values_list("machine_id", flat=True)
-        .first()
-    )
+    counted = CampaignMember.objects.filter(campaign=campaign, failed_at__isnull=False)
+    if campaign.failures_since is not None:
+        counted = counted.filter(failed_at__gte=campaign.failures_since)
+    failing = counted.order_by("-failed_at").values_list("machine_id", flat=True).first()
     alert = Alert.objects.create(
         machine_id=failing,
         kind=PAUSED_KIND,

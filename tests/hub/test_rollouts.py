@@ -19,6 +19,7 @@ from fleet.models import (
     Event,
     Machine,
     MachineUpdate,
+    OnCallContact,
     QuarantinedEvent,
     Release,
     Site,
@@ -27,6 +28,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.hub.helpers import Kiosk, event
+from tests.hub.oncall_parts import smtp_server
 
 # ---------------------------------------------------------------- stage membership (pure)
 
@@ -291,3 +293,30 @@ def test_a_bad_update_state_is_quarantined(
 def test_other_events_may_still_carry_a_state_or_a_long_detail(kiosk: Kiosk) -> None:
     reply = kiosk.push([event(1, "machine.flag_raised", {"detail": "d" * 500, "state": "on"})])
     assert reply.json() == {"stored_through": 1, "quarantined": []}
+
+
+def test_a_rollback_pushed_by_a_kiosk_pauses_and_mails_the_program_manager(
+    kiosk: Kiosk, settings: Any
+) -> None:
+    machine = kiosk.machine
+    staff = OnCallContact(site=machine.site, name="Sam", role="site_staff",
+                          email="sam@example.org", hours="always")  # fmt: skip
+    manager = OnCallContact(site=machine.site, name="Pat", role="program_manager",
+                            email="pat@example.org", hours="always")  # fmt: skip
+    staff.save()
+    manager.save()
+    campaign = _campaign(machine.site, [machine])
+    campaign_actions.act(campaign.pk, "start", None)
+    rolled_back = _state(state="rolled_back", campaign_id=campaign.pk, detail="no healthy idle")
+    assert kiosk.push([event(1, "update.state", rolled_back)]).status_code == 200
+    rollouts.tick()
+    assert Campaign.objects.get().state == Campaign.State.PAUSED
+    with smtp_server() as (mailbox, port):
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+        oncall.escalate()
+        with mailbox.arrived:
+            mailbox.arrived.wait_for(lambda: mailbox.messages, timeout=10)
+    assert mailbox.to("pat@example.org") and not mailbox.to("sam@example.org")
+    (_, body), *_ = mailbox.to("pat@example.org")
+    assert f"campaign:{campaign.pk}" in body
