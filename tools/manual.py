@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import os
 import shutil
 import subprocess
 import sys
@@ -55,6 +56,10 @@ figure {{ float: right; width: 36%; margin: 0 0 0.8em 1.2em; break-inside: avoid
 figure img {{ width: 100%; border: 1px solid #000; }}
 footer {{ margin-top: 2em; font-size: 10pt; color: #333; }}
 """
+
+
+def on_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 
 
 @dataclass(frozen=True)

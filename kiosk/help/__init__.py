@@ -96,22 +96,25 @@ def _parse(key: str, locale: str, order: int, table: object) -> HowTo:
     tasks_raw = table.get("tasks")
     if not isinstance(tasks_raw, list) or not tasks_raw:
         raise HelpTextError(f"{where}: at least one [[{locale}.tasks]]")
-    tasks = tuple(
-        Task(_text(t, "title", where), _texts(t.get("steps"), f"{where} task {n}"))
-        for n, t in enumerate(tasks_raw, 1)
-        if isinstance(t, dict)
-    )
+    tasks = []
+    for number, task in enumerate(tasks_raw, 1):
+        if not isinstance(task, dict):
+            raise HelpTextError(f"{where}: task {number} is not a table")
+        steps = _texts(task.get("steps"), f"{where} task {number}")
+        tasks.append(Task(_text(task, "title", where), steps))
     problems = []
     for pair in table.get("problems", []):
-        seen, fix = _texts(pair, f"{where} problems")
-        problems.append(Problem(seen, fix))
+        texts = _texts(pair, f"{where} problems")
+        if len(texts) != 2:
+            raise HelpTextError(f"{where}: a problem is [what staff see, what to do]")
+        problems.append(Problem(*texts))
     return HowTo(
         key=key,
         locale=locale,
         order=order,
         title=_text(table, "title", where),
         when=_text(table, "when", where),
-        tasks=tasks,
+        tasks=tuple(tasks),
         problems=tuple(problems),
     )
 
