@@ -91,8 +91,9 @@ def roles_line(key: str, permissions: dict[str, object]) -> str:
 
 
 def screenshot(key: str, locale: str) -> Path | None:
+    name = howtos.screenshot_name(key)
     for folder in (SCREENSHOTS / locale, SCREENSHOTS / howtos.FALLBACK):
-        path = folder / f"{key}.png"
+        path = folder / f"{name}.png"
         if path.is_file():
             return path
     return None

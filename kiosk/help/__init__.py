@@ -6,6 +6,7 @@ A file is named after its admin page's key (``alerts.toml`` for ``AlertsPage.key
 that is no page (``login.toml``) appears in the manual only. Its layout::
 
     order = 10                      # its chapter's place in the manual
+    screenshot = "pin_pad"          # optional: the manual's picture (default: the key's)
     [en]
     title = "Alerts"                # the page's own title
     when = "..."                    # when staff need this page
@@ -142,6 +143,14 @@ def _order(key: str) -> int:
     if not isinstance(order, int):
         raise HelpTextError(f"{key}.toml: order must be a whole number")
     return order
+
+
+def screenshot_name(key: str) -> str:
+    """The name of the screenshot the manual shows with ``key`` (docs/screenshots/.../staff)."""
+    name = _read(key).get("screenshot", key)
+    if not isinstance(name, str) or not name:
+        raise HelpTextError(f"{key}.toml: screenshot must be a file name")
+    return name
 
 
 def has_howto(key: str) -> bool:

@@ -6,13 +6,21 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QPushButton, QScroller, QTextBrowser, QVBoxLayout
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QPushButton,
+    QScroller,
+    QTextBrowser,
+    QVBoxLayout,
+)
 
 from kiosk import help as howtos
 from kiosk.i18n import _, current_locale
 from kiosk.ui import theme
 
 TEXT_PT = 22
+MAX_TEXT_PX = 1300  # lines short enough to follow on a landscape screen
 # Qt's rich text: headings a step above the text, steps spaced for a finger to follow.
 DOCUMENT_STYLE = f"""
 h1 {{ font-size: {TEXT_PT + 8}pt; font-weight: 700; }}
@@ -53,9 +61,14 @@ class HowToPanel(QFrame):
         self.close_button = QPushButton(_("Close"))
         self.close_button.setObjectName("howToClose")
         self.close_button.clicked.connect(lambda _checked=False: on_close())
+        self.text.setMaximumWidth(MAX_TEXT_PX)
+        row = QHBoxLayout()  # the text as wide as it may be, centred
+        row.addStretch(1)
+        row.addWidget(self.text, 100)
+        row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.text, 1)
+        layout.addLayout(row, 1)
         layout.addWidget(self.close_button)
 
     def show_topic(self, key: str) -> None:

@@ -223,7 +223,6 @@ class AdminPanel(QWidget):
         self.howto_button = QPushButton(_("How to"))
         self.howto_button.clicked.connect(lambda _checked=False: self.open_howto())
         self.howto = HowToPanel(self.close_howto)
-        self.howto.hide()
         self.logout_button = QPushButton(_("Log out"))
         self.logout_button.clicked.connect(lambda _checked=False: self.logout("logout"))
         self.message = QLabel("")
@@ -239,14 +238,19 @@ class AdminPanel(QWidget):
         header.addWidget(self.version)
         header.addWidget(self.howto_button)
         header.addWidget(self.logout_button)
-        self.body = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        body = QWidget()
+        self.body = QBoxLayout(QBoxLayout.Direction.LeftToRight, body)
+        self.body.setContentsMargins(0, 0, 0, 0)
         self.body.addWidget(self.nav)
         self.body.addWidget(self.stack, 1)
+        # The navigation and the page, or in their place the page's How-to.
+        self.main = QStackedWidget()
+        self.main.addWidget(body)
+        self.main.addWidget(self.howto)
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.message)
-        layout.addLayout(self.body, 1)
-        layout.addWidget(self.howto, 1)
+        layout.addWidget(self.main, 1)
         self.ensurePolished()  # the style sheet's fonts, for the placeholders' widths
         _room_for_placeholders(self)
         self._portrait: bool | None = None
@@ -309,16 +313,12 @@ class AdminPanel(QWidget):
         if page is None:
             return
         self.howto.show_topic(page.key)
-        self.nav.hide()
-        self.stack.hide()
-        self.howto.show()
+        self.main.setCurrentWidget(self.howto)
         self.howto_button.setEnabled(False)
         self.howto.close_button.setFocus()
 
     def close_howto(self) -> None:
-        self.howto.hide()
-        self.nav.show()
-        self.stack.show()
+        self.main.setCurrentIndex(0)
         self.howto_button.setEnabled(True)
 
     def _open(self, row: int) -> None:
