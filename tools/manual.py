@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk import help as howtos
-from kiosk.domain.permissions import GRANTS, Role
+from kiosk.domain.permissions import GRANTS, Permission, Role
 from kiosk.i18n import _, set_locale
 from kiosk.version import version_line
 
@@ -68,21 +68,21 @@ class Built:
     pdf: dict[str, Path]  # locale: its PDF (none without Chromium)
 
 
-def page_permissions() -> dict[str, object]:
+def page_permissions() -> dict[str, Permission | None]:
     """Each admin page's permission (None: any staff member), by key."""
     from kiosk.ui.admin.pages import page_classes
 
     return {cls.key: cls.permission for cls in page_classes()}
 
 
-def roles_line(key: str, permissions: dict[str, object]) -> str:
+def roles_line(key: str, permissions: dict[str, Permission | None]) -> str:
     """Who can open the page, in words; '' for a topic that is no page."""
     from kiosk.ui.staff_words import roles_text
 
     if key not in permissions:
         return ""
     permission = permissions[key]
-    granted = frozenset(Role) if permission is None else GRANTS[permission]  # type: ignore[index]
+    granted = frozenset(Role) if permission is None else GRANTS[permission]
     if granted == frozenset(Role):
         roles = _(howtos.EVERY_ROLE)
     else:
@@ -99,7 +99,7 @@ def screenshot(key: str, locale: str) -> Path | None:
     return None
 
 
-def chapter(key: str, locale: str, permissions: dict[str, object], images: Path) -> str:
+def chapter(key: str, locale: str, permissions: dict[str, Permission | None], images: Path) -> str:
     topic = howtos.howto(key, locale)
     body = howtos.howto_html(topic, heading="h1")
     head, _sep, rest = body.partition("\n")
@@ -127,9 +127,7 @@ def book(locale: str, out: Path, paper: str) -> Path:
         permissions = page_permissions()
         keys = howtos.topics()
         titles = {key: howtos.howto(key, locale).title for key in keys}
-        toc = "".join(
-            f'<li><a href="#{key}">{html.escape(titles[key])}</a></li>' for key in keys
-        )
+        toc = "".join(f'<li><a href="#{key}">{html.escape(titles[key])}</a></li>' for key in keys)
         chapters = "\n".join(chapter(key, locale, permissions, folder / "img") for key in keys)
         title = html.escape(_(howtos.MANUAL_TITLE))
         lang = locale.replace("_", "-")

@@ -188,8 +188,7 @@ def howto_html(topic: HowTo, *, heading: str = "h1") -> str:
     if topic.problems:
         parts.append(f"<{sub}>{html.escape(_(PROBLEMS))}</{sub}>")
         rows = "".join(
-            f"<li><b>{inline_html(p.seen)}</b><br>{inline_html(p.fix)}</li>"
-            for p in topic.problems
+            f"<li><b>{inline_html(p.seen)}</b><br>{inline_html(p.fix)}</li>" for p in topic.problems
         )
         parts.append(f'<ul class="problems">{rows}</ul>')
     return "\n".join(parts)
