@@ -22,7 +22,7 @@ from pathlib import Path
 
 from kiosk import help as howtos
 from kiosk.domain.permissions import GRANTS, Permission, Role
-from kiosk.i18n import _, set_locale
+from kiosk.i18n import _, current_locale, set_locale
 from kiosk.version import version_line
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,6 +119,7 @@ def chapter(key: str, locale: str, permissions: dict[str, Permission | None], im
 
 def book(locale: str, out: Path, paper: str) -> Path:
     """The manual in ``locale`` as ``out/<locale>/manual.html``."""
+    before = current_locale()
     set_locale(locale)
     try:
         folder = out / locale
@@ -147,7 +148,7 @@ def book(locale: str, out: Path, paper: str) -> Path:
         path.write_text(text, encoding="utf-8")
         return path
     finally:
-        set_locale("en")
+        set_locale(before)
 
 
 def print_pdf(page: Path, pdf: Path, chromium: Path = CHROMIUM) -> Path:
