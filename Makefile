@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-xcb setup lint typecheck contracts translations extract screenshots bench soak package package-debug clean hub
+.PHONY: run test test-xcb setup lint typecheck contracts translations extract screenshots manual bench soak package package-debug clean hub
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,13 @@ screenshots: setup
 	rm -rf docs/screenshots/portrait docs/screenshots/landscape
 	$(PY) -m tools.xvfb 1080x1920 -- $(PY) -m tools.display_walk --out docs/screenshots
 	$(PY) -m tools.xvfb 1920x1080 -- $(PY) -m tools.display_walk --out docs/screenshots
+
+# The operations manual from the staff How-to texts (kiosk/help): build/manual/<locale>/
+# manual.html and build/manual/manual-<locale>.pdf, English and French, printed by Debian's
+# headless Chromium (HTML only without it). `PAPER=a4 make manual` for A4 (default: Letter).
+PAPER ?= letter
+manual: translations
+	$(PY) -m tools.manual --out build/manual --paper $(PAPER)
 
 # dist/kiosk/ (onedir); kiosk/_build.txt carries the commit and UTC date `kiosk --version` shows.
 package: setup

@@ -7,7 +7,8 @@ and ``make screenshots`` start one per screen size). It walks
   out-of-service staff pad refusing and locked) in every participant language;
 - the staff PIN pad (empty, refused, locked), then every admin page for every role (the demo's
   staff plus a technician and a prescriber), in English and French, with the participant
-  detail, the prescription editor, the enrolment panel and the audit tab opened once;
+  detail, the prescription editor, the enrolment panel, the audit tab and each page's How-to
+  panel opened once;
 - the idle screen again after each logout (the window must not have grown);
 - every page of the setup wizard;
 
@@ -465,6 +466,8 @@ def on_screen(widget: QWidget, window: QWidget) -> bool:
 
 
 # Buttons a night shift must find without scrolling, at both sizes (msgids, by page).
+# The page whose How-to panel the walk saves (a long one, that scrolls).
+HOWTO_SHOT = "lanes"
 KEY_BUTTONS = {
     "participants": ("Enroll a finger",),
     "reconciliation": ("Reconcile", "Export CSV to folder"),
@@ -542,7 +545,11 @@ class Walk:
         self.report.pages += 1
         for problem in inspect(window, limits):
             self.report.problems.append(f"{self.report.size} {name}: {problem}")
-        if self.out is not None and shot is not None:
+        if shot is not None:
+            self.save(window, shot)
+
+    def save(self, window: QWidget, shot: str) -> None:
+        if self.out is not None:
             path = self.out / self.orientation / f"{shot}.png"
             path.parent.mkdir(parents=True, exist_ok=True)
             window.grab().save(str(path), "PNG", 0)  # 0: smallest file
@@ -649,9 +656,12 @@ class Walk:
                     elif page.key not in shown:
                         shot = f"staff/{locale}/{page.key}"
                     self.check(kiosk.window, where, STAFF, shot)
+                    if index == 0 and page.key not in shown:
+                        self.save(kiosk.window, f"staff/{locale}/{page.key}")  # the manual's
                     self.key_buttons(kiosk.window, panel, page, where)
                     if page.key not in shown:
                         self.page_details(kiosk, panel, page, f"{locale} {role}", f"staff/{locale}")
+                        self.howto(kiosk, panel, page, f"{locale} {role}", f"staff/{locale}")
                     shown.add(page.key)
                 panel.logout_button.click()
                 settle(self.app, kiosk.busy)
@@ -724,6 +734,16 @@ class Walk:
             page.run_selftest()
             settle(self.app, busy)
             self.check(kiosk.window, f"{who} self-test", STAFF, f"{folder}/selftest")
+
+    def howto(self, kiosk: Kiosk, panel: Any, page: Any, who: str, folder: str) -> None:
+        """The page's How-to panel, open (kiosk/help): checked on every page, the longest
+        one saved."""
+        panel.howto_button.click()
+        settle(self.app, kiosk.busy)
+        shot = f"{folder}/howto" if page.key == HOWTO_SHOT else None
+        self.check(kiosk.window, f"{who} {page.key} how-to", STAFF, shot)
+        panel.howto.close_button.click()
+        settle(self.app, kiosk.busy)
 
     # -------------------------------------------------------------- setup wizard
 

@@ -775,4 +775,15 @@ FR: dict[object, object] = {
     "Ask the on-call clinician to release": "Demander au clinicien de garde de lever la suspension",
     "Ask the on-call clinician": "Demander au clinicien de garde",
     "This prescription was not sent by the hub, so the on-call clinician cannot approve its release from afar. Ask a nurse or pharmacist here.": "Cette ordonnance n’a pas été envoyée par le serveur central : le clinicien de garde ne peut pas approuver sa levée à distance. Demandez à une infirmière ou à un pharmacien sur place.",
+    # The How-to panel and the operations manual (kiosk/help, tools/manual.py).
+    "How to": "Mode d’emploi",
+    "Close": "Fermer",
+    "When:": "Quand :",
+    "If it goes wrong": "En cas de problème",
+    "There is no help for this page yet.": "Cette page n’a pas encore d’aide.",
+    "Operations manual": "Manuel d’exploitation",
+    "For the staff at the machine. Each chapter is one page of the staff panel: the same text its How to button shows. Words in bold are the words on the screen.": "Pour le personnel à la machine. Chaque chapitre est une page du panneau du personnel : le même texte que montre son bouton Mode d’emploi. Les mots en gras sont ceux de l’écran.",
+    "Contents": "Table des matières",
+    "Who can open this page: {roles}.": "Qui peut ouvrir cette page : {roles}.",
+    "every role": "tous les rôles",
 }

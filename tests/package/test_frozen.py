@@ -125,5 +125,8 @@ def test_frozen_version_selftest_and_smoke(frozen: Path) -> None:
     assert (internal / "translations" / "fr_CA" / "LC_MESSAGES" / "kiosk.mo").exists()
     assert (internal / "kiosk" / "store" / "migrations").is_dir()
     assert (internal / "assets" / "sounds").is_dir()
+    # The How-to texts the staff panel reads beside kiosk/help (kiosk.help.HELP_DIR).
+    shipped = {p.name for p in (internal / "kiosk" / "help").glob("*.toml")}
+    assert shipped == {p.name for p in (ROOT / "kiosk" / "help").glob("*.toml")}
     platforms = {p.name for p in (internal / "PySide6" / "Qt" / "plugins" / "platforms").iterdir()}
     assert platforms == {"libqxcb.so", "libqwayland.so", "libqeglfs.so", "libqoffscreen.so"}

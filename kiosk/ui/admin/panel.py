@@ -32,7 +32,9 @@ from kiosk.i18n import _
 from kiosk.services.staff import IDLE_LOGOUT_SECONDS
 from kiosk.ui import theme
 from kiosk.ui.admin.context import AdminContext
+from kiosk.ui.admin.howto import HowToPanel
 from kiosk.ui.admin.pages import build_pages
+from kiosk.ui.admin.pages.base import AdminPage
 from kiosk.ui.admin.wording import role_text
 from kiosk.version import version_line
 
@@ -217,6 +219,10 @@ class AdminPanel(QWidget):
         self.title.setObjectName("adminTitle")
         self.title.setWordWrap(True)
         self.version = QLabel(version_line())  # support asks for it first
+        # Every page's help, from its key (kiosk/help/<key>.toml): one button for them all.
+        self.howto_button = QPushButton(_("How to"))
+        self.howto_button.clicked.connect(lambda _checked=False: self.open_howto())
+        self.howto = HowToPanel(self.close_howto)
         self.logout_button = QPushButton(_("Log out"))
         self.logout_button.clicked.connect(lambda _checked=False: self.logout("logout"))
         self.message = QLabel("")
@@ -230,14 +236,21 @@ class AdminPanel(QWidget):
         header = QHBoxLayout()
         header.addWidget(self.title, 1)
         header.addWidget(self.version)
+        header.addWidget(self.howto_button)
         header.addWidget(self.logout_button)
-        self.body = QBoxLayout(QBoxLayout.Direction.LeftToRight)
+        body = QWidget()
+        self.body = QBoxLayout(QBoxLayout.Direction.LeftToRight, body)
+        self.body.setContentsMargins(0, 0, 0, 0)
         self.body.addWidget(self.nav)
         self.body.addWidget(self.stack, 1)
+        # The navigation and the page, or in their place the page's How-to.
+        self.main = QStackedWidget()
+        self.main.addWidget(body)
+        self.main.addWidget(self.howto)
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.message)
-        layout.addLayout(self.body, 1)
+        layout.addWidget(self.main, 1)
         self.ensurePolished()  # the style sheet's fonts, for the placeholders' widths
         _room_for_placeholders(self)
         self._portrait: bool | None = None
@@ -281,6 +294,7 @@ class AdminPanel(QWidget):
         return next(p for p in self.pages if p.key == key)
 
     def open_page(self, key: str) -> None:
+        self.close_howto()
         self.nav.setCurrentRow([p.key for p in self.pages].index(key))
 
     def open_page_about(self, key: str, subject: str) -> None:
@@ -288,6 +302,24 @@ class AdminPanel(QWidget):
         if key in [p.key for p in self.pages]:
             self.open_page(key)
             self.pages[self.nav.currentRow()].show_subject(subject)
+
+    def current_page(self) -> AdminPage | None:
+        row = self.nav.currentRow()
+        return self.pages[row] if 0 <= row < len(self.pages) else None
+
+    def open_howto(self) -> None:
+        """The open page's How-to, in place of the navigation and the page."""
+        page = self.current_page()
+        if page is None:
+            return
+        self.howto.show_topic(page.key)
+        self.main.setCurrentWidget(self.howto)
+        self.howto_button.setEnabled(False)
+        self.howto.close_button.setFocus()
+
+    def close_howto(self) -> None:
+        self.main.setCurrentIndex(0)
+        self.howto_button.setEnabled(True)
 
     def _open(self, row: int) -> None:
         if 0 <= row < len(self.pages):

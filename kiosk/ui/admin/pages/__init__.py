@@ -6,7 +6,8 @@ from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
 
 
-def build_pages(ctx: AdminContext) -> list[AdminPage]:
+def page_classes() -> list[type[AdminPage]]:
+    """Every admin page there is (each needs a How-to: kiosk/help/<key>.toml)."""
     from kiosk.ui.admin.pages.alerts import AlertsPage
     from kiosk.ui.admin.pages.approval import ApprovalPage
     from kiosk.ui.admin.pages.hardware import HardwarePage
@@ -18,7 +19,7 @@ def build_pages(ctx: AdminContext) -> list[AdminPage]:
     from kiosk.ui.admin.pages.staff_accounts import StaffPage
     from kiosk.ui.admin.pages.sync import SyncPage
 
-    classes: list[type[AdminPage]] = [
+    return [
         AlertsPage,
         ParticipantsPage,
         LanesPage,
@@ -30,5 +31,8 @@ def build_pages(ctx: AdminContext) -> list[AdminPage]:
         StaffPage,
         SyncPage,
     ]
-    pages = [cls(ctx) for cls in classes if cls.available(ctx)]
+
+
+def build_pages(ctx: AdminContext) -> list[AdminPage]:
+    pages = [cls(ctx) for cls in page_classes() if cls.available(ctx)]
     return sorted(pages, key=lambda page: page.order)
