@@ -190,8 +190,13 @@ def publish_user(user_id: int) -> None:
 
 
 def _membership_changed(sender: Any, instance: Membership, **kwargs: Any) -> None:
+    """A clinician with a key: every site is republished. A new one: their site's machines
+    get their seed now (offline, a code only works with a seed synced before the outage)."""
     with transaction.atomic():
-        publish_user(instance.user_id)
+        if ApproverKey.objects.filter(user_id=instance.user_id).exists():
+            publish_user(instance.user_id)
+        elif kwargs.get("created"):
+            publish_site(instance.site)
 
 
 def _user_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
