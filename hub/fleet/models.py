@@ -1055,6 +1055,7 @@ class Delivery(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "to send"
+        SENDING = "sending", "being sent"  # claimed by an engine until ``lease_until``
         SENT = "sent", "sent"
         FAILED = "failed", "failed"
         GAVE_UP = "gave_up", "failed, no more tries"
@@ -1076,6 +1077,9 @@ class Delivery(models.Model):
     error = models.CharField(max_length=200, blank=True, default="")  # never personal data
     due_at = models.DateTimeField(default=now)
     at = models.DateTimeField(null=True, blank=True, help_text="when this attempt was made")
+    # While SENDING: an engine sends it outside any transaction; past this moment another
+    # engine may take it again (the first one crashed mid-send: at least once, never lost).
+    lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("alert", "pk")

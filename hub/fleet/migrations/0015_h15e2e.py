@@ -1,0 +1,33 @@
+# Delivery leases (issue 15 loose ends): claim, send outside the transaction, record.
+
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [
+        ("fleet", "0010_alert_delivery"),
+    ]
+
+    operations = [
+        migrations.AddField(
+            model_name="delivery",
+            name="lease_until",
+            field=models.DateTimeField(blank=True, null=True),
+        ),
+        migrations.AlterField(
+            model_name="delivery",
+            name="status",
+            field=models.CharField(
+                choices=[
+                    ("pending", "to send"),
+                    ("sending", "being sent"),
+                    ("sent", "sent"),
+                    ("failed", "failed"),
+                    ("gave_up", "failed, no more tries"),
+                    ("cancelled", "not sent: the alert was acknowledged or resolved"),
+                ],
+                default="pending",
+                max_length=10,
+            ),
+        ),
+    ]
