@@ -485,10 +485,11 @@ def notice(alert: Alert, ack_role: str = "", ack_label: str = "") -> dict[str, A
         )
     acknowledged = None
     if alert.acknowledged and alert.acknowledged_at is not None:
-        contact = alert.acknowledged_by
+        if not (ack_role or ack_label):
+            ack_role, ack_label = _acknowledger(alert)
         acknowledged = {
-            "role": ack_role or (contact.role if contact else ""),
-            "label": ack_label or (contact.label if contact else ""),
+            "role": ack_role,
+            "label": ack_label,
             "at": oncall_messages._instant(alert.acknowledged_at),
         }
     return {
@@ -500,6 +501,25 @@ def notice(alert: Alert, ack_role: str = "", ack_label: str = "") -> dict[str, A
     }
 
 
+def _acknowledger(alert: Alert) -> tuple[str, str]:
+    """(role, label) of who acknowledged, from what was stored (a snapshot's notice): the
+    roster person, or the hub user (the role the page recorded, "First L.")."""
+    contact = alert.acknowledged_by
+    if contact is not None:
+        return contact.role, contact.label
+    logged = (
+        AlertLog.objects.filter(alert=alert, what=AlertLog.What.ACKNOWLEDGED)
+        .order_by("-pk")
+        .values_list("detail", flat=True)
+        .first()
+    )
+    role = str(logged.get("role", "")) if isinstance(logged, dict) else ""
+    user = alert.acknowledged_by_user
+    first, last = (user.first_name, user.last_name) if user is not None else ("", "")
+    label = f"{first} {last[:1]}.".strip() if first and last else (first or "")
+    return role, label
+
+
 def write_notice(alert: Alert, ack_role: str = "", ack_label: str = "") -> None:
     if alert.machine_id is None:
         return
@@ -508,6 +528,31 @@ def write_notice(alert: Alert, ack_role: str = "", ack_label: str = "") -> None:
     changelog.record_upserts(
         [SyncEntry("alert_notice", str(alert.pk), data, site_id, alert.machine_id)]
     )
+
+
+# Resolved alerts older than this are left out of a snapshot (open ones are always in it).
+SNAPSHOT_NOTICE_DAYS = 31
+
+
+def snapshot_entries(machine: Machine) -> list[SyncEntry]:
+    """The ``alert_notice`` records a machine's snapshot carries (fleet.changelog
+    SNAPSHOT_SOURCES): every alert of the machine someone was told of or acknowledged, open or
+    resolved in the last days. Without them a snapshot would delete the kiosk's notices."""
+    since = timezone.now() - timedelta(days=SNAPSHOT_NOTICE_DAYS)
+    told = Delivery.objects.filter(
+        status=Delivery.Status.SENT, purpose=Delivery.Purpose.ALERT
+    ).values("alert_id")
+    alerts = (
+        Alert.objects.filter(machine=machine)
+        .filter(Q(pk__in=told) | Q(acknowledged=True))
+        .filter(Q(resolved_at=None) | Q(resolved_at__gte=since))
+        .select_related("acknowledged_by", "acknowledged_by_user")
+        .order_by("pk")
+    )
+    return [
+        SyncEntry("alert_notice", str(alert.pk), notice(alert), machine.site_id, machine.pk)
+        for alert in alerts
+    ]
 
 
 # ---------------------------------------------------------------- heartbeats

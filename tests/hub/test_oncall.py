@@ -15,8 +15,8 @@ import pytest
 from django.db import connection, transaction
 from django.test import Client, override_settings
 from django.utils import timezone
-from fleet import oncall, oncall_messages
-from fleet.models import AckToken, Alert, AlertLog, Delivery, Machine, OnCallContact
+from fleet import changelog, oncall, oncall_messages
+from fleet.models import AckToken, Alert, AlertLog, ChangeLog, Delivery, Machine, OnCallContact
 
 from tests.hub.helpers import Kiosk, event, make_participant
 from tests.hub.oncall_parts import Mailbox, Receiver, http_receiver, smtp_server
@@ -371,3 +371,30 @@ def test_a_send_cut_short_by_a_crash_is_sent_again_after_its_lease_only(
     assert [m[0] for m in smtp.messages] == [["sam@example.org"]]
     crashed.refresh_from_db()
     assert crashed.status == Delivery.Status.SENT
+
+
+def test_a_snapshot_carries_who_was_told_and_who_acknowledged(
+    kiosk: Kiosk, smtp: Mailbox, client: Client
+) -> None:
+    """A kiosk that gets a full snapshot (its cursor trimmed away) keeps its notices: the
+    snapshot lists every alert_notice of its machine, as the change log had it."""
+    setup_site(kiosk, None)
+    push_door(kiosk, 1, alert_id=11)
+    alert = Alert.objects.get(kiosk_alert_id=11)
+    t0 = last_three_am(kiosk.machine.site.timezone)
+    oncall.escalate(t0)
+    oncall.acknowledge(alert, t0 + timedelta(minutes=2), role="site_staff", via="kiosk staff:1")
+    _, changes, _ = kiosk.pull_all(0)
+    logged = [c["data"] for c in changes if c["kind"] == "alert_notice"][-1]
+    quiet = Alert.objects.create(machine=kiosk.machine, kind="kiosk:door", kiosk_alert_id=12)
+
+    ChangeLog.objects.update(at=timezone.now() - timedelta(days=400))
+    changelog.trim(days=90)
+    page = kiosk.pull(1).json()
+
+    assert page["snapshot"] is True
+    notices = {c["key"]: c["data"] for c in page["changes"] if c["kind"] == "alert_notice"}
+    assert notices == {str(alert.pk): logged}  # nobody was told of the other one
+    assert str(quiet.pk) not in notices
+    assert logged["acknowledged"]["role"] == "site_staff"
+    assert [t["label"] for t in logged["told"]] == ["Sam N."]
