@@ -11,8 +11,10 @@ Kiosk-owned facts arrive as ``Event`` rows, stored once per (machine, seq) and p
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 import secrets
+import urllib.parse
 import uuid
 import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
@@ -102,6 +104,32 @@ def _validate_timezone(value: str) -> None:
         raise ValidationError(f"unknown IANA time zone {value!r}") from exc
 
 
+WEBHOOK_URL_RULE = (
+    "The webhook URL must start with https:// (http:// only to this machine, 127.0.0.1, for a"
+    " gateway running here or a test)."
+)
+
+
+def webhook_url_allowed(url: str) -> bool:
+    """https anywhere; plain http only to a loopback address (nothing crosses a network)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return True
+    if parts.scheme != "http" or not parts.hostname:
+        return False
+    if parts.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def validate_webhook_url(value: str) -> None:
+    if value and not webhook_url_allowed(value):
+        raise ValidationError(WEBHOOK_URL_RULE, code="webhook_scheme")
+
+
 class Site(Synced):
     """A site's settings, pulled by each of its machines as ``setting`` records."""
 
@@ -130,6 +158,7 @@ class Site(Synced):
         blank=True,
         default="",
         db_default="",
+        validators=[validate_webhook_url],
         help_text="alerts are POSTed here as signed JSON (an SMS gateway)",
     )
     # The webhook's HMAC key, sealed like machine secrets (fleet.sealing).

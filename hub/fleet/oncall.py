@@ -48,6 +48,7 @@ from fleet.models import (
     OnCallContact,
     Site,
     SyncEntry,
+    webhook_url_allowed,
 )
 
 log = logging.getLogger(__name__)
@@ -306,6 +307,8 @@ def _send_webhook(delivery: Delivery, recipient: OnCallContact | None, ack_url: 
     site = delivery.alert.machine.site  # type: ignore[union-attr]
     if not site.webhook_url:
         raise LookupError("no webhook URL")
+    if not webhook_url_allowed(site.webhook_url):  # set before the rule, or not by the form
+        raise ValueError("webhook URL is not https")
     body = oncall_messages.webhook_body(delivery, recipient, ack_url)
     stamp = int(time.time())
     request = urllib.request.Request(

@@ -398,3 +398,16 @@ def test_a_snapshot_carries_who_was_told_and_who_acknowledged(
     assert str(quiet.pk) not in notices
     assert logged["acknowledged"]["role"] == "site_staff"
     assert [t["label"] for t in logged["told"]] == ["Sam N."]
+
+
+def test_the_engine_never_posts_to_a_plain_http_url_set_behind_the_forms_back(
+    kiosk: Kiosk, smtp: Mailbox
+) -> None:
+    """A URL saved before the https rule (or not through the form) is refused at sending:
+    the attempt fails without a connection, recorded, and the e-mail still goes."""
+    setup_site(kiosk, "http://gw.example.org/hook")
+    push_door(kiosk, 1, alert_id=13)
+    oncall.escalate(last_three_am(kiosk.machine.site.timezone))
+    webhook = Delivery.objects.get(channel="webhook", attempt=1)
+    assert (webhook.status, webhook.error) == (Delivery.Status.FAILED, "ValueError")
+    assert [m[0] for m in smtp.messages] == [["sam@example.org"]]

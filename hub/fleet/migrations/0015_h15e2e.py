@@ -1,6 +1,8 @@
-# Delivery leases (issue 15 loose ends): claim, send outside the transaction, record.
+# Issue 15 loose ends: delivery leases (claim, send outside the transaction, record); https webhooks.
 
 from django.db import migrations, models
+
+import fleet.models
 
 
 class Migration(migrations.Migration):
@@ -28,6 +30,17 @@ class Migration(migrations.Migration):
                 ],
                 default="pending",
                 max_length=10,
+            ),
+        ),
+        migrations.AlterField(
+            model_name="site",
+            name="webhook_url",
+            field=models.URLField(
+                blank=True,
+                db_default="",
+                default="",
+                help_text="alerts are POSTed here as signed JSON (an SMS gateway)",
+                validators=[fleet.models.validate_webhook_url],
             ),
         ),
     ]
