@@ -196,7 +196,10 @@ def _membership_changed(sender: Any, instance: Membership, **kwargs: Any) -> Non
         if ApproverKey.objects.filter(user_id=instance.user_id).exists():
             publish_user(instance.user_id)
         elif kwargs.get("created"):
-            publish_site(instance.site)
+            # A membership without a site holds at every site.
+            sites = [instance.site] if instance.site_id else Site.objects.order_by("pk")
+            for site in sites:
+                publish_site(site)
 
 
 def _user_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
