@@ -30,7 +30,9 @@ SEED = base64.b32encode(b"nurse seed for the ui").decode()
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def with_approvals(kiosk: Kiosk, qtbot: QtBot) -> None:
+def with_approvals(kiosk: Kiosk, qtbot: QtBot, *, seeded: bool = True) -> None:
+    """Remote approvals wired as kiosk.app.build_approvals does (a kiosk with a hub), and
+    (``seeded``) a nurse's key pulled as sync would."""
     runtime = kiosk.runtime
     store, clock = runtime.store, runtime.clock
     service = ApprovalsService(
@@ -44,6 +46,9 @@ def with_approvals(kiosk: Kiosk, qtbot: QtBot) -> None:
     admin = kiosk.window.admin_services
     assert admin is not None
     kiosk.window.admin_services = replace(admin, approvals=service)
+    runtime.health.remote_reach = service.lockout_reach
+    if not seeded:
+        return
     seed = {
         "user_id": 7,
         "role": "nurse",
