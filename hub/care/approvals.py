@@ -203,7 +203,10 @@ def _membership_changed(sender: Any, instance: Membership, **kwargs: Any) -> Non
 
 
 def _user_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
-    if kwargs.get("created"):
+    """A clinician's account changed (deactivated, renamed: the label): republish. A sign-in
+    only stamps ``last_login``, which changes nothing the machines hold."""
+    updated = kwargs.get("update_fields")
+    if kwargs.get("created") or (updated is not None and set(updated) <= {"last_login"}):
         return
     with transaction.atomic():
         publish_user(instance.pk)

@@ -25,7 +25,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.utils import timezone
 from fleet import changelog
-from fleet.models import Site
+from fleet.models import ChangeLog, Site
 
 from kiosk.domain import remote_approval as ra
 from kiosk.domain.remote_approval import ApprovalAction, ApproverSeed, Verdict
@@ -329,3 +329,17 @@ def test_a_new_clinicians_seed_reaches_the_machines_when_the_membership_is_made(
     keys = {c["key"] for c in _changes(kiosk, "approver_seed") if c["op"] == "upsert"}
     assert keys == {str(pharmacist.pk)}
     assert list(ApproverKey.objects.values_list("user", flat=True)) == [pharmacist.pk]
+
+
+@pytest.mark.django_db
+def test_a_clinicians_sign_in_republishes_nothing(kiosk: Kiosk) -> None:
+    """A sign-in stamps last_login only; republishing every site then would flood the
+    machines' change logs each time a clinician signs in."""
+    pharmacist = _user("pharm", Role.PHARMACIST, kiosk.machine.site)
+    before = ChangeLog.objects.count()
+    client = Client()
+    client.force_login(pharmacist)  # stamps last_login, as a sign-in does
+    assert ChangeLog.objects.count() == before
+    pharmacist.is_active = False
+    pharmacist.save()  # a deactivation does republish: the seed leaves the machines
+    assert ChangeLog.objects.count() > before
