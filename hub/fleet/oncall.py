@@ -107,13 +107,15 @@ def escalate(now: datetime | None = None) -> Summary:
             )
             if alert is not None:
                 _take_steps(alert, now, summary)
-    due = Q(status=Delivery.Status.PENDING, due_at__lte=now) | Q(
+    # Due: pending ones, and those an engine claimed and never recorded (it died mid-send)
+    # once their lease has run out.
+    sendable = Q(status=Delivery.Status.PENDING, due_at__lte=now) | Q(
         status=Delivery.Status.SENDING, lease_until__lte=now
     )
     for delivery_id in list(
-        Delivery.objects.filter(due).order_by("due_at", "pk").values_list("pk", flat=True)
+        Delivery.objects.filter(sendable).order_by("due_at", "pk").values_list("pk", flat=True)
     ):
-        delivery = _claim(delivery_id, due, now)
+        delivery = _claim(delivery_id, sendable, now)
         if delivery is not None:
             _attempt(delivery, now, summary)
     return summary
