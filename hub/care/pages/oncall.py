@@ -267,7 +267,7 @@ def contact_remove(request: HttpRequest, site_id: int, pk: int) -> HttpResponse:
 @requires(Action.MANAGE_ONCALL)
 def chain_save(request: HttpRequest, site_id: int, kind: str) -> HttpResponse:
     """Save a chain as the form shows it: rows with a role are steps (the empty row adds one),
-    except those ticked "Remove this step" (``remove_<row>``)."""
+    except those ticked "Remove step N" (``remove_<row>``)."""
     site = _site_for(request, site_id)
     if kind not in AlertKind.values:
         return _roster_page(request, site, status=404)
