@@ -9,9 +9,11 @@ import threading
 import zoneinfo
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection, transaction
 from django.test import Client, override_settings
 from django.utils import timezone
@@ -411,3 +413,22 @@ def test_the_engine_never_posts_to_a_plain_http_url_set_behind_the_forms_back(
     webhook = Delivery.objects.get(channel="webhook", attempt=1)
     assert (webhook.status, webhook.error) == (Delivery.Status.FAILED, "ValueError")
     assert [m[0] for m in smtp.messages] == [["sam@example.org"]]
+
+
+def test_run_escalations_at_another_moment_only_where_allowed(
+    kiosk: Kiosk, smtp: Mailbox, settings: Any
+) -> None:
+    """``--at`` (the end-to-end tests' compressed clock, drills) is refused unless the hub
+    allows it: in production a pass in the future would escalate early."""
+    setup_site(kiosk, None)
+    push_door(kiosk, 1, alert_id=14)
+    at = last_three_am(kiosk.machine.site.timezone).isoformat()
+    settings.HUB_ALLOW_CLOCK_OVERRIDE = False
+    with pytest.raises(CommandError, match="HUB_ALLOW_CLOCK_OVERRIDE"):
+        call_command("run_escalations", "--once", "--at", at, stdout=StringIO())
+    assert smtp.messages == []
+    settings.HUB_ALLOW_CLOCK_OVERRIDE = True
+    with pytest.raises(CommandError, match="offset"):
+        call_command("run_escalations", "--once", "--at", "2026-06-11T03:00", stdout=StringIO())
+    call_command("run_escalations", "--once", "--at", at, stdout=StringIO())
+    assert [m[0] for m in smtp.messages] == [["sam@example.org"]]  # 03:00: the night staff
