@@ -360,9 +360,12 @@ def build_approvals(runtime: Runtime, holds: HoldService) -> ApprovalsService | 
     device_id = load_credentials(path).device_id if path.exists() else None
     store, clock = runtime.store, runtime.clock
     performers = standard_performers(store, clock, runtime.health, runtime.controller, holds)
-    return ApprovalsService(
+    service = ApprovalsService(
         store, clock, device_id, performers=performers, wake=runtime.sync.sync_now
     )
+    # A lockout's "Ask the on-call clinician" is offered only when it can work.
+    runtime.health.remote_reach = service.lockout_reach
+    return service
 
 
 @dataclass

@@ -621,6 +621,10 @@ FR: dict[object, object] = {
     "Checked": "Vérifié",
     "The machine is closed": "La machine est fermée",
     "Roles that can clear this lockout: {roles}.": "Rôles qui peuvent lever ce verrouillage : {roles}.",
+    "A clinician cannot approve this from afar yet: this kiosk has not reached the hub lately and holds no clinician's key.": "Un clinicien ne peut pas encore approuver ceci à distance : ce kiosque n’a pas joint le serveur central récemment et ne détient la clé d’aucun clinicien.",
+    # The approval response keypad
+    "Delete": "Supprimer",
+    "No digits yet": "Aucun chiffre encore",
     "Ask someone in one of these roles to come.": "Demandez à une personne ayant l’un de ces rôles de venir.",
     "Reset the tamper switch inside the door, then close the door.": "Réarmez le détecteur d’effraction à l’intérieur de la porte, puis fermez la porte.",
     "Close the service door firmly.": "Fermez bien la porte de service.",

@@ -190,12 +190,23 @@ def publish_user(user_id: int) -> None:
 
 
 def _membership_changed(sender: Any, instance: Membership, **kwargs: Any) -> None:
+    """A clinician with a key: every site is republished. A new one: their site's machines
+    get their seed now (offline, a code only works with a seed synced before the outage)."""
     with transaction.atomic():
-        publish_user(instance.user_id)
+        if ApproverKey.objects.filter(user_id=instance.user_id).exists():
+            publish_user(instance.user_id)
+        elif kwargs.get("created"):
+            # A membership without a site holds at every site.
+            sites = [instance.site] if instance.site_id else Site.objects.order_by("pk")
+            for site in sites:
+                publish_site(site)
 
 
 def _user_changed(sender: Any, instance: Any, **kwargs: Any) -> None:
-    if kwargs.get("created"):
+    """A clinician's account changed (deactivated, renamed: the label): republish. A sign-in
+    only stamps ``last_login``, which changes nothing the machines hold."""
+    updated = kwargs.get("update_fields")
+    if kwargs.get("created") or (updated is not None and set(updated) <= {"last_login"}):
         return
     with transaction.atomic():
         publish_user(instance.pk)

@@ -62,6 +62,11 @@ urlpatterns = [
         name="oncall-contact-remove",
     ),
     path("oncall/<int:site_id>/chains/<str:kind>/", oncall.chain_save, name="oncall-chain"),
+    path(
+        "oncall/<int:site_id>/chains/<str:kind>/reset/",
+        oncall.chain_reset,
+        name="oncall-chain-reset",
+    ),
     path("oncall/<int:site_id>/settings/", oncall.site_save, name="oncall-settings"),
     path("approvals/", approvals.index, name="approvals"),
     path("approvals/<int:pk>/decide/", approvals.decide, name="approval-decide"),

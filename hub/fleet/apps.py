@@ -7,8 +7,9 @@ class FleetConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from fleet import changelog, rollouts
+        from fleet import changelog, oncall, rollouts
 
         changelog.connect_signals()
-        if rollouts.snapshot_entries not in changelog.SNAPSHOT_SOURCES:
-            changelog.SNAPSHOT_SOURCES.append(rollouts.snapshot_entries)
+        for source in (rollouts.snapshot_entries, oncall.snapshot_entries):
+            if source not in changelog.SNAPSHOT_SOURCES:
+                changelog.SNAPSHOT_SOURCES.append(source)

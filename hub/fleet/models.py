@@ -11,8 +11,10 @@ Kiosk-owned facts arrive as ``Event`` rows, stored once per (machine, seq) and p
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import re
 import secrets
+import urllib.parse
 import uuid
 import zoneinfo
 from datetime import UTC, date, datetime, time, timedelta
@@ -102,6 +104,32 @@ def _validate_timezone(value: str) -> None:
         raise ValidationError(f"unknown IANA time zone {value!r}") from exc
 
 
+WEBHOOK_URL_RULE = (
+    "The webhook URL must start with https:// (http:// only to this machine, 127.0.0.1, for a"
+    " gateway running here or a test)."
+)
+
+
+def webhook_url_allowed(url: str) -> bool:
+    """https anywhere; plain http only to a loopback address (nothing crosses a network)."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return True
+    if parts.scheme != "http" or not parts.hostname:
+        return False
+    if parts.hostname == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(parts.hostname).is_loopback
+    except ValueError:
+        return False
+
+
+def validate_webhook_url(value: str) -> None:
+    if value and not webhook_url_allowed(value):
+        raise ValidationError(WEBHOOK_URL_RULE, code="webhook_scheme")
+
+
 class Site(Synced):
     """A site's settings, pulled by each of its machines as ``setting`` records."""
 
@@ -140,6 +168,7 @@ class Site(Synced):
         blank=True,
         default="",
         db_default="",
+        validators=[validate_webhook_url],
         help_text="alerts are POSTed here as signed JSON (an SMS gateway)",
     )
     # The webhook's HMAC key, sealed like machine secrets (fleet.sealing).
@@ -1076,6 +1105,7 @@ class Delivery(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "pending", "to send"
+        SENDING = "sending", "being sent"  # claimed by an engine until ``lease_until``
         SENT = "sent", "sent"
         FAILED = "failed", "failed"
         GAVE_UP = "gave_up", "failed, no more tries"
@@ -1097,6 +1127,9 @@ class Delivery(models.Model):
     error = models.CharField(max_length=200, blank=True, default="")  # never personal data
     due_at = models.DateTimeField(default=now)
     at = models.DateTimeField(null=True, blank=True, help_text="when this attempt was made")
+    # While SENDING: an engine sends it outside any transaction; past this moment another
+    # engine may take it again (the first one crashed mid-send: at least once, never lost).
+    lease_until = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ("alert", "pk")

@@ -2,9 +2,12 @@
 
 ``escalate(now)`` is the engine: run by ``manage.py run_escalations`` (deploy/
 kiosk-hub-escalations.service) every 30 s. It is idempotent and safe on several hosts at once:
-every alert and delivery it works on is taken with ``select_for_update(skip_locked=True)``, so
-two hosts never take the same step or send the same attempt, and the heartbeat pass runs on one
-host at a time (a transaction-scoped advisory lock). Everything takes ``now`` as a parameter, so
+every alert it works on is taken with ``select_for_update(skip_locked=True)``, so two hosts
+never take the same step; a delivery is claimed in a short transaction (SENDING, with a lease),
+sent outside any transaction and its result recorded after, so no row lock is held while a mail
+server or a gateway answers, and an engine that dies mid-send leaves it to be sent again once
+the lease ends (at least once, never lost); the heartbeat pass runs on one host at a time (a
+transaction-scoped advisory lock). Everything takes ``now`` as a parameter, so
 tests run a night in a second (a compressed clock).
 
 An alert escalates along its site's chain for its kind (``chain_for``): each step tells the
@@ -45,6 +48,7 @@ from fleet.models import (
     OnCallContact,
     Site,
     SyncEntry,
+    webhook_url_allowed,
 )
 
 log = logging.getLogger(__name__)
@@ -103,21 +107,17 @@ def escalate(now: datetime | None = None) -> Summary:
             )
             if alert is not None:
                 _take_steps(alert, now, summary)
-    pending = (
-        Delivery.objects.filter(status=Delivery.Status.PENDING, due_at__lte=now)
-        .order_by("due_at", "pk")
-        .values_list("pk", flat=True)
+    # Due: pending ones, and those an engine claimed and never recorded (it died mid-send)
+    # once their lease has run out.
+    sendable = Q(status=Delivery.Status.PENDING, due_at__lte=now) | Q(
+        status=Delivery.Status.SENDING, lease_until__lte=now
     )
-    for delivery_id in list(pending):
-        with transaction.atomic():
-            delivery = (
-                Delivery.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("alert__machine__site", "recipient")
-                .filter(pk=delivery_id, status=Delivery.Status.PENDING)
-                .first()
-            )
-            if delivery is not None:
-                _attempt(delivery, now, summary)
+    for delivery_id in list(
+        Delivery.objects.filter(sendable).order_by("due_at", "pk").values_list("pk", flat=True)
+    ):
+        delivery = _claim(delivery_id, sendable, now)
+        if delivery is not None:
+            _attempt(delivery, now, summary)
     return summary
 
 
@@ -186,63 +186,107 @@ def _stop(alert: Alert) -> None:
 # ---------------------------------------------------------------- sending
 
 
+def lease() -> timedelta:
+    """How long a claimed delivery is an engine's: longer than any send can take."""
+    return timedelta(seconds=settings.HUB_ONCALL_LEASE_SECONDS)
+
+
+def _claim(delivery_id: int, due: Q, now: datetime) -> Delivery | None:
+    """Take one due delivery for this engine in a short transaction (SENDING until the
+    lease ends), so that the row is not locked while a mail server or a gateway answers.
+    None when another engine has it, or it is no longer to be sent (cancelled here)."""
+    with transaction.atomic():
+        delivery = (
+            Delivery.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("alert__machine__site", "recipient")
+            .filter(due, pk=delivery_id)
+            .first()
+        )
+        if delivery is None:
+            return None
+        if delivery.purpose == Delivery.Purpose.ALERT and not delivery.alert.is_open:
+            delivery.status = Delivery.Status.CANCELLED
+            delivery.lease_until = None
+            delivery.save(update_fields=["status", "lease_until"])
+            return None
+        delivery.status = Delivery.Status.SENDING
+        delivery.lease_until = now + lease()
+        delivery.at = now
+        delivery.save(update_fields=["status", "lease_until", "at"])
+        return delivery
+
+
 def _attempt(delivery: Delivery, now: datetime, summary: Summary) -> None:
+    """Send a claimed delivery (no transaction, no lock held), then record what happened."""
     alert = delivery.alert
-    if delivery.purpose == Delivery.Purpose.ALERT and not alert.is_open:
-        delivery.status = Delivery.Status.CANCELLED
-        delivery.save(update_fields=["status"])
-        return
     recipient = delivery.recipient
     ack_url = None
     if delivery.purpose == Delivery.Purpose.ALERT and recipient is not None:
         ack_url = oncall_messages.public_url(f"/ack/{ack_token(alert, recipient, now)}/")
-    delivery.at = now
+    error = None
     try:
         if delivery.channel == Delivery.Channel.EMAIL:
             _send_email(delivery, recipient, ack_url)
         else:
             _send_webhook(delivery, recipient, ack_url)
     except Exception as exc:  # any failure is recorded and retried
-        delivery.status = Delivery.Status.FAILED
-        delivery.error = _safe_error(exc)
-        delivery.save(update_fields=["status", "error", "at"])
-        summary.failed += 1
-        last = delivery.attempt >= settings.HUB_ONCALL_MAX_ATTEMPTS
-        AlertLog.objects.create(
-            alert=alert,
-            at=now,
-            what=AlertLog.What.GAVE_UP if last else AlertLog.What.FAILED,
-            step=delivery.step,
-            recipient=recipient,
-            detail={"delivery": delivery.pk, "channel": delivery.channel, "error": delivery.error},
+        error = _safe_error(exc)
+    with transaction.atomic():
+        recorded = Delivery.objects.filter(
+            pk=delivery.pk, status=Delivery.Status.SENDING, lease_until=delivery.lease_until
+        ).update(
+            status=Delivery.Status.SENT if error is None else Delivery.Status.FAILED,
+            error=error or "",
+            lease_until=None,
         )
-        log.warning(
-            "alert %s: %s delivery %s attempt %d failed: %s",
-            alert.pk, delivery.channel, delivery.pk, delivery.attempt, delivery.error,
-        )  # fmt: skip
-        if not last:
-            Delivery.objects.create(
+        if not recorded:
+            # The lease ran out and another engine took it over: its record stands.
+            log.warning("alert %s: delivery %s outlived its lease", alert.pk, delivery.pk)
+            return
+        if error is None:
+            summary.sent += 1
+            AlertLog.objects.create(
                 alert=alert,
+                at=now,
+                what=AlertLog.What.SENT,
                 step=delivery.step,
                 recipient=recipient,
-                channel=delivery.channel,
-                purpose=delivery.purpose,
-                attempt=delivery.attempt + 1,
-                due_at=now + backoff(delivery.attempt),
-            )
-        return
-    delivery.status = Delivery.Status.SENT
-    delivery.save(update_fields=["status", "at"])
-    summary.sent += 1
+                detail={
+                    "delivery": delivery.pk, "channel": delivery.channel,
+                    "purpose": delivery.purpose,
+                },
+            )  # fmt: skip
+            write_notice(alert)
+        else:
+            _failed(delivery, error, now, summary)
+
+
+def _failed(delivery: Delivery, error: str, now: datetime, summary: Summary) -> None:
+    alert, recipient = delivery.alert, delivery.recipient
+    summary.failed += 1
+    last = delivery.attempt >= settings.HUB_ONCALL_MAX_ATTEMPTS
     AlertLog.objects.create(
         alert=alert,
         at=now,
-        what=AlertLog.What.SENT,
+        what=AlertLog.What.GAVE_UP if last else AlertLog.What.FAILED,
         step=delivery.step,
         recipient=recipient,
-        detail={"delivery": delivery.pk, "channel": delivery.channel, "purpose": delivery.purpose},
+        detail={"delivery": delivery.pk, "channel": delivery.channel, "error": error},
     )
-    write_notice(alert)
+    log.warning(
+        "alert %s: %s delivery %s attempt %d failed: %s",
+        alert.pk, delivery.channel, delivery.pk, delivery.attempt, error,
+    )  # fmt: skip
+    if not last:
+        Delivery.objects.create(
+            alert=alert,
+            step=delivery.step,
+            recipient=recipient,
+            channel=delivery.channel,
+            purpose=delivery.purpose,
+            attempt=delivery.attempt + 1,
+            due_at=now + backoff(delivery.attempt),
+        )
 
 
 def _safe_error(exc: Exception) -> str:
@@ -265,6 +309,8 @@ def _send_webhook(delivery: Delivery, recipient: OnCallContact | None, ack_url: 
     site = delivery.alert.machine.site  # type: ignore[union-attr]
     if not site.webhook_url:
         raise LookupError("no webhook URL")
+    if not webhook_url_allowed(site.webhook_url):  # set before the rule, or not by the form
+        raise ValueError("webhook URL is not https")
     body = oncall_messages.webhook_body(delivery, recipient, ack_url)
     stamp = int(time.time())
     request = urllib.request.Request(
@@ -444,10 +490,11 @@ def notice(alert: Alert, ack_role: str = "", ack_label: str = "") -> dict[str, A
         )
     acknowledged = None
     if alert.acknowledged and alert.acknowledged_at is not None:
-        contact = alert.acknowledged_by
+        if not (ack_role or ack_label):
+            ack_role, ack_label = _acknowledger(alert)
         acknowledged = {
-            "role": ack_role or (contact.role if contact else ""),
-            "label": ack_label or (contact.label if contact else ""),
+            "role": ack_role,
+            "label": ack_label,
             "at": oncall_messages._instant(alert.acknowledged_at),
         }
     return {
@@ -459,6 +506,25 @@ def notice(alert: Alert, ack_role: str = "", ack_label: str = "") -> dict[str, A
     }
 
 
+def _acknowledger(alert: Alert) -> tuple[str, str]:
+    """(role, label) of who acknowledged, from what was stored (a snapshot's notice): the
+    roster person, or the hub user (the role the page recorded, "First L.")."""
+    contact = alert.acknowledged_by
+    if contact is not None:
+        return contact.role, contact.label
+    logged = (
+        AlertLog.objects.filter(alert=alert, what=AlertLog.What.ACKNOWLEDGED)
+        .order_by("-pk")
+        .values_list("detail", flat=True)
+        .first()
+    )
+    role = str(logged.get("role", "")) if isinstance(logged, dict) else ""
+    user = alert.acknowledged_by_user
+    first, last = (user.first_name, user.last_name) if user is not None else ("", "")
+    label = f"{first} {last[:1]}.".strip() if first and last else (first or "")
+    return role, label
+
+
 def write_notice(alert: Alert, ack_role: str = "", ack_label: str = "") -> None:
     if alert.machine_id is None:
         return
@@ -467,6 +533,31 @@ def write_notice(alert: Alert, ack_role: str = "", ack_label: str = "") -> None:
     changelog.record_upserts(
         [SyncEntry("alert_notice", str(alert.pk), data, site_id, alert.machine_id)]
     )
+
+
+# Resolved alerts older than this are left out of a snapshot (open ones are always in it).
+SNAPSHOT_NOTICE_DAYS = 31
+
+
+def snapshot_entries(machine: Machine) -> list[SyncEntry]:
+    """The ``alert_notice`` records a machine's snapshot carries (fleet.changelog
+    SNAPSHOT_SOURCES): every alert of the machine someone was told of or acknowledged, open or
+    resolved in the last days. Without them a snapshot would delete the kiosk's notices."""
+    since = timezone.now() - timedelta(days=SNAPSHOT_NOTICE_DAYS)
+    told = Delivery.objects.filter(
+        status=Delivery.Status.SENT, purpose=Delivery.Purpose.ALERT
+    ).values("alert_id")
+    alerts = (
+        Alert.objects.filter(machine=machine)
+        .filter(Q(pk__in=told) | Q(acknowledged=True))
+        .filter(Q(resolved_at=None) | Q(resolved_at__gte=since))
+        .select_related("acknowledged_by", "acknowledged_by_user")
+        .order_by("pk")
+    )
+    return [
+        SyncEntry("alert_notice", str(alert.pk), notice(alert), machine.site_id, machine.pk)
+        for alert in alerts
+    ]
 
 
 # ---------------------------------------------------------------- heartbeats

@@ -248,6 +248,12 @@ HUB_ONCALL_RETRY_FIRST_MINUTES = 1  # a failed delivery is retried after 1, 2, 4
 HUB_ONCALL_RETRY_MAX_MINUTES = 8
 HUB_ONCALL_MAX_ATTEMPTS = int(os.environ.get("HUB_ONCALL_MAX_ATTEMPTS", "5"))
 HUB_ONCALL_WEBHOOK_TIMEOUT = 10  # seconds
+# A delivery an engine has claimed is its own this long (it sends outside any transaction);
+# after that another engine may send it again (the first crashed): at least once, never lost.
+HUB_ONCALL_LEASE_SECONDS = 120
+# Lets `run_escalations --at <time>` run the engine at another moment (the end-to-end tests'
+# compressed clock, a drill). Off in production: a pass in the future would escalate early.
+HUB_ALLOW_CLOCK_OVERRIDE = _flag("HUB_ALLOW_CLOCK_OVERRIDE")
 # E-mail (Django's SMTP backend): HUB_EMAIL_HOST etc. Without a host, mail is written to the log
 # (console backend) so a development hub never mails anyone.
 EMAIL_HOST = os.environ.get("HUB_EMAIL_HOST", "")

@@ -22,6 +22,14 @@ from dataclasses import dataclass, field, replace
 from kiosk.domain.permissions import Permission, Role, roles_with
 
 
+class RemoteAsk(enum.Enum):
+    """Whether "Ask the on-call clinician" can work for a lockout here and now."""
+
+    NONE = "none"  # no hub, or the site does not allow it from afar: never offered
+    READY = "ready"  # a clinician's key is on the kiosk (works offline) or the hub answers
+    NOT_READY = "not_ready"  # a hub, but neither: not offered, and staff are told why
+
+
 class Latch(enum.Enum):
     """What latched the machine (the values are the health faults' names)."""
 
@@ -49,10 +57,12 @@ class SecureRefusal(enum.Enum):
 
 @dataclass(frozen=True)
 class LockoutPolicy:
-    """The site's rule (kiosk.toml ``[site] door_clear_roles``, ``on_call``)."""
+    """The site's rule (kiosk.toml ``[site] door_clear_roles``, ``on_call``), and whether a
+    clinician can approve clearing it from afar right now (``remote``, from the health check)."""
 
     roles: tuple[Role, ...]
     on_call: str | None = None
+    remote: RemoteAsk = RemoteAsk.NONE
 
 
 def default_policy() -> LockoutPolicy:
@@ -191,8 +201,19 @@ _ASK_AFTER = (SecureRefusal.PIN_NOT_ACCEPTED, SecureRefusal.LOCKED)
 
 def approval_subject(state: SecureState) -> str | None:
     """What to ask the on-call clinician to approve ("tamper" or "door", the approval page's
-    subjects) once the PIN pad refused a PIN (a role that may not clear it, or locked);
-    None otherwise (a role that may clear it gets on with the steps)."""
-    if state.step is not SecureStep.ENTER_PIN or state.refusal not in _ASK_AFTER:
+    subjects) once the PIN pad refused a PIN (a role that may not clear it, or locked) and a
+    clinician can approve it from afar now; None otherwise (a role that may clear it gets on
+    with the steps; without a hub, or without a key and a link to it, nobody could answer)."""
+    if not _refused_here(state) or state.policy.remote is not RemoteAsk.READY:
         return None
     return "tamper" if Latch.TAMPER in state.latches else "door"
+
+
+def cannot_ask_yet(state: SecureState) -> bool:
+    """A refused PIN where asking from afar would be offered, but cannot work yet (the
+    kiosk holds no clinician's key and has not reached the hub lately): say so."""
+    return _refused_here(state) and state.policy.remote is RemoteAsk.NOT_READY
+
+
+def _refused_here(state: SecureState) -> bool:
+    return state.step is SecureStep.ENTER_PIN and state.refusal in _ASK_AFTER

@@ -39,6 +39,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
+from kiosk.domain.dosing import MISSED_DOSES_HOLD_REASON
+from kiosk.domain.model import Prescription, PrescriptionStatus
 from kiosk.domain.permissions import Permission, allowed
 
 CODE_DIGITS = 8
@@ -90,6 +92,12 @@ def hold_subject(hub_id: str | None) -> str | None:
     """The approval subject for releasing a hold on a prescription: only one the hub knows
     (the clinician approves it by its hub id); None for one entered at this kiosk only."""
     return f"prescription:{hub_id}" if hub_id else None
+
+
+def release_askable(rx: Prescription) -> bool:
+    """The on-call clinician is asked to release only a hold the rules put on for missed
+    doses (a staff member's own hold is theirs to lift, an active prescription has none)."""
+    return rx.status is PrescriptionStatus.ON_HOLD and rx.hold_reason == MISSED_DOSES_HOLD_REASON
 
 
 @dataclass(frozen=True)

@@ -20,10 +20,12 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping
+from datetime import timedelta
 from typing import Any
 
 from hardware.ports import ControllerError, DispenserController
 from kiosk.domain import remote_approval as ra
+from kiosk.domain.door_recovery import RemoteAsk
 from kiosk.domain.remote_approval import ApprovalAction, ApprovalPolicy, Verdict
 from kiosk.services.clock import Clock
 from kiosk.services.errors import Refusal
@@ -38,6 +40,9 @@ from kiosk.store.repository import Store
 log = logging.getLogger("kiosk.approvals")
 
 POLICY_SETTING = "remote_approval"
+# A sync this recent means the hub can take a request now (without a clinician's key here,
+# that is the only way an approval can come).
+HUB_REACHED_WITHIN = timedelta(minutes=10)
 ENTRY = EntryPoint.APPROVAL_CODE
 
 # Carries out an approved action: (the request, the actor naming both people). Raises a
@@ -72,6 +77,28 @@ class ApprovalsService:
     def policy(self) -> ApprovalPolicy:
         value = sync_repo.setting(self._store.conn, POLICY_SETTING)
         return ra.default_policy() if value is None else ra.policy_from_wire(value)
+
+    def reach(self, action: ApprovalAction) -> RemoteAsk:
+        """Whether asking for ``action`` from afar can work now: the site allows it and this
+        kiosk can act on it, and either a clinician's key that may approve it is here (the
+        phone works offline) or the hub answered lately (it works online)."""
+        if not self.offered().allows(action):
+            return RemoteAsk.NONE
+        policy = self.policy()
+        for seed in approvals_repo.seeds(self._store.conn):
+            if action in seed.actions and policy.allows_role(action, seed.role):
+                return RemoteAsk.READY
+        reached = sync_repo.read_state(self._store.conn).last_success_at
+        if reached is not None and self._clock.now() - reached <= HUB_REACHED_WITHIN:
+            return RemoteAsk.READY
+        return RemoteAsk.NOT_READY
+
+    def lockout_reach(self, tamper: bool) -> RemoteAsk:
+        """``reach`` for clearing the lockout that holds (the health check asks)."""
+        action = (
+            ApprovalAction.CLEAR_TAMPER_LOCKOUT if tamper else ApprovalAction.CLEAR_DOOR_LOCKOUT
+        )
+        return self.reach(action)
 
     def offered(self) -> ApprovalPolicy:
         """The policy as far as this kiosk can act on it: actions it can carry out only."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 import logging
 import queue
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -29,7 +30,7 @@ from hardware.ports import (
     TamperChanged,
 )
 from kiosk.domain.alerts import AlertKind, parse_alert_kind, subject_number
-from kiosk.domain.door_recovery import LockoutPolicy, SecureRefusal, default_policy
+from kiosk.domain.door_recovery import LockoutPolicy, RemoteAsk, SecureRefusal, default_policy
 from kiosk.domain.dosing import clock_is_trusted
 from kiosk.domain.model import LaneStatus, PrescriptionStatus
 from kiosk.domain.told import NOT_RECORDED, AlertRecord, Told
@@ -130,6 +131,7 @@ class HealthReport:
     door_open: bool | None = None
     tamper: bool | None = None
     told: Told | None = None  # whether staff's alerts about the faults are in the store
+    remote: RemoteAsk = RemoteAsk.NONE  # whether a lockout can be cleared with a remote approval
 
     @property
     def ok(self) -> bool:
@@ -199,6 +201,9 @@ class HealthService:
         self._door_open: bool | None = None  # per the last STATUS
         self._tamper: bool | None = None
         self.staff_session = False  # the admin panel sets it while staff work on the machine
+        # Set by kiosk.app when the kiosk syncs with a hub (ApprovalsService.lockout_reach):
+        # whether a clinician can approve clearing a lockout from afar (tamper or door).
+        self.remote_reach: Callable[[bool], RemoteAsk] | None = None
         events.subscribe(self._inbox.put)
 
     # ------------------------------------------------------------ reports from elsewhere
@@ -226,7 +231,15 @@ class HealthService:
             self._clear(Fault.VEND_UNSETTLED)
         if not self._database_ok:
             self._faults.add(Fault.DATABASE)
-        return replace(self._report(), told=self._told())
+        return replace(self._report(), told=self._told(), remote=self._remote())
+
+    def _remote(self) -> RemoteAsk:
+        if self.remote_reach is None or not any(f in self._faults for f in LATCHED):
+            return RemoteAsk.NONE
+        try:
+            return self.remote_reach(Fault.TAMPER in self._faults)
+        except STORE_FAILURES:
+            return RemoteAsk.NONE  # the store's own fault is reported elsewhere
 
     def _report(self) -> HealthReport:
         return HealthReport(

@@ -8,6 +8,7 @@ finger, screen timeout and the countdown shown from it, health checks).
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 from functools import partial
 
@@ -132,14 +133,15 @@ class FlowDriver(QObject):
                 self.send(flow.ServiceRestored())
             return
         faults = tuple(sorted(f.value for f in report.faults))
+        policy = replace(self.health.lockout, remote=report.remote)
+        secure = self.state.secure
         if (
             faults != self.state.faults
             or report.needs_staff != self.state.staff_can_clear
             or report.told != self.state.faults_told  # the alert recorded, or the hub told
+            or (secure is not None and secure.policy != policy)  # a remote approval can work
         ):
-            self.send(
-                flow.ServiceLost(faults, report.needs_staff, self.health.lockout, report.told)
-            )
+            self.send(flow.ServiceLost(faults, report.needs_staff, policy, report.told))
 
     def _on_health_failure(self, exc: BaseException) -> None:
         self._checking = False

@@ -42,6 +42,18 @@ def on_call_text(state: SecureState) -> str:
     return state.policy.on_call or _("Ask someone in one of these roles to come.")
 
 
+def remote_text(state: SecureState) -> tuple[str, ...]:
+    """Why there is no "Ask the on-call clinician" button although the kiosk has a hub."""
+    if not dr.cannot_ask_yet(state):
+        return ()
+    return (
+        _(
+            "A clinician cannot approve this from afar yet: this kiosk has not reached the "
+            "hub lately and holds no clinician's key."
+        ),
+    )
+
+
 def help_text(state: SecureState) -> str:
     """What to do now, for the step staff are on."""
     if state.step is SecureStep.CLOSE_UP:
@@ -70,10 +82,12 @@ def refusal_text(state: SecureState) -> str:
                 _("That PIN is not accepted for this task."),
                 who_can_clear(state),
                 on_call_text(state),
+                *remote_text(state),
             )
         )
     if refusal is SecureRefusal.LOCKED:
-        return pin_locked_text(state.locked_seconds) + "\n" + on_call_text(state)
+        return "\n".join((pin_locked_text(state.locked_seconds), on_call_text(state),
+                          *remote_text(state)))  # fmt: skip
     if refusal is SecureRefusal.DOOR_OPEN:
         return _(
             "The dispenser still reports the service door open. Close it firmly, then press "

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import date
+
 from kiosk.domain import door_recovery as dr
-from kiosk.domain.door_recovery import LockoutPolicy, SecureRefusal
+from kiosk.domain.door_recovery import LockoutPolicy, RemoteAsk, SecureRefusal
+from kiosk.domain.dosing import MISSED_DOSES_HOLD_REASON
+from kiosk.domain.model import Medication, Prescription, PrescriptionStatus
 from kiosk.domain.permissions import Role
-from kiosk.domain.remote_approval import ApprovalAction, ask_instead, hold_subject
+from kiosk.domain.remote_approval import (
+    ApprovalAction,
+    ask_instead,
+    hold_subject,
+    release_askable,
+)
 
-POLICY = LockoutPolicy((Role.ADMIN,))
+MEDICATION = Medication(1, "hydromorphone", "8 mg", "tablet")
+POLICY = LockoutPolicy((Role.ADMIN,), remote=RemoteAsk.READY)
 
 
-def refused(faults: tuple[str, ...], reason: SecureRefusal) -> dr.SecureState:
-    state = dr.step(dr.start(faults, POLICY), dr.MachineClosed())
+def refused(
+    faults: tuple[str, ...], reason: SecureRefusal, policy: LockoutPolicy = POLICY
+) -> dr.SecureState:
+    state = dr.step(dr.start(faults, policy), dr.MachineClosed())
     state = dr.step(state, dr.PinEntered("1234"))
     return dr.step(state, dr.Refused(reason))
 
@@ -42,3 +55,25 @@ def test_a_hold_is_asked_about_by_its_hub_id_only() -> None:
     assert hold_subject("rx-42") == "prescription:rx-42"
     assert hold_subject(None) is None
     assert hold_subject("") is None
+
+
+def test_no_offer_without_a_hub_and_an_explanation_when_it_cannot_work_yet() -> None:
+    without_hub = refused(
+        ("door_opened",), SecureRefusal.PIN_NOT_ACCEPTED, LockoutPolicy((Role.ADMIN,))
+    )
+    assert dr.approval_subject(without_hub) is None and not dr.cannot_ask_yet(without_hub)
+    not_ready = LockoutPolicy((Role.ADMIN,), remote=RemoteAsk.NOT_READY)
+    unready = refused(("tamper",), SecureRefusal.LOCKED, not_ready)
+    assert dr.approval_subject(unready) is None and dr.cannot_ask_yet(unready)
+    ready = refused(("tamper",), SecureRefusal.LOCKED)
+    assert not dr.cannot_ask_yet(ready)
+    assert not dr.cannot_ask_yet(refused(("tamper",), SecureRefusal.TAMPER, not_ready))
+
+
+def test_only_a_missed_dose_hold_is_asked_about() -> None:
+    held = Prescription(1, 1, MEDICATION, 1, (), 4, date(2026, 1, 1), None,
+                        status=PrescriptionStatus.ON_HOLD,
+                        hold_reason=MISSED_DOSES_HOLD_REASON)  # fmt: skip
+    assert release_askable(held)
+    assert not release_askable(replace(held, hold_reason="staff hold: travel"))
+    assert not release_askable(replace(held, status=PrescriptionStatus.ACTIVE, hold_reason=""))

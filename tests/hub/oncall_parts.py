@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 from collections.abc import Iterator
@@ -24,11 +25,18 @@ def free_port() -> int:
 class Mailbox:
     """aiosmtpd handler: every message received, parsed, with its envelope recipients."""
 
-    def __init__(self) -> None:
+    def __init__(self, hold: threading.Event | None = None) -> None:
         self.messages: list[tuple[list[str], Message, str]] = []
+        self.arriving = 0  # messages whose DATA has begun (held ones included)
         self.arrived = threading.Condition()
+        self._hold = hold
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.arrived:
+            self.arriving += 1
+            self.arrived.notify_all()
+        if self._hold is not None:  # a slow server: answer only once the test lets it
+            await asyncio.get_running_loop().run_in_executor(None, self._hold.wait, 20)
         parsed = message_from_bytes(envelope.content)
         body = parsed.get_payload(decode=True).decode()
         with self.arrived:
@@ -43,10 +51,14 @@ class Mailbox:
         with self.arrived:
             return self.arrived.wait_for(lambda: len(self.messages) >= count, timeout)
 
+    def wait_for_arriving(self, count: int, timeout: float = 10) -> bool:
+        with self.arrived:
+            return self.arrived.wait_for(lambda: self.arriving >= count, timeout)
+
 
 @contextmanager
-def smtp_server() -> Iterator[tuple[Mailbox, int]]:
-    mailbox = Mailbox()
+def smtp_server(hold: threading.Event | None = None) -> Iterator[tuple[Mailbox, int]]:
+    mailbox = Mailbox(hold)
     port = free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 import zoneinfo
 from collections.abc import Iterator
 from datetime import datetime, timedelta
+from io import StringIO
 from typing import Any
 
 import pytest
-from django.test import Client
+from django.core.management import CommandError, call_command
+from django.db import connection, transaction
+from django.test import Client, override_settings
 from django.utils import timezone
-from fleet import oncall, oncall_messages
-from fleet.models import AckToken, Alert, AlertLog, Delivery, Machine, OnCallContact
+from fleet import changelog, oncall, oncall_messages
+from fleet.models import AckToken, Alert, AlertLog, ChangeLog, Delivery, Machine, OnCallContact
 
 from tests.hub.helpers import Kiosk, event, make_participant
 from tests.hub.oncall_parts import Mailbox, Receiver, http_receiver, smtp_server
@@ -301,3 +305,130 @@ def test_two_engines_at_once_send_each_message_once(kiosk: Kiosk, smtp: Mailbox)
     oncall.escalate(t0)
     assert len(smtp.messages) == 1
     assert Delivery.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_message_is_sent_without_its_row_locked_and_two_engines_send_it_once(
+    kiosk: Kiosk,
+) -> None:
+    """The engine claims a delivery in a short transaction and sends outside it: while the
+    mail server takes its time the row is free (a second engine neither waits nor sends)."""
+    gate = threading.Event()
+    with smtp_server(hold=gate) as (mailbox, port):
+        site = kiosk.machine.site
+        OnCallContact(site=site, name="Sam Nightly", role="site_staff",
+                      email="sam@example.org", hours="always").save()  # fmt: skip
+        push_door(kiosk, 1, alert_id=9)
+        t0 = timezone.now()
+        with override_settings(
+            EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+            EMAIL_HOST="127.0.0.1",
+            EMAIL_PORT=port,
+        ):
+            first = threading.Thread(target=_engine, args=(t0,))
+            first.start()
+            try:
+                assert mailbox.wait_for_arriving(1)  # the first engine is mid-send
+                with transaction.atomic():
+                    row = Delivery.objects.select_for_update(nowait=True).get()
+                    assert row.status == Delivery.Status.SENDING
+                    assert row.lease_until == t0 + oncall.lease()
+                oncall.escalate(t0)  # a second engine at the same moment: nothing to do
+            finally:
+                gate.set()
+                first.join(timeout=20)
+        assert mailbox.wait_for(1)
+        assert [m[0] for m in mailbox.messages] == [["sam@example.org"]]
+        row = Delivery.objects.get()
+        assert (row.status, row.lease_until) == (Delivery.Status.SENT, None)
+        assert AlertLog.objects.filter(what="sent").count() == 1
+
+
+def _engine(at: datetime) -> None:
+    try:
+        oncall.escalate(at)
+    finally:
+        connection.close()  # this thread's own connection
+
+
+def test_a_send_cut_short_by_a_crash_is_sent_again_after_its_lease_only(
+    kiosk: Kiosk, smtp: Mailbox
+) -> None:
+    """An engine that died mid-send leaves the delivery SENDING: nobody sends it while its
+    lease lasts; then the next pass does, once (at least once, never lost)."""
+    people = setup_site(kiosk, None)
+    push_door(kiosk, 1, alert_id=4)
+    alert = Alert.objects.get(kiosk_alert_id=4)
+    t0 = last_three_am(kiosk.machine.site.timezone)
+    alert.escalation = Alert.Escalation.DONE  # only the crashed delivery is in play
+    alert.save(update_fields=["escalation"])
+    crashed = Delivery.objects.create(
+        alert=alert, step=0, recipient=people["night_staff"], channel="email", due_at=t0,
+        status=Delivery.Status.SENDING, lease_until=t0 + oncall.lease(), at=t0,
+    )  # fmt: skip
+    oncall.escalate(t0 + oncall.lease() - timedelta(seconds=1))
+    assert smtp.messages == []
+    oncall.escalate(t0 + oncall.lease())
+    oncall.escalate(t0 + oncall.lease() + timedelta(minutes=5))
+    assert [m[0] for m in smtp.messages] == [["sam@example.org"]]
+    crashed.refresh_from_db()
+    assert crashed.status == Delivery.Status.SENT
+
+
+def test_a_snapshot_carries_who_was_told_and_who_acknowledged(
+    kiosk: Kiosk, smtp: Mailbox, client: Client
+) -> None:
+    """A kiosk that gets a full snapshot (its cursor trimmed away) keeps its notices: the
+    snapshot lists every alert_notice of its machine, as the change log had it."""
+    setup_site(kiosk, None)
+    push_door(kiosk, 1, alert_id=11)
+    alert = Alert.objects.get(kiosk_alert_id=11)
+    t0 = last_three_am(kiosk.machine.site.timezone)
+    oncall.escalate(t0)
+    oncall.acknowledge(alert, t0 + timedelta(minutes=2), role="site_staff", via="kiosk staff:1")
+    _, changes, _ = kiosk.pull_all(0)
+    logged = [c["data"] for c in changes if c["kind"] == "alert_notice"][-1]
+    quiet = Alert.objects.create(machine=kiosk.machine, kind="kiosk:door", kiosk_alert_id=12)
+
+    ChangeLog.objects.update(at=timezone.now() - timedelta(days=400))
+    changelog.trim(days=90)
+    page = kiosk.pull(1).json()
+
+    assert page["snapshot"] is True
+    notices = {c["key"]: c["data"] for c in page["changes"] if c["kind"] == "alert_notice"}
+    assert notices == {str(alert.pk): logged}  # nobody was told of the other one
+    assert str(quiet.pk) not in notices
+    assert logged["acknowledged"]["role"] == "site_staff"
+    assert [t["label"] for t in logged["told"]] == ["Sam N."]
+
+
+def test_the_engine_never_posts_to_a_plain_http_url_set_behind_the_forms_back(
+    kiosk: Kiosk, smtp: Mailbox
+) -> None:
+    """A URL saved before the https rule (or not through the form) is refused at sending:
+    the attempt fails without a connection, recorded, and the e-mail still goes."""
+    setup_site(kiosk, "http://gw.example.org/hook")
+    push_door(kiosk, 1, alert_id=13)
+    oncall.escalate(last_three_am(kiosk.machine.site.timezone))
+    webhook = Delivery.objects.get(channel="webhook", attempt=1)
+    assert (webhook.status, webhook.error) == (Delivery.Status.FAILED, "ValueError")
+    assert [m[0] for m in smtp.messages] == [["sam@example.org"]]
+
+
+def test_run_escalations_at_another_moment_only_where_allowed(
+    kiosk: Kiosk, smtp: Mailbox, settings: Any
+) -> None:
+    """``--at`` (the end-to-end tests' compressed clock, drills) is refused unless the hub
+    allows it: in production a pass in the future would escalate early."""
+    setup_site(kiosk, None)
+    push_door(kiosk, 1, alert_id=14)
+    at = last_three_am(kiosk.machine.site.timezone).isoformat()
+    settings.HUB_ALLOW_CLOCK_OVERRIDE = False
+    with pytest.raises(CommandError, match="HUB_ALLOW_CLOCK_OVERRIDE"):
+        call_command("run_escalations", "--once", "--at", at, stdout=StringIO())
+    assert smtp.messages == []
+    settings.HUB_ALLOW_CLOCK_OVERRIDE = True
+    with pytest.raises(CommandError, match="offset"):
+        call_command("run_escalations", "--once", "--at", "2026-06-11T03:00", stdout=StringIO())
+    call_command("run_escalations", "--once", "--at", at, stdout=StringIO())
+    assert [m[0] for m in smtp.messages] == [["sam@example.org"]]  # 03:00: the night staff

@@ -8,7 +8,13 @@ from care.models import CareAudit, Membership
 from care.roles import Role
 from django.contrib.auth.models import User
 from django.test import Client
-from fleet.models import Alert, EscalationStep, Machine, OnCallContact, Site
+from fleet.models import (
+    Alert,
+    EscalationStep,
+    Machine,
+    OnCallContact,
+    Site,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -95,3 +101,68 @@ def test_a_nonsense_ack_link_is_refused_not_a_500(client: Client) -> None:
     assert client.get("/ack/nonsense/").status_code == 400
     assert client.post("/ack/nonsense/").status_code == 400
     assert client.put("/ack/nonsense/").status_code == 405
+
+
+def test_a_chain_gets_a_step_loses_one_and_goes_back_to_the_default(
+    sites: tuple[Site, Site],
+) -> None:
+    here, _ = sites
+    manager = _user("manager", Role.PROGRAM_MANAGER, here)
+    url = f"/oncall/{here.pk}/chains/jam/"
+    page = manager.get(f"/oncall/{here.pk}/").content.decode()
+    assert 'id="role-jam-3"' in page  # the default jam chain has 3 steps: a 4th row adds one
+    assert "— no new step —" in page
+    added = {"role_0": "site_staff", "minutes_0": "0", "role_1": "nurse", "minutes_1": "15",
+             "role_2": "program_manager", "minutes_2": "30", "role_3": "pharmacist",
+             "minutes_3": "20"}  # fmt: skip
+    assert manager.post(url, added).status_code == 302
+    steps = EscalationStep.objects.filter(site=here, kind="jam").order_by("position")
+    assert list(steps.values_list("role", "after_minutes")) == [
+        ("site_staff", 0), ("nurse", 15), ("program_manager", 30), ("pharmacist", 20)
+    ]  # fmt: skip
+    page = manager.get(f"/oncall/{here.pk}/").content.decode()
+    assert 'name="remove_1"' in page and "to the default chain" in page
+
+    assert manager.post(url, {**added, "remove_1": "1"}).status_code == 302
+    assert list(steps.values_list("role", flat=True)) == [
+        "site_staff", "program_manager", "pharmacist"
+    ]  # fmt: skip
+    everything = {**added, **{f"remove_{i}": "1" for i in range(4)}}
+    refused = manager.post(url, everything)
+    assert refused.status_code == 400 and b"one step at least" in refused.content
+    assert steps.all().count() == 3
+
+    assert manager.post(f"{url}reset/").status_code == 302
+    assert not steps.all().exists()
+    changes = CareAudit.objects.filter(action="oncall_chain_changed").order_by("pk")
+    assert [c.detail.get("reset", False) for c in changes] == [False, False, True]
+    assert changes.last().detail["steps"][0] == ["site_staff", 0]  # type: ignore[union-attr]
+    assert manager.post(f"/oncall/{here.pk}/chains/nonsense/reset/").status_code == 404
+    nurse = _user("nurse", Role.NURSE, here)
+    assert nurse.post(f"{url}reset/").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("url", "accepted"),
+    [
+        ("https://gw.example.org/hook", True),
+        ("http://127.0.0.1:8025/hook", True),
+        ("http://localhost/hook", True),
+        ("http://gw.example.org/hook", False),
+        ("http://10.0.0.5/hook", False),
+        ("ftp://gw.example.org/hook", False),
+    ],
+)
+def test_a_webhook_url_must_be_https_except_to_this_machine(
+    sites: tuple[Site, Site], url: str, accepted: bool
+) -> None:
+    here, _ = sites
+    manager = _user("manager", Role.PROGRAM_MANAGER, here)
+    form = {"offline_after_minutes": "30", "webhook_url": url, "webhook_secret": ""}
+    response = manager.post(f"/oncall/{here.pk}/settings/", form)
+    here.refresh_from_db()
+    if accepted:
+        assert response.status_code == 302 and here.webhook_url == url
+    else:
+        assert response.status_code == 400 and here.webhook_url == ""
+        assert b"must start with https://" in response.content

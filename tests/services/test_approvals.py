@@ -14,15 +14,16 @@ import pytest
 
 from hardware.ports import ControllerStatus, LaneState
 from kiosk.domain import remote_approval as ra
+from kiosk.domain.door_recovery import RemoteAsk
 from kiosk.domain.remote_approval import ApprovalAction, Verdict
-from kiosk.services.approvals import ApprovalsService
+from kiosk.services.approvals import HUB_REACHED_WITHIN, ApprovalsService
 from kiosk.services.clock import FixedClock
 from kiosk.services.errors import Refusal
-from kiosk.services.health import HealthService
+from kiosk.services.health import Fault, HealthService
 from kiosk.services.pin_gate import EntryPoint, PinGate
 from kiosk.services.sync.apply import apply_page
 from kiosk.services.sync.client import Change, ChangesPage
-from kiosk.store import approvals_repo
+from kiosk.store import approvals_repo, sync_repo
 from kiosk.store.approvals_repo import ApprovalRequest
 from kiosk.store.pins import hash_pin
 from kiosk.store.repository import Store
@@ -303,3 +304,29 @@ def decision(request_id: str, verdict: str, clock: FixedClock, role: str = "nurs
         "expires_at": (clock.now() + timedelta(minutes=10)).isoformat(),
     }
     return Change("approval_decision", "upsert", request_id, data)
+
+
+def test_asking_is_offered_only_when_it_can_work(
+    store: Store, clock: FixedClock, kiosk: Any
+) -> None:
+    """A key here (the phone works offline) or a recent sync (the hub takes the request):
+    READY; a hub but neither: NOT_READY (staff are told why); an action the site does not
+    allow from afar, or this kiosk cannot carry out: NONE."""
+    service, _, health = kiosk
+    assert service.reach(ApprovalAction.CLEAR_DOOR_LOCKOUT) is RemoteAsk.NOT_READY
+    assert service.reach(ApprovalAction.UNLOCK_SERVICE_DOOR) is RemoteAsk.NONE  # not wired
+    sync_repo.record_outcome(store.conn, clock.now(), "")
+    assert service.reach(ApprovalAction.CLEAR_DOOR_LOCKOUT) is RemoteAsk.READY
+    clock.at += HUB_REACHED_WITHIN + timedelta(seconds=1)
+    assert service.reach(ApprovalAction.CLEAR_DOOR_LOCKOUT) is RemoteAsk.NOT_READY
+    # A key for another action only does not help; one for this action does.
+    pull(store, clock, seed_change(8, "pharmacist", PHARMACIST_SEED, ["release_hold"]))
+    assert service.lockout_reach(tamper=False) is RemoteAsk.NOT_READY
+    pull(store, clock, seed_change(7, "nurse", SEED), cursor=2)
+    assert service.lockout_reach(tamper=False) is RemoteAsk.READY
+    # The health check carries it while a lockout holds (kiosk.app wires it so).
+    health.remote_reach = service.lockout_reach
+    health._faults.add(Fault.DOOR_OPENED)
+    assert health._remote() is RemoteAsk.READY
+    health._faults.discard(Fault.DOOR_OPENED)
+    assert health._remote() is RemoteAsk.NONE  # no lockout: nothing to ask

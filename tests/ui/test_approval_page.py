@@ -30,7 +30,9 @@ SEED = base64.b32encode(b"nurse seed for the ui").decode()
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def with_approvals(kiosk: Kiosk, qtbot: QtBot) -> None:
+def with_approvals(kiosk: Kiosk, qtbot: QtBot, *, seeded: bool = True) -> None:
+    """Remote approvals wired as kiosk.app.build_approvals does (a kiosk with a hub), and
+    (``seeded``) a nurse's key pulled as sync would."""
     runtime = kiosk.runtime
     store, clock = runtime.store, runtime.clock
     service = ApprovalsService(
@@ -44,6 +46,9 @@ def with_approvals(kiosk: Kiosk, qtbot: QtBot) -> None:
     admin = kiosk.window.admin_services
     assert admin is not None
     kiosk.window.admin_services = replace(admin, approvals=service)
+    runtime.health.remote_reach = service.lockout_reach
+    if not seeded:
+        return
     seed = {
         "user_id": 7,
         "role": "nurse",
@@ -161,3 +166,25 @@ def save_screenshots(page: ApprovalPage, name: str) -> None:
         window.resize(width, height)
         window.grab().save(str(ROOT / "docs" / "screenshots" / tag / "en" / f"{name}.png"))
     window.resize(size)
+
+
+def test_the_response_is_shown_as_typed_and_one_digit_can_be_taken_back(
+    kiosk: Kiosk, qtbot: QtBot
+) -> None:
+    """A response code is read out over the phone, not a secret PIN: its digits show, large,
+    so staff can read them back; Delete corrects the last one."""
+    with_approvals(kiosk, qtbot)
+    page = open_page(kiosk, qtbot)
+    ask_and_phone(kiosk, qtbot, page)
+    assert page.pad.shown.text() == "____ ____"
+    for digit in "12345":
+        qtbot.mouseClick(page.pad.keys[digit], Qt.MouseButton.LeftButton)
+    assert page.pad.shown.text() == "1234 5___"
+    qtbot.mouseClick(page.pad.keys["delete"], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(page.pad.keys["9"], Qt.MouseButton.LeftButton)
+    assert page.pad.shown.text() == "1234 9___" and page.pad.digits == "12349"
+    save_screenshots(page, "approval-response-typed")
+    assert page.pad.keys["delete"].text() == "Delete"
+    assert page.pad.keys["delete"].minimumHeight() >= 64
+    assert "·" not in page.pad.shown.text() and "•" not in page.pad.shown.text()
+    assert page.pad.shown.font().pointSize() >= 32 or "40pt" in page.pad.shown.styleSheet()

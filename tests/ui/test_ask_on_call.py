@@ -10,6 +10,7 @@ from pytestqt.qtbot import QtBot
 
 from kiosk.domain import permissions
 from kiosk.domain.door_recovery import SecureRefusal
+from kiosk.domain.dosing import MISSED_DOSES_HOLD_REASON
 from kiosk.domain.flow import Screen
 from kiosk.domain.permissions import Permission, Role
 from kiosk.domain.remote_approval import ApprovalAction
@@ -99,28 +100,33 @@ def test_a_nurse_may_release_a_hold_and_is_not_offered_to_ask(kiosk: Kiosk, qtbo
     assert page.buttons["release"].isVisible() and not page.buttons["ask"].isVisible()
 
 
+def run_sql(kiosk: Kiosk, qtbot: QtBot, sql: str, *args: object) -> None:
+    done: list[object] = []
+    kiosk.backend.submit(lambda: kiosk.runtime.store.conn.execute(sql, args), done.append)
+    qtbot.waitUntil(lambda: bool(done), timeout=15000)
+
+
 def test_a_hold_release_offers_the_on_call_clinician_by_hub_id(kiosk: Kiosk, qtbot: QtBot) -> None:
     with_approvals(kiosk, qtbot)
     panel = log_in(kiosk, qtbot, DEMO_WORKER_PIN)
     page = open_participant(kiosk, qtbot, panel, "P-0001")
     ask = page.buttons["ask"]
-    assert ask.isVisible()
     qtbot.waitUntil(lambda: page.prescriptions.rowCount() > 0, timeout=15000)
     page.prescriptions.selectRow(0)
+    assert not ask.isVisible()  # an active prescription: nothing to release
+    rx_id = page._prescriptions[0].id
+    run_sql(kiosk, qtbot, "UPDATE prescriptions SET status = 'on_hold', hold_reason = ?"
+            " WHERE id = ?", MISSED_DOSES_HOLD_REASON, rx_id)  # fmt: skip
+    page.refresh()
+    qtbot.waitUntil(lambda: page._prescriptions[0].hold_reason != "", timeout=15000)
+    page.prescriptions.selectRow(0)
+    assert ask.isVisible()  # the rules' missed-dose hold: the clinician may release it
     # Entered here only: the hub cannot approve it, and the page says so.
     qtbot.mouseClick(ask, Qt.MouseButton.LeftButton)
     assert "not sent by the hub" in panel.message.text()
     assert panel.pages[panel.nav.currentRow()] is page
     # One the hub sent: the approval page opens about it.
-    rx_id = page._prescriptions[0].id
-    done: list[object] = []
-    kiosk.backend.submit(
-        lambda: kiosk.runtime.store.conn.execute(
-            "UPDATE prescriptions SET hub_id = 'rx-hub-9' WHERE id = ?", (rx_id,)
-        ),
-        done.append,
-    )
-    qtbot.waitUntil(lambda: bool(done), timeout=15000)
+    run_sql(kiosk, qtbot, "UPDATE prescriptions SET hub_id = 'rx-hub-9' WHERE id = ?", rx_id)
     page.refresh()
     qtbot.waitUntil(lambda: page._prescriptions[0].hub_id == "rx-hub-9", timeout=15000)
     page.prescriptions.selectRow(0)
@@ -128,3 +134,46 @@ def test_a_hold_release_offers_the_on_call_clinician_by_hub_id(kiosk: Kiosk, qtb
     approval = approval_page(panel)
     assert approval.subject == "prescription:rx-hub-9"
     assert approval.wanted == (ApprovalAction.RELEASE_HOLD,)
+
+
+def test_a_staff_members_own_hold_is_not_asked_about(kiosk: Kiosk, qtbot: QtBot) -> None:
+    with_approvals(kiosk, qtbot)
+    panel = log_in(kiosk, qtbot, DEMO_WORKER_PIN)
+    page = open_participant(kiosk, qtbot, panel, "P-0001")
+    qtbot.waitUntil(lambda: page.prescriptions.rowCount() > 0, timeout=15000)
+    rx_id = page._prescriptions[0].id
+    run_sql(kiosk, qtbot, "UPDATE prescriptions SET status = 'on_hold', hold_reason = ?"
+            " WHERE id = ?", "away this week", rx_id)  # fmt: skip
+    page.refresh()
+    qtbot.waitUntil(lambda: page._prescriptions[0].hold_reason != "", timeout=15000)
+    page.prescriptions.selectRow(0)
+    assert not page.buttons["ask"].isVisible()
+
+
+def refused_nurse_at_the_door(kiosk: Kiosk, qtbot: QtBot) -> None:
+    kiosk.controller.open_door()
+    kiosk.driver.check_health()
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.OUT_OF_SERVICE, timeout=15000)
+    staff_pin(kiosk, qtbot, DEMO_NURSE_PIN)
+    qtbot.waitUntil(lambda: refusal(kiosk) is SecureRefusal.PIN_NOT_ACCEPTED, timeout=15000)
+
+
+def test_a_kiosk_without_a_hub_never_offers_to_ask(kiosk: Kiosk, qtbot: QtBot) -> None:
+    refused_nurse_at_the_door(kiosk, qtbot)
+    secure = kiosk.window.view.out_of_service.secure
+    kiosk.driver.check_health()  # a later check changes nothing
+    qtbot.waitUntil(lambda: not kiosk.driver._checking, timeout=15000)
+    assert not secure.ask.isVisible()
+    assert "from afar" not in secure.message.text()
+
+
+def test_a_hub_without_a_key_here_nor_a_recent_sync_says_why_it_cannot_ask(
+    kiosk: Kiosk, qtbot: QtBot
+) -> None:
+    """Offline without a clinician's key, a code could never be checked; never reached,
+    the hub cannot take the request: no button, and staff are told why in plain words."""
+    with_approvals(kiosk, qtbot, seeded=False)
+    refused_nurse_at_the_door(kiosk, qtbot)
+    secure = kiosk.window.view.out_of_service.secure
+    qtbot.waitUntil(lambda: "from afar yet" in secure.message.text(), timeout=15000)
+    assert not secure.ask.isVisible()

@@ -9,9 +9,10 @@ from typing import Any
 from care import demo
 from django.utils import timezone
 from fleet import oncall
-from fleet.models import Alert, Delivery, Machine, OnCallContact
+from fleet.models import Alert, Delivery, EscalationStep, Machine, OnCallContact
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import Select
 
 from tests.web.helpers import check_accessible, sign_in, wait_for_new_page
 
@@ -74,3 +75,26 @@ def test_the_acknowledgement_link_page(
     assert browser.find_element(By.TAG_NAME, "h1").text == "Acknowledged"
     alert.refresh_from_db()
     assert alert.acknowledged
+
+
+def test_a_step_is_added_to_a_chain_and_the_chain_reset(
+    browser: WebDriver, live_server: Any, care_demo: demo.Seeded
+) -> None:
+    sign_in(browser, live_server, "manager")
+    browser.get(f"{live_server.url}/oncall/{care_demo.site.pk}/")
+    Select(browser.find_element(By.ID, "role-jam-3")).select_by_value("pharmacist")
+    before = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.ID, "role-jam-3").find_element(
+        By.XPATH, "ancestor::form//button[@type='submit']"
+    ).click()
+    wait_for_new_page(browser, before)
+    steps = EscalationStep.objects.filter(site=care_demo.site, kind="jam").order_by("position")
+    assert steps.last().role == "pharmacist"  # type: ignore[union-attr]
+    check_accessible(browser, "oncall-site-custom-chain")
+    before = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(
+        By.CSS_SELECTOR, "form[action$='/chains/jam/reset/'] button[type=submit]"
+    ).click()
+    wait_for_new_page(browser, before)
+    assert "default chain again" in browser.find_element(By.CSS_SELECTOR, ".messages").text
+    assert not EscalationStep.objects.filter(site=care_demo.site, kind="jam").exists()

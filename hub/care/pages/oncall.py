@@ -16,7 +16,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from fleet import oncall, oncall_messages
 from fleet.alert_kinds import SEVERITY, AlertKind, ChainRole, ContactRole, hub_kind
-from fleet.models import Alert, Delivery, EscalationStep, OnCallContact, Site
+from fleet.models import (
+    Alert,
+    Delivery,
+    EscalationStep,
+    OnCallContact,
+    Site,
+    validate_webhook_url,
+)
 
 from care import audit, permissions
 from care.models import AuditAction
@@ -156,7 +163,10 @@ class SiteForm(forms.Form):
         min_value=2, max_value=1440, label="Machine offline after (minutes without contact)"
     )
     webhook_url = forms.URLField(
-        required=False, assume_scheme="https", label="Webhook URL (SMS or chat gateway)"
+        required=False,
+        assume_scheme="https",
+        label="Webhook URL (SMS or chat gateway, https://)",
+        validators=[validate_webhook_url],  # the model field's own rule (fleet.models)
     )
     webhook_secret = forms.CharField(
         required=False,
@@ -167,12 +177,16 @@ class SiteForm(forms.Form):
     )
 
 
+MAX_STEPS = 5  # a chain's steps; the editor shows one empty row to add a step while fewer
+
+
 def _chains(site: Site) -> list[dict[str, Any]]:
     chains = []
     for kind in AlertKind:
         steps = oncall.chain_for(site, kind.value)
         custom = EscalationStep.objects.filter(site=site, kind=kind.value).exists()
-        chains.append({"kind": kind, "steps": steps, "custom": custom})
+        rows: list[Any] = list(steps) + ([None] if len(steps) < MAX_STEPS else [])
+        chains.append({"kind": kind, "steps": steps, "rows": rows, "custom": custom})
     return chains
 
 
@@ -252,21 +266,26 @@ def contact_remove(request: HttpRequest, site_id: int, pk: int) -> HttpResponse:
 @require_POST
 @requires(Action.MANAGE_ONCALL)
 def chain_save(request: HttpRequest, site_id: int, kind: str) -> HttpResponse:
+    """Save a chain as the form shows it: rows with a role are steps (the empty row adds one),
+    except those ticked "Remove step N" (``remove_<row>``)."""
     site = _site_for(request, site_id)
     if kind not in AlertKind.values:
         return _roster_page(request, site, status=404)
+    removed = [p for p in range(MAX_STEPS) if request.POST.get(f"remove_{p}")]
     steps: list[tuple[str, int]] = []
-    for position in range(3):
+    for position in range(MAX_STEPS):
         role = request.POST.get(f"role_{position}", "")
-        minutes = request.POST.get(f"minutes_{position}", "")
-        if not role:
+        minutes = request.POST.get(f"minutes_{position}", "").strip() or "0"
+        if not role or position in removed:
             continue
         if role not in ChainRole.values or not minutes.isdigit() or int(minutes) > 1440:
             messages.error(request, "Each step needs a role and 0 to 1440 minutes.")
             return _roster_page(request, site, status=400)
         steps.append((role, int(minutes)))
     if not steps:
-        messages.error(request, "A chain needs one step at least.")
+        messages.error(
+            request, "A chain needs one step at least. To go back to the default, use Reset."
+        )
         return _roster_page(request, site, status=400)
     with transaction.atomic():
         EscalationStep.objects.filter(site=site, kind=kind).delete()
@@ -276,7 +295,26 @@ def chain_save(request: HttpRequest, site_id: int, kind: str) -> HttpResponse:
             )
         audit.record(request, AuditAction.ONCALL_CHAIN_CHANGED, site=site, kind=kind,
                      steps=[[r, m] for r, m in steps])  # fmt: skip
-    messages.success(request, f"Chain saved for “{AlertKind(kind).label}”.")
+    what = "Step removed" if removed else "Chain saved"
+    messages.success(request, f"{what} for “{AlertKind(kind).label}”.")
+    return redirect("care:oncall-site", site_id=site.pk)
+
+
+@require_POST
+@requires(Action.MANAGE_ONCALL)
+def chain_reset(request: HttpRequest, site_id: int, kind: str) -> HttpResponse:
+    """Back to the default chain for this kind (the site's own steps are deleted)."""
+    site = _site_for(request, site_id)
+    if kind not in AlertKind.values:
+        return _roster_page(request, site, status=404)
+    with transaction.atomic():
+        deleted, _ = EscalationStep.objects.filter(site=site, kind=kind).delete()
+        if deleted:
+            default = oncall.chain_for(site, kind)
+            audit.record(request, AuditAction.ONCALL_CHAIN_CHANGED, site=site, kind=kind,
+                         reset=True,
+                         steps=[[s.role.value, s.after_minutes] for s in default])  # fmt: skip
+    messages.success(request, f"“{AlertKind(kind).label}” follows the default chain again.")
     return redirect("care:oncall-site", site_id=site.pk)
 
 

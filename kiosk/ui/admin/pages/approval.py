@@ -89,19 +89,26 @@ def problem_text(state: ApprovalState) -> str:
     return _(PROBLEMS[state.problem]).format(left=state.attempts_left, detail=state.reason)
 
 
+# The response is not a secret (the clinician read it out loud): its digits are shown, large,
+# so staff can read them back and correct one; an empty place is a plain underscore.
+EMPTY_PLACE = "_"
+
+
 class ResponsePad(QWidget):
-    """Eight digits on a big keypad."""
+    """Eight digits on a big keypad, shown as typed; Delete takes the last one back."""
 
     def __init__(self) -> None:
         super().__init__()
         self.digits = ""
         self.shown = QLabel()
         self.shown.setObjectName("approvalResponse")
-        self.shown.setStyleSheet("font-size: 32pt; font-weight: 700; letter-spacing: 6px;")
+        self.shown.setStyleSheet("font-size: 40pt; font-weight: 700; letter-spacing: 8px;")
         grid = QGridLayout()
         self.keys: dict[str, QPushButton] = {}
-        for index, key in enumerate(["1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0"]):
-            button = QPushButton(_("Clear") if key == "clear" else key)
+        labels = {"clear": N_("Clear"), "delete": N_("Delete")}
+        keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "clear", "0", "delete"]
+        for index, key in enumerate(keys):
+            button = QPushButton(_(labels[key]) if key in labels else key)
             button.setMinimumSize(MIN_TARGET_PX + 16, MIN_TARGET_PX)
             button.clicked.connect(lambda _checked=False, k=key: self.press(k))
             self.keys[key] = button
@@ -115,13 +122,16 @@ class ResponsePad(QWidget):
     def press(self, key: str) -> None:
         if key == "clear":
             self.digits = ""
+        elif key == "delete":
+            self.digits = self.digits[:-1]
         elif len(self.digits) < ra.CODE_DIGITS:
             self.digits += key
         self.refresh()
 
     def refresh(self) -> None:
-        padded = self.digits.ljust(ra.CODE_DIGITS, "·")
+        padded = self.digits.ljust(ra.CODE_DIGITS, EMPTY_PLACE)
         self.shown.setText(f"{padded[:4]} {padded[4:]}")
+        self.shown.setAccessibleName(" ".join(self.digits) or _("No digits yet"))
 
 
 class ApprovalPage(AdminPage):

@@ -19,7 +19,12 @@ from PySide6.QtWidgets import (
 
 from kiosk.domain.model import Medication, Prescription
 from kiosk.domain.permissions import Permission
-from kiosk.domain.remote_approval import ApprovalAction, ask_instead, hold_subject
+from kiosk.domain.remote_approval import (
+    ApprovalAction,
+    ask_instead,
+    hold_subject,
+    release_askable,
+)
 from kiosk.domain.schedule import dosing_day
 from kiosk.i18n import PARTICIPANT_LOCALES, _, language_name
 from kiosk.services.decide import DecisionView
@@ -105,11 +110,13 @@ class ParticipantsPage(AdminPage):
             self.buttons[key] = button
         for key in ("add", "change", "end", "hold", "release", "ask"):
             actions.addWidget(self.buttons[key])
-        # A role that may not release a hold asks the on-call clinician instead.
-        self.buttons["ask"].setVisible(
-            ctx.services.approvals is not None
-            and ask_instead(ctx.session.role, ApprovalAction.RELEASE_HOLD)
+        # A role that may not release a hold asks the on-call clinician instead, for a
+        # selected prescription on a missed-dose hold (kiosk with a hub only).
+        self._may_ask = ctx.services.approvals is not None and ask_instead(
+            ctx.session.role, ApprovalAction.RELEASE_HOLD
         )
+        self.buttons["ask"].setVisible(False)
+        self.prescriptions.itemSelectionChanged.connect(self._offer_ask)
         more = FlowLayout()
         more.addWidget(self.language)
         for key in ("language", "enroll", "remove"):
@@ -214,6 +221,14 @@ class ParticipantsPage(AdminPage):
                 )
                 for rx in self._prescriptions
             ],
+        )
+        self._offer_ask()
+
+    def _offer_ask(self) -> None:
+        row = self.prescriptions.currentRow()
+        selected = self._prescriptions[row] if 0 <= row < len(self._prescriptions) else None
+        self.buttons["ask"].setVisible(
+            self._may_ask and selected is not None and release_askable(selected)
         )
 
     def _selected_prescription(self) -> Prescription | None:
