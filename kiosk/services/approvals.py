@@ -20,10 +20,13 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 from hardware.ports import ControllerError, DispenserController
+from kiosk.domain import app_codes
 from kiosk.domain import remote_approval as ra
+from kiosk.domain.dosing import clock_is_trusted
 from kiosk.domain.remote_approval import ApprovalAction, ApprovalPolicy, Verdict
 from kiosk.services.clock import Clock
 from kiosk.services.errors import Refusal
@@ -77,7 +80,8 @@ class ApprovalsService:
         """The policy as far as this kiosk can act on it: actions it can carry out only."""
         policy = self.policy()
         return ApprovalPolicy(
-            {a: roles for a, roles in policy.roles.items() if a in self._performers}
+            {a: roles for a, roles in policy.roles.items() if a in self._performers},
+            app_codes=policy.app_codes,
         )
 
     # ------------------------------------------------------------ requesting
@@ -169,12 +173,9 @@ class ApprovalsService:
         """Verify a response read over the phone; on success carry the action out. Wrong
         codes count in the lockout policy (``PinLocked`` is answered as a locked verdict)."""
         found = self._request(request_id)
-        actor = found.requested_by
-        context = f"approval:{request_id}"
-        try:
-            self._pins.refuse_if_locked(ENTRY, actor=actor, context=context)
-        except PinLocked as locked:
-            return ra.CodeChecked(Verdict.WRONG, locked_seconds=locked.seconds_left), None
+        locked = self._locked(found)
+        if locked is not None:
+            return locked, None
         if self._device_id is None:
             return ra.CodeChecked(Verdict.NOT_ALLOWED), None
         now = self._clock.now()
@@ -189,27 +190,89 @@ class ApprovalsService:
             now=now,
             used=found.used_at is not None or found.withdrawn,
         )
+        return self._judged(found, verification, "offline")
+
+    def check_app_code(
+        self, request_id: str, code: str
+    ) -> tuple[ra.CodeChecked, ra.Performed | None]:
+        """Verify a code from the clinician's authenticator app against this pending request
+        (kiosk.domain.app_codes): on a trusted clock only, a clinician's code for a time step
+        once, wrong and replayed codes counted by the lockout policy; on success carry the
+        action out."""
+        found = self._request(request_id)
+        locked = self._locked(found)
+        if locked is not None:
+            return locked, None
+        now = self._clock.now()
+        conn = self._store.conn
+        verification = app_codes.verify_app_code(
+            code,
+            seeds=approvals_repo.seeds(conn),
+            policy=self.policy(),
+            action=found.action,
+            issued_at=found.issued_at,
+            now=now,
+            request_open=found.used_at is None and not found.withdrawn,
+            clock_trusted=clock_is_trusted(now, self._store.latest_recorded_time()),
+            step_used=partial(approvals_repo.app_step_used, conn),
+        )
+        if verification.verdict is Verdict.CLOCK_UNTRUSTED:
+            log.error("the clock is behind the latest recorded event: app code not checked")
+        if verification.verdict is Verdict.ACCEPTED:
+            assert verification.approver is not None and verification.step is not None
+            # Spent before the action runs: a code approves once even if the action fails.
+            with transaction(conn) as tx:
+                fresh = approvals_repo.use_app_step(
+                    tx, verification.approver.user_id, verification.step, request_id, now
+                )
+            if not fresh:
+                verification = ra.Verification(Verdict.REPLAYED)
+        return self._judged(found, verification, "app")
+
+    def _judged(
+        self, found: ApprovalRequest, verification: ra.Verification, how: str
+    ) -> tuple[ra.CodeChecked, ra.Performed | None]:
+        """Count a wrong (or replayed) code, audit a refusal, or carry an approved action
+        out. ``how``: "offline" (challenge and response) or "app"."""
+        actor = found.requested_by
+        context = f"approval:{found.request_id}"
         verdict = verification.verdict
-        if verdict is Verdict.WRONG:
+        if verdict in (Verdict.WRONG, Verdict.REPLAYED):
+            if verdict is Verdict.REPLAYED:
+                self._note_refused(found, how, verdict)
             try:
                 failures = self._pins.count_failure(ENTRY, actor=actor, context=context)
             except PinLocked as locked:
-                return ra.CodeChecked(Verdict.WRONG, locked_seconds=locked.seconds_left), None
+                return ra.CodeChecked(verdict, locked_seconds=locked.seconds_left), None
             left = max(1, LOCK_AFTER_FAILURES - failures)
-            return ra.CodeChecked(Verdict.WRONG, attempts_left=left), None
+            return ra.CodeChecked(verdict, attempts_left=left), None
         if verdict is not Verdict.ACCEPTED or verification.approver is None:
-            self._store.note(
-                now,
-                actor,
-                "approval.code_refused",
-                found.subject,
-                {"request_id": request_id, "how": "offline", "verdict": verdict.value},
-            )
+            self._note_refused(found, how, verdict)
             return ra.CodeChecked(verdict), None
         self._pins.count_success(ENTRY, actor=actor, context=context)
         seed = verification.approver
-        performed = self._perform(found, "offline", (seed.user_id, seed.role, seed.label))
+        performed = self._perform(found, how, (seed.user_id, seed.role, seed.label))
         return ra.CodeChecked(Verdict.ACCEPTED, seed.label), performed
+
+    def _locked(self, found: ApprovalRequest) -> ra.CodeChecked | None:
+        """The code pad's lockout, answered as a locked verdict (None: not locked)."""
+        context = f"approval:{found.request_id}"
+        try:
+            self._pins.refuse_if_locked(ENTRY, actor=found.requested_by, context=context)
+        except PinLocked as locked:
+            return ra.CodeChecked(Verdict.WRONG, locked_seconds=locked.seconds_left)
+        return None
+
+    def _note_refused(self, found: ApprovalRequest, how: str, verdict: Verdict) -> None:
+        details = {"request_id": found.request_id, "how": how, "verdict": verdict.value}
+        self._store.note(
+            self._clock.now(), found.requested_by, "approval.code_refused", found.subject, details
+        )
+
+    def app_codes_offered(self) -> bool:
+        """"Code from the clinician's app" is worth offering: the site allows app codes and
+        some clinician's app seed is on this machine."""
+        return self.policy().app_codes and approvals_repo.has_app_seeds(self._store.conn)
 
     # ------------------------------------------------------------ acting
 
