@@ -270,7 +270,7 @@ class ApprovalsService:
         )
 
     def app_codes_offered(self) -> bool:
-        """"Code from the clinician's app" is worth offering: the site allows app codes and
+        """ "Code from the clinician's app" is worth offering: the site allows app codes and
         some clinician's app seed is on this machine."""
         return self.policy().app_codes and approvals_repo.has_app_seeds(self._store.conn)
 

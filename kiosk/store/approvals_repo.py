@@ -46,8 +46,7 @@ def seeds(conn: Connection) -> list[ApproverSeed]:
     known = {a.value: a for a in ApprovalAction}
     found = []
     for user_id, role, label, seed, actions, totp in conn.execute(
-        "SELECT user_id, role, label, seed, actions, totp_seed FROM approver_seeds"
-        " ORDER BY user_id"
+        "SELECT user_id, role, label, seed, actions, totp_seed FROM approver_seeds ORDER BY user_id"
     ):
         listed = frozenset(known[a] for a in json.loads(actions) if a in known)
         found.append(
@@ -69,9 +68,7 @@ def app_step_used(conn: Connection, user_id: int, step: int) -> bool:
     return row is not None
 
 
-def use_app_step(
-    conn: Connection, user_id: int, step: int, request_id: str, at: datetime
-) -> bool:
+def use_app_step(conn: Connection, user_id: int, step: int, request_id: str, at: datetime) -> bool:
     """Remember a clinician's app code for ``step`` as used: False when it was already."""
     cursor = conn.execute(
         "INSERT INTO app_code_steps (user_id, step, request_id, used_at) VALUES (?, ?, ?, ?)"

@@ -17,16 +17,7 @@ from kiosk.services.pin_gate import EntryPoint, PinGate
 from kiosk.services.sync.client import Change
 from kiosk.store import approvals_repo
 from kiosk.store.repository import Store
-from tests.services.test_approvals import (  # noqa: F401 (fixtures)
-    SEED,
-    audit,
-    kiosk,
-    outbox,
-    pull,
-    request,
-    seed_change,
-    worker,
-)
+from tests.services.test_approvals import SEED, audit, outbox, pull, request, seed_change
 
 APP = base64.b32encode(b"the nurse's app seed").decode()
 OTHER_APP = base64.b32encode(b"a pharmacist's app..").decode()
