@@ -89,10 +89,14 @@ class RequesterLocked:
 
 @dataclass(frozen=True)
 class Approval:
-    """An event of the approval step (kiosk.domain.remote_approval), at ``at``."""
+    """An event of the approval step (kiosk.domain.remote_approval), at ``at``. A screen
+    leaves ``at`` out; the flow driver stamps it with the kiosk's clock (``stamped``)."""
 
     event: ra.ApprovalEvent
-    at: datetime
+    at: datetime | None = None
+
+    def stamped(self, now: datetime) -> Approval:
+        return self if self.at is not None else Approval(self.event, now)
 
 
 @dataclass(frozen=True)
@@ -163,7 +167,7 @@ def step(state: RemoteWitness, event: RemoteEvent | GiveUp) -> RemoteWitness:
             return replace(s, pin_attempts=attempts, pin_locked_seconds=0)
         case Stage.WHO, RequesterLocked(seconds=seconds):
             return replace(s, pin_locked_seconds=seconds)
-        case Stage.ASKING, Approval(event=inner, at=at) if state.approval is not None:
+        case Stage.ASKING, Approval(event=inner, at=datetime() as at) if state.approval is not None:
             return _with_approval(s, ra.step(state.approval, inner, at))
         case Stage.WHO, GiveUp(timed_out=timed_out):
             return replace(s, stage=Stage.NOT_WITNESSED if timed_out else Stage.CANCELLED)
@@ -185,4 +189,3 @@ def _with_approval(s: RemoteWitness, approval: ApprovalState) -> RemoteWitness:
     elif approval.step in _FAILED:
         stage = Stage.NOT_WITNESSED
     return replace(s, stage=stage, approval=replace(approval, effects=()), effects=effects)
-

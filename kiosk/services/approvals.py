@@ -28,6 +28,7 @@ from kiosk.domain import app_codes
 from kiosk.domain import remote_approval as ra
 from kiosk.domain.dosing import clock_is_trusted
 from kiosk.domain.remote_approval import ApprovalAction, ApprovalPolicy, Verdict
+from kiosk.domain.remote_witness import subject_participant
 from kiosk.services.clock import Clock
 from kiosk.services.errors import Refusal
 from kiosk.services.health import HealthService
@@ -336,8 +337,10 @@ def standard_performers(
     controller: DispenserController,
     holds: HoldService,
 ) -> dict[ApprovalAction, Performer]:
-    """What this kiosk can carry out once approved. Witnessing from afar is not wired into
-    the participant flow yet, so it is never offered here."""
+    """What this kiosk can carry out once approved. Witnessing from afar is asked for on
+    the participant's witness screen (kiosk.domain.remote_witness): its "action" is only the
+    record of the approval (marked used by the service); the dispense that follows names the
+    request, and the interaction service checks it in the store."""
 
     def clear(request: ApprovalRequest, actor: str) -> None:
         health.clear_lockout(actor)  # still needs STATUS: door closed, switch reset
@@ -362,7 +365,12 @@ def standard_performers(
         except LookupError as exc:
             raise Refusal("that prescription is not on hold") from exc
 
+    def witness(request: ApprovalRequest, actor: str) -> None:
+        if subject_participant(request.subject) is None:
+            raise Refusal("a witness from afar is for a participant's dose")
+
     return {
+        ApprovalAction.WITNESS_DOSE: witness,
         ApprovalAction.CLEAR_DOOR_LOCKOUT: clear,
         ApprovalAction.CLEAR_TAMPER_LOCKOUT: clear,
         ApprovalAction.UNLOCK_SERVICE_DOOR: unlock,

@@ -55,6 +55,26 @@ def seeds(conn: Connection) -> list[ApproverSeed]:
     return found
 
 
+def witness_request_dispensed(conn: Connection, request_id: str) -> bool:
+    """A dispense was already witnessed by this witness_dose request."""
+    row = conn.execute(
+        "SELECT 1 FROM dispense_intents WHERE witness_request_id = ?", (request_id,)
+    ).fetchone()
+    return row is not None
+
+
+def prescription_hub_ids(conn: Connection, prescription_ids: list[int]) -> tuple[int, ...]:
+    """The hub's ids of these prescriptions (those entered here only have none)."""
+    found = []
+    for prescription_id in prescription_ids:
+        row = conn.execute(
+            "SELECT hub_id FROM prescriptions WHERE id = ?", (prescription_id,)
+        ).fetchone()
+        if row is not None and row[0] is not None:
+            found.append(int(row[0]))
+    return tuple(found)
+
+
 def has_app_seeds(conn: Connection) -> bool:
     """Some clinician's authenticator app can approve here."""
     row = conn.execute("SELECT 1 FROM approver_seeds WHERE totp_seed IS NOT NULL").fetchone()

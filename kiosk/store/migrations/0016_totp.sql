@@ -14,5 +14,8 @@ CREATE TABLE app_code_steps (
     PRIMARY KEY (user_id, step)
 );
 
--- A dose witnessed from afar: the on-call clinician's hub user id (witness_staff_id is NULL).
+-- A dose witnessed from afar: the on-call clinician's hub user id (witness_staff_id is NULL)
+-- and the witness_dose request that was used (one request witnesses one dispense).
 ALTER TABLE dispense_intents ADD COLUMN witness_hub_user_id INTEGER;
+ALTER TABLE dispense_intents ADD COLUMN witness_request_id TEXT;
+CREATE INDEX dispense_intents_witness_request ON dispense_intents(witness_request_id);
