@@ -152,8 +152,10 @@ class WitnessScreen(QWidget):
         self.afar.clicked.connect(lambda _checked=False: send(flow.AskRemoteWitness()))
         message_and_keys(
             self,
-            [self.icon, self.headline, self.detail, self.countdown],
-            [self.pad, 24, self.afar, self.cancel],
+            # "Witness from afar" beside the message: a landscape screen has no room under
+            # the pad for a third row of controls.
+            [self.icon, self.headline, self.detail, self.countdown, 24, self.afar],
+            [self.pad, 24, self.cancel],
         )
 
     def show_state(self, text: ScreenText, state: FlowState | None = None) -> None:
@@ -183,6 +185,7 @@ class RemoteWitnessScreen(QWidget):
         self.detail = _label("detail")
         self.note = _label("staffNote")
         self.pad = PinPad(self._entered)
+        self.pad.set_compact()  # the pad shares the screen with the staff's choices
         self.keys = self.pad.keys
         self.phone = QPushButton()
         self.app = QPushButton()
