@@ -88,9 +88,7 @@ def ask_from_afar(kiosk: Kiosk, qtbot: QtBot) -> str:
 
     def waiting() -> bool:
         remote = kiosk.driver.state.remote
-        return bool(
-            remote and remote.approval and remote.approval.step is ApprovalStep.WAITING
-        )
+        return bool(remote and remote.approval and remote.approval.step is ApprovalStep.WAITING)
 
     qtbot.waitUntil(waiting, timeout=WAIT_MS)
     assert screen.phone.isVisible() and screen.app.isVisible()
