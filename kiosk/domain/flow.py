@@ -371,10 +371,11 @@ def _remote(s: FlowState, remote: RemoteWitness) -> FlowState:
             s, screen=Screen.ERROR, error=ErrorKind.NO_WITNESS, remote=remote, effects=effects
         )
     if remote.stage is Stage.CANCELLED:
+        # Kept (ended) until asked again: the withdrawal names who asked.
         return replace(
             s,
             screen=Screen.WITNESS,
-            remote=None,
+            remote=remote,
             witness_attempts=0,
             pin_locked_seconds=0,
             seconds_left=int(TIMEOUTS[Screen.WITNESS] or 0),

@@ -198,6 +198,21 @@ def test_a_refusal_dispenses_nothing_and_says_so_plainly(kiosk: Kiosk, qtbot: Qt
     assert intents(kiosk, qtbot) == []
 
 
+def test_cancel_withdraws_the_request_and_goes_back_to_the_witness_pad(
+    kiosk: Kiosk, qtbot: QtBot
+) -> None:
+    with_remote_witness(kiosk, qtbot)
+    request_id = ask_from_afar(kiosk, qtbot)
+    qtbot.mouseClick(kiosk.window.view.remote_witness.cancel, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.WITNESS, timeout=WAIT_MS)
+    # The withdrawal went to the one backend thread first, so this query sees it.
+    sql = "SELECT withdrawn_at FROM approval_requests WHERE request_id = ?"
+    conn = kiosk.runtime.store.conn
+    row = on_backend(kiosk, qtbot, lambda: conn.execute(sql, (request_id,)).fetchone())
+    assert row[0] is not None
+    assert kiosk.controller.log == []
+
+
 def test_without_a_hub_witness_from_afar_is_not_offered(kiosk: Kiosk, qtbot: QtBot) -> None:
     kiosk.sensor.place_finger("P-0005/right-index")
     qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.WITNESS, timeout=WAIT_MS)
