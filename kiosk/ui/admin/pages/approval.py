@@ -337,7 +337,8 @@ class ApprovalPage(AdminPage):
         self.challenge.setText(
             _("Challenge: {digits}").format(digits=f"{digits[:4]} {digits[4:]}") if digits else ""
         )
-        self.challenge.setVisible(showing_challenge and bool(digits))
+        # An app's code is not bound to the challenge: it would only mislead while typing one.
+        self.challenge.setVisible(showing_challenge and bool(digits) and not state.by_app)
         minutes = -(-state.seconds_left(now) // 60)  # rounded up: "0 minutes" while still good
         self.expires.setText(
             _("Good for {minutes} more minutes.").format(minutes=minutes)
