@@ -23,6 +23,10 @@ Verification (``verify_response``): a code is accepted only
 - once: a challenge that was used is refused (the service records it).
 Wrong codes count in the kiosk's PIN lockout policy (``EntryPoint.APPROVAL_CODE``).
 
+Instead of the response, staff may type the 6-digit code of the clinician's authenticator app
+(``UseApp``; kiosk.domain.app_codes): bound to the pending request rather than the challenge,
+single use per clinician and 30-s step, where the site's policy allows app codes.
+
 The step's state machine (``ApprovalState``, ``step``) is pure: no Qt, no I/O; the time is an
 argument, the randomness a parameter of ``new_challenge``.
 """

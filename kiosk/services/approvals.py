@@ -5,7 +5,9 @@ hub (and wakes the sync thread, which then asks the hub every few seconds while 
 pending). Online, the hub's ``approval_decision`` arrives by sync (sync/apply.py) and
 ``act_online`` carries the action out, once, before the decision expires. Offline,
 ``check_code`` verifies the clinician's response with the seeds pulled earlier, under the PIN
-lockout policy (``EntryPoint.APPROVAL_CODE``), and carries the action out. Either way
+lockout policy (``EntryPoint.APPROVAL_CODE``), and carries the action out; ``check_app_code``
+does the same with a code from the clinician's authenticator app (kiosk/domain/app_codes.py),
+on a trusted clock only, remembering each clinician's used time steps. Either way
 ``approval.used`` tells the hub (request id, how, the approver's hub id) and the kiosk's audit
 names both people: the staff member here (``staff:<id>``) and the approver (hub user id, role
 and label). The site's policy (pulled setting ``remote_approval``) decides which actions may be
