@@ -97,9 +97,11 @@ class FlowDriver(QObject):
 
     def resume(self) -> None:
         """Back to the participant screens, at idle (or out of service)."""
-        self.state = (
-            flow.step(self.state, flow.Timeout()) if self.state.timeout_seconds else self.state
-        )
+        if self.state.timeout_seconds:
+            self.state = flow.step(self.state, flow.Timeout())
+            for effect in self.state.effects:
+                if isinstance(effect, ra.Withdraw):  # a request for a witness from afar
+                    self._run_remote(effect)
         if self.state.screen is not Screen.IDLE and self.state.screen is not Screen.OUT_OF_SERVICE:
             self.state = flow.initial(self.state.site_locale)
         self._poll.start()
