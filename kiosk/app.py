@@ -411,6 +411,8 @@ def assemble_gui(
     )
     backend.set_fallback(driver.report_failure)
     admin = build_admin_services(runtime)
+    # A witness from afar is asked for on the participant's witness screen (flow_driver.py).
+    runtime.interaction.approvals = admin.approvals
     window = MainWindow(
         driver,
         runtime.clock,

@@ -10,7 +10,13 @@ from django.contrib.auth.admin import UserAdmin
 from django.contrib.auth.models import User
 from django.http import HttpRequest
 
-from care.models import ApprovalRequest, CareAudit, Membership, RemoteApprovalRule
+from care.models import (
+    ApprovalRequest,
+    CareAudit,
+    Membership,
+    RemoteApprovalRule,
+    SiteApprovalSettings,
+)
 
 
 class MembershipInline(admin.TabularInline):
@@ -64,6 +70,14 @@ class RemoteApprovalRuleAdmin(admin.ModelAdmin):
 
     list_display = ("site", "action", "roles")
     list_filter = ("site", "action")
+
+
+@admin.register(SiteApprovalSettings)
+class SiteApprovalSettingsAdmin(admin.ModelAdmin):
+    """Whether a site's machines take codes from clinicians' authenticator apps (saving
+    republishes the policy: care/approvals.py). No row: allowed."""
+
+    list_display = ("site", "app_codes")
 
 
 @admin.register(ApprovalRequest)

@@ -10,7 +10,12 @@ function (kiosk/domain/remote_approval.py) from their seed. The kiosk pushes ``a
 (how, approver) once it acted; the audit then has both names (the requester's kiosk staff id
 and the approver's user).
 
-The site's policy (``RemoteApprovalRule`` rows over the default) travels to its machines as
+A clinician may also enrol an authenticator app (care/authenticator.py): its confirmed seed
+rides in their ``approver_seed`` record as ``totp``, and the kiosk accepts the app's 6-digit
+code for a pending request (kiosk/domain/app_codes.py), ``how`` "app".
+
+The site's policy (``RemoteApprovalRule`` rows over the default, and whether app codes are
+accepted: ``SiteApprovalSettings``) travels to its machines as
 the setting ``remote_approval``; each clinician allowed at a site has their seed (sealed here,
 ``ApproverKey``) on the site's machines as an ``approver_seed`` record. Both are republished
 when a rule or a membership changes (``publish_site``) and are in every snapshot.
@@ -31,7 +36,15 @@ from fleet import changelog, sealing
 from fleet.models import Event, Machine, Site, SyncEntry
 
 from care import audit
-from care.models import ApprovalRequest, ApproverKey, AuditAction, Membership, RemoteApprovalRule
+from care.models import (
+    ApprovalRequest,
+    ApproverKey,
+    AuditAction,
+    AuthenticatorKey,
+    Membership,
+    RemoteApprovalRule,
+    SiteApprovalSettings,
+)
 from care.roles import Role
 from kiosk.domain import remote_approval as ra
 from kiosk.domain.remote_approval import ApprovalAction, ApprovalPolicy
@@ -61,7 +74,8 @@ def site_policy(site: Site | int) -> ApprovalPolicy:
             continue
         listed = rule.roles if isinstance(rule.roles, list) else []
         roles[action] = tuple(r for r in listed if r in ra.APPROVER_ROLES)
-    return ApprovalPolicy(roles)
+    options = SiteApprovalSettings.objects.filter(site_id=site_id).first()
+    return ApprovalPolicy(roles, app_codes=True if options is None else options.app_codes)
 
 
 def roles_at(user: Any, site_id: int) -> set[str]:
@@ -117,6 +131,12 @@ def seed_of(user: Any, *, create: bool) -> str | None:
     return sealing.unseal_any(key.seed_sealed, _wrap_keys())
 
 
+def app_seed_of(user: Any) -> str | None:
+    """The clinician's confirmed authenticator-app seed (care/authenticator.py), or None."""
+    key = AuthenticatorKey.objects.filter(user=user, confirmed_at__isnull=False).first()
+    return None if key is None else sealing.unseal_any(key.seed_sealed, _wrap_keys())
+
+
 def _approvers(site: Site) -> list[tuple[Any, str, list[str]]]:
     """(user, role, actions) of everyone who may approve something at ``site``: the role
     that allows the most actions (a kiosk checks the seed's role against the policy)."""
@@ -154,6 +174,7 @@ def _seed_entries(site: Site, *, create: bool) -> list[SyncEntry]:
             "role": role,
             "label": label(user),
             "seed": seed,
+            "totp": app_seed_of(user),  # null: no confirmed authenticator app
             "actions": actions,
             "sites": [site.pk],
         }
@@ -304,7 +325,8 @@ def _used(machine: Machine, event: Event) -> None:
     kind, _sep, number = ref.partition(":")
     if kind == "hub_user" and number.isascii() and number.isdigit():
         approver = get_user_model().objects.filter(pk=int(number)).first()
-    how = "offline" if payload.get("how") == "offline" else "online"
+    how = str(payload.get("how"))
+    how = how if how in ("offline", "app") else "online"
     found.state = ApprovalRequest.State.USED
     found.used_at = event.created_at
     found.used_how = how

@@ -102,6 +102,9 @@ class AuditAction(models.TextChoices):
     CAMPAIGN_RESUMED = "campaign_resumed", "Resumed a rollout campaign"
     CAMPAIGN_CANCELLED = "campaign_cancelled", "Cancelled a rollout campaign"
     MAINTENANCE_HOURS_CHANGED = "maintenance_hours_changed", "Changed a site's maintenance hours"
+    AUTHENTICATOR_STARTED = "authenticator_started", "Began setting up an authenticator app"
+    AUTHENTICATOR_CONFIRMED = "authenticator_confirmed", "Confirmed an authenticator app"
+    AUTHENTICATOR_RESET = "authenticator_reset", "Reset an authenticator app"
 
 
 class CareAudit(models.Model):
@@ -318,6 +321,51 @@ class ApproverKey(models.Model):
 
     def __str__(self) -> str:
         return f"approver key of user {self.user_id}"
+
+
+class AuthenticatorKey(models.Model):
+    """A clinician's authenticator-app seed (RFC 6238 TOTP), separate from their
+    ``ApproverKey``: resetting a lost phone must not change the seed the phone approvals use,
+    and the app's seed is shown on a screen (QR code) while the other never leaves the hub
+    except to kiosks. Sealed at rest. Active once ``confirmed_at`` is set (the clinician typed
+    one current code); only then does it travel to the kiosks (``approver_seed``'s ``totp``)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="authenticator_key"
+    )
+    seed_sealed = models.TextField(editable=False)
+    created_at = models.DateTimeField(default=now, editable=False)
+    confirmed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    def __str__(self) -> str:
+        state = "active" if self.confirmed_at else "waiting for a first code"
+        return f"authenticator of user {self.user_id} ({state})"
+
+
+class SiteApprovalSettings(models.Model):
+    """A site's say on how remote approvals may be given there, beyond the per-action roles
+    (``RemoteApprovalRule``). Without a row: app codes allowed (kiosk.domain.remote_approval
+    ``ApprovalPolicy.app_codes``, where the reason is given)."""
+
+    site = models.OneToOneField(Site, on_delete=models.CASCADE, related_name="approval_settings")
+    app_codes = models.BooleanField(
+        default=True,
+        help_text="Accept codes from clinicians' authenticator apps at this site's machines.",
+    )
+
+    class Meta:
+        verbose_name = "site approval settings"
+        verbose_name_plural = "site approval settings"
+
+    def __str__(self) -> str:
+        return f"{self.site.name}: app codes {'allowed' if self.app_codes else 'not allowed'}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        from care import approvals
+
+        with transaction.atomic():
+            super().save(*args, **kwargs)
+            approvals.publish_site(self.site)
 
 
 class ApprovalRequest(models.Model):

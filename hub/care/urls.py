@@ -5,6 +5,7 @@ from django.urls import path
 from care import views
 from care.pages import (
     approvals,
+    authenticator,
     fleet,
     oncall,
     participants,
@@ -71,6 +72,7 @@ urlpatterns = [
     path("approvals/", approvals.index, name="approvals"),
     path("approvals/<int:pk>/decide/", approvals.decide, name="approval-decide"),
     path("approvals/phone/", approvals.phone, name="approval-phone"),
+    path("approvals/authenticator/", authenticator.page, name="authenticator"),
     path("reports/", reports.index, name="reports"),
     path("reports/reconciliation/", reports.reconciliation, name="report-reconciliation"),
     path("reports/register/", reports.register, name="report-register"),

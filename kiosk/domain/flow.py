@@ -11,9 +11,11 @@ import enum
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from kiosk.domain import door_recovery
+from kiosk.domain import door_recovery, remote_witness
 from kiosk.domain.door_recovery import ConfirmSecure, LockoutPolicy, SecureEvent, SecureState
 from kiosk.domain.dosing import Refused
+from kiosk.domain.remote_approval import VALIDITY
+from kiosk.domain.remote_witness import RemoteEffect, RemoteEvent, RemoteOffer, RemoteWitness, Stage
 from kiosk.domain.told import Told
 
 
@@ -22,6 +24,7 @@ class Screen(enum.Enum):
     IDENTIFYING = "identifying"
     DECIDING = "deciding"
     WITNESS = "witness"  # a nurse or pharmacist enters a PIN to witness the dose
+    REMOTE_WITNESS = "remote_witness"  # the on-call clinician witnesses from afar
     DISPENSING = "dispensing"
     DONE = "done"
     REFUSED = "refused"
@@ -89,6 +92,8 @@ class DoseAllowed:
     # Whether staff's alert about the unavailable doses is recorded (and whom the hub told):
     # the screen says "staff have been told" only then (kiosk.domain.told).
     told: Told | None = None
+    # The witness screen may offer "Witness from afar" (kiosk.domain.remote_witness).
+    remote: RemoteOffer | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +116,11 @@ class WitnessLocked:
     """Too many wrong staff PINs: the witness pad refuses every PIN for ``seconds``."""
 
     seconds: int
+
+
+@dataclass(frozen=True)
+class AskRemoteWitness:
+    """Staff choose "Witness from afar" on the witness screen."""
 
 
 @dataclass(frozen=True)
@@ -185,6 +195,8 @@ Event = (
     | WitnessAccepted
     | WitnessRejected
     | WitnessLocked
+    | AskRemoteWitness
+    | RemoteEvent
     | Cancel
     | UnitDropped
     | DispenseFinished
@@ -210,6 +222,7 @@ class Dispense:
     participant_id: int
     witness_staff_id: int | None = None
     prescriptions: tuple[int, ...] = ()  # the plan shown, in order: nothing else is vended
+    remote_witness: str | None = None  # the used witness_dose request (witnessed from afar)
 
 
 @dataclass(frozen=True)
@@ -222,7 +235,7 @@ class ApplyLanguage:
     locale: str
 
 
-Effect = Decide | Dispense | VerifyWitness | ConfirmSecure | ApplyLanguage
+Effect = Decide | Dispense | VerifyWitness | ConfirmSecure | ApplyLanguage | RemoteEffect
 
 # ---------------------------------------------------------------- state
 
@@ -235,6 +248,8 @@ TIMEOUTS: dict[Screen, float | None] = {
     Screen.IDENTIFYING: 20.0,
     Screen.DECIDING: 20.0,
     Screen.WITNESS: float(WITNESS_SECONDS),
+    # A safety net: the request itself expires after VALIDITY (the approval step says so).
+    Screen.REMOTE_WITNESS: VALIDITY.total_seconds() + 60.0,
     Screen.DISPENSING: None,  # never abandon a running vend; the service has its budgets
     Screen.DONE: 12.0,
     Screen.REFUSED: 12.0,
@@ -278,6 +293,8 @@ class FlowState:
     # Whether staff's alert about the problem on screen is recorded, and whom the hub told;
     # None: nothing is known, so nothing is claimed (kiosk.domain.told.participant_message).
     told: Told | None = None
+    remote_offer: RemoteOffer | None = None  # "Witness from afar" may be offered
+    remote: RemoteWitness | None = None  # witnessing from afar, on its screen
     effects: tuple[Effect, ...] = field(default=(), compare=False)
 
     @property
@@ -339,6 +356,34 @@ def _plan(participant_id: int, lines: tuple[DoseLine, ...], witness: int | None 
     return Dispense(participant_id, witness, tuple(line.prescription_id for line in lines))
 
 
+def _remote(s: FlowState, remote: RemoteWitness) -> FlowState:
+    """The flow after a step of witnessing from afar: dispense exactly as with a witness on
+    site once it is witnessed; the "no witness" outcome when not; the witness screen again
+    when staff cancelled."""
+    effects: tuple[Effect, ...] = remote.effects
+    remote = replace(remote, effects=())
+    if remote.stage is Stage.WITNESSED and s.participant_id is not None:
+        plan = _plan(s.participant_id, s.lines)
+        dispense = replace(plan, remote_witness=remote.request_id)
+        return replace(s, screen=Screen.DISPENSING, remote=remote, effects=(*effects, dispense))
+    if remote.stage is Stage.NOT_WITNESSED:
+        return replace(
+            s, screen=Screen.ERROR, error=ErrorKind.NO_WITNESS, remote=remote, effects=effects
+        )
+    if remote.stage is Stage.CANCELLED:
+        # Kept (ended) until asked again: the withdrawal names who asked.
+        return replace(
+            s,
+            screen=Screen.WITNESS,
+            remote=remote,
+            witness_attempts=0,
+            pin_locked_seconds=0,
+            seconds_left=int(TIMEOUTS[Screen.WITNESS] or 0),
+            effects=effects,
+        )
+    return replace(s, remote=remote, effects=effects)
+
+
 def step(state: FlowState, event: Event) -> FlowState:
     """The next state for an event. Events that do not fit the screen are ignored."""
     s = replace(state, effects=())
@@ -392,7 +437,7 @@ def step(state: FlowState, event: Event) -> FlowState:
         ):
             return replace(s, screen=Screen.UNAVAILABLE, unavailable=unavailable, told=told)
         case Screen.DECIDING, DoseAllowed(
-            lines=lines, witness=True, unavailable=unavailable, told=told
+            lines=lines, witness=True, unavailable=unavailable, told=told, remote=offer
         ):
             return replace(
                 s,
@@ -402,7 +447,23 @@ def step(state: FlowState, event: Event) -> FlowState:
                 told=told,
                 witness_attempts=0,
                 seconds_left=int(TIMEOUTS[Screen.WITNESS] or 0),
+                remote_offer=offer,
             )
+        case Screen.WITNESS, AskRemoteWitness() if state.remote_offer is not None:
+            return replace(
+                s, screen=Screen.REMOTE_WITNESS, remote=remote_witness.start(state.remote_offer)
+            )
+        case Screen.REMOTE_WITNESS, (
+            remote_witness.RequesterPin()
+            | remote_witness.RequesterAccepted()
+            | remote_witness.RequesterRejected()
+            | remote_witness.RequesterLocked()
+            | remote_witness.Approval()
+        ) if state.remote is not None:
+            return _remote(s, remote_witness.step(state.remote, event))
+        case Screen.REMOTE_WITNESS, (Cancel() | Timeout()) if state.remote is not None:
+            given_up = remote_witness.GiveUp(timed_out=isinstance(event, Timeout))
+            return _remote(s, remote_witness.step(state.remote, given_up))
         case Screen.DECIDING, DoseAllowed(lines=lines, unavailable=unavailable, told=told) if (
             state.participant_id is not None
         ):

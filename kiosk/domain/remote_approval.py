@@ -23,6 +23,10 @@ Verification (``verify_response``): a code is accepted only
 - once: a challenge that was used is refused (the service records it).
 Wrong codes count in the kiosk's PIN lockout policy (``EntryPoint.APPROVAL_CODE``).
 
+Instead of the response, staff may type the 6-digit code of the clinician's authenticator app
+(``UseApp``; kiosk.domain.app_codes): bound to the pending request rather than the challenge,
+single use per clinician and 30-s step, where the site's policy allows app codes.
+
 The step's state machine (``ApprovalState``, ``step``) is pure: no Qt, no I/O; the time is an
 argument, the randomness a parameter of ``new_challenge``.
 """
@@ -44,6 +48,7 @@ from kiosk.domain.model import Prescription, PrescriptionStatus
 from kiosk.domain.permissions import Permission, allowed
 
 CODE_DIGITS = 8
+APP_CODE_DIGITS = 6  # an authenticator app's code (kiosk.domain.app_codes)
 CHALLENGE_DIGITS = 8
 VALIDITY = timedelta(minutes=10)
 TIME_STEP_SECONDS = 300  # 5-minute steps: a code read at minute 9 was computed in step 1 or 2
@@ -72,6 +77,7 @@ DEFAULT_POLICY: dict[ApprovalAction, tuple[str, ...]] = {
     ApprovalAction.WITNESS_DOSE: (),
 }
 APPROVER_ROLES = ("prescriber", "pharmacist", "nurse")  # the hub's clinical roles
+APP_CODES_KEY = "app_codes"  # in the setting ``remote_approval``: may app codes approve here
 
 # What each action needs of the signed-in role to do it alone at the kiosk.
 NEEDS: dict[ApprovalAction, Permission] = {
@@ -105,6 +111,10 @@ class ApprovalPolicy:
     """Which actions may be approved remotely at this site, and by which hub roles."""
 
     roles: Mapping[ApprovalAction, tuple[str, ...]]
+    # Codes read from a clinician's authenticator app (kiosk.domain.app_codes) are accepted.
+    # Allowed unless the site turns them off: enrolling an app is each clinician's own
+    # opt-in, and an app code is held to the same roles, request and single use.
+    app_codes: bool = True
 
     def allows(self, action: ApprovalAction) -> bool:
         return bool(self.roles.get(action))
@@ -112,8 +122,12 @@ class ApprovalPolicy:
     def allows_role(self, action: ApprovalAction, role: str) -> bool:
         return role in self.roles.get(action, ())
 
-    def as_wire(self) -> dict[str, list[str]]:
-        return {action.value: sorted(self.roles.get(action, ())) for action in ApprovalAction}
+    def as_wire(self) -> dict[str, list[str] | bool]:
+        wire: dict[str, list[str] | bool] = {
+            action.value: sorted(self.roles.get(action, ())) for action in ApprovalAction
+        }
+        wire[APP_CODES_KEY] = self.app_codes
+        return wire
 
 
 def default_policy() -> ApprovalPolicy:
@@ -132,7 +146,9 @@ def policy_from_wire(value: object) -> ApprovalPolicy:
             roles[action] = tuple(r for r in listed if isinstance(r, str) and r in APPROVER_ROLES)
         else:
             roles[action] = ()
-    return ApprovalPolicy(roles)
+    # Absent (a hub before app codes): the default; anything but a boolean: not allowed.
+    app_codes = value.get(APP_CODES_KEY, True)
+    return ApprovalPolicy(roles, app_codes=app_codes is True)
 
 
 @dataclass(frozen=True)
@@ -144,6 +160,7 @@ class ApproverSeed:
     label: str  # first name and initial, e.g. "Maria L."
     seed: str  # base32
     actions: frozenset[ApprovalAction]
+    totp: str | None = None  # base32: their confirmed authenticator app's seed, if any
 
 
 # ---------------------------------------------------------------- codes
@@ -207,12 +224,16 @@ class Verdict(enum.Enum):
     EXPIRED = "expired"  # 10 minutes are over: ask again (not counted)
     USED = "used"  # this challenge was used already (not counted; audited)
     NOT_ALLOWED = "not_allowed"  # the site does not allow this action remotely
+    # App codes only (kiosk.domain.app_codes):
+    REPLAYED = "replayed"  # that clinician's code for that time step was used: a failure
+    CLOCK_UNTRUSTED = "clock_untrusted"  # no decision on a clock that cannot be trusted
 
 
 @dataclass(frozen=True)
 class Verification:
     verdict: Verdict
     approver: ApproverSeed | None = None
+    step: int | None = None  # an app code: the time step that matched (remembered as used)
 
 
 def verify_response(
@@ -279,6 +300,8 @@ class ApprovalProblem(enum.Enum):
     USED = "used"  # that challenge was used already
     ACTION_FAILED = "action_failed"  # approved, but the machine could not do it (why shown)
     ERROR = "error"
+    REPLAYED = "replayed"  # that app code was used already: wait for the next one
+    CLOCK = "clock"  # the machine's clock cannot be trusted: app codes are not checked
 
 
 # Events from staff
@@ -291,6 +314,14 @@ class Choose:
 @dataclass(frozen=True)
 class UsePhone:
     """Staff call the on-call clinician instead of waiting (or after waiting in vain)."""
+
+
+@dataclass(frozen=True)
+class UseApp:
+    """Staff type a code from the clinician's authenticator app (``by_app``), or go back
+    to the challenge and response (``by_app=False``)."""
+
+    by_app: bool = True
 
 
 @dataclass(frozen=True)
@@ -345,6 +376,7 @@ class Performed:
 ApprovalEvent = (
     Choose
     | UsePhone
+    | UseApp
     | CodeEntered
     | Cancel
     | Tick
@@ -370,6 +402,14 @@ class CheckCode:
 
 
 @dataclass(frozen=True)
+class CheckAppCode:
+    """Check a code from the clinician's app against this request (kiosk.domain.app_codes)."""
+
+    request_id: str
+    code: str
+
+
+@dataclass(frozen=True)
 class ActOnline:
     """Carry out the approved request (the service answers ``Performed``)."""
 
@@ -381,7 +421,7 @@ class Withdraw:
     request_id: str
 
 
-ApprovalEffect = SendRequest | CheckCode | ActOnline | Withdraw
+ApprovalEffect = SendRequest | CheckCode | CheckAppCode | ActOnline | Withdraw
 
 
 @dataclass(frozen=True)
@@ -398,6 +438,8 @@ class ApprovalState:
     problem: ApprovalProblem | None = None
     attempts_left: int = 0
     locked_until: datetime | None = None
+    app_codes: bool = False  # "Code from the clinician's app" is offered (policy, seeds)
+    by_app: bool = False  # the keypad takes an app's 6-digit code, not the 8-digit response
     effects: tuple[ApprovalEffect, ...] = field(default=(), compare=False)
 
     @property
@@ -410,6 +452,16 @@ class ApprovalState:
         """The response keypad takes digits."""
         return self.step is ApprovalStep.CHALLENGE
 
+    @property
+    def code_digits(self) -> int:
+        """How many digits the keypad takes: an app's code or the challenge's response."""
+        return APP_CODE_DIGITS if self.by_app else CODE_DIGITS
+
+    @property
+    def can_use_app(self) -> bool:
+        """The screen offers "Code from the clinician's app" now."""
+        return self.app_codes and not self.by_app and (self.polling or self.keypad)
+
     def seconds_left(self, now: datetime) -> int:
         """Until the challenge expires (0 without one)."""
         if self.issued_at is None:
@@ -417,12 +469,17 @@ class ApprovalState:
         return max(0, int((self.issued_at + VALIDITY - now).total_seconds()))
 
 
-def start(policy: ApprovalPolicy, wanted: Iterable[ApprovalAction] = ()) -> ApprovalState:
-    """The step, offering the actions asked for (all when none) that the policy allows."""
+def start(
+    policy: ApprovalPolicy, wanted: Iterable[ApprovalAction] = (), *, app_seeds: bool = False
+) -> ApprovalState:
+    """The step, offering the actions asked for (all when none) that the policy allows;
+    app codes too when the site allows them and some clinician's app seed is here."""
     asked = tuple(wanted) or tuple(ApprovalAction)
     offered = tuple(a for a in asked if policy.allows(a))
     return ApprovalState(
-        ApprovalStep.CHOOSE_ACTION if offered else ApprovalStep.NOT_ALLOWED, offered
+        ApprovalStep.CHOOSE_ACTION if offered else ApprovalStep.NOT_ALLOWED,
+        offered,
+        app_codes=policy.app_codes and app_seeds,
     )
 
 
@@ -462,14 +519,19 @@ def step(state: ApprovalState, event: ApprovalEvent, now: datetime) -> ApprovalS
                 )
             return replace(s, step=ApprovalStep.REFUSED, approver_label=label, reason=reason)
         case ((ApprovalStep.WAITING | ApprovalStep.TIMED_OUT), UsePhone()):
-            return replace(s, step=ApprovalStep.CHALLENGE, problem=None)
+            return replace(s, step=ApprovalStep.CHALLENGE, problem=None, by_app=False)
+        case (
+            (ApprovalStep.WAITING | ApprovalStep.TIMED_OUT | ApprovalStep.CHALLENGE),
+            UseApp(by_app=by_app),
+        ) if state.app_codes or not by_app:
+            return replace(s, step=ApprovalStep.CHALLENGE, problem=None, by_app=by_app)
         case (ApprovalStep.CHALLENGE, CodeEntered(code=code)) if code:
-            return replace(
-                s,
-                step=ApprovalStep.CHECKING,
-                problem=None,
-                effects=(CheckCode(state.request_id, code),),
+            check: ApprovalEffect = (
+                CheckAppCode(state.request_id, code)
+                if state.by_app
+                else CheckCode(state.request_id, code)
             )
+            return replace(s, step=ApprovalStep.CHECKING, problem=None, effects=(check,))
         case ApprovalStep.CHECKING, CodeChecked(verdict=verdict) as checked:
             return _checked(s, checked, verdict, now)
         case ApprovalStep.CHECKING, Performed(ok=ok, detail=detail):
@@ -503,16 +565,19 @@ def _checked(
     match verdict:
         case Verdict.ACCEPTED:
             return replace(s, approver_label=checked.approver_label)  # stays: Performed next
-        case Verdict.WRONG if checked.locked_seconds > 0:
+        case Verdict.WRONG | Verdict.REPLAYED if checked.locked_seconds > 0:
             until = now + timedelta(seconds=checked.locked_seconds)
             return replace(s, step=ApprovalStep.LOCKED, locked_until=until)
-        case Verdict.WRONG:
+        case Verdict.WRONG | Verdict.REPLAYED:
+            wrong = ApprovalProblem.WRONG if verdict is Verdict.WRONG else ApprovalProblem.REPLAYED
             return replace(
                 s,
                 step=ApprovalStep.CHALLENGE,
-                problem=ApprovalProblem.WRONG,
+                problem=wrong,
                 attempts_left=checked.attempts_left,
             )
+        case Verdict.CLOCK_UNTRUSTED:
+            return replace(s, step=ApprovalStep.CHALLENGE, problem=ApprovalProblem.CLOCK)
         case Verdict.EXPIRED:
             return replace(s, step=ApprovalStep.EXPIRED)
         case Verdict.USED:
@@ -542,5 +607,7 @@ def _timed(s: ApprovalState, now: datetime) -> ApprovalState:
 
 def start_over(state: ApprovalState) -> ApprovalState:
     return ApprovalState(
-        ApprovalStep.CHOOSE_ACTION if state.offered else ApprovalStep.NOT_ALLOWED, state.offered
+        ApprovalStep.CHOOSE_ACTION if state.offered else ApprovalStep.NOT_ALLOWED,
+        state.offered,
+        app_codes=state.app_codes,
     )

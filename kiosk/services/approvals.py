@@ -5,7 +5,9 @@ hub (and wakes the sync thread, which then asks the hub every few seconds while 
 pending). Online, the hub's ``approval_decision`` arrives by sync (sync/apply.py) and
 ``act_online`` carries the action out, once, before the decision expires. Offline,
 ``check_code`` verifies the clinician's response with the seeds pulled earlier, under the PIN
-lockout policy (``EntryPoint.APPROVAL_CODE``), and carries the action out. Either way
+lockout policy (``EntryPoint.APPROVAL_CODE``), and carries the action out; ``check_app_code``
+does the same with a code from the clinician's authenticator app (kiosk/domain/app_codes.py),
+on a trusted clock only, remembering each clinician's used time steps. Either way
 ``approval.used`` tells the hub (request id, how, the approver's hub id) and the kiosk's audit
 names both people: the staff member here (``staff:<id>``) and the approver (hub user id, role
 and label). The site's policy (pulled setting ``remote_approval``) decides which actions may be
@@ -21,12 +23,16 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from hardware.ports import ControllerError, DispenserController
+from kiosk.domain import app_codes
 from kiosk.domain import remote_approval as ra
 from kiosk.domain.door_recovery import RemoteAsk
+from kiosk.domain.dosing import clock_is_trusted
 from kiosk.domain.remote_approval import ApprovalAction, ApprovalPolicy, Verdict
+from kiosk.domain.remote_witness import subject_participant
 from kiosk.services.clock import Clock
 from kiosk.services.errors import Refusal
 from kiosk.services.health import HealthService
@@ -104,7 +110,8 @@ class ApprovalsService:
         """The policy as far as this kiosk can act on it: actions it can carry out only."""
         policy = self.policy()
         return ApprovalPolicy(
-            {a: roles for a, roles in policy.roles.items() if a in self._performers}
+            {a: roles for a, roles in policy.roles.items() if a in self._performers},
+            app_codes=policy.app_codes,
         )
 
     # ------------------------------------------------------------ requesting
@@ -196,12 +203,9 @@ class ApprovalsService:
         """Verify a response read over the phone; on success carry the action out. Wrong
         codes count in the lockout policy (``PinLocked`` is answered as a locked verdict)."""
         found = self._request(request_id)
-        actor = found.requested_by
-        context = f"approval:{request_id}"
-        try:
-            self._pins.refuse_if_locked(ENTRY, actor=actor, context=context)
-        except PinLocked as locked:
-            return ra.CodeChecked(Verdict.WRONG, locked_seconds=locked.seconds_left), None
+        locked = self._locked(found)
+        if locked is not None:
+            return locked, None
         if self._device_id is None:
             return ra.CodeChecked(Verdict.NOT_ALLOWED), None
         now = self._clock.now()
@@ -216,27 +220,89 @@ class ApprovalsService:
             now=now,
             used=found.used_at is not None or found.withdrawn,
         )
+        return self._judged(found, verification, "offline")
+
+    def check_app_code(
+        self, request_id: str, code: str
+    ) -> tuple[ra.CodeChecked, ra.Performed | None]:
+        """Verify a code from the clinician's authenticator app against this pending request
+        (kiosk.domain.app_codes): on a trusted clock only, a clinician's code for a time step
+        once, wrong and replayed codes counted by the lockout policy; on success carry the
+        action out."""
+        found = self._request(request_id)
+        locked = self._locked(found)
+        if locked is not None:
+            return locked, None
+        now = self._clock.now()
+        conn = self._store.conn
+        verification = app_codes.verify_app_code(
+            code,
+            seeds=approvals_repo.seeds(conn),
+            policy=self.policy(),
+            action=found.action,
+            issued_at=found.issued_at,
+            now=now,
+            request_open=found.used_at is None and not found.withdrawn,
+            clock_trusted=clock_is_trusted(now, self._store.latest_recorded_time()),
+            step_used=partial(approvals_repo.app_step_used, conn),
+        )
+        if verification.verdict is Verdict.CLOCK_UNTRUSTED:
+            log.error("the clock is behind the latest recorded event: app code not checked")
+        if verification.verdict is Verdict.ACCEPTED:
+            assert verification.approver is not None and verification.step is not None
+            # Spent before the action runs: a code approves once even if the action fails.
+            with transaction(conn) as tx:
+                fresh = approvals_repo.use_app_step(
+                    tx, verification.approver.user_id, verification.step, request_id, now
+                )
+            if not fresh:
+                verification = ra.Verification(Verdict.REPLAYED)
+        return self._judged(found, verification, "app")
+
+    def _judged(
+        self, found: ApprovalRequest, verification: ra.Verification, how: str
+    ) -> tuple[ra.CodeChecked, ra.Performed | None]:
+        """Count a wrong (or replayed) code, audit a refusal, or carry an approved action
+        out. ``how``: "offline" (challenge and response) or "app"."""
+        actor = found.requested_by
+        context = f"approval:{found.request_id}"
         verdict = verification.verdict
-        if verdict is Verdict.WRONG:
+        if verdict in (Verdict.WRONG, Verdict.REPLAYED):
+            if verdict is Verdict.REPLAYED:
+                self._note_refused(found, how, verdict)
             try:
                 failures = self._pins.count_failure(ENTRY, actor=actor, context=context)
             except PinLocked as locked:
-                return ra.CodeChecked(Verdict.WRONG, locked_seconds=locked.seconds_left), None
+                return ra.CodeChecked(verdict, locked_seconds=locked.seconds_left), None
             left = max(1, LOCK_AFTER_FAILURES - failures)
-            return ra.CodeChecked(Verdict.WRONG, attempts_left=left), None
+            return ra.CodeChecked(verdict, attempts_left=left), None
         if verdict is not Verdict.ACCEPTED or verification.approver is None:
-            self._store.note(
-                now,
-                actor,
-                "approval.code_refused",
-                found.subject,
-                {"request_id": request_id, "how": "offline", "verdict": verdict.value},
-            )
+            self._note_refused(found, how, verdict)
             return ra.CodeChecked(verdict), None
         self._pins.count_success(ENTRY, actor=actor, context=context)
         seed = verification.approver
-        performed = self._perform(found, "offline", (seed.user_id, seed.role, seed.label))
+        performed = self._perform(found, how, (seed.user_id, seed.role, seed.label))
         return ra.CodeChecked(Verdict.ACCEPTED, seed.label), performed
+
+    def _locked(self, found: ApprovalRequest) -> ra.CodeChecked | None:
+        """The code pad's lockout, answered as a locked verdict (None: not locked)."""
+        context = f"approval:{found.request_id}"
+        try:
+            self._pins.refuse_if_locked(ENTRY, actor=found.requested_by, context=context)
+        except PinLocked as locked:
+            return ra.CodeChecked(Verdict.WRONG, locked_seconds=locked.seconds_left)
+        return None
+
+    def _note_refused(self, found: ApprovalRequest, how: str, verdict: Verdict) -> None:
+        details = {"request_id": found.request_id, "how": how, "verdict": verdict.value}
+        self._store.note(
+            self._clock.now(), found.requested_by, "approval.code_refused", found.subject, details
+        )
+
+    def app_codes_offered(self) -> bool:
+        """ "Code from the clinician's app" is worth offering: the site allows app codes and
+        some clinician's app seed is on this machine."""
+        return self.policy().app_codes and approvals_repo.has_app_seeds(self._store.conn)
 
     # ------------------------------------------------------------ acting
 
@@ -300,8 +366,10 @@ def standard_performers(
     controller: DispenserController,
     holds: HoldService,
 ) -> dict[ApprovalAction, Performer]:
-    """What this kiosk can carry out once approved. Witnessing from afar is not wired into
-    the participant flow yet, so it is never offered here."""
+    """What this kiosk can carry out once approved. Witnessing from afar is asked for on
+    the participant's witness screen (kiosk.domain.remote_witness): its "action" is only the
+    record of the approval (marked used by the service); the dispense that follows names the
+    request, and the interaction service checks it in the store."""
 
     def clear(request: ApprovalRequest, actor: str) -> None:
         health.clear_lockout(actor)  # still needs STATUS: door closed, switch reset
@@ -326,7 +394,12 @@ def standard_performers(
         except LookupError as exc:
             raise Refusal("that prescription is not on hold") from exc
 
+    def witness(request: ApprovalRequest, actor: str) -> None:
+        if subject_participant(request.subject) is None:
+            raise Refusal("a witness from afar is for a participant's dose")
+
     return {
+        ApprovalAction.WITNESS_DOSE: witness,
         ApprovalAction.CLEAR_DOOR_LOCKOUT: clear,
         ApprovalAction.CLEAR_TAMPER_LOCKOUT: clear,
         ApprovalAction.UNLOCK_SERVICE_DOOR: unlock,

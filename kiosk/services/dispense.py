@@ -33,7 +33,7 @@ from kiosk.services.clock import Clock
 from kiosk.services.events import ControllerEvents
 from kiosk.services.storage import STORE_FAILURES, CannotRecord, StorageGuard
 from kiosk.store import stock_repo
-from kiosk.store.repository import Intent, Store
+from kiosk.store.repository import Intent, RemoteWitnessRef, Store
 
 log = logging.getLogger("kiosk.dispense")
 
@@ -116,6 +116,7 @@ class DispenseService:
         units: int,
         on_unit: Callable[[int], None] | None = None,
         witness_staff_id: int | None = None,
+        remote_witness: RemoteWitnessRef | None = None,
     ) -> VendResult:
         if self.unsettled:
             # A vend whose outcome is not recorded: settle it first (health does).
@@ -139,6 +140,7 @@ class DispenseService:
             units,
             self._clock.now(),
             witness_staff_id,
+            remote_witness,
         )
         try:
             self._store.record_intent(intent)  # committed before anything moves

@@ -6,10 +6,13 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from kiosk.domain.alerts import AlertKind
 from kiosk.domain.dosing import TIMED_REASONS, Refused, remainder_allowed
 from kiosk.domain.model import SiteClock
+from kiosk.domain.remote_approval import VALIDITY, ApprovalAction
+from kiosk.domain.remote_witness import RemoteOffer, subject_participant, witness_subject
 from kiosk.domain.told import NOT_RECORDED, Told
 from kiosk.services.clock import Clock
 from kiosk.services.decide import DecideService, DecisionView, PlannedDose, raise_no_lane_alert
@@ -18,8 +21,11 @@ from kiosk.services.errors import Refusal
 from kiosk.services.identify import IdentifyService, ScanOutcome
 from kiosk.services.storage import STORE_FAILURES
 from kiosk.services.witness import WitnessService
-from kiosk.store import stock_repo
-from kiosk.store.repository import Store
+from kiosk.store import approvals_repo, stock_repo
+from kiosk.store.repository import RemoteWitnessRef, Store
+
+if TYPE_CHECKING:
+    from kiosk.services.approvals import ApprovalsService
 
 log = logging.getLogger("kiosk.interaction")
 
@@ -50,6 +56,9 @@ class InteractionService:
         self.retry_remainder = retry_remainder  # site setting: finish a cut-short dose elsewhere
         self.decider = DecideService(store, clock, site)
         self.witness = WitnessService(store, clock)
+        # Remote approvals, when this machine has a hub (kiosk/app.py sets it): a witness
+        # from afar is offered only then.
+        self.approvals: ApprovalsService | None = None
 
     def scan(self, on_finger: Callable[[], None] | None = None) -> ScanOutcome | None:
         return self.identify.scan(on_finger)
@@ -83,12 +92,49 @@ class InteractionService:
         """The witness's staff id, or None; raises ``PinLocked`` while the pad is locked."""
         return self.witness.verify(participant_id, pin)
 
+    def verify_requester(self, participant_id: int, pin: str) -> int | None:
+        """The staff id of who asks for a witness from afar, or None (``PinLocked``)."""
+        return self.witness.verify_requester(participant_id, pin)
+
+    def remote_witness_offer(self, participant_id: int, view: DecisionView) -> RemoteOffer | None:
+        """ "Witness from afar" for this decision: only for a dose that needs a witness, on
+        a machine with a hub, where the site's policy lets someone witness from afar."""
+        approvals = self.approvals
+        if approvals is None or not view.needs_witness:
+            return None
+        if not approvals.offered().allows(ApprovalAction.WITNESS_DOSE):
+            return None
+        witnessed = [dose.prescription.id for dose in view.doses if dose.witnessed]
+        hub_ids = approvals_repo.prescription_hub_ids(self.store.conn, witnessed)
+        return RemoteOffer(witness_subject(participant_id, hub_ids), approvals.app_codes_offered())
+
+    def _remote_witness(self, participant_id: int, request_id: str) -> RemoteWitnessRef:
+        """The clinician who witnessed from afar, from the store (never from the screen):
+        a witness_dose request for this participant, used (approved and recorded) within
+        the last ``VALIDITY``, that witnessed no dispense yet."""
+        conn = self.store.conn
+        found = approvals_repo.request(conn, request_id)
+        now = self.clock.now()
+        if (
+            found is None
+            or found.action is not ApprovalAction.WITNESS_DOSE
+            or found.used_at is None
+            or found.approver_id is None
+            or subject_participant(found.subject) != participant_id
+            or not found.used_at <= now <= found.used_at + VALIDITY
+            or approvals_repo.witness_request_dispensed(conn, request_id)
+        ):
+            log.warning("remote witness %s refused for participant %d", request_id, participant_id)
+            raise WitnessRequired("that remote witness does not witness this dose")
+        return RemoteWitnessRef(found.approver_id, request_id)
+
     def dispense(
         self,
         participant_id: int,
         witness_staff_id: int | None = None,
         on_unit: UnitCallback | None = None,
         plan: Sequence[int] = (),
+        remote_witness: str | None = None,
     ) -> list[VendResult]:
         """Decide again (the plan may be stale) and vend, in turn, the doses of ``plan`` (the
         prescriptions the participant was shown, in that order; empty: every dose allowed).
@@ -98,14 +144,20 @@ class InteractionService:
         offered = {dose.prescription.id: dose for dose in view.doses}
         planned = list(plan) or list(offered)
         doses = [offered.get(rx_id) for rx_id in planned]
-        if witness_staff_id is None and any(d is not None and d.witnessed for d in doses):
+        remote = (
+            None if remote_witness is None else self._remote_witness(participant_id, remote_witness)
+        )
+        witnessed = witness_staff_id is not None or remote is not None
+        if not witnessed and any(d is not None and d.witnessed for d in doses):
             raise WitnessRequired("a witnessed dose cannot be given without a witness")
         results: list[VendResult] = []
         for index, (rx_id, dose) in enumerate(zip(planned, doses, strict=True)):
             if dose is None:
                 results.append(self._not_offered(view, rx_id))
                 continue
-            results.append(self._give(participant_id, dose, index, witness_staff_id, on_unit))
+            results.append(
+                self._give(participant_id, dose, index, (witness_staff_id, remote), on_unit)
+            )
         return results
 
     def _not_offered(self, view: DecisionView, rx_id: int) -> VendResult:
@@ -128,9 +180,10 @@ class InteractionService:
         participant_id: int,
         dose: PlannedDose,
         index: int,
-        witness_staff_id: int | None,
+        witness: tuple[int | None, RemoteWitnessRef | None],
         on_unit: UnitCallback | None,
     ) -> VendResult:
+        witness_staff_id, remote = witness
         # Units already given by an earlier vend of this dose (when its rest is retried).
         offset = [0]
 
@@ -140,7 +193,7 @@ class InteractionService:
 
         try:
             result = self.dispenser.vend(
-                participant_id, dose.prescription, dose.units, progress, witness_staff_id
+                participant_id, dose.prescription, dose.units, progress, witness_staff_id, remote
             )
         except NoLane:
             # Its lane went between the decision and the vend: nothing moved for this
@@ -158,6 +211,7 @@ class InteractionService:
                 dose.units - given,
                 progress,
                 witness_staff_id,
+                remote,
             )
             result = replace(result, dropped=given + rest.dropped, outcome=rest.outcome)
         return result

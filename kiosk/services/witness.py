@@ -34,3 +34,14 @@ class WitnessService:
         )
         log.info("dose for participant %d witnessed by staff %d", participant_id, holder.staff_id)
         return holder.staff_id
+
+    def verify_requester(self, participant_id: int, pin: str) -> int | None:
+        """The id of the staff member (any role) asking for a witness from afar, or None.
+        Counted on the witness pad's lockout, like a witness's PIN."""
+        subject = f"participant:{participant_id}"
+        try:
+            holder = self._pins.check(EntryPoint.WITNESS, pin, None, context=subject)
+        except WrongPin:
+            log.info("remote witness request PIN refused for participant %d", participant_id)
+            return None
+        return holder.staff_id

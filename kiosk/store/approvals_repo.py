@@ -22,13 +22,14 @@ def put_seed(
     seed: str,
     actions: list[str],
     at: datetime,
+    totp: str | None = None,
 ) -> None:
     conn.execute(
-        "INSERT INTO approver_seeds (user_id, role, label, seed, actions, updated_at)"
-        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET role = excluded.role,"
+        "INSERT INTO approver_seeds (user_id, role, label, seed, actions, updated_at, totp_seed)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (user_id) DO UPDATE SET role = excluded.role,"
         " label = excluded.label, seed = excluded.seed, actions = excluded.actions,"
-        " updated_at = excluded.updated_at",
-        (user_id, role, label, seed, json.dumps(sorted(actions)), to_text(at)),
+        " updated_at = excluded.updated_at, totp_seed = excluded.totp_seed",
+        (user_id, role, label, seed, json.dumps(sorted(actions)), to_text(at), totp),
     )
 
 
@@ -44,12 +45,57 @@ def seed_keys(conn: Connection) -> list[str]:
 def seeds(conn: Connection) -> list[ApproverSeed]:
     known = {a.value: a for a in ApprovalAction}
     found = []
-    for user_id, role, label, seed, actions in conn.execute(
-        "SELECT user_id, role, label, seed, actions FROM approver_seeds ORDER BY user_id"
+    for user_id, role, label, seed, actions, totp in conn.execute(
+        "SELECT user_id, role, label, seed, actions, totp_seed FROM approver_seeds ORDER BY user_id"
     ):
         listed = frozenset(known[a] for a in json.loads(actions) if a in known)
-        found.append(ApproverSeed(int(user_id), str(role), str(label), str(seed), listed))
+        found.append(
+            ApproverSeed(int(user_id), str(role), str(label), str(seed), listed, totp or None)
+        )
     return found
+
+
+def witness_request_dispensed(conn: Connection, request_id: str) -> bool:
+    """A dispense was already witnessed by this witness_dose request."""
+    row = conn.execute(
+        "SELECT 1 FROM dispense_intents WHERE witness_request_id = ?", (request_id,)
+    ).fetchone()
+    return row is not None
+
+
+def prescription_hub_ids(conn: Connection, prescription_ids: list[int]) -> tuple[int, ...]:
+    """The hub's ids of these prescriptions (those entered here only have none)."""
+    found = []
+    for prescription_id in prescription_ids:
+        row = conn.execute(
+            "SELECT hub_id FROM prescriptions WHERE id = ?", (prescription_id,)
+        ).fetchone()
+        if row is not None and row[0] is not None:
+            found.append(int(row[0]))
+    return tuple(found)
+
+
+def has_app_seeds(conn: Connection) -> bool:
+    """Some clinician's authenticator app can approve here."""
+    row = conn.execute("SELECT 1 FROM approver_seeds WHERE totp_seed IS NOT NULL").fetchone()
+    return row is not None
+
+
+def app_step_used(conn: Connection, user_id: int, step: int) -> bool:
+    row = conn.execute(
+        "SELECT 1 FROM app_code_steps WHERE user_id = ? AND step = ?", (user_id, step)
+    ).fetchone()
+    return row is not None
+
+
+def use_app_step(conn: Connection, user_id: int, step: int, request_id: str, at: datetime) -> bool:
+    """Remember a clinician's app code for ``step`` as used: False when it was already."""
+    cursor = conn.execute(
+        "INSERT INTO app_code_steps (user_id, step, request_id, used_at) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (user_id, step) DO NOTHING",
+        (user_id, step, request_id, to_text(at)),
+    )
+    return int(cursor.rowcount) > 0
 
 
 @dataclass(frozen=True)

@@ -52,6 +52,14 @@ class LaneRecord:
 
 
 @dataclass(frozen=True)
+class RemoteWitnessRef:
+    """A dose witnessed from afar: the clinician (hub user id) and the used request."""
+
+    hub_user_id: int
+    request_id: str
+
+
+@dataclass(frozen=True)
 class Intent:
     vend_id: int
     participant_id: int
@@ -60,6 +68,7 @@ class Intent:
     units: int
     created_at: datetime
     witness_staff_id: int | None = None
+    remote_witness: RemoteWitnessRef | None = None  # witnessed from afar instead
 
 
 @dataclass(frozen=True)
@@ -561,7 +570,7 @@ class Store:
         return next_id if next_id < 2**32 else 1
 
     def record_intent(self, intent: Intent) -> None:
-        details = {
+        details: dict[str, int | str | None] = {
             "vend_id": intent.vend_id,
             "participant_id": intent.participant_id,
             "prescription_id": intent.prescription_id,
@@ -571,13 +580,18 @@ class Store:
             # The hub's own key, so it can hold the dispense against its prescription.
             "prescription_hub_id": self._prescription_hub_id(intent.prescription_id),
         }
+        remote = intent.remote_witness
+        if remote is not None:
+            details["witness"] = f"hub_user:{remote.hub_user_id}"
+            details["witness_request_id"] = remote.request_id
         actor = f"participant:{intent.participant_id}"
         with self.change(
             intent.created_at, actor, "dispense.intent", f"vend:{intent.vend_id}", details
         ) as conn:
             conn.execute(
                 "INSERT INTO dispense_intents (vend_id, participant_id, prescription_id, lane,"
-                " units, created_at, witness_staff_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                " units, created_at, witness_staff_id, witness_hub_user_id, witness_request_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     intent.vend_id,
                     intent.participant_id,
@@ -586,6 +600,8 @@ class Store:
                     intent.units,
                     to_text(intent.created_at),
                     intent.witness_staff_id,
+                    remote.hub_user_id if remote else None,
+                    remote.request_id if remote else None,
                 ),
             )
         self.write_anchor()

@@ -16,6 +16,8 @@ from PySide6.QtCore import QObject, QTimer, Signal
 
 from hardware.ports import DeviceError, SensorError
 from kiosk.domain import door_recovery, flow
+from kiosk.domain import remote_approval as ra
+from kiosk.domain import remote_witness as rw
 from kiosk.domain.door_recovery import SecureRefusal
 from kiosk.domain.flow import DoseLine, ErrorKind, FlowState, Screen
 from kiosk.domain.told import Told
@@ -40,6 +42,7 @@ log = logging.getLogger("kiosk.flow")
 HEALTH_MS = 1000  # a device that answers again is back in service within about a second
 POLL_MS = 50  # a finger is noticed within ~50 ms; a no-finger poll is a short exchange
 COUNTDOWN_MS = 1000  # a counting-down screen (the witness's) shows the seconds left
+REMOTE_TICK_MS = 1000  # witnessing from afar: the approval step's clock and the hub poll
 
 
 class FlowDriver(QObject):
@@ -73,6 +76,9 @@ class FlowDriver(QObject):
         self._countdown = QTimer(self)
         self._countdown.setInterval(COUNTDOWN_MS)
         self._countdown.timeout.connect(self._count_down)
+        self._remote_tick = QTimer(self)
+        self._remote_tick.setInterval(REMOTE_TICK_MS)
+        self._remote_tick.timeout.connect(self._tick_remote)
         self._scanning = False
         self.qt_translations = QtTranslations()
         set_locale(site_locale)
@@ -92,9 +98,11 @@ class FlowDriver(QObject):
 
     def resume(self) -> None:
         """Back to the participant screens, at idle (or out of service)."""
-        self.state = (
-            flow.step(self.state, flow.Timeout()) if self.state.timeout_seconds else self.state
-        )
+        if self.state.timeout_seconds:
+            self.state = flow.step(self.state, flow.Timeout())
+            for effect in self.state.effects:
+                if isinstance(effect, ra.Withdraw):  # a request for a witness from afar
+                    self._run_remote(effect)
         if self.state.screen is not Screen.IDLE and self.state.screen is not Screen.OUT_OF_SERVICE:
             self.state = flow.initial(self.state.site_locale)
         self._poll.start()
@@ -104,6 +112,7 @@ class FlowDriver(QObject):
         self._poll.stop()
         self._timeout.stop()
         self._countdown.stop()
+        self._remote_tick.stop()
         self._health_timer.stop()
         self.sounds.close()
 
@@ -154,6 +163,8 @@ class FlowDriver(QObject):
         if isinstance(event, flow.ServiceLost) and not self.state.faults:
             # On the backend thread, so it is ordered before any scan after the outage.
             self.backend.submit(self.service.identify.require_lift)
+        if isinstance(event, rw.Approval):
+            event = event.stamped(self.service.clock.now())
         before = self.state.screen
         self.state = flow.step(self.state, event)
         for effect in self.state.effects:
@@ -163,6 +174,11 @@ class FlowDriver(QObject):
         if self.state.screen is not before:
             log.info("screen %s -> %s", before.value, self.state.screen.value)
             self._cue(self.state)
+        if self.state.screen is Screen.REMOTE_WITNESS:
+            if not self._remote_tick.isActive():
+                self._remote_tick.start()
+        else:
+            self._remote_tick.stop()
         self.state_changed.emit(self.state)
 
     def _cue(self, state: FlowState) -> None:
@@ -205,7 +221,7 @@ class FlowDriver(QObject):
             self.qt_translations.apply(effect.locale)
         elif isinstance(effect, flow.Decide):
             self.backend.submit(
-                partial(self.service.decide, effect.participant_id),
+                partial(self._decide, effect.participant_id),
                 self._on_decision,
                 self.report_failure,
             )
@@ -226,12 +242,89 @@ class FlowDriver(QObject):
                 self._on_witness,
                 self._on_witness_failure,
             )
+        else:
+            self._run_remote(effect)
+
+    # ------------------------------------------------------------ witnessing from afar
+
+    def _run_remote(self, effect: flow.Effect) -> None:
+        """The remote-witness step's effects: the requester's PIN, then the approval
+        step's own (kiosk.domain.remote_approval), each answered as an event."""
+        pid, remote = self.state.participant_id, self.state.remote
+        approvals = self.service.approvals
+        if pid is None or remote is None:
+            return
+        if isinstance(effect, rw.VerifyRequester):
+            self.backend.submit(
+                partial(self.service.verify_requester, pid, effect.pin),
+                self._on_requester,
+                self._on_requester_failure,
+            )
+            return
+        if approvals is None:
+            return
+        staff = remote.staff_id or 0
+        match effect:
+            case ra.SendRequest(action=action, subject=subject):
+                job = partial(approvals.request, action, subject, staff)
+                self.backend.submit(job, self._approval, self.report_failure)
+            case ra.CheckCode(request_id=rid, code=code):
+                job2 = partial(approvals.check_code, rid, code)
+                self.backend.submit(job2, self._code_checked, self.report_failure)
+            case ra.CheckAppCode(request_id=rid, code=code):
+                job2 = partial(approvals.check_app_code, rid, code)
+                self.backend.submit(job2, self._code_checked, self.report_failure)
+            case ra.ActOnline(request_id=rid):
+                job3 = partial(approvals.act_online, rid)
+                self.backend.submit(job3, self._approval, self.report_failure)
+            case ra.Withdraw(request_id=rid):
+                self.backend.submit(partial(approvals.withdraw, rid, staff))
+
+    def _approval(self, event: ra.ApprovalEvent | None) -> None:
+        if event is not None:
+            self.send(rw.Approval(event, self.service.clock.now()))
+
+    def _code_checked(self, answer: tuple[ra.CodeChecked, ra.Performed | None]) -> None:
+        checked, performed = answer
+        self._approval(checked)
+        if performed is not None:
+            self._approval(performed)
+
+    def _on_requester(self, staff_id: int | None) -> None:
+        if staff_id is None:
+            self.send(rw.RequesterRejected())
+        else:
+            self.send(rw.RequesterAccepted(staff_id, self.service.clock.now()))
+
+    def _on_requester_failure(self, exc: BaseException) -> None:
+        if isinstance(exc, PinLocked):
+            self.send(rw.RequesterLocked(exc.seconds_left))
+            return
+        self.report_failure(exc)
+
+    def _tick_remote(self) -> None:
+        """Every second while witnessing from afar: the approval step's clock, and while
+        the request waits, the hub's decision (pulled by the sync thread into the store)."""
+        remote, approvals = self.state.remote, self.service.approvals
+        if remote is None or remote.approval is None or approvals is None:
+            return
+        self._approval(ra.Tick())
+        approval = self.state.remote.approval if self.state.remote else None
+        if approval is not None and approval.polling:
+            self.backend.submit(partial(approvals.decision, approval.request_id), self._approval)
+
+    def _decide(self, participant_id: int) -> tuple[DecisionView, rw.RemoteOffer | None]:
+        """On the backend: the decision, and whether a witness from afar may be offered."""
+        view = self.service.decide(participant_id)
+        return view, self.service.remote_witness_offer(participant_id, view)
 
     def _dispense(self, effect: flow.Dispense) -> Dispensed:
         """On the backend: vend the plan shown, then find when the next dose is available
         and, for a short dispense, whether staff's alert about it is recorded."""
         pid, plan = effect.participant_id, effect.prescriptions
-        results = self.service.dispense(pid, effect.witness_staff_id, self._on_unit, plan)
+        results = self.service.dispense(
+            pid, effect.witness_staff_id, self._on_unit, plan, effect.remote_witness
+        )
         return results, self.service.next_dose(pid, plan), self.service.told_after(results)
 
     def _after_confirm(self) -> None:
@@ -294,11 +387,12 @@ class FlowDriver(QObject):
             return
         self.report_failure(exc)
 
-    def _on_decision(self, view: DecisionView) -> None:
+    def _on_decision(self, decided: tuple[DecisionView, rw.RemoteOffer | None]) -> None:
+        view, offer = decided
         lines = tuple(_line(dose) for dose in view.doses)
         unavailable = tuple(_line(dose) for dose in view.unavailable)
         if lines or unavailable:
-            self.send(flow.DoseAllowed(lines, view.needs_witness, unavailable, view.told))
+            self.send(flow.DoseAllowed(lines, view.needs_witness, unavailable, view.told, offer))
         elif view.refusal is not None:
             self.send(flow.DoseRefused(view.refusal))
 

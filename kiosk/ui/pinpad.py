@@ -18,6 +18,7 @@ class PinPad(QWidget):
         super().__init__()
         self._on_pin = on_pin
         self._pin = ""
+        self._revealed = False
         self.dots = QLabel(" ")
         self.dots.setObjectName("headline")
         self.dots.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -58,7 +59,18 @@ class PinPad(QWidget):
                 self._on_pin(pin)
         elif len(self._pin) < MAX_DIGITS:
             self._pin += key
-        self.dots.setText("●" * len(self._pin) or " ")
+        self._show()
+
+    def reveal(self, shown: bool) -> None:
+        """Show the digits themselves (a code read out over the phone is no secret, and
+        staff check what they typed), or dots (a PIN)."""
+        if shown != self._revealed:
+            self._revealed = shown
+            self._show()
+
+    def _show(self) -> None:
+        shown = self._pin if self._revealed else "●" * len(self._pin)
+        self.dots.setText(shown or " ")
 
     def reset(self) -> None:
         self._pin = ""

@@ -18,8 +18,12 @@ from PySide6.QtWidgets import (
 )
 
 from kiosk.domain import flow
+from kiosk.domain import remote_approval as ra
+from kiosk.domain import remote_witness as rw
 from kiosk.domain.flow import FlowState, Screen
 from kiosk.domain.model import SiteClock, SiteContact
+from kiosk.domain.remote_approval import ApprovalStep
+from kiosk.domain.remote_witness import Stage
 from kiosk.i18n import PARTICIPANT_LOCALES, _, format_local_time, language_name
 from kiosk.ui import theme
 from kiosk.ui.hold_corner import HoldCorner
@@ -144,13 +148,17 @@ class WitnessScreen(QWidget):
         self.keys = self.pad.keys
         self.cancel = QPushButton()
         self.cancel.clicked.connect(lambda _checked=False: send(flow.Cancel()))
+        self.afar = QPushButton()  # shown only where the site lets someone witness from afar
+        self.afar.clicked.connect(lambda _checked=False: send(flow.AskRemoteWitness()))
         message_and_keys(
             self,
-            [self.icon, self.headline, self.detail, self.countdown],
+            # "Witness from afar" beside the message: a landscape screen has no room under
+            # the pad for a third row of controls.
+            [self.icon, self.headline, self.detail, self.countdown, 24, self.afar],
             [self.pad, 24, self.cancel],
         )
 
-    def show_state(self, text: ScreenText) -> None:
+    def show_state(self, text: ScreenText, state: FlowState | None = None) -> None:
         self.icon.set_icon(text.icon, theme.TEXT)
         self.headline.setText(text.headline)
         self.detail.setText(text.detail)
@@ -158,6 +166,77 @@ class WitnessScreen(QWidget):
         self.pad.retranslate()
         self.cancel.setText(_("Cancel"))
         self.cancel.setAccessibleName(_("Cancel"))
+        self.afar.setText(_("Witness from afar"))
+        self.afar.setAccessibleName(_("Witness from afar"))
+        self.afar.setVisible(state is not None and state.remote_offer is not None)
+
+
+class RemoteWitnessScreen(QWidget):
+    """Witnessing from afar (kiosk.domain.remote_witness): the participant reads that a
+    nurse or pharmacist is being asked and to wait; staff type their PIN, then wait for the
+    on-call clinician's answer, or phone them and type the response or the app's code."""
+
+    def __init__(self, send: Callable[[flow.Event], None]) -> None:
+        super().__init__()
+        self._send = send
+        self._state: rw.RemoteWitness | None = None
+        self.icon = IconWidget(160)
+        self.headline = _label("headline")
+        self.detail = _label("detail")
+        self.note = _label("staffNote")
+        self.pad = PinPad(self._entered)
+        self.pad.set_compact()  # the pad shares the screen with the staff's choices
+        self.keys = self.pad.keys
+        self.phone = QPushButton()
+        self.app = QPushButton()
+        self.challenge = QPushButton()
+        self.cancel = QPushButton()
+        self.phone.clicked.connect(lambda _checked=False: self._approval(ra.UsePhone()))
+        self.app.clicked.connect(lambda _checked=False: self._approval(ra.UseApp()))
+        self.challenge.clicked.connect(
+            lambda _checked=False: self._approval(ra.UseApp(by_app=False))
+        )
+        self.cancel.clicked.connect(lambda _checked=False: send(flow.Cancel()))
+        message_and_keys(
+            self,
+            [self.icon, self.headline, self.detail, 24, self.note],
+            [self.pad, 16, self.phone, self.app, self.challenge, self.cancel],
+        )
+
+    def _approval(self, event: ra.ApprovalEvent) -> None:
+        self._send(rw.Approval(event))  # the driver stamps the kiosk's time
+
+    def _entered(self, digits: str) -> None:
+        if self._state is not None and self._state.stage is Stage.WHO:
+            self._send(rw.RequesterPin(digits))
+        else:
+            self._approval(ra.CodeEntered(digits))
+
+    def show_state(self, text: ScreenText, state: FlowState) -> None:
+        remote = self._state = state.remote
+        approval = remote.approval if remote is not None else None
+        self.icon.set_icon(text.icon, theme.TEXT)
+        self.headline.setText(text.headline)
+        self.detail.setText(text.detail)
+        self.detail.setVisible(bool(text.detail))
+        _show_note(self.note, text)
+        who = remote is not None and remote.stage is Stage.WHO
+        typing = approval is not None and approval.step is ApprovalStep.CHALLENGE
+        self.pad.setVisible(who or typing)
+        self.pad.reveal(typing)
+        self.pad.retranslate()
+        polling = approval is not None and approval.polling
+        self.phone.setVisible(polling)
+        self.app.setVisible(approval is not None and approval.can_use_app)
+        self.challenge.setVisible(typing and approval is not None and approval.by_app)
+        for button, words in (
+            (self.phone, _("Phone the clinician")),
+            (self.app, _("Code from the clinician's app")),
+            (self.challenge, _("Use the challenge")),
+            (self.cancel, _("Cancel")),
+        ):
+            button.setText(words)
+            button.setAccessibleName(words)
 
 
 class OutOfServiceScreen(QWidget):
@@ -230,10 +309,12 @@ class ParticipantView(QStackedWidget):
         self.idle = IdleScreen(lambda locale: send(flow.LanguageChosen(locale)), on_staff)
         self.message = MessageScreen()
         self.witness = WitnessScreen(send)
+        self.remote_witness = RemoteWitnessScreen(send)
         self.out_of_service = OutOfServiceScreen(send, on_staff, on_ask)
         self.addWidget(self.idle)
         self.addWidget(self.message)
         self.addWidget(self.witness)
+        self.addWidget(self.remote_witness)
         self.addWidget(self.out_of_service)
 
     def show_state(self, state: FlowState, now: datetime, site: SiteClock) -> None:
@@ -242,8 +323,11 @@ class ParticipantView(QStackedWidget):
             self.idle.show_state(text, state, now, site)
             self.setCurrentWidget(self.idle)
         elif state.screen is Screen.WITNESS:
-            self.witness.show_state(text)
+            self.witness.show_state(text, state)
             self.setCurrentWidget(self.witness)
+        elif state.screen is Screen.REMOTE_WITNESS:
+            self.remote_witness.show_state(text, state)
+            self.setCurrentWidget(self.remote_witness)
         elif state.screen is Screen.OUT_OF_SERVICE:
             self.out_of_service.show_state(text, state)
             self.setCurrentWidget(self.out_of_service)

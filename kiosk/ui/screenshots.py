@@ -6,6 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from kiosk.domain import flow
+from kiosk.domain import remote_approval as ra
+from kiosk.domain import remote_witness as rw
 from kiosk.domain.dosing import RefusalReason, Refused
 from kiosk.domain.flow import DoseLine, ErrorKind
 from kiosk.domain.model import SiteClock, SiteContact
@@ -30,6 +32,36 @@ def states() -> dict[str, flow.FlowState]:
     idle = flow.initial("en")
     deciding = flow.step(flow.step(idle, flow.FingerDetected()), flow.Identified(1))
     dispensing = flow.step(deciding, flow.DoseAllowed((LINE,)))
+    witness = flow.step(deciding, flow.DoseAllowed((LINE,), witness=True))
+    return {**_main(idle, deciding, dispensing, witness), **remote_witness_states(deciding)}
+
+
+def remote_witness_states(deciding: flow.FlowState) -> dict[str, flow.FlowState]:
+    """Witnessing from afar (kiosk.domain.remote_witness): the offer, the staff PIN, the
+    wait for the hub, the challenge, the app's code."""
+    offer = rw.RemoteOffer(rw.witness_subject(1, (41,)), app_codes=True)
+    offered = flow.step(deciding, flow.DoseAllowed((LINE,), witness=True, remote=offer))
+    who = flow.step(offered, flow.AskRemoteWitness())
+    asked = flow.step(
+        flow.step(who, rw.RequesterAccepted(3, NOW)),
+        rw.Approval(ra.Requested("r-1", "04815162", NOW), NOW),
+    )
+    challenge = flow.step(asked, rw.Approval(ra.UsePhone(), NOW))
+    return {
+        "witness_from_afar": flow.step(offered, flow.Countdown(75)),
+        "remote_witness_pin": who,
+        "remote_witness_waiting": asked,
+        "remote_witness_challenge": challenge,
+        "remote_witness_app_code": flow.step(asked, rw.Approval(ra.UseApp(), NOW)),
+    }
+
+
+def _main(
+    idle: flow.FlowState,
+    deciding: flow.FlowState,
+    dispensing: flow.FlowState,
+    witness: flow.FlowState,
+) -> dict[str, flow.FlowState]:
     too_early = Refused(
         1, RefusalReason.TOO_EARLY, next_eligible=NOW + timedelta(hours=2, minutes=30)
     )
@@ -38,7 +70,6 @@ def states() -> dict[str, flow.FlowState]:
     one_of_two = flow.step(
         deciding, flow.DoseAllowed((LINE,), unavailable=(CAPSULE,), told=RECORDED)
     )
-    witness = flow.step(deciding, flow.DoseAllowed((LINE,), witness=True))
     return {
         "idle": idle,
         "identifying": flow.step(idle, flow.FingerDetected()),

@@ -8,6 +8,8 @@ from datetime import datetime
 from kiosk.domain.dosing import TIMED_REASONS, RefusalReason
 from kiosk.domain.flow import DoseLine, ErrorKind, FlowState, Screen
 from kiosk.domain.model import SiteClock, SiteContact
+from kiosk.domain.remote_approval import ApprovalState, ApprovalStep
+from kiosk.domain.remote_witness import RemoteWitness, Stage
 from kiosk.domain.schedule import dosing_day
 from kiosk.domain.told import NoticeRole, ParticipantMessage, Told, participant_message
 from kiosk.i18n import _, format_local_day, format_local_time, format_wait, ngettext
@@ -113,6 +115,8 @@ def texts_for(
         return ScreenText(Icon.WAIT, _("One moment"), _("Checking your prescription."))
     if screen is Screen.WITNESS:
         return _witness(state)
+    if screen is Screen.REMOTE_WITNESS and state.remote is not None:
+        return _remote_witness(state.remote)
     if screen is Screen.DISPENSING:
         parts = [medication_phrase(line, line.units) for line in state.lines]
         return ScreenText(
@@ -201,6 +205,47 @@ def _witness(state: FlowState) -> ScreenText:
     return ScreenText(
         Icon.INFO, _("A nurse or pharmacist will witness this dose"), detail, note=countdown
     )
+
+
+def _remote_witness(remote: RemoteWitness) -> ScreenText:
+    """For the participant: what is happening, and to wait. For staff (the note): the next
+    thing to do; no blame either way."""
+    if remote.stage is Stage.WHO:
+        if remote.pin_locked_seconds:
+            note = pin_locked_text(remote.pin_locked_seconds)
+        elif remote.pin_attempts:
+            note = _("That PIN was not accepted. Please try again.")
+        else:
+            note = _("Staff: enter your PIN to ask the on-call clinician.")
+        return ScreenText(Icon.INFO, _("A nurse or pharmacist will witness this dose"), note=note)
+    note = remote_witness_note(remote.approval) if remote.approval is not None else ""
+    return ScreenText(
+        Icon.WAIT,
+        _("Asking a nurse or pharmacist to witness from afar"),
+        _("Please wait here. This can take a few minutes."),
+        note=note,
+    )
+
+
+def remote_witness_note(approval: ApprovalState) -> str:
+    """Staff's next step while the on-call clinician is asked."""
+    if approval.step is ApprovalStep.LOCKED:
+        return _("Too many wrong codes. Please wait a moment.")
+    if approval.step in (ApprovalStep.WAITING, ApprovalStep.TIMED_OUT):
+        return _("Staff: the on-call clinician has the request. No answer? Phone them.")
+    if approval.step is not ApprovalStep.CHALLENGE:
+        return _("One moment")
+    if approval.by_app:
+        step = _("Staff: type the 6-digit code from the clinician's app, then press OK.")
+    else:
+        digits = f"{approval.challenge[:4]} {approval.challenge[4:]}"
+        step = _(
+            "Staff: read the challenge {challenge} to the clinician, then type their "
+            "response and press OK."
+        ).format(challenge=digits)
+    if approval.problem is not None:
+        return _note(_("That code was not accepted."), step)
+    return step
 
 
 def _done(

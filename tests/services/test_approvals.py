@@ -6,50 +6,27 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from hardware.ports import ControllerStatus, LaneState
 from kiosk.domain import remote_approval as ra
 from kiosk.domain.door_recovery import RemoteAsk
 from kiosk.domain.remote_approval import ApprovalAction, Verdict
 from kiosk.services.approvals import HUB_REACHED_WITHIN, ApprovalsService
 from kiosk.services.clock import FixedClock
 from kiosk.services.errors import Refusal
-from kiosk.services.health import Fault, HealthService
+from kiosk.services.health import Fault
 from kiosk.services.pin_gate import EntryPoint, PinGate
 from kiosk.services.sync.apply import apply_page
 from kiosk.services.sync.client import Change, ChangesPage
 from kiosk.store import approvals_repo, sync_repo
-from kiosk.store.approvals_repo import ApprovalRequest
-from kiosk.store.pins import hash_pin
 from kiosk.store.repository import Store
+from tests.services.conftest import DEVICE
 
-DEVICE = "dev-approve-1"
 SEED = base64.b32encode(b"the nurse's own seed").decode()
 PHARMACIST_SEED = base64.b32encode(b"the pharmacist seed!").decode()
-
-
-class Controller:
-    def __init__(self) -> None:
-        self.door_open = False
-        self.tamper = False
-
-    def status(self) -> ControllerStatus:
-        return ControllerStatus(self.door_open, self.tamper, (LaneState.READY,))
-
-
-class NoEvents:
-    def subscribe(self, handler: Callable[[object], None]) -> None:
-        pass
-
-
-@pytest.fixture
-def worker(store: Store, clock: FixedClock) -> int:
-    return store.add_staff("Night Worker", "staff", hash_pin("735204"), clock.now(), "test")
 
 
 def pull(store: Store, clock: FixedClock, *changes: Change, cursor: int = 1) -> None:
@@ -80,27 +57,6 @@ def audit(store: Store, action: str) -> list[tuple[str, str, dict[str, Any]]]:
         "SELECT actor, subject, details FROM audit_log WHERE action = ? ORDER BY seq", (action,)
     ).fetchall()
     return [(a, s, json.loads(d)) for a, s, d in rows]
-
-
-@pytest.fixture
-def kiosk(store: Store, clock: FixedClock) -> tuple[ApprovalsService, Controller, HealthService]:
-    controller = Controller()
-    health = HealthService(store, None, controller, clock, None, NoEvents())  # type: ignore[arg-type]
-    store.raise_flag("door_opened", "the door opened", clock.now())
-
-    def clear(request: ApprovalRequest, actor: str) -> None:
-        health.clear_lockout(actor)
-
-    service = ApprovalsService(
-        store,
-        clock,
-        DEVICE,
-        performers={
-            ApprovalAction.CLEAR_DOOR_LOCKOUT: clear,
-            ApprovalAction.CLEAR_TAMPER_LOCKOUT: clear,
-        },
-    )
-    return service, controller, health
 
 
 def request(service: ApprovalsService, worker: int) -> ra.Requested:

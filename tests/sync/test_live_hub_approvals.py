@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import pyotp
 import pytest
 
 from hardware.ports import ControllerStatus, LaneState
@@ -228,3 +229,78 @@ def _machine_pk(hub: Hub, device_id: str) -> str:
     return hub.shell(
         f"from fleet.models import Machine\nprint(Machine.objects.get(device_id={device_id!r}).pk)"
     ).splitlines()[-1]
+
+
+def test_an_authenticator_app_enrolled_on_the_hub_approves_at_the_kiosk(
+    hub: Hub, tmp_path: Path
+) -> None:
+    """The nurse sets up an app on "My authenticator"; its seed reaches the kiosk by sync
+    (stored in the encrypted store); the code the app shows approves the request offline."""
+    code = hub.manage("enroll_machine", "--site", "App site", "--machine", "kiosk-a")
+    credentials = provision(hub.url, code.strip().splitlines()[-1].strip(), tmp_path)
+    made = hub.shell(
+        "from django.contrib.auth.models import User\n"
+        "from care.models import Membership\n"
+        "from fleet.models import Site\n"
+        "site = Site.objects.get(name='App site')\n"
+        f"u = User.objects.create_user('appnurse', password={PASSWORD!r},"
+        " first_name='Ana', last_name='Silva')\n"
+        "Membership.objects.create(user=u, site=site, role='nurse')\n"
+        "print(u.pk)"
+    )
+    nurse_id = int(made.splitlines()[-1])
+    nurse = sign_in(hub, "appnurse")
+    started = post_form(nurse, "/approvals/authenticator/", {"step": "start"})
+    assert started.status_code == 302
+    page = nurse.get("/approvals/authenticator/").text
+    assert "<svg" in page
+    found = re.search(r'id="authenticator-key">([A-Z2-7]+)<', page)
+    assert found is not None
+    app_seed = found.group(1)
+    confirmed = post_form(
+        nurse,
+        "/approvals/authenticator/",
+        {"step": "confirm", "code": pyotp.TOTP(app_seed).now()},
+    )
+    assert confirmed.status_code == 302, confirmed.text[:300]
+
+    key = create_key_file(tmp_path / "db.key")
+    conn = connect(tmp_path / "kiosk.db", key)
+    store = Store(conn)
+    clock = SystemClock()
+    worker = store.add_staff("Night Worker", "staff", hash_pin("735204"), clock.now(), "test")
+    store.raise_flag("door_opened", "the service door opened", clock.now())
+    health = HealthService(store, None, Controller(), clock, None, NoEvents())  # type: ignore[arg-type]
+
+    def clear(request: ApprovalRequest, actor: str) -> None:
+        health.clear_lockout(actor)
+
+    client = HubClient(hub.url, credentials, clock.now)
+    try:
+        SyncService(conn, client, clock).run_once()
+        (seed,) = approvals_repo.seeds(conn)
+        assert (seed.user_id, seed.totp) == (nurse_id, app_seed)
+        service = ApprovalsService(
+            store,
+            clock,
+            credentials.device_id,
+            performers={ApprovalAction.CLEAR_DOOR_LOCKOUT: clear},
+        )
+        assert service.app_codes_offered()
+        asked = service.request(ApprovalAction.CLEAR_DOOR_LOCKOUT, "machine", worker)
+        assert isinstance(asked, ra.Requested)
+        checked, performed = service.check_app_code(asked.request_id, pyotp.TOTP(app_seed).now())
+        assert checked == ra.CodeChecked(Verdict.ACCEPTED, "Ana S.")
+        assert performed == ra.Performed(True)
+        assert "door_opened" not in store.flags()
+        SyncService(conn, client, clock).run_once()
+    finally:
+        client.close()
+        nurse.close()
+        conn.close()
+    used = hub.shell(
+        "from care.models import ApprovalRequest\n"
+        "r = ApprovalRequest.objects.get(machine__site__name='App site')\n"
+        "print(r.state, r.used_how, r.used_by_id, r.requested_by)"
+    ).splitlines()[-1]
+    assert used == f"used app {nurse_id} staff:{worker}"

@@ -11,6 +11,7 @@ from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
+import pyotp
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
@@ -30,9 +31,11 @@ SEED = base64.b32encode(b"nurse seed for the ui").decode()
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def with_approvals(kiosk: Kiosk, qtbot: QtBot, *, seeded: bool = True) -> None:
+def with_approvals(
+    kiosk: Kiosk, qtbot: QtBot, app: str | None = None, *, seeded: bool = True
+) -> None:
     """Remote approvals wired as kiosk.app.build_approvals does (a kiosk with a hub), and
-    (``seeded``) a nurse's key pulled as sync would."""
+    (``seeded``) a nurse's key pulled as sync would (with an app seed ``app``)."""
     runtime = kiosk.runtime
     store, clock = runtime.store, runtime.clock
     service = ApprovalsService(
@@ -54,6 +57,7 @@ def with_approvals(kiosk: Kiosk, qtbot: QtBot, *, seeded: bool = True) -> None:
         "role": "nurse",
         "label": "Maria L.",
         "seed": SEED,
+        "totp": app,
         "actions": [a.value for a in ApprovalAction],
         "sites": [1],
     }
@@ -156,6 +160,27 @@ def test_an_approval_from_the_hub_is_acted_on_while_the_page_waits(
     qtbot.waitUntil(lambda: page.state.step is ApprovalStep.APPROVED, timeout=15000)
     assert audit(kiosk, qtbot, "approval.used")[0]["how"] == "online"
     kiosk.window.panel.logout("logout")  # type: ignore[union-attr]
+
+
+def test_a_code_from_the_clinicians_app_unlocks_the_service_door(
+    kiosk: Kiosk, qtbot: QtBot
+) -> None:
+    app = base64.b32encode(b"the nurse's app seed").decode()
+    with_approvals(kiosk, qtbot, app)
+    page = open_page(kiosk, qtbot)
+    qtbot.mouseClick(
+        page.action_buttons[ApprovalAction.UNLOCK_SERVICE_DOOR], Qt.MouseButton.LeftButton
+    )
+    qtbot.waitUntil(lambda: page.state.step is ApprovalStep.WAITING, timeout=15000)
+    assert page.app.isVisible()
+    qtbot.mouseClick(page.app, Qt.MouseButton.LeftButton)
+    assert page.state.by_app and page.pad.length == 6 and page.response.isVisible()
+    assert "6-digit code" in page.help.text()
+    save_screenshots(page, "approval-app-code")
+    type_code(qtbot, page, pyotp.TOTP(app).at(kiosk.runtime.clock.now()))
+    qtbot.waitUntil(lambda: page.state.step is ApprovalStep.APPROVED, timeout=15000)
+    (used,) = audit(kiosk, qtbot, "approval.used")
+    assert (used["how"], used["approver"]) == ("app", "hub_user:7")
 
 
 def save_screenshots(page: ApprovalPage, name: str) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pyotp
 from care.models import ApprovalRequest
 from django.utils import timezone
 from fleet.models import Event, Machine
@@ -66,3 +67,23 @@ def test_approve_by_phone_shows_the_response(
     code = browser.find_element(By.CSS_SELECTOR, ".approval-code").text
     assert len(code.replace(" ", "")) == 8
     check_accessible(browser, "approvals-phone")
+
+
+def test_my_authenticator_shows_a_qr_code_and_confirms_the_app(
+    browser: WebDriver, live_server: Any, care_demo: Any
+) -> None:
+    sign_in(browser, live_server, "nurse")
+    browser.get(f"{live_server.url}/approvals/authenticator/")
+    before = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.ID, "authenticator-start").click()
+    wait_for_new_page(browser, before)
+    qr = browser.find_element(By.CSS_SELECTOR, "figure.qr svg")
+    assert qr.size["width"] >= 150  # big enough to scan
+    key = browser.find_element(By.ID, "authenticator-key").text
+    check_accessible(browser, "approvals-authenticator")
+    browser.find_element(By.ID, "id_code").send_keys(pyotp.TOTP(key).now())
+    before = browser.find_element(By.TAG_NAME, "html")
+    browser.find_element(By.ID, "authenticator-confirm").click()
+    wait_for_new_page(browser, before)
+    assert "Your app is set up" in browser.find_element(By.TAG_NAME, "main").text
+    check_accessible(browser, "approvals-authenticator-active")

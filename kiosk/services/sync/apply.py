@@ -551,10 +551,14 @@ def _apply_approver_seed(
     known = {a.value for a in ApprovalAction}
     listed = [str(a) for a in actions if str(a) in known]
     role = str(_need(data, "role"))
-    approvals_repo.put_seed(
-        conn, user_id, role, str(_need(data, "label")), str(_need(data, "seed")), listed, at
-    )
-    details = {"op": "upsert", "role": role, "actions": listed}
+    # Their authenticator app's seed, once confirmed on the hub (absent or null: none).
+    totp = data.get("totp")
+    if totp is not None and not isinstance(totp, str):
+        raise ApplyError(f"approver seed {user_id} has a bad app seed")
+    label, seed = str(_need(data, "label")), str(_need(data, "seed"))
+    approvals_repo.put_seed(conn, user_id, role, label, seed, listed, at, totp or None)
+    # The audit says whether an app can approve, never the seed.
+    details = {"op": "upsert", "role": role, "actions": listed, "app": bool(totp)}
     repo.audit_from_hub(conn, at, "sync.approver_seed.upsert", subject, details)
     result.applied += 1
 

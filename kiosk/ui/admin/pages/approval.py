@@ -71,11 +71,23 @@ PROBLEMS = {
     ApprovalProblem.USED: N_("That challenge was used already. Ask again."),
     ApprovalProblem.ACTION_FAILED: N_("Approved, but the machine could not do it: {detail}"),
     ApprovalProblem.ERROR: N_("Something went wrong. It was logged; please try again."),
+    ApprovalProblem.REPLAYED: N_(
+        "That app code was used already. Ask for the next code in the app. {left} tries left."
+    ),
+    ApprovalProblem.CLOCK: N_(
+        "The machine's clock cannot be trusted, so app codes are not checked. "
+        "Use the challenge and response, or set the time."
+    ),
 }
+APP_HELP = N_(
+    "Phone the on-call clinician. Ask them for the 6-digit code their authenticator app "
+    "shows now, and type it."
+)
 
 
 def help_text(state: ApprovalState, now_seconds_locked: int) -> str:
-    text = _(STEP_HELP[state.step])
+    by_app = state.by_app and state.step is ApprovalStep.CHALLENGE
+    text = _(APP_HELP) if by_app else _(STEP_HELP[state.step])
     return text.format(
         approver=state.approver_label or _("the clinician"), seconds=now_seconds_locked
     )
@@ -95,11 +107,13 @@ EMPTY_PLACE = "_"
 
 
 class ResponsePad(QWidget):
-    """Eight digits on a big keypad, shown as typed; Delete takes the last one back."""
+    """Eight digits (a response) or six (an app's code) on a big keypad, shown as typed;
+    Delete takes the last one back."""
 
     def __init__(self) -> None:
         super().__init__()
         self.digits = ""
+        self.length = ra.CODE_DIGITS
         self.shown = QLabel()
         self.shown.setObjectName("approvalResponse")
         self.shown.setStyleSheet("font-size: 40pt; font-weight: 700; letter-spacing: 8px;")
@@ -124,13 +138,20 @@ class ResponsePad(QWidget):
             self.digits = ""
         elif key == "delete":
             self.digits = self.digits[:-1]
-        elif len(self.digits) < ra.CODE_DIGITS:
+        elif len(self.digits) < self.length:
             self.digits += key
         self.refresh()
 
+    def set_length(self, length: int) -> None:
+        if length != self.length:
+            self.length = length
+            self.digits = ""
+            self.refresh()
+
     def refresh(self) -> None:
-        padded = self.digits.ljust(ra.CODE_DIGITS, EMPTY_PLACE)
-        self.shown.setText(f"{padded[:4]} {padded[4:]}")
+        padded = self.digits.ljust(self.length, EMPTY_PLACE)
+        half = self.length // 2
+        self.shown.setText(f"{padded[:half]} {padded[half:]}")
         self.shown.setAccessibleName(" ".join(self.digits) or _("No digits yet"))
 
 
@@ -165,18 +186,22 @@ class ApprovalPage(AdminPage):
             self.action_buttons[action] = button
             self.choices.addWidget(button)
         self.phone = QPushButton(_("Phone the clinician instead"))
+        self.app = QPushButton(_("Code from the clinician's app"))
+        self.response = QPushButton(_("Use the challenge instead"))
         self.check = QPushButton(_("Check the response"))
         self.again = QPushButton(_("Start again"))
         self.cancel = QPushButton(_("Cancel"))
-        for button in (self.phone, self.check, self.again, self.cancel):
+        for button in (self.phone, self.app, self.response, self.check, self.again, self.cancel):
             button.setMinimumHeight(MIN_TARGET_PX)
         self.phone.clicked.connect(lambda: self.send(ra.UsePhone()))
+        self.app.clicked.connect(lambda: self.send(ra.UseApp()))
+        self.response.clicked.connect(lambda: self.send(ra.UseApp(by_app=False)))
         self.check.clicked.connect(lambda: self.send(ra.CodeEntered(self.pad.digits)))
         self.again.clicked.connect(lambda: self.send(ra.Cancel()))
         self.cancel.clicked.connect(lambda: self.send(ra.Cancel()))
         self.check.setStyleSheet(PRIMARY_STYLE)
         buttons = QHBoxLayout()
-        for button in (self.phone, self.check, self.again, self.cancel):
+        for button in (self.phone, self.app, self.response, self.check, self.again, self.cancel):
             buttons.addWidget(button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.help)
@@ -210,7 +235,11 @@ class ApprovalPage(AdminPage):
 
     def activated(self) -> None:
         if self.state.step in (ApprovalStep.CHOOSE_ACTION, ApprovalStep.NOT_ALLOWED):
-            self.ctx.run(self.service.offered, self._policy_read)
+            self.ctx.run(self._read_policy, self._policy_read)
+
+    def _read_policy(self) -> tuple[ApprovalPolicy, bool]:
+        """On the backend: the policy as offered here, and whether app codes can be used."""
+        return self.service.offered(), self.service.app_codes_offered()
 
     def show_subject(self, subject: str) -> None:
         """Opened about a subject: "door", "tamper", "jam", or "prescription:<hub id>"."""
@@ -223,14 +252,18 @@ class ApprovalPage(AdminPage):
             self.subject, self.wanted = subject, (ApprovalAction.RELEASE_HOLD,)
         else:
             self.subject, self.wanted = MACHINE, wanted.get(subject, ())
-        self.ctx.run(self.service.offered, self._policy_read)
+        self.ctx.run(self._read_policy, self._policy_read)
 
-    def _policy_read(self, policy: ApprovalPolicy) -> None:
+    def _policy_read(self, read: tuple[ApprovalPolicy, bool]) -> None:
+        policy, app_seeds = read
         self.policy = policy
         wanted = self.wanted or tuple(
-            a for a in ApprovalAction if a is not ApprovalAction.RELEASE_HOLD or self._for_rx()
+            a
+            for a in ApprovalAction
+            if (a is not ApprovalAction.RELEASE_HOLD or self._for_rx())
+            and a is not ApprovalAction.WITNESS_DOSE  # asked for from the witness screen
         )
-        self.state = ra.start(policy, wanted)
+        self.state = ra.start(policy, wanted, app_seeds=app_seeds)
         self.show_state()
 
     def _for_rx(self) -> bool:
@@ -242,9 +275,10 @@ class ApprovalPage(AdminPage):
     def send(self, event: ra.ApprovalEvent) -> None:
         before = self.state
         self.state = ra.step(self.state, event, self.ctx.clock.now())
+        self.pad.set_length(self.state.code_digits)
         if isinstance(event, ra.CodeEntered) or (
             self.state.step is ApprovalStep.CHALLENGE
-            and (before.step is not ApprovalStep.CHALLENGE)
+            and (before.step is not ApprovalStep.CHALLENGE or before.by_app != self.state.by_app)
         ):
             self.pad.press("clear")
         self._run_effects()
@@ -259,6 +293,8 @@ class ApprovalPage(AdminPage):
                     self.ctx.run(partial(service.request, action, subject, staff), self.send)
                 case ra.CheckCode(request_id=rid, code=code):
                     self.ctx.run(partial(service.check_code, rid, code), self._checked)
+                case ra.CheckAppCode(request_id=rid, code=code):
+                    self.ctx.run(partial(service.check_app_code, rid, code), self._checked)
                 case ra.ActOnline(request_id=rid):
                     self.ctx.run(partial(service.act_online, rid), self.send, self._failed)
                 case ra.Withdraw(request_id=rid):
@@ -312,7 +348,8 @@ class ApprovalPage(AdminPage):
         self.challenge.setText(
             _("Challenge: {digits}").format(digits=f"{digits[:4]} {digits[4:]}") if digits else ""
         )
-        self.challenge.setVisible(showing_challenge and bool(digits))
+        # An app's code is not bound to the challenge: it would only mislead while typing one.
+        self.challenge.setVisible(showing_challenge and bool(digits) and not state.by_app)
         minutes = -(-state.seconds_left(now) // 60)  # rounded up: "0 minutes" while still good
         self.expires.setText(
             _("Good for {minutes} more minutes.").format(minutes=minutes)
@@ -322,6 +359,8 @@ class ApprovalPage(AdminPage):
         self.expires.setVisible(showing_challenge)
         self.pad.setVisible(state.keypad)
         self.phone.setVisible(state.polling)
+        self.app.setVisible(state.can_use_app)
+        self.response.setVisible(state.keypad and state.by_app)
         self.check.setVisible(state.keypad)
         ended = state.step in (
             ApprovalStep.APPROVED,
