@@ -256,3 +256,7 @@ EMAIL_BACKEND = (
     else "django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = os.environ.get("HUB_EMAIL_FROM", "hub@localhost")
+
+# The signed update repository (issue 16, docs/UPDATES.md): metadata/ and targets/ as
+# tools/release.py writes them, served to enrolled machines by fleet.updates_serving.
+UPDATES_REPOSITORY = Path(os.environ.get("HUB_UPDATES_REPOSITORY") or BASE_DIR / "var" / "updates")
