@@ -151,10 +151,10 @@ def _sign_and_publish(
     targets.signatures.clear()
     targets.sign(_signer(keys, "targets"))
     _write(repo, targets, f"{targets.signed.version}.targets.json")
-    try:
+    if list((repo / "metadata").glob("*.snapshot.json")):
         snapshot = _latest(repo, "snapshot")
         snapshot.signed.version += 1
-    except ReleaseError:
+    else:
         snapshot = Metadata(Snapshot())
     snapshot.signed.expires = _expiry(expires_days)
     snapshot.signed.meta["targets.json"] = MetaFile(version=targets.signed.version)
@@ -165,10 +165,10 @@ def _sign_and_publish(
 
 
 def _timestamp(repo: Path, keys: Path, snapshot_version: int, expires: datetime) -> None:
-    try:
+    if (repo / "metadata" / "timestamp.json").exists():
         timestamp = _load(repo, "timestamp.json")
         timestamp.signed.version += 1
-    except FileNotFoundError:
+    else:
         timestamp = Metadata(Timestamp())
     timestamp.signed.expires = expires
     timestamp.signed.snapshot_meta = MetaFile(version=snapshot_version)

@@ -1,0 +1,58 @@
+"""Where a release comes from: the hub (signed session) or a folder (USB stick)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+from tuf.api.metadata import Metadata, Targets
+from tuf.ngclient import Updater
+
+from kiosk.domain.update_plan import is_upgrade, version_key
+from kiosk.services.clock import Clock
+from kiosk.services.sync.client import DEFAULT_TIMEOUT, check_url
+from kiosk.services.sync.credentials import credentials_path, load_credentials
+from kiosk.services.updates.fetch import USB_SCHEME, FolderFetcher, HubFetcher
+from kiosk.services.updates.install import MANIFEST_PREFIX, updater
+from kiosk.services.updates.layout import ReleaseLayout
+
+
+def hub_updater_factory(
+    layout: ReleaseLayout,
+    hub_url: str,
+    data_dir: Path,
+    clock: Clock,
+    kib_per_second: int,
+    transport: httpx.BaseTransport | None = None,
+) -> tuple[Callable[[], Updater], list[HubFetcher]]:
+    """A factory of updaters over the hub, and the fetchers it made (their byte counts)."""
+    made: list[HubFetcher] = []
+
+    def make() -> Updater:
+        credentials = load_credentials(credentials_path(data_dir))
+        http = httpx.Client(timeout=DEFAULT_TIMEOUT, transport=transport, follow_redirects=False)
+        fetcher = HubFetcher(http, credentials, clock.now, layout.partial, kib_per_second)
+        made.append(fetcher)
+        return updater(layout, f"{check_url(hub_url)}/v1/updates", fetcher)
+
+    return make, made
+
+
+def folder_updater(layout: ReleaseLayout, folder: Path) -> Updater:
+    """An updater over a repository copy in ``folder`` (metadata/ and targets/)."""
+    return updater(layout, f"{USB_SCHEME}://", FolderFetcher(folder))
+
+
+def newest_release(layout: ReleaseLayout, client: Updater, running: str) -> str | None:
+    """After ``client.refresh()``: the newest release in the verified targets metadata newer
+    than ``running``, or None. (The updater keeps verified metadata only in ``tuf/``.)"""
+    client.refresh()
+    targets = Metadata[Targets].from_file(str(layout.tuf_dir / "targets.json")).signed
+    versions = []
+    for name in targets.targets:
+        if name.startswith(MANIFEST_PREFIX) and name.endswith(".json"):
+            version = name[len(MANIFEST_PREFIX) : -len(".json")]
+            if is_upgrade(version, running):
+                versions.append(version)
+    return max(versions, key=version_key) if versions else None
