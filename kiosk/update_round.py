@@ -92,7 +92,7 @@ def _from_folder(agent: UpdateAgent, layout: ReleaseLayout, folder: Path, runnin
             print("kiosk update: the folder holds no release newer than this one", file=sys.stderr)
             return 0
         agent.report(UpdateState.DOWNLOADING, version, detail="from a folder (USB)")
-        staged = stage(client, version, layout, running)
+        staged = stage(client, version, layout, running, refreshed=True)
     except (UpdateRefused, UpdateFailed) as exc:
         agent.report(
             UpdateState.REFUSED if isinstance(exc, UpdateRefused) else UpdateState.FAILED,

@@ -71,7 +71,7 @@ def updater(
     )
 
 
-def _refusal(error: Exception) -> UpdateRefused | UpdateFailed:
+def as_refusal(error: Exception) -> UpdateRefused | UpdateFailed:
     if isinstance(error, tuf_errors.ExpiredMetadataError):
         return UpdateRefused("the release metadata has expired: refused")
     if isinstance(error, tuf_errors.BadVersionNumberError):
@@ -93,15 +93,20 @@ def stage(
     layout: ReleaseLayout,
     running: Path,
     progress: Callable[[int], None] = lambda _files: None,
+    *,
+    refreshed: bool = False,
 ) -> Staged:
     """Fetch and unpack ``version`` into ``<releases>/<version>/``. Raises UpdateRefused or
-    UpdateFailed; leaves no half folder under the version's name."""
+    UpdateFailed; leaves no half folder under the version's name. ``refreshed``: the caller
+    already refreshed ``client`` (python-tuf allows one refresh per updater)."""
     try:
+        if not refreshed:
+            client.refresh()
         return _stage(client, version, layout, running, progress)
     except (UpdateRefused, UpdateFailed):
         raise
     except (tuf_errors.RepositoryError, tuf_errors.DownloadError, OSError) as exc:
-        raise _refusal(exc) from exc
+        raise as_refusal(exc) from exc
 
 
 def _stage(
@@ -111,7 +116,6 @@ def _stage(
     running: Path,
     progress: Callable[[int], None],
 ) -> Staged:
-    client.refresh()
     info = client.get_targetinfo(f"{MANIFEST_PREFIX}{version}.json")
     if info is None:
         raise UpdateRefused(f"release {version} is not in the signed repository: refused")

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import httpx
+from tuf.api import exceptions as tuf_errors
 from tuf.api.metadata import Metadata, Targets
 from tuf.ngclient import Updater
 
@@ -14,7 +15,7 @@ from kiosk.services.clock import Clock
 from kiosk.services.sync.client import DEFAULT_TIMEOUT, check_url
 from kiosk.services.sync.credentials import credentials_path, load_credentials
 from kiosk.services.updates.fetch import USB_SCHEME, FolderFetcher, HubFetcher
-from kiosk.services.updates.install import MANIFEST_PREFIX, updater
+from kiosk.services.updates.install import MANIFEST_PREFIX, as_refusal, updater
 from kiosk.services.updates.layout import ReleaseLayout
 
 
@@ -45,10 +46,13 @@ def folder_updater(layout: ReleaseLayout, folder: Path) -> Updater:
 
 
 def newest_release(layout: ReleaseLayout, client: Updater, running: str) -> str | None:
-    """After ``client.refresh()``: the newest release in the verified targets metadata newer
-    than ``running``, or None. (The updater keeps verified metadata only in ``tuf/``.)"""
-    client.refresh()
-    targets = Metadata[Targets].from_file(str(layout.tuf_dir / "targets.json")).signed
+    """Refreshes ``client`` (verifying the metadata), then the newest release it lists newer
+    than ``running``, or None. (The updater writes only verified metadata into ``tuf/``.)"""
+    try:
+        client.refresh()
+        targets = Metadata[Targets].from_file(str(layout.tuf_dir / "targets.json")).signed
+    except (tuf_errors.RepositoryError, tuf_errors.DownloadError, OSError) as exc:
+        raise as_refusal(exc) from exc
     versions = []
     for name in targets.targets:
         if name.startswith(MANIFEST_PREFIX) and name.endswith(".json"):
