@@ -330,6 +330,7 @@ def build_admin_services(runtime: Runtime) -> AdminServices:
     from kiosk.services.staff import StaffService
     from kiosk.services.stock import StockService
     from kiosk.services.sync.facade import SyncFacade
+    from kiosk.services.updates.facade import SoftwareFacade
     from kiosk.ui.admin.context import AdminServices
 
     store, clock = runtime.store, runtime.clock
@@ -349,6 +350,7 @@ def build_admin_services(runtime: Runtime) -> AdminServices:
         sync=SyncFacade(store, runtime.sync),
         diagnostics=DiagnosticsService(runtime.config, store.conn, runtime.health, clock),
         approvals=build_approvals(runtime, holds),
+        software=SoftwareFacade(runtime.config, store, clock),
     )
 
 

@@ -24,9 +24,8 @@ from kiosk.services.sync import HubClient, HubError, SyncService
 from kiosk.services.sync.credentials import credentials_path, load_credentials
 from kiosk.services.updates import SWITCH_EXIT_CODE, ReleaseLayout, ScreenState, UpdateAgent
 from kiosk.services.updates.health import boot_problems
-from kiosk.services.updates.install import UpdateFailed, UpdateRefused, stage
-from kiosk.services.updates.sources import folder_updater, hub_updater_factory, newest_release
-from kiosk.domain.update_plan import UpdateState
+from kiosk.services.updates.sources import hub_updater_factory
+from kiosk.services.updates.usb import UsbOutcome, install_from_folder
 
 log = logging.getLogger("kiosk.updates")
 
@@ -57,12 +56,15 @@ def run_round(config: Config, from_folder: Path | None = None) -> int:
         agent.at_start()
         problems = boot_problems(store, clock, None)
         if problems:
-            print(f"kiosk update: {__version__} is not healthy: {'; '.join(problems)}", file=sys.stderr)
+            print(
+                f"kiosk update: {__version__} is not healthy: {'; '.join(problems)}",
+                file=sys.stderr,
+            )
             return EXIT_UNHEALTHY
         agent.confirm_healthy()
         running_dir = layout.folder(__version__)
         if from_folder is not None:
-            return _from_folder(agent, layout, from_folder, running_dir)
+            return switch_from_folder(agent, from_folder)
         if config.hub_url is None or not credentials_path(config.data_dir).exists():
             return 0
         make_updater, _fetchers = hub_updater_factory(
@@ -76,7 +78,10 @@ def run_round(config: Config, from_folder: Path | None = None) -> int:
             except HubError as exc:
                 print(f"kiosk update: sync: {exc}", file=sys.stderr)
             staged = agent.check(make_updater, running_dir)
-            if staged and agent.try_switch(ScreenState(idle=True, participant_mid_flow=False)) is None:
+            if (
+                staged
+                and agent.try_switch(ScreenState(idle=True, participant_mid_flow=False)) is None
+            ):
                 sync.run_once()  # tell the hub before going (best effort)
                 return SWITCH_EXIT_CODE
         return 0
@@ -84,24 +89,14 @@ def run_round(config: Config, from_folder: Path | None = None) -> int:
         conn.close()
 
 
-def _from_folder(agent: UpdateAgent, layout: ReleaseLayout, folder: Path, running: Path) -> int:
-    try:
-        client = folder_updater(layout, folder)
-        version = newest_release(layout, client, agent.running)
-        if version is None:
-            print("kiosk update: the folder holds no release newer than this one", file=sys.stderr)
-            return 0
-        agent.report(UpdateState.DOWNLOADING, version, detail="from a folder (USB)")
-        staged = stage(client, version, layout, running, refreshed=True)
-    except (UpdateRefused, UpdateFailed) as exc:
-        agent.report(
-            UpdateState.REFUSED if isinstance(exc, UpdateRefused) else UpdateState.FAILED,
-            None,
-            detail=str(exc),
-        )
-        print(f"kiosk update: {exc}", file=sys.stderr)
+def switch_from_folder(agent: UpdateAgent, folder: Path) -> int:
+    result = install_from_folder(agent, folder)
+    if result.outcome is UsbOutcome.NOTHING_NEWER:
+        print("kiosk update: the folder holds no release newer than this one", file=sys.stderr)
+        return 0
+    if result.outcome is not UsbOutcome.STAGED:
+        print(f"kiosk update: {result.detail or result.outcome.value}", file=sys.stderr)
         return 2
-    agent.report(UpdateState.STAGED, staged.version, detail="from a folder (USB)")
     if agent.try_switch(ScreenState(idle=True, participant_mid_flow=False)) is None:
         return SWITCH_EXIT_CODE
     return 0

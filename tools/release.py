@@ -161,7 +161,9 @@ def _sign_and_publish(
     snapshot.signatures.clear()
     snapshot.sign(_signer(keys, "snapshot"))
     _write(repo, snapshot, f"{snapshot.signed.version}.snapshot.json")
-    _timestamp(repo, keys, snapshot.signed.version, _expiry(min(expires_days, TIMESTAMP_EXPIRES_DAYS)))
+    _timestamp(
+        repo, keys, snapshot.signed.version, _expiry(min(expires_days, TIMESTAMP_EXPIRES_DAYS))
+    )
 
 
 def _timestamp(repo: Path, keys: Path, snapshot_version: int, expires: datetime) -> None:
@@ -290,7 +292,9 @@ def main(argv: list[str] | None = None) -> int:
             init(args.repo, args.keys)
             print(f"keys in {args.keys} (root, targets: keep offline); repository {args.repo}")
         elif args.command == "publish":
-            info = publish_release(args.source, args.version, args.repo, args.keys, args.expires_days)
+            info = publish_release(
+                args.source, args.version, args.repo, args.keys, args.expires_days
+            )
             print(
                 f"release {info.version}: {info.file_count} files, {info.bundle_bytes} bytes, "
                 f"{info.new_bytes} bytes new"

@@ -70,7 +70,9 @@ def _serve(request: HttpRequest, area: str, path: str) -> HttpResponse:
     size = found.stat().st_size
     wanted = request.headers.get("Range", "")
     if not wanted:
-        response: HttpResponse = FileResponse(found.open("rb"), content_type="application/octet-stream")
+        response: HttpResponse = FileResponse(
+            found.open("rb"), content_type="application/octet-stream"
+        )
         response["Accept-Ranges"] = "bytes"
         return response
     match = _RANGE.match(wanted.strip())

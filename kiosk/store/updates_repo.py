@@ -40,7 +40,9 @@ def offer_keys(conn: Connection) -> list[str]:
     return [str(row[0]) for row in conn.execute("SELECT key FROM update_offer")]
 
 
-def set_offer(conn: Connection, key: str, version: str, campaign_id: int | None, at: datetime) -> None:
+def set_offer(
+    conn: Connection, key: str, version: str, campaign_id: int | None, at: datetime
+) -> None:
     conn.execute(
         "INSERT INTO update_offer (key, version, campaign_id, received_at) VALUES (?, ?, ?, ?)"
         " ON CONFLICT (key) DO UPDATE SET version = excluded.version,"
@@ -50,7 +52,7 @@ def set_offer(conn: Connection, key: str, version: str, campaign_id: int | None,
 
 
 def delete_offer(conn: Connection, key: str) -> bool:
-    return conn.execute("DELETE FROM update_offer WHERE key = ?", (key,)).rowcount > 0
+    return int(conn.execute("DELETE FROM update_offer WHERE key = ?", (key,)).rowcount) > 0
 
 
 def status(conn: Connection) -> UpdateStatus | None:

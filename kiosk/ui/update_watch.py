@@ -50,9 +50,12 @@ class UpdateWatch(QObject):
             if idle and not self._confirmed:
                 self._confirmed = True
                 self._agent.confirm_healthy()
-            if self._agent.try_switch(
-                ScreenState(idle=idle, participant_mid_flow=state.screen not in QUIET_SCREENS)
-            ) is None:
+            if (
+                self._agent.try_switch(
+                    ScreenState(idle=idle, participant_mid_flow=state.screen not in QUIET_SCREENS)
+                )
+                is None
+            ):
                 log.info("switched to a new release: restarting")
                 self._timer.stop()
                 QApplication.exit(SWITCH_EXIT_CODE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import time
 
 import pytest
@@ -58,7 +59,12 @@ def test_maintenance_hours_may_wrap_midnight() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    [{"start": "2:00", "end": "05:00"}, {"start": "02:00"}, "02:00-05:00", {"start": "02:00", "end": "02:00"}],
+    [
+        {"start": "2:00", "end": "05:00"},
+        {"start": "02:00"},
+        "02:00-05:00",
+        {"start": "02:00", "end": "02:00"},
+    ],
 )
 def test_malformed_hours_are_refused(value: object) -> None:
     with pytest.raises(ValueError):
@@ -76,7 +82,9 @@ def test_malformed_hours_are_refused(value: object) -> None:
         ("../0.2.0", "0.1.0", False),
     ],
 )
-def test_only_a_strictly_newer_release_is_an_upgrade(offered: str, running: str, upgrade: bool) -> None:
+def test_only_a_strictly_newer_release_is_an_upgrade(
+    offered: str, running: str, upgrade: bool
+) -> None:
     assert is_upgrade(offered, running) is upgrade
 
 
@@ -89,6 +97,6 @@ def test_states_follow_the_order_of_an_attempt() -> None:
         UpdateState.SWITCHED,
         UpdateState.HEALTHY,
     ]
-    assert all(may_follow(a, b) for a, b in zip(path, path[1:], strict=False))
+    assert all(may_follow(a, b) for a, b in itertools.pairwise(path))
     assert not may_follow(UpdateState.DOWNLOADING, UpdateState.SWITCHED)
     assert may_follow(UpdateState.SWITCHED, UpdateState.ROLLED_BACK)

@@ -11,8 +11,8 @@ import stat
 import sys
 from pathlib import Path
 
-from kiosk.services.updates.layout import ReleaseLayout
 from kiosk.services.updates.install import stage
+from kiosk.services.updates.layout import ReleaseLayout
 from kiosk.services.updates.sources import folder_updater
 
 ROOT = Path(__file__).resolve().parents[2]

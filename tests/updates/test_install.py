@@ -5,6 +5,7 @@ Also: no switch while a vend is open, and a store migrated by a newer release is
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,9 +21,9 @@ from kiosk.services.updates import ReleaseLayout, ScreenState, UpdateAgent
 from kiosk.services.updates.sources import folder_updater
 from kiosk.store import db, updates_repo
 from kiosk.store.db import StoreError, connect
-from kiosk.store.keyfile import create_key_file
+from kiosk.store.keyfile import create_key_file, read_key_file
 from kiosk.store.repository import Intent, Store
-from kiosk.update_round import _from_folder
+from kiosk.update_round import switch_from_folder
 from tests.updates.releases import build_bundle, install_first
 from tools.release import file_target_name, init, publish_release, refresh_timestamp
 
@@ -79,7 +80,7 @@ def last(world: World) -> updates_repo.UpdateStatus:
 
 
 def test_a_release_installs_from_a_usb_folder(world: World, tmp_path: Path) -> None:
-    code = _from_folder(world.agent, world.layout, stick(world, tmp_path), world.layout.folder("0.1.0"))
+    code = switch_from_folder(world.agent, stick(world, tmp_path))
     assert code == 75  # switched: the launcher starts 0.2.0
     assert world.layout.current_version() == "0.2.0"
     assert world.layout.pending() is not None
@@ -91,11 +92,11 @@ def test_a_release_installs_from_a_usb_folder(world: World, tmp_path: Path) -> N
 def test_a_tampered_file_is_refused_and_nothing_is_unpacked(world: World, tmp_path: Path) -> None:
     copy = stick(world, tmp_path)
     changed = build_bundle(tmp_path / "again", "0.2.0") / "_internal" / "kiosk" / "__init__.py"
-    name = file_target_name(__import__("hashlib").sha256(changed.read_bytes()).hexdigest())
+    name = file_target_name(hashlib.sha256(changed.read_bytes()).hexdigest())
     digest = name.split("/")[1]
     target = copy / "targets" / "files" / f"{digest}.{digest}"
     target.write_bytes(target.read_bytes().replace(b"0.2.0", b"6.6.6"))
-    code = _from_folder(world.agent, world.layout, copy, world.layout.folder("0.1.0"))
+    code = switch_from_folder(world.agent, copy)
     assert code == 2
     assert last(world).state is UpdateState.REFUSED
     assert last(world).detail == "a release file does not match its signed hash (tampered): refused"
@@ -105,7 +106,7 @@ def test_a_tampered_file_is_refused_and_nothing_is_unpacked(world: World, tmp_pa
 
 def test_expired_metadata_is_refused(world: World, tmp_path: Path) -> None:
     refresh_timestamp(world.repo, world.keys, datetime.now(UTC) - timedelta(hours=1))
-    code = _from_folder(world.agent, world.layout, stick(world, tmp_path), world.layout.folder("0.1.0"))
+    code = switch_from_folder(world.agent, stick(world, tmp_path))
     assert code == 2
     assert last(world).detail == "the release metadata has expired: refused"
     assert world.layout.current_version() == "0.1.0"
@@ -114,7 +115,9 @@ def test_expired_metadata_is_refused(world: World, tmp_path: Path) -> None:
 def test_an_older_release_offered_as_newer_is_refused(world: World) -> None:
     world.agent.running = "0.2.0"
     updates_repo.set_offer(world.store.conn, "current", "0.1.0", 3, NOW)
-    staged = world.agent.check(lambda: folder_updater(world.layout, world.repo), world.layout.folder("0.1.0"))
+    staged = world.agent.check(
+        lambda: folder_updater(world.layout, world.repo), world.layout.folder("0.1.0")
+    )
     assert not staged
     status = last(world)
     assert (status.state, status.target, status.campaign_id) == (UpdateState.REFUSED, "0.1.0", 3)
@@ -125,7 +128,7 @@ def test_metadata_replayed_from_the_past_is_refused(world: World, tmp_path: Path
     old = stick(world, tmp_path / "before")  # 0.1.0 and 0.2.0 only
     publish_release(build_bundle(tmp_path / "b3", "0.3.0"), "0.3.0", world.repo, world.keys)
     folder_updater(world.layout, world.repo).refresh()  # the kiosk has seen the newer metadata
-    code = _from_folder(world.agent, world.layout, old, world.layout.folder("0.1.0"))
+    code = switch_from_folder(world.agent, old)
     assert code == 2
     assert last(world).detail == (
         "the release metadata is older than what this kiosk trusts: refused"
@@ -143,17 +146,22 @@ def test_never_switches_while_a_vend_is_open(world: World, tmp_path: Path) -> No
     vend = store.new_vend_id()
     store.record_intent(Intent(vend, person, rx, 1, 2, NOW))  # no outcome yet: open
     updates_repo.set_offer(store.conn, "current", "0.2.0", 1, NOW)
-    assert world.agent.check(lambda: folder_updater(world.layout, world.repo), world.layout.folder("0.1.0"))
+    assert world.agent.check(
+        lambda: folder_updater(world.layout, world.repo), world.layout.folder("0.1.0")
+    )
     assert world.agent.try_switch(QUIET) is NotQuiet.VEND_OPEN
     assert world.layout.current_version() == "0.1.0"
     store.record_result(vend, 2, "complete", None, NOW + timedelta(seconds=5))
     store.conn.execute(
         "INSERT INTO site_settings (key, value, updated_at) VALUES"
-        " ('maintenance_hours', '{\"start\": \"04:00\", \"end\": \"05:00\"}', '2026-06-10T10:00:00Z')"
+        ' (\'maintenance_hours\', \'{"start": "04:00", "end": "05:00"}\', \'2026-06-10T10:00:00Z\')'
     )
     assert world.agent.try_switch(QUIET) is NotQuiet.OUTSIDE_HOURS  # 03:00 site time
     store.conn.execute("DELETE FROM site_settings WHERE key = 'maintenance_hours'")
-    assert world.agent.try_switch(ScreenState(idle=True, participant_mid_flow=True)) is NotQuiet.MID_FLOW
+    assert (
+        world.agent.try_switch(ScreenState(idle=True, participant_mid_flow=True))
+        is NotQuiet.MID_FLOW
+    )
     assert world.agent.try_switch(QUIET) is None
     assert world.layout.current_version() == "0.2.0"
     assert list(world.layout.backups.glob("kiosk-0.1.0-*.db"))
@@ -167,7 +175,9 @@ def test_a_store_migrated_by_a_newer_release_is_kept_never_replaced(
     stays in the store (the backup is not put back over it)."""
     store = world.store
     updates_repo.set_offer(store.conn, "current", "0.2.0", 1, NOW)
-    world.agent.check(lambda: folder_updater(world.layout, world.repo), world.layout.folder("0.1.0"))
+    world.agent.check(
+        lambda: folder_updater(world.layout, world.repo), world.layout.folder("0.1.0")
+    )
     assert world.agent.try_switch(QUIET) is None
     # "0.2.0" runs: a migration this software does not know, then a dispense.
     newest = db.latest_version()
@@ -182,12 +192,9 @@ def test_a_store_migrated_by_a_newer_release_is_kept_never_replaced(
     store.record_intent(Intent(vend, person, rx, 1, 2, NOW))
     store.record_result(vend, 2, "complete", None, NOW)
     store.conn.close()
-    key = (tmp_path / "db.key").read_bytes()
-    from kiosk.store.keyfile import read_key_file
-
     key = read_key_file(tmp_path / "db.key")
     # Back on 0.1.0 (the launcher rolled back): the store is refused, clearly, and kept.
-    with pytest.raises(StoreError, match="upgraded by newer kiosk software.*reinstall the newer"):
+    with pytest.raises(StoreError, match=r"upgraded by newer kiosk software.*reinstall the newer"):
         connect(world.database, key)
     monkeypatch.setattr(db, "latest_version", lambda: newest + 1)
     conn = connect(world.database, key, migrate=False)

@@ -12,11 +12,10 @@ import logging
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tuf.ngclient import Updater
+from tuf.ngclient.updater import Updater
 
 from kiosk import __version__
 from kiosk.domain.dosing import clock_is_trusted
@@ -68,6 +67,7 @@ class UpdateAgent:
         self._store = store
         self._conn: Connection = store.conn
         self._layout = layout
+        self.layout = layout
         self._clock = clock
         self._zone = ZoneInfo(timezone)
         self._database = database_path
@@ -227,7 +227,3 @@ class UpdateAgent:
         target = self._layout.backups / f"kiosk-{self.running}-{stamp}.db"
         shutil.copy2(self._database, target)
         target.chmod(0o600)
-
-
-def local_now(clock: Clock, timezone: str) -> datetime:
-    return clock.now().astimezone(ZoneInfo(timezone))

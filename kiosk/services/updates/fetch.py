@@ -12,8 +12,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
-from tuf.ngclient import FetcherInterface
 from tuf.api.exceptions import DownloadHTTPError
+from tuf.ngclient.fetcher import FetcherInterface
 
 from kiosk import __version__
 from kiosk.services.sync.credentials import Credentials
@@ -71,7 +71,9 @@ class HubFetcher(FetcherInterface):
             raise DownloadHTTPError("range not satisfiable; starting over", 416)
         if response.status_code not in (200, 206):
             response.close()
-            raise DownloadHTTPError(f"the hub answered HTTP {response.status_code}", response.status_code)
+            raise DownloadHTTPError(
+                f"the hub answered HTTP {response.status_code}", response.status_code
+            )
         return self._stream(response, partial, resumed=response.status_code == 206)
 
     def _stream(self, response: httpx.Response, partial: Path, *, resumed: bool) -> Iterator[bytes]:

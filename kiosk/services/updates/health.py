@@ -28,6 +28,8 @@ def boot_problems(
     if devices is not None:
         sensor, controller = devices
         problems += [
-            f"{check.device}: {check.detail}" for check in run_selftest(sensor, controller) if not check.ok
+            f"{check.device}: {check.detail}"
+            for check in run_selftest(sensor, controller)
+            if not check.ok
         ]
     return problems

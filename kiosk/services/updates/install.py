@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import cast
 
 from tuf.api import exceptions as tuf_errors
-from tuf.ngclient import FetcherInterface, Updater
+from tuf.ngclient.fetcher import FetcherInterface
+from tuf.ngclient.updater import Updater
 
 from kiosk.services.updates.layout import ReleaseLayout
 
@@ -51,9 +52,7 @@ class Staged:
     reused_files: int
 
 
-def updater(
-    layout: ReleaseLayout, base_url: str, fetcher: FetcherInterface
-) -> Updater:
+def updater(layout: ReleaseLayout, base_url: str, fetcher: FetcherInterface) -> Updater:
     """TUF's updater over the kiosk's trusted metadata (``<releases>/tuf/root.json`` must be
     there: installed with the first release, never taken from the network)."""
     if not (layout.tuf_dir / "root.json").is_file():
@@ -144,10 +143,17 @@ def _stage(
         if entry.executable:
             destination.chmod(destination.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP)
         progress(downloaded + reused)
-    (work / MANIFEST_FILE).write_text(json.dumps({"version": version, "files": {
-        name: {"sha256": e.sha256, "length": e.length, "executable": e.executable}
-        for name, e in wanted.items()
-    }}))
+    (work / MANIFEST_FILE).write_text(
+        json.dumps(
+            {
+                "version": version,
+                "files": {
+                    name: {"sha256": e.sha256, "length": e.length, "executable": e.executable}
+                    for name, e in wanted.items()
+                },
+            }
+        )
+    )
     os.replace(work, final)
     return Staged(version, final, downloaded, reused)
 
@@ -159,7 +165,9 @@ def _read_manifest(path: Path, version: str) -> dict[str, FileEntry]:
             raise UpdateRefused("the signed manifest is for another version: refused")
         files = cast(dict[str, dict[str, object]], document["files"])
         entries = {
-            str(name): FileEntry(str(e["sha256"]), int(cast(int, e["length"])), bool(e["executable"]))
+            str(name): FileEntry(
+                str(e["sha256"]), int(cast(int, e["length"])), bool(e["executable"])
+            )
             for name, e in files.items()
         }
     except (ValueError, KeyError, TypeError) as exc:

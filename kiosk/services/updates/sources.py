@@ -7,8 +7,10 @@ from pathlib import Path
 
 import httpx
 from tuf.api import exceptions as tuf_errors
-from tuf.api.metadata import Metadata, Targets
-from tuf.ngclient import Updater
+
+# python-tuf's documented home of Targets; it re-exports it without an __all__ mypy reads.
+from tuf.api.metadata import Metadata, Targets  # type: ignore[attr-defined]
+from tuf.ngclient.updater import Updater
 
 from kiosk.domain.update_plan import is_upgrade, version_key
 from kiosk.services.clock import Clock
