@@ -147,9 +147,8 @@ def main() -> None:
         total = launch(releases, config_path)
         events = event_times(config)
         print(f"download-to-idle (offer seen → 0.2.0 healthy, via the launcher): {total:.2f} s")
-        print(
-            f"switch downtime (switched → 0.2.0 running): {between(events, 'switched', 'running'):.2f} s"
-        )
+        downtime = between(events, "switched", "running")
+        print(f"switch downtime (switched → 0.2.0 running): {downtime:.2f} s")
 
         publish_release(build_bundle(work, "0.3.0", unhealthy=True), "0.3.0", repo, keys)
         offer(hub, credentials.device_id, "0.3.0")

@@ -17,7 +17,9 @@ import pytest
 from kiosk.domain.model import Window
 from kiosk.domain.update_plan import NotQuiet, UpdateState
 from kiosk.services.clock import FixedClock
+from kiosk.services.config import Config
 from kiosk.services.updates import ReleaseLayout, ScreenState, UpdateAgent
+from kiosk.services.updates.facade import SoftwareFacade, UsbOutcome
 from kiosk.services.updates.sources import folder_updater
 from kiosk.store import db, updates_repo
 from kiosk.store.db import StoreError, connect
@@ -205,3 +207,21 @@ def test_a_store_migrated_by_a_newer_release_is_kept_never_replaced(
     finally:
         conn.close()
     world.store = Store(connect(world.database, key, migrate=False))
+
+
+def test_the_admin_facade_installs_from_usb_and_shows_the_state(
+    world: World, tmp_path: Path
+) -> None:
+    config = Config(site_name="T", data_dir=tmp_path / "data", releases_dir=world.layout.root)
+    facade = SoftwareFacade(config, world.store, FixedClock(NOW))
+    assert facade.install_from_folder(tmp_path / "empty").outcome is UsbOutcome.NO_FOLDER
+    result = facade.install_from_folder(stick(world, tmp_path))
+    assert (result.outcome, result.version) == (UsbOutcome.STAGED, "0.2.0")
+    status = facade.status()
+    assert (status.state, status.target, status.updates_on) == (UpdateState.STAGED, "0.2.0", True)
+    again = facade.install_from_folder(stick(world, tmp_path / "2"))
+    assert again.outcome is UsbOutcome.STAGED  # the same release, unpacked anew
+    off = SoftwareFacade(
+        Config(site_name="T", data_dir=tmp_path / "d"), world.store, FixedClock(NOW)
+    )
+    assert off.install_from_folder(tmp_path).outcome is UsbOutcome.UPDATES_OFF
