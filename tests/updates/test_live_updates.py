@@ -24,7 +24,7 @@ from kiosk.services.updates import ReleaseLayout
 from kiosk.store.db import connect
 from kiosk.store.keyfile import read_key_file
 from tests.sync.test_live_hub import Hub, psql
-from tests.updates.releases import QT_STAND_IN_BYTES, ROOT, build_bundle, install_first
+from tests.updates.releases import ROOT, build_bundle, install_first
 from tools.release import init, publish_release
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -66,6 +66,18 @@ def hub_version(hub: Hub, device_id: str) -> str:
         "from fleet.models import Machine\n"
         f"print(Machine.objects.get(device_id={device_id!r}).software_version)"
     ).splitlines()[-1]
+
+
+def hub_update_states(hub: Hub, device_id: str) -> list[str]:
+    """The ``update.state`` events the hub stored for a machine, oldest first."""
+    database = hub.env["HUB_DATABASE_URL"].rsplit("/", 1)[1]
+    rows = psql(
+        "SELECT e.payload->>'state' FROM fleet_event e JOIN fleet_machine m"
+        f" ON m.id = e.machine_id WHERE m.device_id = '{device_id}'"
+        " AND e.type = 'update.state' ORDER BY e.seq",
+        database,
+    )
+    return rows.split()
 
 
 def launch(releases: Path, config: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -145,6 +157,7 @@ def test_v1_to_v2_then_a_broken_v3_rolls_back_by_itself(hub: Hub, tmp_path: Path
     ]
     downloaded = next(e for e in kiosk_events(config) if e["state"] == "downloaded")
     assert "kept" in downloaded["detail"]
+    assert 0 < downloaded["bytes"] < 10 * 1024 * 1024  # only our changed code went over
     # The Qt stand-in was linked from v1, not sent again.
     assert (releases / "0.2.0" / "_internal" / "libQt6Standin.so").stat().st_nlink == 2
     assert list((releases / "backups").glob("kiosk-0.1.0-*.db"))
@@ -168,4 +181,7 @@ def test_v1_to_v2_then_a_broken_v3_rolls_back_by_itself(hub: Hub, tmp_path: Path
         }
     ]
     assert hub_version(hub, credentials.device_id) == "0.2.0"
-    assert QT_STAND_IN_BYTES > 0
+    # The hub holds the whole story: two switches, one healthy, one rolled back.
+    on_hub = hub_update_states(hub, credentials.device_id)
+    assert on_hub.count("switched") == 2 and on_hub.count("healthy") == 1
+    assert on_hub[-1] == "rolled_back"

@@ -12,6 +12,7 @@ import logging
 import shutil
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -41,6 +42,7 @@ log = logging.getLogger("kiosk.updates")
 EVENT = "update.state"
 SWITCH_EXIT_CODE = 75  # EX_TEMPFAIL: "start me again" — deploy/kiosk-launcher starts `current`
 MAX_DETAIL = 200
+REFUSED_RETRY = timedelta(hours=6)
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,11 @@ class UpdateAgent:
         size: int | None = None,
         *,
         running: str | None = None,
+        keep_status: bool = False,
     ) -> None:
+        """One ``update.state`` event; the status the pages show changes with it unless
+        ``keep_status`` (a start's ``running`` report is not an attempt: the last attempt,
+        a rollback above all, stays what the pages and the next round see)."""
         running = running or self.running
         detail = None if detail is None else clean_text(detail)[:MAX_DETAIL]
         now = self._clock.now()
@@ -100,10 +106,11 @@ class UpdateAgent:
         }
         with transaction(self._conn):
             outbox.add(self._conn, now, EVENT, payload)
-            updates_repo.set_status(
-                self._conn,
-                UpdateStatus(running, target, state, campaign_id, detail, size, now),
-            )
+            if not keep_status:
+                updates_repo.set_status(
+                    self._conn,
+                    UpdateStatus(running, target, state, campaign_id, detail, size, now),
+                )
         log.info("update %s: running %s, target %s", state.value, running, target)
 
     def status(self) -> UpdateStatus | None:
@@ -122,7 +129,7 @@ class UpdateAgent:
             )
             self._layout.forget_rollback()
             return
-        self.report(UpdateState.RUNNING, None)
+        self.report(UpdateState.RUNNING, None, keep_status=self.status() is not None)
 
     def confirm_healthy(self) -> bool:
         """The app reached healthy idle (boot self-test, devices, store, clock): a version
@@ -148,8 +155,13 @@ class UpdateAgent:
             return False
         last = self.status()
         same_target = last is not None and last.target == offer.version
-        if same_target and last is not None and last.state is UpdateState.REFUSED:
-            return False  # said once; a new offer (or a new start) tries again
+        if (
+            same_target
+            and last is not None
+            and last.state is UpdateState.REFUSED
+            and self._clock.now() - last.attempted_at < REFUSED_RETRY
+        ):
+            return False  # said once; tried again later (the timestamp may be re-signed)
         if same_target and last is not None and last.state is UpdateState.ROLLED_BACK:
             return False  # this version failed here; the hub pauses the campaign
         if not is_upgrade(offer.version, self.running):
@@ -182,6 +194,7 @@ class UpdateAgent:
             offer.version,
             offer.campaign_id,
             f"{staged.downloaded_files} files downloaded, {staged.reused_files} kept",
+            staged.downloaded_bytes,
         )
         self.report(UpdateState.STAGED, offer.version, offer.campaign_id)
         return True

@@ -50,6 +50,7 @@ class Staged:
     folder: Path
     downloaded_files: int
     reused_files: int
+    downloaded_bytes: int = 0  # file contents fetched (the metadata aside)
 
 
 def updater(layout: ReleaseLayout, base_url: str, fetcher: FetcherInterface) -> Updater:
@@ -126,7 +127,7 @@ def _stage(
         shutil.rmtree(final)  # an earlier attempt that was never switched to
     work = layout.root / f".{version}.unpacking"
     shutil.rmtree(work, ignore_errors=True)
-    downloaded = reused = 0
+    downloaded = reused = downloaded_bytes = 0
     for relative, entry in wanted.items():
         destination = work / relative
         destination.parent.mkdir(parents=True, exist_ok=True)
@@ -140,6 +141,7 @@ def _stage(
                 raise UpdateRefused("the release names a file that is not signed: refused")
             client.download_target(target, str(destination))
             downloaded += 1
+            downloaded_bytes += entry.length
         if entry.executable:
             destination.chmod(destination.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP)
         progress(downloaded + reused)
@@ -155,7 +157,7 @@ def _stage(
         )
     )
     os.replace(work, final)
-    return Staged(version, final, downloaded, reused)
+    return Staged(version, final, downloaded, reused, downloaded_bytes)
 
 
 def _read_manifest(path: Path, version: str) -> dict[str, FileEntry]:
