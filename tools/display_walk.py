@@ -468,7 +468,7 @@ def on_screen(widget: QWidget, window: QWidget) -> bool:
 KEY_BUTTONS = {
     "participants": ("Enroll a finger",),
     "reconciliation": ("Reconcile", "Export CSV to folder"),
-    "hardware": ("Write diagnostics to folder",),
+    "hardware": ("Write diagnostics to folder", "Install update from USB"),
 }
 
 
