@@ -12,15 +12,19 @@ import json
 import os
 import secrets
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
+from kiosk.services.clock import SystemClock
 from kiosk.services.config import Config, write_config
 from kiosk.services.sync import provision
 from kiosk.services.updates import ReleaseLayout
+from kiosk.services.updates.fetch import HubFetcher
 from kiosk.store.db import connect
 from kiosk.store.keyfile import read_key_file
 from tests.sync.test_live_hub import Hub, psql
@@ -185,3 +189,33 @@ def test_v1_to_v2_then_a_broken_v3_rolls_back_by_itself(hub: Hub, tmp_path: Path
     on_hub = hub_update_states(hub, credentials.device_id)
     assert on_hub.count("switched") == 2 and on_hub.count("healthy") == 1
     assert on_hub[-1] == "rolled_back"
+
+
+def test_the_fetcher_resumes_a_cut_download_and_keeps_to_its_cap(hub: Hub, tmp_path: Path) -> None:
+    """Over the real hub: a partial download is resumed with Range (only the rest crosses the
+    link), and a capped download takes at least size / cap."""
+    repo = Path(hub.env["HUB_UPDATES_REPOSITORY"])
+    blob = bytes(range(256)) * 1024  # 256 KiB
+    (repo / "targets" / "bench").mkdir(parents=True, exist_ok=True)
+    (repo / "targets" / "bench" / "blob").write_bytes(blob)
+    code = hub.manage("enroll_machine", "--site", "Updates", "--machine", "kiosk-fetch")
+    credentials = provision(hub.url, code.strip().splitlines()[-1].strip(), tmp_path / "data")
+    url = f"{hub.url}/v1/updates/targets/bench/blob"
+    clock = SystemClock()
+    partial = tmp_path / "partial"
+    with httpx.Client(timeout=20) as http:
+        cut = HubFetcher(http, credentials, clock.now, partial)
+        stream = cut.fetch(url)
+        first = next(stream)  # the link drops after the first block
+        stream.close()
+        assert len(first) < len(blob) and len(list(partial.iterdir())) == 1
+
+        resumed = HubFetcher(http, credentials, clock.now, partial)
+        assert b"".join(resumed.fetch(url)) == blob
+        assert resumed.received == len(blob) - len(first)
+        assert list(partial.iterdir()) == []  # whole: nothing kept
+
+        capped = HubFetcher(http, credentials, clock.now, partial, kib_per_second=512)
+        started = time.monotonic()
+        assert b"".join(capped.fetch(url)) == blob
+        assert time.monotonic() - started >= 0.45  # 256 KiB at 512 KiB/s
