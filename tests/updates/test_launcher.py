@@ -117,3 +117,25 @@ def test_a_stop_from_systemd_stops_the_kiosk_too(tmp_path: Path) -> None:
             break
         assert time.monotonic() < deadline, "the kiosk outlived the launcher"
         time.sleep(0.05)
+
+
+def test_prune_keeps_current_previous_and_the_newest_backups(tmp_path: Path) -> None:
+    for version in ("0.1.0", "0.2.0", "0.3.0"):
+        release(tmp_path, version, "exit 0")
+    layout = switched(tmp_path, "0.2.0", "0.3.0", limit=60, starts=2)
+    layout.backups.mkdir()
+    for n in range(5):
+        backup = layout.backups / f"kiosk-0.2.0-{n}.db"
+        backup.write_bytes(b"x")
+        os.utime(backup, (1_000_000 + n, 1_000_000 + n))
+    assert layout.prune() == ["0.1.0"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_dir() and not p.is_symlink()) == [
+        "0.2.0",
+        "0.3.0",
+        "backups",
+    ]
+    assert sorted(p.name for p in layout.backups.iterdir()) == [
+        "kiosk-0.2.0-2.db",
+        "kiosk-0.2.0-3.db",
+        "kiosk-0.2.0-4.db",
+    ]

@@ -139,6 +139,9 @@ class UpdateAgent:
             return False
         self._layout.mark_healthy()
         self.report(UpdateState.HEALTHY, self.running, self._campaign())
+        removed = self._layout.prune()  # the disk holds current, previous, 3 backups
+        if removed:
+            log.info("removed old releases %s", ", ".join(removed))
         return True
 
     def _campaign(self) -> int | None:

@@ -17,10 +17,15 @@ either the old or the new link, never none.
 from __future__ import annotations
 
 import os
+import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from kiosk.domain.update_plan import safe_version_text
+
+KEEP_BACKUPS = 3
+_VERSION_FOLDER = re.compile(r"^\d+\.\d+\.\d+$")
 
 
 @dataclass(frozen=True)
@@ -99,6 +104,25 @@ class ReleaseLayout:
         """The new version reached healthy idle: the launcher stops counting."""
         (self.root / "pending").unlink(missing_ok=True)
         (self.root / "pending-starts").unlink(missing_ok=True)
+
+    def prune(self, keep_backups: int = KEEP_BACKUPS) -> list[str]:
+        """Remove release folders other than current and previous, and all but the newest
+        ``keep_backups`` store backups; the removed versions."""
+        keep = {self.current_version(), self.previous_version()}
+        removed = []
+        for folder in self.root.iterdir():
+            if (
+                folder.is_dir()
+                and not folder.is_symlink()
+                and _VERSION_FOLDER.match(folder.name)
+                and folder.name not in keep
+            ):
+                shutil.rmtree(folder, ignore_errors=True)
+                removed.append(folder.name)
+        backups = sorted(self.backups.glob("kiosk-*.db"), key=lambda p: p.stat().st_mtime)
+        for old in backups[: max(0, len(backups) - keep_backups)]:
+            old.unlink(missing_ok=True)
+        return removed
 
     def rollback_record(self) -> RollbackRecord | None:
         try:

@@ -31,10 +31,11 @@ def hub_updater_factory(
 ) -> tuple[Callable[[], Updater], list[HubFetcher]]:
     """A factory of updaters over the hub, and the fetchers it made (their byte counts)."""
     made: list[HubFetcher] = []
+    # One HTTP client for the factory's life (the sync thread's): connections are reused.
+    http = httpx.Client(timeout=DEFAULT_TIMEOUT, transport=transport, follow_redirects=False)
 
     def make() -> Updater:
         credentials = load_credentials(credentials_path(data_dir))
-        http = httpx.Client(timeout=DEFAULT_TIMEOUT, transport=transport, follow_redirects=False)
         fetcher = HubFetcher(http, credentials, clock.now, layout.partial, kib_per_second)
         made.append(fetcher)
         return updater(layout, f"{check_url(hub_url)}/v1/updates", fetcher)
