@@ -85,6 +85,7 @@ bench: setup
 	$(PY) -m bench.bench_hub
 	$(PY) -m bench.bench_care
 	$(PY) -m bench.bench_oncall
+	$(PY) -m bench.bench_updates
 	$(PY) -m bench.bench_approval
 	QT_QPA_PLATFORM=offscreen $(PY) -m bench.bench_startup
 

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from kiosk.ui.background import Backend
     from kiosk.ui.flow_driver import FlowDriver
     from kiosk.ui.main_window import MainWindow
+    from kiosk.ui.update_watch import UpdateWatch
 
 log = logging.getLogger("kiosk.app")
 
@@ -162,6 +163,7 @@ def start_sync(config: Config, clock: Clock) -> SyncThread | None:
     """Start the sync thread when a hub is configured and the kiosk has credentials or an
     enrollment code (provisioning then happens on the sync thread). None otherwise."""
     from kiosk.services.sync import SyncThread, credentials_path, hub_factory
+    from kiosk.services.updates.wiring import after_sync_round
     from kiosk.store.keyfile import read_key_file
 
     if not config.hub_url:
@@ -176,6 +178,7 @@ def start_sync(config: Config, clock: Clock) -> SyncThread | None:
         hub_factory(config.hub_url, config.data_dir, clock, config.hub_enrollment_code),
         clock=clock,
         interval=float(config.hub_interval_seconds),
+        after_round=after_sync_round(config, clock),
     )
     thread.start()
     log.info("sync with the hub started")
@@ -327,6 +330,7 @@ def build_admin_services(runtime: Runtime) -> AdminServices:
     from kiosk.services.staff import StaffService
     from kiosk.services.stock import StockService
     from kiosk.services.sync.facade import SyncFacade
+    from kiosk.services.updates.facade import SoftwareFacade
     from kiosk.ui.admin.context import AdminServices
 
     store, clock = runtime.store, runtime.clock
@@ -346,6 +350,7 @@ def build_admin_services(runtime: Runtime) -> AdminServices:
         sync=SyncFacade(store, runtime.sync),
         diagnostics=DiagnosticsService(runtime.config, store.conn, runtime.health, clock),
         approvals=build_approvals(runtime, holds),
+        software=SoftwareFacade(runtime.config, store, clock),
     )
 
 
@@ -424,6 +429,27 @@ def assemble_gui(
     return Gui(runtime, backend, driver, window, admin)
 
 
+def start_update_watch(runtime: Runtime, driver: FlowDriver) -> UpdateWatch | None:
+    """Software updates (docs/UPDATES.md): report this start, then confirm health and switch
+    at a quiet moment. None when this kiosk does not install updates."""
+    from kiosk.services.updates.wiring import make_agent
+    from kiosk.store.keyfile import read_key_file
+    from kiosk.ui.update_watch import UpdateWatch
+
+    config = runtime.config
+    if config.releases_dir is None:
+        return None
+    # Its own connection (WAL), like the sync thread's: never the backend's.
+    key = read_key_file(resolve_key_path(config.data_dir, config.key_file))
+    conn = connect(config.database_path, key, migrate=False)
+    agent = make_agent(config, Store(conn), runtime.clock)
+    assert agent is not None
+    agent.at_start()
+    watch = UpdateWatch(agent, driver, conn)
+    watch.start()
+    return watch
+
+
 def run_gui(runtime: Runtime, *, windowed: bool, demo: bool) -> int:
     from PySide6.QtWidgets import QWidget
 
@@ -456,10 +482,13 @@ def run_gui(runtime: Runtime, *, windowed: bool, demo: bool) -> int:
         windows.append(simulator)
     window.show_on_screen(fullscreen=not windowed)
     gui.start()
+    watch = start_update_watch(runtime, driver)
     log.info("kiosk ready")
     try:
         return int(app.exec())
     finally:
+        if watch is not None:
+            watch.stop()
         gui.shutdown()
         runtime.close()
         crash_log.close()

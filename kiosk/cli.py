@@ -75,6 +75,14 @@ def _parser() -> argparse.ArgumentParser:
     config_sub.add_parser("keys", help="every key: type, range, default and help")
     config_sub.add_parser("example", help="an example file with every key explained")
 
+    update = sub.add_parser(
+        "update", help="report, confirm health, and take an offered release (docs/UPDATES.md)"
+    )
+    update.add_argument("--config", type=Path, help="configuration TOML (default: as `run`)")
+    update.add_argument(
+        "--from-folder", type=Path, help="install from a release repository copy (USB stick)"
+    )
+
     db = sub.add_parser("db", help="database tools")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     verify = db_sub.add_parser("verify", help="integrity check and audit-chain walk")
@@ -127,6 +135,8 @@ def _dispatch(args: argparse.Namespace, started: float) -> int:
         return cmd_config(args)
     if args.command == "demo":
         return cmd_demo(args)
+    if args.command == "update":
+        return cmd_update(args)
     return cmd_run(args)
 
 
@@ -408,6 +418,18 @@ def cmd_smoke(args: argparse.Namespace, started: float) -> int:
 
     setup_logging(None, logging.WARNING)
     return run_smoke(args.seconds, started)
+
+
+def cmd_update(args: argparse.Namespace) -> int:
+    from kiosk.services.config import ConfigError, default_config_path, load_config
+    from kiosk.update_round import run_round
+
+    try:
+        config = load_config(args.config or default_config_path())
+    except ConfigError as exc:
+        return bad_config(exc.problems)
+    setup_logging(config.data_dir, max_mb=config.log_max_mb, files=config.log_files)
+    return run_round(config, args.from_folder)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

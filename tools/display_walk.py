@@ -471,7 +471,7 @@ HOWTO_SHOT = "lanes"
 KEY_BUTTONS = {
     "participants": ("Enroll a finger",),
     "reconciliation": ("Reconcile", "Export CSV to folder"),
-    "hardware": ("Write diagnostics to folder",),
+    "hardware": ("Write diagnostics to folder", "Install update from USB"),
 }
 
 

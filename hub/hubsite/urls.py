@@ -3,12 +3,14 @@ team's web app (care/urls.py, docs/CARE.md) at the root."""
 
 from django.contrib import admin
 from django.urls import include, path
-from fleet import views
+from fleet import updates_serving, views
 
 urlpatterns = [
     path("v1/provision", views.provision, name="provision"),
     path("v1/sync/events", views.push_events, name="push-events"),
     path("v1/sync/changes", views.pull_changes, name="pull-changes"),
+    path("v1/updates/metadata/<path:path>", updates_serving.metadata, name="updates-metadata"),
+    path("v1/updates/targets/<path:path>", updates_serving.targets, name="updates-targets"),
     path("admin/", admin.site.urls),
     path("", include("care.urls")),
 ]

@@ -219,6 +219,7 @@ class Section(StrEnum):
     STORAGE = "storage"
     DISPENSING = "dispensing"
     HUB = "hub"
+    UPDATES = "updates"
 
 
 class Write(Enum):
@@ -477,6 +478,44 @@ class Config:
         default=60,
         help="Seconds between two syncs with the hub.",
         # Without a url the [hub] section means nothing: do not write one for the interval.
+        write=Write.CHANGED,
+    )
+
+    # [updates] (docs/UPDATES.md): no releases_dir, no software updates.
+    releases_dir: Path | None = optional(
+        Section.UPDATES,
+        "releases_dir",
+        FilePath(),
+        help="The folder of installed releases that deploy/kiosk-launcher runs from "
+        "(its `current` link). Left out: this kiosk does not install updates.",
+        example=Path("/opt/kiosk/releases"),
+        example_commented=True,
+    )
+    update_kib_per_second: int = setting(
+        Section.UPDATES,
+        "download_kib_per_second",
+        Integer(0, 1_000_000),
+        default=0,
+        help="Bandwidth cap (KiB/s) of update downloads, so a cellular link stays free for "
+        "sync; 0: no cap.",
+        write=Write.CHANGED,
+    )
+    update_health_seconds: int = setting(
+        Section.UPDATES,
+        "health_seconds",
+        Integer(30, 3600),
+        default=180,
+        help="Seconds a new version has to reach healthy idle after a switch; past them the "
+        "launcher goes back to the previous version.",
+        write=Write.CHANGED,
+    )
+    update_max_starts: int = setting(
+        Section.UPDATES,
+        "max_starts",
+        Integer(1, 10),
+        default=3,
+        help="Starts a new version may take without reaching healthy idle before the launcher "
+        "goes back to the previous version.",
         write=Write.CHANGED,
     )
 

@@ -62,6 +62,18 @@ def connect(path: Path, key: bytes, *, migrate: bool = True) -> Connection:
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 5000")
     conn.execute("PRAGMA synchronous = FULL")  # a power cut must not lose a committed intent
+    newest = latest_version()
+    if schema_version(conn) > newest:
+        # A newer release migrated this store, then the launcher went back to this one. The
+        # store holds every dispense since; it is never replaced by the pre-switch backup
+        # (docs/UPDATES.md) and this older software does not write into a schema it does not
+        # know: out of service until staff install the newer release again.
+        found = schema_version(conn)
+        conn.close()
+        raise StoreError(
+            f"the database was upgraded by newer kiosk software (schema {found}, this software "
+            f"knows up to {newest}); it is kept as it is: reinstall the newer release"
+        )
     if migrate:
         apply_migrations(conn)
     return conn

@@ -314,3 +314,19 @@ def test_diagnostics_go_to_a_usb_folder_from_the_hardware_page(
     [written] = tmp_path.glob("kiosk-diagnostics-*.zip")
     assert written.stat().st_mode & 0o777 == 0o600  # owner only: it leaves on a USB stick
     panel.logout("logout")
+
+
+def test_the_hardware_and_sync_pages_show_the_version_and_updates(
+    kiosk: Kiosk, qtbot: QtBot
+) -> None:
+    panel = log_in(kiosk, qtbot, DEMO_ADMIN_PIN)
+    for key in ("hardware", "sync"):
+        panel.open_page(key)
+        page = panel.page(key)
+        qtbot.waitUntil(
+            lambda page=page: page.software.text().startswith("Software version 0.1.0"),  # type: ignore[attr-defined]
+            timeout=10000,
+        )
+        assert "Updates are not set up on this kiosk." in page.software.text()  # type: ignore[attr-defined]
+    assert not panel.page("hardware").update_button.isEnabled()  # type: ignore[attr-defined]
+    panel.logout("logout")

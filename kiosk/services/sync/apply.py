@@ -24,8 +24,9 @@ from kiosk.domain.model import PrescriptionStatus
 from kiosk.domain.permissions import Role
 from kiosk.domain.remote_approval import ApprovalAction
 from kiosk.domain.told import NoticeError, parse_notice
+from kiosk.domain.update_plan import safe_version_text
 from kiosk.services.sync.client import Change, ChangesPage
-from kiosk.store import approvals_repo
+from kiosk.store import approvals_repo, updates_repo
 from kiosk.store import sync_repo as repo
 from kiosk.store.db import Connection, transaction
 
@@ -43,6 +44,7 @@ KIND_ALIASES = {
     "alert_notice": "alert_notice",
     "approval_decision": "approval_decision",
     "approver_seed": "approver_seed",
+    "update_offer": "update_offer",
 }
 PARTICIPANT_STATUSES = frozenset({"active", "inactive", "removed"})
 STAFF_EDITS = frozenset({"staff.pin_changed", "staff.activated", "staff.deactivated"})
@@ -372,6 +374,34 @@ def _apply_setting(
     result.applied += 1
 
 
+# ------------------------------------------------------------------ software updates
+
+
+def _apply_update_offer(
+    conn: Connection, change: Change, at: datetime, cursor: int, result: ApplyResult
+) -> None:
+    """The hub's offer of a release (docs/UPDATES.md); a tombstone withdraws it. Only the
+    version text is checked here: whether it is newer and signed is the updater's question."""
+    if change.op == "delete":
+        if updates_repo.delete_offer(conn, change.key):
+            repo.audit_from_hub(conn, at, "sync.update_offer.deleted", change.key, {})
+            result.applied += 1
+        return
+    version = change.data.get("version")
+    campaign = change.data.get("campaign_id")
+    if not safe_version_text(version) or not (campaign is None or type(campaign) is int):
+        # Skipped, not an ApplyError: a malformed offer must not hold back prescriptions.
+        log.warning("skipping an update offer that is not a version and campaign id")
+        result.skipped += 1
+        return
+    assert isinstance(version, str)
+    updates_repo.set_offer(conn, change.key, version, campaign, at)
+    repo.audit_from_hub(
+        conn, at, "sync.update_offer", change.key, {"version": version, "campaign_id": campaign}
+    )
+    result.applied += 1
+
+
 # ------------------------------------------------------------------ doses elsewhere, guest days
 
 
@@ -573,6 +603,7 @@ _HANDLERS: dict[str, Callable[[Connection, Change, datetime, int, ApplyResult], 
     "alert_notice": _apply_alert_notice,
     "approval_decision": _apply_approval_decision,
     "approver_seed": _apply_approver_seed,
+    "update_offer": _apply_update_offer,
 }
 
 
@@ -600,6 +631,8 @@ def _tombstone_unseen(conn: Connection, at: datetime, cursor: int, result: Apply
     unseen += [("alert_notice", k) for k in repo.alert_notice_keys(conn) if k not in seen]
     seen = repo.snapshot_keys(conn, "approver_seed")
     unseen += [("approver_seed", k) for k in approvals_repo.seed_keys(conn) if k not in seen]
+    seen = repo.snapshot_keys(conn, "update_offer")
+    unseen += [("update_offer", k) for k in updates_repo.offer_keys(conn) if k not in seen]
     for kind, key in unseen:
         if _has_unsent_edits(conn, kind, key):
             continue

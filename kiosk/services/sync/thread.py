@@ -51,6 +51,7 @@ class SyncThread(threading.Thread):
         on_report: Callable[[SyncReport | None, BaseException | None], None] | None = None,
         backoff: Callable[[int, float | None], float] = backoff_delay,
         approval_interval: float = APPROVAL_POLL_INTERVAL,
+        after_round: Callable[[Connection], None] | None = None,
     ) -> None:
         super().__init__(name="kiosk-sync", daemon=True)
         self._open_connection = open_connection
@@ -60,6 +61,9 @@ class SyncThread(threading.Thread):
         self._on_report = on_report
         self._backoff = backoff
         self._approval_interval = approval_interval
+        # Runs on this thread with its connection after a round that pulled everything
+        # (docs/UPDATES.md: the hub's update offer is acted on there).
+        self._after_round = after_round
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self.failures = 0  # consecutive failed rounds
@@ -120,6 +124,8 @@ class SyncThread(threading.Thread):
                     delay = self._backoff(self.failures, retry_after)
                     self.failures += 1
                 self.last_delay = delay
+                if error is None and conn is not None and not (report and report.more):
+                    self._run_after_round(conn)
                 self._notify(report, error)
                 if delay > 0:
                     self._wake.wait(delay)
@@ -135,6 +141,14 @@ class SyncThread(threading.Thread):
                     log.exception("closing the hub client")
             if conn is not None:
                 conn.close()
+
+    def _run_after_round(self, conn: Connection) -> None:
+        if self._after_round is None:
+            return
+        try:
+            self._after_round(conn)
+        except Exception:
+            log.exception("the after-sync step failed")
 
     def _approval_pending(self, conn: Connection | None) -> bool:
         if conn is None:

@@ -22,6 +22,7 @@ from kiosk.services.reconciliation import ReconciliationService
 from kiosk.services.staff import StaffService, StaffSession
 from kiosk.services.stock import StockService
 from kiosk.services.sync.facade import SyncFacade
+from kiosk.services.updates.facade import SoftwareFacade
 from kiosk.ui.background import Backend
 
 T = TypeVar("T")
@@ -45,6 +46,7 @@ class AdminServices:
     sync: SyncFacade
     diagnostics: DiagnosticsService
     approvals: ApprovalsService | None = None  # remote approvals (None: no hub configured)
+    software: SoftwareFacade | None = None  # version and updates (docs/UPDATES.md)
 
 
 @dataclass

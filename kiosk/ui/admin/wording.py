@@ -11,11 +11,13 @@ from kiosk.domain.alerts import AlertKind
 from kiosk.domain.model import LaneStatus
 from kiosk.domain.permissions import Permission, Role
 from kiosk.domain.told import AlertNotice, Channel, HubLink, NoticeRole, StaffMessage, staff_message
+from kiosk.domain.update_plan import UpdateState
 from kiosk.i18n import N_, _, format_local_day, format_local_time
 from kiosk.services.errors import InvalidInput, NotPermitted
 from kiosk.services.health import SelfTestPart, SelfTestRow
 from kiosk.services.logs import Alert, AuditRow, ChainStatus
 from kiosk.services.pin_gate import PinLocked
+from kiosk.services.updates.facade import SoftwareStatus, UsbOutcome, UsbResult
 from kiosk.ui.staff_words import role_name
 from kiosk.ui.texts import pin_locked_text
 
@@ -526,6 +528,8 @@ AUDIT_ACTIONS = {
     "sync.setting.upsert": N_("Site setting changed by the hub"),
     "sync.staff.deactivated": N_("Staff account deactivated by the hub"),
     "sync.staff.upsert": N_("Staff account updated by the hub"),
+    "sync.update_offer": N_("Software update offered by the hub"),
+    "sync.update_offer.deleted": N_("Software update offer withdrawn by the hub"),
     "witness.accepted": N_("Dose witnessed"),
 }
 
@@ -578,3 +582,56 @@ def selftest_detail_text(row: SelfTestRow) -> str:
             else _("A problem was found: write diagnostics and call support.")
         )
     return _("Trusted.") if row.ok else _("Behind the last record: set the time.")
+
+
+# ---------------------------------------------------------------- software updates
+
+UPDATE_STATES = {
+    UpdateState.RUNNING: N_("Running"),
+    UpdateState.DOWNLOADING: N_("Downloading"),
+    UpdateState.DOWNLOADED: N_("Downloaded"),
+    UpdateState.REFUSED: N_("Refused"),
+    UpdateState.STAGED: N_("Ready to switch at a quiet moment"),
+    UpdateState.SWITCHED: N_("Switched"),
+    UpdateState.HEALTHY: N_("Installed and healthy"),
+    UpdateState.FAILED: N_("Failed"),
+    UpdateState.ROLLED_BACK: N_("Rolled back to the previous version"),
+}
+
+
+def software_text(status: SoftwareStatus, timezone: str) -> str:
+    """One paragraph: version, and the last update attempt (target, state, when, why)."""
+    lines = [_("Software version {version}").format(version=status.running)]
+    if not status.updates_on:
+        lines.append(_("Updates are not set up on this kiosk."))
+    elif status.state is None or status.attempted_at is None:
+        lines.append(_("No update attempted yet."))
+    else:
+        lines.append(
+            _("Update {target}: {state} ({when})").format(
+                target=status.target or status.running,
+                state=_(UPDATE_STATES[status.state]),
+                when=moment(status.attempted_at, timezone),
+            )
+        )
+        if status.detail:
+            lines.append(status.detail)
+    return "\n".join(lines)
+
+
+USB_OUTCOMES = {
+    UsbOutcome.STAGED: N_(
+        "Update {version} is verified; the kiosk switches to it at the next quiet moment."
+    ),
+    UsbOutcome.NOTHING_NEWER: N_("That folder holds no release newer than this one."),
+    UsbOutcome.UPDATES_OFF: N_("Updates are not set up on this kiosk."),
+    UsbOutcome.NO_FOLDER: N_("That folder holds no release repository."),
+    UsbOutcome.REFUSED: N_("Update refused: {detail}"),
+    UsbOutcome.FAILED: N_("Update failed: {detail}"),
+}
+
+
+def usb_result_text(result: UsbResult) -> str:
+    return _(USB_OUTCOMES[result.outcome]).format(
+        version=result.version or "", detail=result.detail or ""
+    )

@@ -11,10 +11,17 @@ from kiosk.domain.permissions import Permission
 from kiosk.i18n import _
 from kiosk.services.errors import InvalidInput
 from kiosk.services.health import HealthReport, SelfTestRow
+from kiosk.services.updates.facade import SoftwareStatus, UsbOutcome, UsbResult
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
 from kiosk.ui.admin.pages.widgets import FlowLayout, fill, table
-from kiosk.ui.admin.wording import lane_status_text, selftest_detail_text, selftest_part_text
+from kiosk.ui.admin.wording import (
+    lane_status_text,
+    selftest_detail_text,
+    selftest_part_text,
+    software_text,
+    usb_result_text,
+)
 from kiosk.ui.texts import fault_text
 
 
@@ -38,14 +45,20 @@ class HardwarePage(AdminPage):
         self.folder = QLineEdit("/media")
         diagnostics = QPushButton(_("Write diagnostics to folder"))
         diagnostics.clicked.connect(lambda _checked=False: self.write_diagnostics())
+        self.update_button = QPushButton(_("Install update from USB"))
+        self.update_button.clicked.connect(lambda _checked=False: self.install_update())
+        self.software = QLabel("")
+        self.software.setWordWrap(True)
         buttons = FlowLayout()
         buttons.addWidget(run)
         buttons.addWidget(reload_button)
+        buttons.addWidget(self.update_button)  # from the folder below (a USB stick)
         usb = QHBoxLayout()
         usb.addWidget(self.folder, 1)
         usb.addWidget(diagnostics)
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
+        layout.addWidget(self.software)
         layout.addLayout(buttons)
         layout.addLayout(usb)
         layout.addWidget(self.checks, 1)
@@ -61,6 +74,31 @@ class HardwarePage(AdminPage):
         self._assigned = None
         self.ctx.run(health.check, self._show_health)
         self.ctx.run(health.lanes_view, self._show_lanes)
+        software = self.ctx.services.software
+        self.update_button.setVisible(software is not None)
+        if software is not None:
+            self.ctx.run(software.status, self._show_software)
+
+    def _show_software(self, status: SoftwareStatus) -> None:
+        self.software.setText(software_text(status, self.ctx.site.timezone))
+        self.update_button.setEnabled(status.updates_on)
+
+    def install_update(self) -> None:
+        """The release repository copy in the folder above (a USB stick), verified against
+        the trusted root already on this kiosk; the switch waits for a quiet moment."""
+        software = self.ctx.services.software
+        if software is None:
+            return
+        folder = Path(self.folder.text().strip() or "/media")
+
+        def done(result: UsbResult) -> None:
+            self.ctx.show_message(
+                usb_result_text(result),
+                result.outcome not in (UsbOutcome.STAGED, UsbOutcome.NOTHING_NEWER),
+            )
+            self.ctx.run(software.status, self._show_software)
+
+        self.ctx.run(lambda: software.install_from_folder(folder), done)
 
     def _show_health(self, report: HealthReport) -> None:
         self._faults = sorted(f.value for f in report.faults)

@@ -9,9 +9,10 @@ from PySide6.QtWidgets import QFormLayout, QLabel, QPushButton, QVBoxLayout, QWi
 from kiosk.domain.permissions import Permission
 from kiosk.i18n import _, format_local_day, format_local_time
 from kiosk.services.sync.facade import SetAsideEvent, SyncStatus
+from kiosk.services.updates.facade import SoftwareStatus
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
-from kiosk.ui.admin.wording import audit_action_text
+from kiosk.ui.admin.wording import audit_action_text, software_text
 
 
 class SyncPage(AdminPage):
@@ -29,12 +30,15 @@ class SyncPage(AdminPage):
         self.last_error.setWordWrap(True)
         self.hub_cursor = QLabel("")
         self.conflicts = QLabel("")
+        self.software = QLabel("")
+        self.software.setWordWrap(True)
         form = QFormLayout()
         form.addRow(_("Last successful sync"), self.last_success)
         form.addRow(_("Events waiting"), self.waiting)
         form.addRow(_("Last error"), self.last_error)
         form.addRow(_("Hub cursor"), self.hub_cursor)
         form.addRow(_("Open conflicts"), self.conflicts)
+        form.addRow(_("Software"), self.software)
         self.sync_button = QPushButton(_("Sync now"))
         self.sync_button.clicked.connect(lambda _checked=False: self.sync_now())
         # Events the hub set aside: a heading and one line each; hidden when there is none.
@@ -60,6 +64,12 @@ class SyncPage(AdminPage):
 
     def activated(self) -> None:
         self.ctx.run(self.ctx.services.sync.status, self._show)
+        software = self.ctx.services.software
+        if software is not None:
+            self.ctx.run(software.status, self._show_software)
+
+    def _show_software(self, status: SoftwareStatus) -> None:
+        self.software.setText(software_text(status, self.ctx.site.timezone))
 
     def _show(self, status: SyncStatus) -> None:
         self.sync_button.setEnabled(status.configured)
