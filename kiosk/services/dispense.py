@@ -116,6 +116,7 @@ class DispenseService:
         units: int,
         on_unit: Callable[[int], None] | None = None,
         witness_staff_id: int | None = None,
+        identified_by: int | None = None,
     ) -> VendResult:
         if self.unsettled:
             # A vend whose outcome is not recorded: settle it first (health does).
@@ -139,6 +140,7 @@ class DispenseService:
             units,
             self._clock.now(),
             witness_staff_id,
+            identified_by,
         )
         try:
             self._store.record_intent(intent)  # committed before anything moves

@@ -11,10 +11,12 @@ from kiosk.domain.alerts import AlertKind
 from kiosk.domain.dosing import TIMED_REASONS, Refused, remainder_allowed
 from kiosk.domain.model import SiteClock
 from kiosk.domain.told import NOT_RECORDED, Told
+from kiosk.services.assisted import AssistedIdService
 from kiosk.services.clock import Clock
 from kiosk.services.decide import DecideService, DecisionView, PlannedDose, raise_no_lane_alert
 from kiosk.services.dispense import DispenseService, NoLane, VendResult
 from kiosk.services.errors import Refusal
+from kiosk.services.help import HelpService
 from kiosk.services.identify import IdentifyService, ScanOutcome
 from kiosk.services.storage import STORE_FAILURES
 from kiosk.services.witness import WitnessService
@@ -41,6 +43,8 @@ class InteractionService:
         dispense: DispenseService,
         *,
         retry_remainder: bool = False,
+        assisted_id: bool = True,
+        reenrol_after: int = 3,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -50,6 +54,10 @@ class InteractionService:
         self.retry_remainder = retry_remainder  # site setting: finish a cut-short dose elsewhere
         self.decider = DecideService(store, clock, site)
         self.witness = WitnessService(store, clock)
+        self.assisted = AssistedIdService(
+            store, clock, allowed=assisted_id, reenrol_after=reenrol_after
+        )
+        self.help = HelpService(store, clock)  # app.py wires the sync thread's wake
 
     def scan(self, on_finger: Callable[[], None] | None = None) -> ScanOutcome | None:
         return self.identify.scan(on_finger)
@@ -89,11 +97,13 @@ class InteractionService:
         witness_staff_id: int | None = None,
         on_unit: UnitCallback | None = None,
         plan: Sequence[int] = (),
+        identified_by: int | None = None,
     ) -> list[VendResult]:
         """Decide again (the plan may be stale) and vend, in turn, the doses of ``plan`` (the
         prescriptions the participant was shown, in that order; empty: every dose allowed).
         One result per planned dose, in order: a dose the new decision no longer offers is
-        not vended (0 units), and a dose that was not shown is never vended."""
+        not vended (0 units), and a dose that was not shown is never vended. ``identified_by``:
+        the staff member who identified the participant (each vend's record says so)."""
         view = self.decider.decide(participant_id)
         offered = {dose.prescription.id: dose for dose in view.doses}
         planned = list(plan) or list(offered)
@@ -105,7 +115,9 @@ class InteractionService:
             if dose is None:
                 results.append(self._not_offered(view, rx_id))
                 continue
-            results.append(self._give(participant_id, dose, index, witness_staff_id, on_unit))
+            results.append(
+                self._give(participant_id, dose, index, witness_staff_id, on_unit, identified_by)
+            )
         return results
 
     def _not_offered(self, view: DecisionView, rx_id: int) -> VendResult:
@@ -130,6 +142,7 @@ class InteractionService:
         index: int,
         witness_staff_id: int | None,
         on_unit: UnitCallback | None,
+        identified_by: int | None = None,
     ) -> VendResult:
         # Units already given by an earlier vend of this dose (when its rest is retried).
         offset = [0]
@@ -140,7 +153,12 @@ class InteractionService:
 
         try:
             result = self.dispenser.vend(
-                participant_id, dose.prescription, dose.units, progress, witness_staff_id
+                participant_id,
+                dose.prescription,
+                dose.units,
+                progress,
+                witness_staff_id,
+                identified_by,
             )
         except NoLane:
             # Its lane went between the decision and the vend: nothing moved for this
@@ -158,6 +176,7 @@ class InteractionService:
                 dose.units - given,
                 progress,
                 witness_staff_id,
+                identified_by,
             )
             result = replace(result, dropped=given + rest.dropped, outcome=rest.outcome)
         return result

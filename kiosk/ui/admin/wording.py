@@ -178,6 +178,8 @@ ALERT_KINDS = {
     AlertKind.DISCREPANCY: N_("Count differs"),
     AlertKind.MISSED_DOSES: N_("Missed doses"),
     AlertKind.DOSE_NOT_GIVEN: N_("Dose not given"),
+    AlertKind.REENROL: N_("Time to re-enrol a finger"),
+    AlertKind.HELP: N_("A participant asks for help"),
     AlertKind.PIN_LOCKOUT: N_("PIN entry locked"),
     AlertKind.SYNC_CLOCK_SKEW: N_("Hub refused the clock"),
     AlertKind.SYNC_CONFLICT: N_("Hub change not applied"),
@@ -219,6 +221,14 @@ ALERT_MESSAGES = {
     AlertKind.DOSE_NOT_GIVEN: N_(
         "A dose shown to participant {participant} was not given: the rules refused it at "
         "the moment of dispensing. They were asked to see staff."
+    ),
+    AlertKind.REENROL: N_(
+        "Staff identified participant {participant} by hand several times this week: their "
+        "finger does not read well. Enrol a finger again (Participants page)."
+    ),
+    AlertKind.HELP: N_(
+        "Someone at the machine pressed \"I need help\" ({participant}). Go to them, then "
+        "acknowledge this alert: the screen tells them someone is coming."
     ),
     AlertKind.PIN_LOCKOUT: N_(
         "Wrong staff PINs at {entry}: it is locked, longer after each further wrong PIN."
@@ -342,6 +352,7 @@ ENTRY_POINTS = {
     "confirm_secure": N_("the out-of-service PIN pad"),
     "second_signature": N_("the second-signature PIN"),
     "new_pin": N_("the new-PIN check"),
+    "assisted_id": N_("the staff identification PIN pad"),
     "all": N_("every PIN entry"),
 }
 
