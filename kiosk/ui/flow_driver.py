@@ -275,6 +275,16 @@ class FlowDriver(QObject):
 
     # ------------------------------------------------------------ staff-assisted identification
 
+    def start_assist(self) -> None:
+        """Staff tapped "identify by code": the site's setting decides (read on the backend,
+        whose connection the store is), then the flow starts the steps or says it is not
+        used here."""
+        self.backend.submit(  # queued behind a scan under way: jobs run in order
+            self.service.assisted.allowed,
+            lambda allowed: self.send(flow.AssistStart(bool(allowed))),
+            self.report_failure,
+        )
+
     def _on_assist_pin_refused(self, exc: BaseException) -> None:
         if isinstance(exc, PinLocked):
             self.send(assisted_id.StaffRefused(AssistRefusal.LOCKED, exc.seconds_left))

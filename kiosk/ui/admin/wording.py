@@ -227,7 +227,7 @@ ALERT_MESSAGES = {
         "finger does not read well. Enrol a finger again (Participants page)."
     ),
     AlertKind.HELP: N_(
-        "Someone at the machine pressed \"I need help\" ({participant}). Go to them, then "
+        'Someone at the machine pressed "I need help" ({participant}). Go to them, then '
         "acknowledge this alert: the screen tells them someone is coming."
     ),
     AlertKind.PIN_LOCKOUT: N_(
