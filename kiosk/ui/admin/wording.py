@@ -8,6 +8,7 @@ from datetime import datetime
 
 from hardware.ports import DeviceError
 from kiosk.domain.alerts import AlertKind
+from kiosk.domain.assisted_id import Picture
 from kiosk.domain.model import LaneStatus
 from kiosk.domain.permissions import Permission, Role
 from kiosk.domain.told import AlertNotice, Channel, HubLink, NoticeRole, StaffMessage, staff_message
@@ -589,3 +590,22 @@ def selftest_detail_text(row: SelfTestRow) -> str:
             else _("A problem was found: write diagnostics and call support.")
         )
     return _("Trusted.") if row.ok else _("Behind the last record: set the time.")
+
+
+# ---------------------------------------------------------------- confirmation pictures
+
+PICTURES = {
+    Picture.INITIALS: N_("Initials"),
+    Picture.SUN: N_("Sun"),
+    Picture.MOON: N_("Moon"),
+    Picture.STAR: N_("Star"),
+    Picture.HEART: N_("Heart"),
+    Picture.TREE: N_("Tree"),
+    Picture.HOUSE: N_("House"),
+    Picture.FISH: N_("Fish"),
+    Picture.FLOWER: N_("Flower"),
+}
+
+
+def picture_text(picture: Picture) -> str:
+    return _(PICTURES[picture])
