@@ -51,6 +51,11 @@ def _help_button(send: Callable[[flow.Event], None]) -> QPushButton:
     """The big "I need help" on every result screen."""
     button = QPushButton()
     button.setObjectName("helpButton")
+    # Big and bordered in the attention colour: findable by someone in distress.
+    button.setStyleSheet(
+        f"QPushButton#helpButton {{ min-width: 560px; font-weight: bold;"
+        f" border: 4px solid {theme.ACCENT}; }}"
+    )
     button.clicked.connect(lambda _checked=False: send(flow.HelpAsked()))
     return button
 
@@ -97,8 +102,13 @@ class MessageScreen(QWidget):
         buttons.addWidget(self.help)
         buttons.addWidget(self.back)
         buttons.addStretch(1)
+        # A hidden button takes no room, nor the spacing before it (a done screen has none).
+        rows = QVBoxLayout()
+        rows.setSpacing(16)
+        rows.addLayout(buttons)
+        rows.addWidget(self.assist, alignment=Qt.AlignmentFlag.AlignHCenter)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(60, 60, 60, 60)
+        layout.setContentsMargins(60, 40, 60, 40)
         layout.addStretch(2)
         layout.addWidget(self.icon, alignment=Qt.AlignmentFlag.AlignHCenter)
         layout.addSpacing(24)
@@ -111,9 +121,7 @@ class MessageScreen(QWidget):
         layout.addSpacing(16)
         layout.addWidget(self.note)
         layout.addStretch(3)
-        layout.addLayout(buttons)
-        layout.addSpacing(24)
-        layout.addWidget(self.assist, alignment=Qt.AlignmentFlag.AlignHCenter)
+        layout.addLayout(rows)
 
     def show_state(self, text: ScreenText, state: FlowState) -> None:
         self.help.setVisible(state.offers_help)
@@ -182,7 +190,10 @@ class IdleScreen(QWidget):
         layout.addStretch(3)
         layout.addLayout(row)
         layout.addSpacing(24)
-        layout.addWidget(self.assist, alignment=Qt.AlignmentFlag.AlignHCenter)
+        under = QHBoxLayout()
+        under.setContentsMargins(0, 0, 60, 0)  # centred under the language buttons
+        under.addWidget(self.assist, alignment=Qt.AlignmentFlag.AlignHCenter)
+        layout.addLayout(under)
 
     def show_state(
         self, text: ScreenText, state: FlowState, now: datetime, site: SiteClock
