@@ -106,7 +106,7 @@ class Site(Synced):
     """A site's settings, pulled by each of its machines as ``setting`` records."""
 
     sync_kind = "setting"
-    SETTINGS = ("site_name", "timezone", "day_start_hour", "missed_dose_days")
+    SETTINGS = ("site_name", "timezone", "day_start_hour", "missed_dose_days", "assisted_id")
 
     name = models.CharField(max_length=100, unique=True)
     timezone = models.CharField(
@@ -117,6 +117,13 @@ class Site(Synced):
     )
     missed_dose_days = models.PositiveSmallIntegerField(
         default=3, help_text="consecutive missed days that hold a prescription"
+    )
+    # Staff may identify a participant whose finger will not read (staff PIN, code, the
+    # participant's picture confirmed): kiosk setting ``assisted_id`` (kiosk/services/assisted.py).
+    assisted_id = models.BooleanField(
+        default=True,
+        db_default=True,
+        help_text="staff may identify a participant whose finger will not read",
     )
     updated_at = models.DateTimeField(default=now)
     # On call (fleet.oncall, docs/ON-CALL.md): hub-only settings, never pulled by kiosks.
@@ -164,6 +171,7 @@ class Site(Synced):
             "timezone": self.timezone,
             "day_start_hour": self.day_start_hour,
             "missed_dose_days": self.missed_dose_days,
+            "assisted_id": self.assisted_id,
         }
 
     def set_webhook_secret(self, secret: str) -> None:

@@ -248,3 +248,31 @@ def test_more_than_n_uses_in_seven_days_alerts_staff_to_re_enrol(
     event = on_backend(kiosk, qtbot, raised_event)  # what the hub gets with the next push
     assert event["kind"] == "reenrol" and event["subject"] == "participant:1"
     assert "Alex" not in json.dumps(event) and "P-0001" not in json.dumps(event)
+
+
+def test_an_assisted_identification_that_cannot_be_recorded_gives_nothing(
+    kiosk: Kiosk, qtbot: QtBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault injection: the store refuses the record of the assisted identification (a full
+    disk). The participant must get nothing: no dispense without its record."""
+    from kiosk.store.db import StoreError
+
+    def cannot_write(participant_id: int, staff: int) -> int:
+        raise StoreError("disk full")
+
+    def vended() -> int:
+        row = kiosk.runtime.store.conn.execute("SELECT count(*) FROM dispense_intents").fetchone()
+        return int(row[0])
+
+    before = on_backend(kiosk, qtbot, vended)  # the demo's earlier doses
+    monkeypatch.setattr(kiosk.runtime.interaction.assisted, "record", cannot_write)
+    start_from_idle(kiosk, qtbot)
+    identify(kiosk, qtbot, "1")
+    click(qtbot, kiosk.window.view.assisted.yes)
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.ERROR, timeout=20000)
+
+    # The decision queued behind the record comes back after the fault and is ignored: a
+    # job queued after both returns only once their results reached the screen.
+    count = on_backend(kiosk, qtbot, vended)
+    assert kiosk.driver.state.screen is Screen.ERROR
+    assert kiosk.controller.log == [] and count == before
