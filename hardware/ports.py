@@ -210,8 +210,20 @@ class SensorRefused(SensorError, DeviceRefused):
     pass
 
 
+class ImageProblem(enum.Enum):
+    """Why an image could not be turned into characteristics (the ZFM's convert answers)."""
+
+    FEW_FEATURES = "few_features"  # 0x07: too little of the finger on the glass
+    MESSY = "messy"  # 0x06: smudged, wet or moving
+    UNREADABLE = "unreadable"  # no valid image at all
+
+
 class PoorImage(SensorError):
     """The image could not be turned into characteristics (messy, too few points)."""
+
+    def __init__(self, message: str, problem: ImageProblem = ImageProblem.UNREADABLE) -> None:
+        super().__init__(message)
+        self.problem = problem
 
 
 class ControllerError(DeviceError):
@@ -263,6 +275,11 @@ class FingerprintSensor(Protocol):
 
     def capture_characteristics(self, buffer: int) -> None:
         """Convert the last image into char buffer 1 or 2 (enrollment)."""
+
+    def compare_characteristics(self) -> int:
+        """How well the characteristics in buffers 1 and 2 agree (the ZFM's match score,
+        0 when they do not match at all)."""
+        ...
 
     def create_template(self) -> bool:
         """Merge char buffers 1 and 2; False when the two captures do not match."""

@@ -141,6 +141,8 @@ def build_runtime(
         IdentifyService(store, sensor),
         dispense,
         retry_remainder=config.retry_remainder,
+        assisted_id=config.assisted_id,
+        reenrol_after=config.reenrol_after,
     )
     lockout = LockoutPolicy(config.door_clear_roles, config.on_call)
     health = HealthService(store, sensor, controller, clock, dispense, events, guard, lockout)
@@ -156,6 +158,10 @@ def build_runtime(
     health.boot()  # the boot self-test: database, devices, lane states, clock
     runtime = Runtime(config, conn, store, sensor, controller, clock, interaction, health)
     runtime.sync = start_sync(config, clock)
+    if runtime.sync is not None:
+        # "I need help" goes to the hub at once, and the screen waits for it to get there.
+        interaction.help.wake = runtime.sync.sync_now
+        interaction.help.hub = True
     return runtime
 
 

@@ -34,7 +34,10 @@ from typing import Literal, cast, get_args
 from hardware.emulators.console import serve_console
 from hardware.emulators.pty_port import close_pty, open_pty_pair, point_link, remove_link
 
-Quality = Literal["good", "poor", "messy"]
+# "partial": the image converts, but from the edge of the finger: its characteristics agree
+# with a full press of the same finger only weakly (a low compare score, as a real ZFM gives).
+Quality = Literal["good", "poor", "messy", "partial"]
+PARTIAL_SCORE = 25  # what 0x03 answers for a partial press against a full one
 
 CHAR_SIZE = 512  # one characteristics file / template
 IMAGE_SIZE = 256 * 288 // 2  # 4 bits per pixel
@@ -175,6 +178,7 @@ class FingerprintEmulator:
         self._plug_lock = threading.Lock()  # start, stop, unplug, replug
         self._templates: dict[int, bytes] = {}
         self._names: dict[bytes, str] = {}
+        self._finger_of: dict[bytes, bytes] = {}  # a partial press's blob -> the full one's
         self._buffers = {1: bytes(CHAR_SIZE), 2: bytes(CHAR_SIZE)}
         self._finger: _Finger | None = None
         self._empty_reads = 0
@@ -312,7 +316,8 @@ class FingerprintEmulator:
     # ------------------------------------------------------------ control API
 
     def place_finger(self, key: str, quality: Quality = "good") -> None:
-        """Put a finger on the glass; "poor" converts with 0x07, "messy" with 0x06."""
+        """Put a finger on the glass; "poor" converts with 0x07, "messy" with 0x06,
+        "partial" converts to characteristics that agree only weakly with a full press."""
         if quality not in get_args(Quality):
             raise ValueError(f"unknown quality {quality!r}")
         with self._lock:
@@ -526,11 +531,21 @@ class FingerprintEmulator:
             return _Reply(FEW_FEATURES)
         if self._image.quality == "messy":
             return _Reply(MESSY_IMAGE)
-        self._buffers[buffer] = characteristics_for(self._image.key)
+        full = characteristics_for(self._image.key)
+        if self._image.quality == "partial":
+            blob = characteristics_for(f"{self._image.key}~partial")
+            self._finger_of[blob] = full
+            self._buffers[buffer] = blob
+        else:
+            self._buffers[buffer] = full
         return _Reply(OK)
 
+    def _same_finger(self) -> bool:
+        first, second = self._buffers[1], self._buffers[2]
+        return self._finger_of.get(first, first) == self._finger_of.get(second, second)
+
     def _create_template(self, args: bytes) -> _Reply:
-        if self._buffers[1] != self._buffers[2]:
+        if not self._same_finger():
             return _Reply(MERGE_FAILED)
         return _Reply(OK)  # the merged template lands in both buffers: unchanged here
 
@@ -574,8 +589,10 @@ class FingerprintEmulator:
         return _Reply(NOT_FOUND, delay=self.search_seconds)
 
     def _compare(self, args: bytes) -> _Reply:
-        if self._buffers[1] != self._buffers[2]:
+        if not self._same_finger():
             return _Reply(NOT_MATCHING)
+        if self._buffers[1] != self._buffers[2]:  # a partial press of the same finger
+            return _Reply(OK, PARTIAL_SCORE.to_bytes(2, "big"))
         return _Reply(OK, _score(self._buffers[1]).to_bytes(2, "big"))
 
     def _random(self, args: bytes) -> _Reply:
@@ -602,8 +619,8 @@ def _score(blob: bytes) -> int:
 
 
 _HELP = (
-    "commands (one answer line each: ok, JSON, or error: ...): place KEY [good|poor|messy] | "
-    "lift | silent on|off | library | unplug | replug | quit"
+    "commands (one answer line each: ok, JSON, or error: ...): "
+    "place KEY [good|poor|messy|partial] | lift | silent on|off | library | unplug | replug | quit"
 )
 
 

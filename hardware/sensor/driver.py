@@ -30,6 +30,7 @@ from pyfingerprint.pyfingerprint import PyFingerprint
 
 from hardware.ports import (
     DeviceState,
+    ImageProblem,
     Match,
     PoorImage,
     SensorDisconnected,
@@ -209,6 +210,9 @@ class ZfmSensor:
         _check_buffer(buffer)
         self._call("convert image", lambda fp: fp.convertImage(buffer))
 
+    def compare_characteristics(self) -> int:
+        return self._call("compare", lambda fp: int(fp.compareCharacteristics()))
+
     def create_template(self) -> bool:
         return self._call("create template", lambda fp: bool(fp.createTemplate()))
 
@@ -371,6 +375,10 @@ def _translate(exc: BaseException) -> SensorError:
         return SensorProtocolError(f"malformed answer ({type(exc).__name__})")
     low = text.lower()
     if any(s in low for s in _POOR):
+        if "messy" in low:
+            return PoorImage(text, ImageProblem.MESSY)
+        if "few feature" in low:
+            return PoorImage(text, ImageProblem.FEW_FEATURES)
         return PoorImage(text)
     if any(s in low for s in _GARBLED):
         return SensorProtocolError(text)

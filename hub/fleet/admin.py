@@ -201,7 +201,14 @@ class MachineAdmin(admin.ModelAdmin):
 
 @admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):
-    list_display = ("name", "timezone", "day_start_hour", "missed_dose_days", "updated_at")
+    list_display = (
+        "name",
+        "timezone",
+        "day_start_hour",
+        "missed_dose_days",
+        "assisted_id",
+        "updated_at",
+    )
     readonly_fields = ("updated_at",)
 
 

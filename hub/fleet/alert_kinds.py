@@ -68,6 +68,7 @@ KIOSK_KINDS: dict[str, AlertKind] = {
     "discrepancy": AlertKind.STOCK_DISCREPANCY,
     "missed_doses": AlertKind.HOLD_REVIEW,
     "dose_not_given": AlertKind.HOLD_REVIEW,
+    "reenrol": AlertKind.HOLD_REVIEW,  # staff identify someone often: re-enrol a finger
     "storage_low": AlertKind.STORAGE_LOW,
     "sync_backlog": AlertKind.SYNC_BACKLOG,
     "sync_clock_skew": AlertKind.SYNC_BACKLOG,

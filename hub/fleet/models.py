@@ -140,6 +140,7 @@ class Site(Synced):
         "day_start_hour",
         "missed_dose_days",
         "maintenance_hours",
+        "assisted_id",
     )
 
     name = models.CharField(max_length=100, unique=True)
@@ -151,6 +152,13 @@ class Site(Synced):
     )
     missed_dose_days = models.PositiveSmallIntegerField(
         default=3, help_text="consecutive missed days that hold a prescription"
+    )
+    # Staff may identify a participant whose finger will not read (staff PIN, code, the
+    # participant's picture confirmed): kiosk setting ``assisted_id`` (kiosk/services/assisted.py).
+    assisted_id = models.BooleanField(
+        default=True,
+        db_default=True,
+        help_text="staff may identify a participant whose finger will not read",
     )
     updated_at = models.DateTimeField(default=now)
     # Software updates (docs/UPDATES.md): the kiosk switches to a new version only inside
@@ -203,6 +211,7 @@ class Site(Synced):
             "timezone": self.timezone,
             "day_start_hour": self.day_start_hour,
             "missed_dose_days": self.missed_dose_days,
+            "assisted_id": self.assisted_id,
             "maintenance_hours": self.maintenance_hours(),
         }
 

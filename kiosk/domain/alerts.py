@@ -25,6 +25,12 @@ class AlertKind(enum.StrEnum):
     # Participants (subject prescription:<id>)
     MISSED_DOSES = "missed_doses"
     DOSE_NOT_GIVEN = "dose_not_given"  # shown to the participant, then refused at vend time
+    # Staff identified them more than the site's limit in 7 days: time to re-enrol a finger
+    # (subject participant:<id>)
+    REENROL = "reenrol"
+    # A participant pressed "I need help" (subject participant:<id>, or machine when the
+    # kiosk does not know who): one open at a time per machine
+    HELP = "help"
     # Staff PINs (subject: the PIN entry point, or "all")
     PIN_LOCKOUT = "pin_lockout"
     # Sync with the hub

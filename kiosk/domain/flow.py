@@ -11,7 +11,8 @@ import enum
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from kiosk.domain import door_recovery, remote_witness
+from kiosk.domain import assisted_id, door_recovery, remote_witness
+from kiosk.domain.assisted_id import AssistEffect, AssistEvent, AssistState
 from kiosk.domain.door_recovery import ConfirmSecure, LockoutPolicy, SecureEvent, SecureState
 from kiosk.domain.dosing import Refused
 from kiosk.domain.remote_approval import VALIDITY
@@ -32,6 +33,8 @@ class Screen(enum.Enum):
     NOT_RECOGNISED = "not_recognised"
     ERROR = "error"
     OUT_OF_SERVICE = "out_of_service"  # until the machine can serve again (devices, lockout)
+    ASSISTED = "assisted"  # staff identify a participant whose finger will not read
+    HELP = "help"  # "I need help": staff are being told, then "someone is coming"
 
 
 class ErrorKind(enum.Enum):
@@ -184,6 +187,28 @@ class LanguageChosen:
     locale: str
 
 
+@dataclass(frozen=True)
+class AssistStart:
+    """Staff start an assisted identification (idle, or after "not recognised");
+    ``allowed``: the site's setting (a forbidding site sees only that it is not allowed)."""
+
+    allowed: bool = True
+
+
+@dataclass(frozen=True)
+class HelpAsked:
+    """The participant pressed "I need help" on a result screen."""
+
+
+@dataclass(frozen=True)
+class HelpNews:
+    """What the kiosk knows of the help request: whether staff were told (pushed to the hub,
+    or whom the hub told), and whether someone acknowledged it (on the kiosk or the hub)."""
+
+    told: Told
+    coming: bool = False
+
+
 Event = (
     FingerDetected
     | Identified
@@ -207,6 +232,10 @@ Event = (
     | ServiceLost
     | ServiceRestored
     | SecureEvent  # clearing a lockout (kiosk.domain.door_recovery), out of service only
+    | AssistStart
+    | AssistEvent  # staff-assisted identification (kiosk.domain.assisted_id)
+    | HelpAsked
+    | HelpNews
 )
 
 # ---------------------------------------------------------------- effects
@@ -223,6 +252,20 @@ class Dispense:
     witness_staff_id: int | None = None
     prescriptions: tuple[int, ...] = ()  # the plan shown, in order: nothing else is vended
     remote_witness: str | None = None  # the used witness_dose request (witnessed from afar)
+    identified_by: int | None = None  # the staff member who identified them (None: a finger)
+
+
+@dataclass(frozen=True)
+class RecordAssisted:
+    """Write down (audited, counted) that ``staff_id`` identified ``participant_id``."""
+
+    participant_id: int
+    staff_id: int
+
+
+@dataclass(frozen=True)
+class RaiseHelp:
+    participant_id: int | None  # who asked, when the kiosk knows (ids only)
 
 
 @dataclass(frozen=True)
@@ -235,7 +278,17 @@ class ApplyLanguage:
     locale: str
 
 
-Effect = Decide | Dispense | VerifyWitness | ConfirmSecure | ApplyLanguage | RemoteEffect
+Effect = (
+    Decide
+    | Dispense
+    | VerifyWitness
+    | ConfirmSecure
+    | ApplyLanguage
+    | RemoteEffect
+    | RecordAssisted
+    | RaiseHelp
+    | AssistEffect
+)
 
 # ---------------------------------------------------------------- state
 
@@ -257,7 +310,21 @@ TIMEOUTS: dict[Screen, float | None] = {
     Screen.NOT_RECOGNISED: 8.0,
     Screen.ERROR: 15.0,
     Screen.OUT_OF_SERVICE: None,
+    Screen.ASSISTED: 90.0,  # staff type a PIN and a code; then the participant confirms
+    Screen.HELP: 60.0,  # the request stays open for staff; the screen goes back to idle
 }
+
+# Result screens: each offers "I need help" (never twice: one open request per machine).
+OFFERS_HELP = frozenset(
+    {
+        Screen.DONE,
+        Screen.REFUSED,
+        Screen.UNAVAILABLE,
+        Screen.NOT_RECOGNISED,
+        Screen.ERROR,
+        Screen.OUT_OF_SERVICE,
+    }
+)
 
 # Screens that show an outcome and wait for the next touch: a new finger press there is
 # read at once and starts a new identification (a retry, or the next person in line).
@@ -295,7 +362,15 @@ class FlowState:
     told: Told | None = None
     remote_offer: RemoteOffer | None = None  # "Witness from afar" may be offered
     remote: RemoteWitness | None = None  # witnessing from afar, on its screen
+    assist: AssistState | None = None  # the staff-assisted identification, step by step
+    identified_by: int | None = None  # the staff member who identified the participant
+    help_told: Told | None = None  # on the help screen: what is known of staff being told
+    help_coming: bool = False  # on the help screen: someone acknowledged the request
     effects: tuple[Effect, ...] = field(default=(), compare=False)
+
+    @property
+    def offers_help(self) -> bool:
+        return self.screen in OFFERS_HELP
 
     @property
     def staff_can_clear(self) -> bool:
@@ -352,8 +427,37 @@ def _new_press(state: FlowState) -> FlowState:
     )
 
 
-def _plan(participant_id: int, lines: tuple[DoseLine, ...], witness: int | None = None) -> Dispense:
-    return Dispense(participant_id, witness, tuple(line.prescription_id for line in lines))
+def _plan(state: FlowState, participant_id: int, witness: int | None = None) -> Dispense:
+    plan = tuple(line.prescription_id for line in state.lines)
+    return Dispense(participant_id, witness, plan, identified_by=state.identified_by)
+
+
+def _assist(state: FlowState, event: AssistEvent) -> FlowState:
+    """A staff step of the assisted identification; "this is me" hands over to the normal
+    decision, with the staff member who identified the participant."""
+    assert state.assist is not None
+    match = state.assist.match
+    if isinstance(event, assisted_id.ThisIsMe):
+        staff = state.assist.confirmed_by
+        if staff is None or match is None:
+            return state
+        pid = match.participant_id
+        effects: tuple[Effect, ...] = (RecordAssisted(pid, staff), Decide(pid))
+        locale = state.locale
+        if match.language and match.language != state.locale and state.locale == state.site_locale:
+            locale = match.language
+            effects = (ApplyLanguage(locale), *effects)
+        return replace(
+            state,
+            screen=Screen.DECIDING,
+            participant_id=pid,
+            identified_by=staff,
+            assist=None,
+            locale=locale,
+            effects=effects,
+        )
+    assist = assisted_id.step(state.assist, event)
+    return replace(state, assist=replace(assist, effects=()), effects=assist.effects)
 
 
 def _remote(s: FlowState, remote: RemoteWitness) -> FlowState:
@@ -363,7 +467,7 @@ def _remote(s: FlowState, remote: RemoteWitness) -> FlowState:
     effects: tuple[Effect, ...] = remote.effects
     remote = replace(remote, effects=())
     if remote.stage is Stage.WITNESSED and s.participant_id is not None:
-        plan = _plan(s.participant_id, s.lines)
+        plan = _plan(s, s.participant_id)
         dispense = replace(plan, remote_witness=remote.request_id)
         return replace(s, screen=Screen.DISPENSING, remote=remote, effects=(*effects, dispense))
     if remote.stage is Stage.NOT_WITNESSED:
@@ -412,6 +516,37 @@ def step(state: FlowState, event: Event) -> FlowState:
         ) if state.secure is not None:
             secure = door_recovery.step(state.secure, event)
             return replace(s, secure=replace(secure, effects=()), effects=secure.effects)
+        case (
+            (Screen.IDLE | Screen.NOT_RECOGNISED | Screen.ERROR),
+            AssistStart(allowed=allowed),
+        ) if not state.faults:
+            fresh = replace(initial(state.site_locale), locale=state.locale)
+            return replace(fresh, screen=Screen.ASSISTED, assist=assisted_id.start(allowed))
+        case Screen.ASSISTED, (
+            assisted_id.StaffPin()
+            | assisted_id.StaffAccepted()
+            | assisted_id.StaffRefused()
+            | assisted_id.CodeTyped()
+            | assisted_id.CodeFound()
+            | assisted_id.CodeUnknown()
+            | assisted_id.ThisIsMe()
+            | assisted_id.NotMe()
+        ) if state.assist is not None:
+            return _assist(s, event)
+        case Screen.ASSISTED, Cancel():
+            return _idle(state)
+        case screen, HelpAsked() if screen in OFFERS_HELP:
+            return replace(
+                s,
+                screen=Screen.HELP,
+                help_told=None,
+                help_coming=False,
+                effects=(RaiseHelp(state.participant_id),),
+            )
+        case Screen.HELP, HelpNews(told=told, coming=coming):
+            return replace(s, help_told=told, help_coming=coming or state.help_coming)
+        case Screen.HELP, Cancel():
+            return _idle(state)
         case Screen.IDLE, LanguageChosen(locale=locale):
             return replace(s, locale=locale, effects=(ApplyLanguage(locale),))
         case Screen.IDLE, FingerDetected():
@@ -473,7 +608,7 @@ def step(state: FlowState, event: Event) -> FlowState:
                 lines=lines,
                 unavailable=unavailable,
                 told=told,
-                effects=(_plan(state.participant_id, lines),),
+                effects=(_plan(replace(s, lines=lines), state.participant_id),),
             )
         case Screen.WITNESS, WitnessPin(pin=pin):
             return replace(s, effects=(VerifyWitness(pin),))
@@ -481,7 +616,7 @@ def step(state: FlowState, event: Event) -> FlowState:
             return replace(
                 s,
                 screen=Screen.DISPENSING,
-                effects=(_plan(state.participant_id, state.lines, staff),),
+                effects=(_plan(state, state.participant_id, staff),),
             )
         case Screen.WITNESS, Countdown(seconds=seconds):
             return replace(s, seconds_left=max(0, seconds))

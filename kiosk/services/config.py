@@ -445,6 +445,23 @@ class Config:
         default=5,
         help="How many rotated log files are kept.",
     )
+    assisted_id: bool = setting(
+        Section.SITE,
+        "assisted_id",
+        Boolean(),
+        default=True,
+        help="Staff may identify a participant whose finger will not read (staff PIN, the "
+        "participant's code, their picture confirmed on screen). A hub setting "
+        "assisted_id overrides this.",
+    )
+    reenrol_after: int = setting(
+        Section.SITE,
+        "reenrol_after",
+        Integer(1, 50),
+        default=3,
+        help="Staff-assisted identifications of one participant within 7 days above which "
+        "staff are alerted that it is time to re-enrol a finger.",
+    )
     retry_remainder: bool = setting(
         Section.DISPENSING,
         "retry_remainder",

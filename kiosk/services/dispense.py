@@ -117,6 +117,7 @@ class DispenseService:
         on_unit: Callable[[int], None] | None = None,
         witness_staff_id: int | None = None,
         remote_witness: RemoteWitnessRef | None = None,
+        identified_by: int | None = None,
     ) -> VendResult:
         if self.unsettled:
             # A vend whose outcome is not recorded: settle it first (health does).
@@ -141,6 +142,7 @@ class DispenseService:
             self._clock.now(),
             witness_staff_id,
             remote_witness,
+            identified_by,
         )
         try:
             self._store.record_intent(intent)  # committed before anything moves

@@ -14,10 +14,12 @@ from kiosk.domain.model import SiteClock
 from kiosk.domain.remote_approval import VALIDITY, ApprovalAction
 from kiosk.domain.remote_witness import RemoteOffer, subject_participant, witness_subject
 from kiosk.domain.told import NOT_RECORDED, Told
+from kiosk.services.assisted import AssistedIdService
 from kiosk.services.clock import Clock
 from kiosk.services.decide import DecideService, DecisionView, PlannedDose, raise_no_lane_alert
 from kiosk.services.dispense import DispenseService, NoLane, VendResult
 from kiosk.services.errors import Refusal
+from kiosk.services.help import HelpService
 from kiosk.services.identify import IdentifyService, ScanOutcome
 from kiosk.services.storage import STORE_FAILURES
 from kiosk.services.witness import WitnessService
@@ -47,6 +49,8 @@ class InteractionService:
         dispense: DispenseService,
         *,
         retry_remainder: bool = False,
+        assisted_id: bool = True,
+        reenrol_after: int = 3,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -59,6 +63,10 @@ class InteractionService:
         # Remote approvals, when this machine has a hub (kiosk/app.py sets it): a witness
         # from afar is offered only then.
         self.approvals: ApprovalsService | None = None
+        self.assisted = AssistedIdService(
+            store, clock, allowed=assisted_id, reenrol_after=reenrol_after
+        )
+        self.help = HelpService(store, clock)  # app.py wires the sync thread's wake
 
     def scan(self, on_finger: Callable[[], None] | None = None) -> ScanOutcome | None:
         return self.identify.scan(on_finger)
@@ -135,11 +143,13 @@ class InteractionService:
         on_unit: UnitCallback | None = None,
         plan: Sequence[int] = (),
         remote_witness: str | None = None,
+        identified_by: int | None = None,
     ) -> list[VendResult]:
         """Decide again (the plan may be stale) and vend, in turn, the doses of ``plan`` (the
         prescriptions the participant was shown, in that order; empty: every dose allowed).
         One result per planned dose, in order: a dose the new decision no longer offers is
-        not vended (0 units), and a dose that was not shown is never vended."""
+        not vended (0 units), and a dose that was not shown is never vended. ``identified_by``:
+        the staff member who identified the participant (each vend's record says so)."""
         view = self.decider.decide(participant_id)
         offered = {dose.prescription.id: dose for dose in view.doses}
         planned = list(plan) or list(offered)
@@ -156,7 +166,9 @@ class InteractionService:
                 results.append(self._not_offered(view, rx_id))
                 continue
             results.append(
-                self._give(participant_id, dose, index, (witness_staff_id, remote), on_unit)
+                self._give(
+                    participant_id, dose, index, (witness_staff_id, remote), on_unit, identified_by
+                )
             )
         return results
 
@@ -182,6 +194,7 @@ class InteractionService:
         index: int,
         witness: tuple[int | None, RemoteWitnessRef | None],
         on_unit: UnitCallback | None,
+        identified_by: int | None = None,
     ) -> VendResult:
         witness_staff_id, remote = witness
         # Units already given by an earlier vend of this dose (when its rest is retried).
@@ -193,7 +206,13 @@ class InteractionService:
 
         try:
             result = self.dispenser.vend(
-                participant_id, dose.prescription, dose.units, progress, witness_staff_id, remote
+                participant_id,
+                dose.prescription,
+                dose.units,
+                progress,
+                witness_staff_id,
+                remote,
+                identified_by,
             )
         except NoLane:
             # Its lane went between the decision and the vend: nothing moved for this
@@ -212,6 +231,7 @@ class InteractionService:
                 progress,
                 witness_staff_id,
                 remote,
+                identified_by,
             )
             result = replace(result, dropped=given + rest.dropped, outcome=rest.outcome)
         return result

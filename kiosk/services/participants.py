@@ -37,7 +37,8 @@ import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from hardware.ports import FingerprintSensor, Match, PoorImage, SensorError
+from hardware.ports import FingerprintSensor, ImageProblem, Match, PoorImage, SensorError
+from kiosk.domain.assisted_id import Picture, parse_picture
 from kiosk.domain.permissions import Permission
 from kiosk.domain.text import clean_text
 from kiosk.i18n import PARTICIPANT_LOCALES
@@ -71,6 +72,11 @@ _LOOKUP = (
 )
 
 
+# The compare score two presses of one finger must reach (the ZFM scores a good match about
+# 50..300 and a finger it still calls the same but barely overlapping well under 50).
+MIN_AGREEMENT = 50
+
+
 class CaptureOutcome(enum.Enum):
     """What one ``Enrollment.capture()`` came to; the UI turns it into guidance."""
 
@@ -78,10 +84,21 @@ class CaptureOutcome(enum.Enum):
     ENROLLED = "enrolled"  # the last good press: the template is stored; finished
     NO_FINGER = "no_finger"  # no (new) finger within the timeout
     POOR_IMAGE = "poor_image"  # press flat / clean the glass; this press does not count
+    PRESS_FLATTER = "press_flatter"  # too little of the finger on the glass; not counted
+    MESSY_IMAGE = "messy_image"  # smudged or moving: wipe the glass, keep still; not counted
+    PRESSES_DIFFER = "presses_differ"  # the same finger, but too little alike: start over
+    TEST_FAILED = "test_failed"  # the test press did not match the two: press it again
     LIFT_FIRST = "lift_first"  # the previous press is still on the glass: lift between presses
     MISMATCH = "mismatch"  # the presses are not the same finger: captures start over
     DUPLICATE = "duplicate"  # this finger is enrolled already (anyone's): finished, nothing stored
     CANCELLED = "cancelled"  # ``cancel()`` was called: finished, nothing stored
+
+
+_IMAGE_OUTCOMES = {
+    ImageProblem.FEW_FEATURES: CaptureOutcome.PRESS_FLATTER,
+    ImageProblem.MESSY: CaptureOutcome.MESSY_IMAGE,
+    ImageProblem.UNREADABLE: CaptureOutcome.POOR_IMAGE,
+}
 
 
 @dataclass(frozen=True)
@@ -202,6 +219,32 @@ class ParticipantService:
             details,
         ) as tx:
             repo.set_language(tx, participant_id, locale)
+
+    def picture(self, session: StaffSession, participant_id: int) -> Picture:
+        """The confirmation picture the participant chose (INITIALS when none)."""
+        self._require_lookup(session)
+        row = self._store.conn.execute(
+            "SELECT confirmation_picture FROM participants WHERE id = ?", (participant_id,)
+        ).fetchone()
+        return parse_picture(row[0] if row else None)
+
+    def set_picture(self, session: StaffSession, participant_id: int, picture: Picture) -> None:
+        """The picture shown big when staff identify the participant ("Is this you?"); the
+        participant chooses it, at enrolment or later."""
+        self._staff.require(session, Permission.ENROLL)
+        self._participant(participant_id)
+        details = {"participant_id": participant_id, "picture": picture.value}
+        with self._store.change(
+            self._clock.now(),
+            session.actor,
+            "participant.picture_changed",
+            f"participant:{participant_id}",
+            details,
+        ) as tx:
+            tx.execute(
+                "UPDATE participants SET confirmation_picture = ? WHERE id = ?",
+                (None if picture is Picture.INITIALS else picture.value, participant_id),
+            )
 
     # ------------------------------------------------------------ holds
 
@@ -343,6 +386,9 @@ class Enrollment:
         # Re-enrolling this finger replaces the template at this position.
         self.replaces: int | None = old.position if old else None
         self._template: bytes | None = None  # merged from presses 1 and 2
+        # How well the last press agreed with the earlier ones (the sensor's compare score;
+        # None before the second press): staff see it with each press's feedback.
+        self.last_score: int | None = None
         self._awaiting_lift = False
         self._cancelled = threading.Event()
 
@@ -378,8 +424,12 @@ class Enrollment:
             return self._verify_and_store()
         except SensorError as exc:
             if isinstance(exc, PoorImage):
-                log.info("enrollment of participant %d: poor image", self.participant_id)
-                return CaptureOutcome.POOR_IMAGE
+                log.info(
+                    "enrollment of participant %d: poor image (%s)",
+                    self.participant_id,
+                    exc.problem.value,
+                )
+                return _IMAGE_OUTCOMES[exc.problem]
             self._restart()  # the char buffers are no longer known
             raise
 
@@ -392,8 +442,26 @@ class Enrollment:
         self.captured = 1
         return CaptureOutcome.GOOD
 
+    def _agreement(self) -> int:
+        """The compare score of buffers 1 and 2, kept for the staff's feedback."""
+        self.last_score = self._sensor.compare_characteristics()
+        return self.last_score
+
     def _second(self) -> CaptureOutcome:
         self._sensor.capture_characteristics(2)
+        score = self._agreement()
+        if score == 0:
+            return self._mismatch()  # not the same finger at all
+        if score < MIN_AGREEMENT:
+            # The same finger, but a template from two so different presses would read
+            # badly at every scan: both presses again.
+            log.info(
+                "enrollment of participant %d: presses differ (score %d)",
+                self.participant_id,
+                score,
+            )
+            self._restart()
+            return CaptureOutcome.PRESSES_DIFFER
         if not self._sensor.create_template():
             return self._mismatch()
         self._template = self._sensor.download_characteristics(1)
@@ -404,12 +472,16 @@ class Enrollment:
         assert self._template is not None
         if self._is_duplicate(self._sensor.identify()):  # the last search before storing
             return CaptureOutcome.DUPLICATE
-        # Verification: press 3 in buffer 2, the template back in buffer 1, merge. The port
-        # offers no compare (ZFM "match", 0x03); a merge succeeds exactly when the two are the
-        # same finger, which is the test we need. What is stored is the template from
-        # presses 1 and 2 as read out of the sensor, not this second merge.
+        # Verification: press 3 in buffer 2, the template back in buffer 1, compared (ZFM
+        # "match", 0x03) and merged. What is stored is the template from presses 1 and 2 as
+        # read out of the sensor, not this second merge.
         self._sensor.capture_characteristics(2)
         self._sensor.upload_characteristics(self._template, 1)
+        # The test scan: it must match the template as a scan at the kiosk would, or the
+        # finger is not saved (the template stays: the test press may be tried again).
+        if self._agreement() < MIN_AGREEMENT:
+            log.info("enrollment of participant %d: test press failed", self.participant_id)
+            return CaptureOutcome.TEST_FAILED
         if not self._sensor.create_template():
             return self._mismatch()
         self.captured = REQUIRED_CAPTURES

@@ -62,6 +62,7 @@ class EntryPoint(enum.Enum):
     SECOND_SIGNATURE = "second_signature"  # restock, waste: a second staff member signs
     NEW_PIN = "new_pin"  # a new PIN must be unique, so "taken" would be an oracle
     APPROVAL_CODE = "approval_code"  # a remote approver's response code (remote_approval.py)
+    ASSISTED_ID = "assisted_id"  # staff identify a participant whose finger will not read
 
 
 @dataclass(frozen=True)

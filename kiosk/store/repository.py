@@ -69,6 +69,7 @@ class Intent:
     created_at: datetime
     witness_staff_id: int | None = None
     remote_witness: RemoteWitnessRef | None = None  # witnessed from afar instead
+    identified_by: int | None = None  # the staff member who identified them (None: a finger)
 
 
 @dataclass(frozen=True)
@@ -81,6 +82,12 @@ class DispenseRow:
     dropped: int | None  # None: no result recorded yet
     outcome: str | None
     created_at: datetime
+
+
+def identified_by(staff_id: int | None) -> str:
+    """How a dispense's participant was identified, as its record says: ``finger`` or
+    ``staff:<id>`` (staff-assisted identification)."""
+    return "finger" if staff_id is None else f"staff:{staff_id}"
 
 
 def _windows_to_json(windows: tuple[Window, ...]) -> str:
@@ -577,6 +584,7 @@ class Store:
             "lane": intent.lane,
             "units": intent.units,
             "witness_staff_id": intent.witness_staff_id,
+            "identified_by": identified_by(intent.identified_by),
             # The hub's own key, so it can hold the dispense against its prescription.
             "prescription_hub_id": self._prescription_hub_id(intent.prescription_id),
         }
@@ -590,8 +598,8 @@ class Store:
         ) as conn:
             conn.execute(
                 "INSERT INTO dispense_intents (vend_id, participant_id, prescription_id, lane,"
-                " units, created_at, witness_staff_id, witness_hub_user_id, witness_request_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " units, created_at, witness_staff_id, witness_hub_user_id, witness_request_id,"
+                " identified_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     intent.vend_id,
                     intent.participant_id,
@@ -602,6 +610,7 @@ class Store:
                     intent.witness_staff_id,
                     remote.hub_user_id if remote else None,
                     remote.request_id if remote else None,
+                    intent.identified_by,
                 ),
             )
         self.write_anchor()

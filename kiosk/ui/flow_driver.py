@@ -15,17 +15,20 @@ from functools import partial
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from hardware.ports import DeviceError, SensorError
-from kiosk.domain import door_recovery, flow
+from kiosk.domain import assisted_id, door_recovery, flow
 from kiosk.domain import remote_approval as ra
 from kiosk.domain import remote_witness as rw
+from kiosk.domain.assisted_id import AssistRefusal, Match
 from kiosk.domain.door_recovery import SecureRefusal
 from kiosk.domain.flow import DoseLine, ErrorKind, FlowState, Screen
-from kiosk.domain.told import Told
+from kiosk.domain.told import NOT_RECORDED, Told
 from kiosk.i18n import set_locale
+from kiosk.services.assisted import AssistForbidden
 from kiosk.services.decide import DecisionView, PlannedDose
 from kiosk.services.dispense import VendResult
 from kiosk.services.errors import Refusal
 from kiosk.services.health import HealthReport, HealthService, NotSecure
+from kiosk.services.help import HelpNews
 from kiosk.services.identify import BadImage, Recognised, ScanOutcome, Unrecognised
 from kiosk.services.interaction import InteractionService
 from kiosk.services.pin_gate import PinLocked
@@ -43,6 +46,7 @@ HEALTH_MS = 1000  # a device that answers again is back in service within about 
 POLL_MS = 50  # a finger is noticed within ~50 ms; a no-finger poll is a short exchange
 COUNTDOWN_MS = 1000  # a counting-down screen (the witness's) shows the seconds left
 REMOTE_TICK_MS = 1000  # witnessing from afar: the approval step's clock and the hub poll
+HELP_NEWS_MS = 2000  # the help screen learns within ~2 s that staff were told or are coming
 
 
 class FlowDriver(QObject):
@@ -79,6 +83,10 @@ class FlowDriver(QObject):
         self._remote_tick = QTimer(self)
         self._remote_tick.setInterval(REMOTE_TICK_MS)
         self._remote_tick.timeout.connect(self._tick_remote)
+        self._help_alert: int | None = None  # the help request the help screen follows
+        self._help_timer = QTimer(self)
+        self._help_timer.setInterval(HELP_NEWS_MS)
+        self._help_timer.timeout.connect(self._ask_help_news)
         self._scanning = False
         self.qt_translations = QtTranslations()
         set_locale(site_locale)
@@ -92,6 +100,7 @@ class FlowDriver(QObject):
 
     def pause(self) -> None:
         """Staff took the screen: no scans, no screen timeouts (health checks go on)."""
+        self._help_timer.stop()
         self._poll.stop()
         self._timeout.stop()
         self._countdown.stop()
@@ -109,6 +118,7 @@ class FlowDriver(QObject):
         self.state_changed.emit(self.state)
 
     def stop(self) -> None:
+        self._help_timer.stop()
         self._poll.stop()
         self._timeout.stop()
         self._countdown.stop()
@@ -174,6 +184,8 @@ class FlowDriver(QObject):
         if self.state.screen is not before:
             log.info("screen %s -> %s", before.value, self.state.screen.value)
             self._cue(self.state)
+            if self.state.screen is not Screen.HELP:
+                self._help_timer.stop()
         if self.state.screen is Screen.REMOTE_WITNESS:
             if not self._remote_tick.isActive():
                 self._remote_tick.start()
@@ -189,6 +201,7 @@ class FlowDriver(QObject):
             Screen.UNAVAILABLE,
             Screen.NOT_RECOGNISED,
             Screen.ERROR,
+            Screen.HELP,  # on-site staff hear that someone asks for help
         ):
             self.sounds.play(ATTENTION)
 
@@ -224,6 +237,32 @@ class FlowDriver(QObject):
                 partial(self._decide, effect.participant_id),
                 self._on_decision,
                 self.report_failure,
+            )
+        elif isinstance(effect, flow.RecordAssisted):
+            # Before the decision, on the same thread: a refused record (the site forbade
+            # it meanwhile) fails the decision's turn too, so nothing is given unrecorded.
+            self.backend.submit(
+                partial(self.service.assisted.record, effect.participant_id, effect.staff_id),
+                lambda _uses: None,
+                self.report_failure,
+            )
+        elif isinstance(effect, assisted_id.CheckStaffPin):
+            self.backend.submit(
+                partial(self.service.assisted.check_staff, effect.pin),
+                lambda staff: self.send(assisted_id.StaffAccepted(staff)),
+                self._on_assist_pin_refused,
+            )
+        elif isinstance(effect, assisted_id.LookUpCode):
+            self.backend.submit(
+                partial(self.service.assisted.look_up, effect.code, effect.staff_id),
+                self._on_code,
+                self._on_assist_failure,
+            )
+        elif isinstance(effect, flow.RaiseHelp):
+            self.backend.submit(
+                partial(self.service.help.ask, effect.participant_id),
+                self._on_help_raised,
+                self._on_help_failure,
             )
         elif isinstance(effect, flow.Dispense):
             self.backend.submit(
@@ -323,9 +362,71 @@ class FlowDriver(QObject):
         and, for a short dispense, whether staff's alert about it is recorded."""
         pid, plan = effect.participant_id, effect.prescriptions
         results = self.service.dispense(
-            pid, effect.witness_staff_id, self._on_unit, plan, effect.remote_witness
+            pid,
+            effect.witness_staff_id,
+            self._on_unit,
+            plan,
+            effect.remote_witness,
+            effect.identified_by,
         )
         return results, self.service.next_dose(pid, plan), self.service.told_after(results)
+
+    # ------------------------------------------------------------ staff-assisted identification
+
+    def start_assist(self) -> None:
+        """Staff tapped "identify by code": the site's setting decides (read on the backend,
+        whose connection the store is), then the flow starts the steps or says it is not
+        used here."""
+        self.backend.submit(  # queued behind a scan under way: jobs run in order
+            self.service.assisted.allowed,
+            lambda allowed: self.send(flow.AssistStart(bool(allowed))),
+            self.report_failure,
+        )
+
+    def _on_assist_pin_refused(self, exc: BaseException) -> None:
+        if isinstance(exc, PinLocked):
+            self.send(assisted_id.StaffRefused(AssistRefusal.LOCKED, exc.seconds_left))
+        elif isinstance(exc, AssistForbidden):
+            self.send(assisted_id.StaffRefused(AssistRefusal.FORBIDDEN))
+        elif isinstance(exc, Refusal):
+            self.send(assisted_id.StaffRefused(AssistRefusal.PIN_NOT_ACCEPTED))
+        else:
+            self.report_failure(exc)
+
+    def _on_code(self, found: Match | None) -> None:
+        self.send(assisted_id.CodeUnknown() if found is None else assisted_id.CodeFound(found))
+
+    def _on_assist_failure(self, exc: BaseException) -> None:
+        if isinstance(exc, AssistForbidden):
+            self.send(assisted_id.StaffRefused(AssistRefusal.FORBIDDEN))
+        else:
+            self.report_failure(exc)
+
+    # ------------------------------------------------------------ "I need help"
+
+    def _on_help_raised(self, news: HelpNews) -> None:
+        self._help_alert = news.alert_id
+        self.send(flow.HelpNews(news.told, news.coming))
+        if self.state.screen is Screen.HELP:
+            self._help_timer.start()
+
+    def _on_help_failure(self, exc: BaseException) -> None:
+        # Nothing was recorded: the screen must not say staff were told.
+        log.error("help request not recorded: %s: %s", type(exc).__name__, exc)
+        self.send(flow.HelpNews(NOT_RECORDED))
+
+    def _ask_help_news(self) -> None:
+        alert = self._help_alert
+        if self.state.screen is not Screen.HELP or alert is None:
+            self._help_timer.stop()
+            return
+        if self.backend.busy:
+            return  # the next tick asks again
+        self.backend.submit(
+            partial(self.service.help.news, alert),
+            lambda news: self.send(flow.HelpNews(news.told, news.coming)),
+            lambda exc: log.error("help news: %s: %s", type(exc).__name__, exc),
+        )
 
     def _after_confirm(self) -> None:
         self.send(door_recovery.Confirmed())

@@ -45,6 +45,7 @@ class MainWindow(QMainWindow):
             self.open_staff_login if admin else None,
             contact,
             self.ask_on_call if admin else None,
+            driver.start_assist,
         )
         self._ask_about: str | None = None  # after sign-in, the approval page about this
         self.login: LoginScreen | None = None

@@ -26,13 +26,22 @@ from kiosk.domain.remote_approval import ApprovalStep
 from kiosk.domain.remote_witness import Stage
 from kiosk.i18n import PARTICIPANT_LOCALES, _, format_local_time, language_name
 from kiosk.ui import theme
+from kiosk.ui.assist_screen import AssistedScreen
 from kiosk.ui.hold_corner import HoldCorner
 from kiosk.ui.icons import IconWidget
 from kiosk.ui.labels import centred_label as _label
 from kiosk.ui.layouts import message_and_keys
 from kiosk.ui.pinpad import PinPad
 from kiosk.ui.secure_panel import SecurePanel
-from kiosk.ui.texts import ScreenText, fault_text, progress_text, texts_for
+from kiosk.ui.texts import (
+    ScreenText,
+    assist_entry_text,
+    back_text,
+    fault_text,
+    help_button_text,
+    progress_text,
+    texts_for,
+)
 
 LANGUAGE_COLUMNS = 3
 
@@ -42,10 +51,42 @@ def _show_note(label: QLabel, text: ScreenText) -> None:
     label.setVisible(bool(text.note))
 
 
-class MessageScreen(QWidget):
-    """Icon, headline, detail and (while dispensing) a unit-by-unit progress bar."""
+def _help_button(send: Callable[[flow.Event], None]) -> QPushButton:
+    """The big "I need help" on every result screen."""
+    button = QPushButton()
+    button.setObjectName("helpButton")
+    # Big and bordered in the attention colour: findable by someone in distress.
+    button.setStyleSheet(
+        f"QPushButton#helpButton {{ min-width: 560px; font-weight: bold;"
+        f" border: 4px solid {theme.ACCENT}; }}"
+    )
+    button.clicked.connect(lambda _checked=False: send(flow.HelpAsked()))
+    return button
 
-    def __init__(self) -> None:
+
+def _assist_button(on_assist: Callable[[], None]) -> QPushButton:
+    """The discreet staff entry to identify someone whose finger does not read."""
+    button = QPushButton()
+    button.setObjectName("assistButton")
+    button.setStyleSheet(f"font-size: {theme.STAFF_PT}pt; padding: 8px 24px;")
+    button.clicked.connect(lambda _checked=False: on_assist())
+    return button
+
+
+def _retranslate(button: QPushButton, text: str) -> None:
+    button.setText(text)
+    button.setAccessibleName(text)
+
+
+class MessageScreen(QWidget):
+    """Icon, headline, detail and (while dispensing) a unit-by-unit progress bar; on a
+    result screen "I need help" (and, when a finger was not read, the staff entry)."""
+
+    def __init__(
+        self,
+        send: Callable[[flow.Event], None] = lambda _event: None,
+        on_assist: Callable[[], None] = lambda: None,
+    ) -> None:
         super().__init__()
         self.icon = IconWidget()
         self.headline = _label("headline")
@@ -55,8 +96,23 @@ class MessageScreen(QWidget):
         self.progress.setAccessibleName("dispense progress")
         self.progress_label = _label("detail")
         self.note = _label("detail")  # what comes next: next dose, where and when staff are
+        self.help = _help_button(send)
+        self.back = QPushButton()
+        self.back.clicked.connect(lambda _checked=False: send(flow.Cancel()))
+        self.assist = _assist_button(on_assist)
+        buttons = QHBoxLayout()
+        buttons.setSpacing(24)
+        buttons.addStretch(1)
+        buttons.addWidget(self.help)
+        buttons.addWidget(self.back)
+        buttons.addStretch(1)
+        # A hidden button takes no room, nor the spacing before it (a done screen has none).
+        rows = QVBoxLayout()
+        rows.setSpacing(16)
+        rows.addLayout(buttons)
+        rows.addWidget(self.assist, alignment=Qt.AlignmentFlag.AlignHCenter)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(60, 60, 60, 60)
+        layout.setContentsMargins(60, 40, 60, 40)
         layout.addStretch(2)
         layout.addWidget(self.icon, alignment=Qt.AlignmentFlag.AlignHCenter)
         layout.addSpacing(24)
@@ -69,8 +125,18 @@ class MessageScreen(QWidget):
         layout.addSpacing(16)
         layout.addWidget(self.note)
         layout.addStretch(3)
+        layout.addLayout(rows)
 
     def show_state(self, text: ScreenText, state: FlowState) -> None:
+        self.help.setVisible(state.offers_help)
+        _retranslate(self.help, help_button_text())
+        self.back.setVisible(state.screen is Screen.HELP)
+        _retranslate(self.back, back_text())
+        self.assist.setVisible(
+            state.screen is Screen.NOT_RECOGNISED
+            or (state.screen is Screen.ERROR and state.error is flow.ErrorKind.POOR_IMAGE)
+        )
+        _retranslate(self.assist, assist_entry_text())
         colour = theme.TONE_COLOURS.get(text.tone, theme.TEXT)
         self.icon.set_icon(text.icon, colour)
         self.headline.setText(text.headline)
@@ -93,9 +159,13 @@ class IdleScreen(QWidget):
     """'Place your finger' with the language buttons and the local time."""
 
     def __init__(
-        self, on_language: Callable[[str], None], on_staff: Callable[[], None] | None = None
+        self,
+        on_language: Callable[[str], None],
+        on_staff: Callable[[], None] | None = None,
+        on_assist: Callable[[], None] = lambda: None,
     ) -> None:
         super().__init__()
+        self.assist = _assist_button(on_assist)
         self.icon = IconWidget()
         self.headline = _label("headline")
         self.clock = _label("clock", wrap=False)
@@ -123,10 +193,16 @@ class IdleScreen(QWidget):
         layout.addWidget(self.headline)
         layout.addStretch(3)
         layout.addLayout(row)
+        layout.addSpacing(24)
+        under = QHBoxLayout()
+        under.setContentsMargins(0, 0, 60, 0)  # centred under the language buttons
+        under.addWidget(self.assist, alignment=Qt.AlignmentFlag.AlignHCenter)
+        layout.addLayout(under)
 
     def show_state(
         self, text: ScreenText, state: FlowState, now: datetime, site: SiteClock
     ) -> None:
+        _retranslate(self.assist, assist_entry_text())
         self.icon.set_icon(text.icon, theme.TEXT)
         self.headline.setText(text.headline)
         self.clock.setText(format_local_time(now, site.timezone))
@@ -270,9 +346,10 @@ class OutOfServiceScreen(QWidget):
         self.staff.setStyleSheet(compact)
         self.staff.setVisible(on_staff is not None)
         self.staff.clicked.connect(lambda _checked=False: on_staff() if on_staff else None)
+        self.help = _help_button(send)
         columns = message_and_keys(
             self,
-            [self.icon, self.headline, self.detail, self.note, 24, self.reasons],
+            [self.icon, self.headline, self.detail, self.note, 24, self.help, 24, self.reasons],
             [self.secure],
             corner=self.staff,
         )
@@ -285,6 +362,9 @@ class OutOfServiceScreen(QWidget):
         self.detail.setText(text.detail)
         _show_note(self.note, text)
         self.reasons.setText("\n".join(fault_text(f) for f in state.faults))
+        _retranslate(self.help, help_button_text())
+        # While staff clear a lockout on screen, they are there: no help button then.
+        self.help.setVisible(state.secure is None)
         self.staff.setText(_("Staff sign-in"))
         self.staff.setAccessibleName(_("Staff sign-in"))
         # The lockout steps need the room: the icon gives way to them.
@@ -301,21 +381,27 @@ class ParticipantView(QStackedWidget):
         on_staff: Callable[[], None] | None = None,
         contact: SiteContact | None = None,
         on_ask: Callable[[str], None] | None = None,
+        on_assist: Callable[[], None] | None = None,
     ) -> None:
+        """``on_assist``: staff start an assisted identification (the driver's
+        ``start_assist``); by default the flow is sent the start itself."""
         super().__init__()
         self.setObjectName("participantRoot")
         self.setStyleSheet(theme.STYLESHEET)
         self.contact = contact or SiteContact()  # where and when staff are, the site's words
-        self.idle = IdleScreen(lambda locale: send(flow.LanguageChosen(locale)), on_staff)
-        self.message = MessageScreen()
+        assist = on_assist or (lambda: send(flow.AssistStart()))
+        self.idle = IdleScreen(lambda locale: send(flow.LanguageChosen(locale)), on_staff, assist)
+        self.message = MessageScreen(send, assist)
         self.witness = WitnessScreen(send)
         self.remote_witness = RemoteWitnessScreen(send)
         self.out_of_service = OutOfServiceScreen(send, on_staff, on_ask)
+        self.assisted = AssistedScreen(send)
         self.addWidget(self.idle)
         self.addWidget(self.message)
         self.addWidget(self.witness)
         self.addWidget(self.remote_witness)
         self.addWidget(self.out_of_service)
+        self.addWidget(self.assisted)
 
     def show_state(self, state: FlowState, now: datetime, site: SiteClock) -> None:
         text = texts_for(state, now, site, self.contact)
@@ -331,6 +417,9 @@ class ParticipantView(QStackedWidget):
         elif state.screen is Screen.OUT_OF_SERVICE:
             self.out_of_service.show_state(text, state)
             self.setCurrentWidget(self.out_of_service)
+        elif state.screen is Screen.ASSISTED and state.assist is not None:
+            self.assisted.show_state(text, state.assist)
+            self.setCurrentWidget(self.assisted)
         else:
             self.message.show_state(text, state)
             self.setCurrentWidget(self.message)

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from kiosk.domain import flow
+from kiosk.domain import assisted_id, flow
 from kiosk.domain import remote_approval as ra
 from kiosk.domain import remote_witness as rw
+from kiosk.domain.assisted_id import AssistRefusal, Match, Picture
 from kiosk.domain.dosing import RefusalReason, Refused
 from kiosk.domain.flow import DoseLine, ErrorKind
 from kiosk.domain.model import SiteClock, SiteContact
@@ -70,6 +71,11 @@ def _main(
     one_of_two = flow.step(
         deciding, flow.DoseAllowed((LINE,), unavailable=(CAPSULE,), told=RECORDED)
     )
+    not_recognised = flow.step(flow.step(idle, flow.FingerDetected()), flow.NotRecognised())
+    assist_pin = flow.step(not_recognised, flow.AssistStart())
+    assist_code = _steps(assist_pin, assisted_id.StaffPin("123456"), assisted_id.StaffAccepted(3))
+    looking = flow.step(assist_code, assisted_id.CodeTyped("12"))
+    asked = flow.step(not_recognised, flow.HelpAsked())
     return {
         "idle": idle,
         "identifying": flow.step(idle, flow.FingerDetected()),
@@ -95,4 +101,29 @@ def _main(
         ),
         "out_of_service_door": flow.step(idle, flow.ServiceLost(("door_opened",), True)),
         "out_of_service_lanes": flow.step(idle, flow.ServiceLost(("no_ready_lane",))),
+        "assist_pin": assist_pin,
+        "assist_pin_locked": _steps(
+            assist_pin,
+            assisted_id.StaffPin("000000"),
+            assisted_id.StaffRefused(AssistRefusal.LOCKED, 30),
+        ),
+        "assist_code": assist_code,
+        "assist_unknown_code": flow.step(looking, assisted_id.CodeUnknown()),
+        "assist_confirm": flow.step(
+            looking, assisted_id.CodeFound(Match(12, Picture.FLOWER, "AL"))
+        ),
+        "assist_confirm_initials": flow.step(
+            looking, assisted_id.CodeFound(Match(12, Picture.INITIALS, "AL"))
+        ),
+        "assist_forbidden": flow.step(not_recognised, flow.AssistStart(allowed=False)),
+        "help_asking": asked,
+        "help_told": flow.step(asked, flow.HelpNews(RECORDED)),
+        "help_nurse_told": flow.step(asked, flow.HelpNews(NURSE_TOLD)),
+        "help_coming": flow.step(asked, flow.HelpNews(RECORDED, coming=True)),
     }
+
+
+def _steps(state: flow.FlowState, *events: flow.Event) -> flow.FlowState:
+    for event in events:
+        state = flow.step(state, event)
+    return state

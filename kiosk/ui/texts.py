@@ -5,13 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from kiosk.domain.assisted_id import AssistRefusal, AssistState, AssistStep
 from kiosk.domain.dosing import TIMED_REASONS, RefusalReason
 from kiosk.domain.flow import DoseLine, ErrorKind, FlowState, Screen
 from kiosk.domain.model import SiteClock, SiteContact
 from kiosk.domain.remote_approval import ApprovalState, ApprovalStep
 from kiosk.domain.remote_witness import RemoteWitness, Stage
 from kiosk.domain.schedule import dosing_day
-from kiosk.domain.told import NoticeRole, ParticipantMessage, Told, participant_message
+from kiosk.domain.told import (
+    AlertRecord,
+    NoticeRole,
+    ParticipantMessage,
+    Told,
+    participant_message,
+)
 from kiosk.i18n import _, format_local_day, format_local_time, format_wait, ngettext
 
 
@@ -117,6 +124,10 @@ def texts_for(
         return _witness(state)
     if screen is Screen.REMOTE_WITNESS and state.remote is not None:
         return _remote_witness(state.remote)
+    if screen is Screen.ASSISTED and state.assist is not None:
+        return assist_text(state.assist)
+    if screen is Screen.HELP:
+        return help_text(state, contact, site.timezone, staff)
     if screen is Screen.DISPENSING:
         parts = [medication_phrase(line, line.units) for line in state.lines]
         return ScreenText(
@@ -191,6 +202,90 @@ def texts_for(
         )
     return ScreenText(
         Icon.INFO, _("Please see staff"), _("Staff can help you."), "attention", _note(*staff)
+    )
+
+
+def help_button_text() -> str:
+    return _("I need help")
+
+
+def back_text() -> str:
+    return _("Back")
+
+
+def help_text(
+    state: FlowState, contact: SiteContact, timezone: str, staff: list[str]
+) -> ScreenText:
+    """ "I need help": staff were told only when it is true (kiosk.services.help), and
+    someone is coming once staff acknowledged it."""
+    if state.help_coming:
+        return ScreenText(
+            Icon.OK, _("Someone is coming"), _("Please stay here."), "good", _note(*staff)
+        )
+    told = state.help_told
+    if told is None or told.record is AlertRecord.NONE:
+        # Asked, not yet known to have reached anyone: never "staff have been told".
+        return ScreenText(
+            Icon.WAIT, _("Asking staff to come"), _("Please stay here."), note=_note(*staff)
+        )
+    if told.record is AlertRecord.NOT_RECORDED:
+        return ScreenText(
+            Icon.INFO,
+            _("Please see staff"),
+            told_text(told, contact, timezone),
+            "attention",
+            _note(*staff),
+        )
+    return ScreenText(
+        Icon.INFO,
+        told_text(told, contact, timezone),
+        _("Please stay here."),
+        note=_note(*staff),
+    )
+
+
+def assist_entry_text() -> str:
+    """The discreet staff entry on the idle and "not recognised" screens."""
+    return _("Staff: identify by code")
+
+
+def assist_answer_texts() -> tuple[str, str]:
+    """The confirmation step's answers: yes, no."""
+    return _("Yes, this is me"), _("No, this is not me")
+
+
+def assist_text(assist: AssistState) -> ScreenText:
+    """Each step of the staff-assisted identification (kiosk.domain.assisted_id)."""
+    if assist.refusal is AssistRefusal.FORBIDDEN:
+        return ScreenText(
+            Icon.INFO,
+            _("Staff identification is not used at this site"),
+            _("Please try your finger again, or see staff."),
+            "attention",
+        )
+    if assist.step is AssistStep.CHECKING:
+        return ScreenText(Icon.WAIT, _("One moment"))
+    if assist.step is AssistStep.CONFIRM:
+        return ScreenText(Icon.INFO, _("Is this you?"), _("This is the picture you chose."))
+    refusals = {
+        AssistRefusal.PIN_NOT_ACCEPTED: _("That PIN was not accepted. Please try again."),
+        AssistRefusal.LOCKED: pin_locked_text(assist.locked_seconds),
+        AssistRefusal.UNKNOWN_CODE: _("No participant has this code. Check it and try again."),
+        AssistRefusal.NOT_CONFIRMED: _("Not this person. Check the code and try again."),
+    }
+    refusal = refusals.get(assist.refusal, "") if assist.refusal is not None else ""
+    if assist.step is AssistStep.CODE:
+        return ScreenText(
+            Icon.INFO,
+            _("Enter the participant's code"),
+            refusal or _("Only the number: for P-0012, enter 12."),
+            "attention" if refusal else "neutral",
+        )
+    return ScreenText(
+        Icon.INFO,
+        _("Staff: enter your PIN"),
+        refusal or _("To identify someone whose finger does not read."),
+        "attention" if refusal else "neutral",
     )
 
 

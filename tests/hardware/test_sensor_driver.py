@@ -14,6 +14,7 @@ from hardware.emulators.fingerprint import (
     ACK,
     DATASHEET_IMAGE_SECONDS,
     DATASHEET_SEARCH_SECONDS,
+    PARTIAL_SCORE,
     FingerprintEmulator,
     PacketParser,
     Quality,
@@ -23,6 +24,7 @@ from hardware.emulators.fingerprint import (
 from hardware.ports import (
     DeviceState,
     FingerprintSensor,
+    ImageProblem,
     Match,
     PoorImage,
     SensorDisconnected,
@@ -91,13 +93,36 @@ def test_unknown_finger_is_not_identified(
     assert sensor.identify() is None
 
 
-@pytest.mark.parametrize("quality", ["poor", "messy"])
-def test_poor_image(sensor: ZfmSensor, finger_emu: FingerprintEmulator, quality: Quality) -> None:
+@pytest.mark.parametrize(
+    ("quality", "problem"),
+    [("poor", ImageProblem.FEW_FEATURES), ("messy", ImageProblem.MESSY)],
+)
+def test_poor_image(
+    sensor: ZfmSensor, finger_emu: FingerprintEmulator, quality: Quality, problem: ImageProblem
+) -> None:
     finger_emu.place_finger(ALICE, quality)
     assert sensor.finger_present()
-    with pytest.raises(PoorImage):
+    with pytest.raises(PoorImage) as raised:
         sensor.identify()
+    assert raised.value.problem is problem  # what staff are told to do differs
     assert sensor.state is DeviceState.READY  # the sensor answered; nothing to reopen
+
+
+def test_compare_scores_two_presses_over_the_wire(
+    sensor: ZfmSensor, finger_emu: FingerprintEmulator
+) -> None:
+    """ZFM "match" (0x03) through pyfingerprint's compareCharacteristics: a full score for
+    the same finger, a low one for a partial press of it, 0 for another finger."""
+    _capture(sensor, finger_emu, ALICE, 1)
+    _capture(sensor, finger_emu, ALICE, 2)
+    assert sensor.compare_characteristics() >= 50
+    finger_emu.lift_finger()
+    finger_emu.place_finger(ALICE, "partial")
+    assert sensor.finger_present()
+    sensor.capture_characteristics(2)
+    assert sensor.compare_characteristics() == PARTIAL_SCORE
+    _capture(sensor, finger_emu, BOB, 2)
+    assert sensor.compare_characteristics() == 0
 
 
 def test_datasheet_timings_survive_the_short_byte_timeout(finger_emu: FingerprintEmulator) -> None:

@@ -21,6 +21,7 @@ SETTINGS = {
     "setting:day_start_hour",
     "setting:missed_dose_days",
     "setting:maintenance_hours",  # None until the site sets a window (docs/SYNC.md, issue 16)
+    "setting:assisted_id",
 }
 
 
@@ -180,6 +181,25 @@ def test_a_renamed_participant_code_tombstones_the_old_key(kiosk: Kiosk) -> None
     assert ("participant", "P-0001", "delete") in {(c["kind"], c["key"], c["op"]) for c in changes}
     script = next(c for c in changes if c["kind"] == "prescription")
     assert script["data"]["participant"] == "P-0100"
+
+
+def test_a_site_that_forbids_staff_assisted_identification_tells_its_machines(
+    kiosk: Kiosk,
+) -> None:
+    cursor, _, _ = kiosk.pull_all(0)
+    site = Site.objects.get(name="Downtown")
+    site.assisted_id = False
+    site.save()
+    changes = kiosk.pull(cursor).json()["changes"]
+    [change] = [c for c in changes if c["key"] == "assisted_id"]
+    assert (change["kind"], change["op"], change["data"]) == ("setting", "upsert", {"value": False})
+
+
+def test_the_kiosks_help_and_re_enrol_alerts_have_a_hub_kind() -> None:
+    from fleet.alert_kinds import AlertKind, hub_kind
+
+    assert hub_kind("kiosk:help") is AlertKind.HELP_REQUESTED
+    assert hub_kind("kiosk:reenrol") is AlertKind.HOLD_REVIEW
 
 
 def test_a_save_that_changes_nothing_logs_nothing(kiosk: Kiosk) -> None:

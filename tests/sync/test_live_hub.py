@@ -643,3 +643,61 @@ def test_an_alert_raised_at_the_kiosk_is_escalated_and_the_kiosk_learns_who_was_
     finally:
         client.close()
         conn.close()
+
+
+def test_i_need_help_reaches_the_hubs_chain_and_its_acknowledgement_comes_back(
+    hub: Hub, tmp_path: Path
+) -> None:
+    """Issue 17: "I need help" raised at the kiosk is pushed (the service wakes the sync
+    thread), becomes the hub's help_requested alert and tells the site's staff; the screen's
+    news follows: not told before the push, told after it, then whom the hub told, and
+    "someone is coming" once the hub's acknowledgement is pulled back."""
+    from kiosk.domain.told import AlertRecord, NoticeRole
+    from kiosk.services.help import HelpService
+
+    credentials, _ = machine_with_a_prescription(hub, tmp_path, "Help site", "kiosk-h", "P-7")
+    hub.shell(
+        "from fleet.models import Machine, OnCallContact\n"
+        f"m = Machine.objects.get(device_id={credentials.device_id!r})\n"
+        "OnCallContact(site=m.site, name='Ana Silva', role='site_staff',"
+        " email='help@example.org').save()"
+    )
+    conn = connect(tmp_path / "kiosk.db", create_key_file(tmp_path / "db.key"))
+    store = Store(conn)
+    clock = SystemClock()
+    client = HubClient(hub.url, credentials, clock.now)
+    sync = SyncService(conn, client, clock)
+    woken: list[bool] = []
+    service = HelpService(store, clock, wake=lambda: woken.append(True), hub=True)
+    try:
+        sync.run_once()
+        asked = service.ask(None)
+        assert woken and asked.told.record is AlertRecord.NONE  # nothing claimed yet
+        sync.run_once()  # the push the wake asked for
+        assert service.news(asked.alert_id).told.record is AlertRecord.RECORDED
+        kind = hub.shell(
+            "from fleet.models import Alert\n"
+            "from fleet.alert_kinds import hub_kind\n"
+            f"a = Alert.objects.get(kiosk_alert_id={asked.alert_id}, machine__device_id="
+            f"{credentials.device_id!r})\n"
+            "print(a.kind, hub_kind(a.kind).value)"
+        )
+        # The shell may first say what it imported: the answer is the last line.
+        assert kind.splitlines()[-1].split() == ["kiosk:help", "help_requested"]
+        hub.manage("run_escalations", "--once")
+        sync.run_once()
+        news = service.news(asked.alert_id)
+        assert news.told.role is NoticeRole.SITE_STAFF and not news.coming
+        hub.shell(
+            "from django.utils import timezone\n"
+            "from fleet import oncall\n"
+            "from fleet.models import Alert\n"
+            f"a = Alert.objects.get(kiosk_alert_id={asked.alert_id}, machine__device_id="
+            f"{credentials.device_id!r})\n"
+            "oncall.acknowledge(a, timezone.now(), role='site_staff', label='Ana S.', via='page')"
+        )
+        sync.run_once()
+        assert service.news(asked.alert_id).coming
+    finally:
+        client.close()
+        conn.close()

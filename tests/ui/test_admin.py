@@ -209,8 +209,8 @@ def test_enrolling_a_second_finger_with_guidance(kiosk: Kiosk, qtbot: QtBot) -> 
     enrollment.start()
     finger = "P-0003/left-index"
     kiosk.sensor.place_finger(finger, quality="poor")
-    qtbot.waitUntil(lambda: CaptureOutcome.POOR_IMAGE in enrollment.outcomes, timeout=20000)
-    assert "press flat" in enrollment.guidance.text()
+    qtbot.waitUntil(lambda: CaptureOutcome.PRESS_FLATTER in enrollment.outcomes, timeout=20000)
+    assert "press flatter" in enrollment.guidance.text()
     press_three_times(kiosk, qtbot, enrollment, finger)
     assert enrollment.outcomes[-1] is CaptureOutcome.ENROLLED
     assert panel.message.text() == "Finger enrolled."

@@ -7,7 +7,7 @@ import fleet.models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("fleet", "0011_updates"),
+        ("fleet", "0014_help"),
     ]
 
     operations = [

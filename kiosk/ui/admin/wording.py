@@ -8,6 +8,7 @@ from datetime import datetime
 
 from hardware.ports import DeviceError
 from kiosk.domain.alerts import AlertKind
+from kiosk.domain.assisted_id import Picture
 from kiosk.domain.model import LaneStatus
 from kiosk.domain.permissions import Permission, Role
 from kiosk.domain.told import AlertNotice, Channel, HubLink, NoticeRole, StaffMessage, staff_message
@@ -180,6 +181,8 @@ ALERT_KINDS = {
     AlertKind.DISCREPANCY: N_("Count differs"),
     AlertKind.MISSED_DOSES: N_("Missed doses"),
     AlertKind.DOSE_NOT_GIVEN: N_("Dose not given"),
+    AlertKind.REENROL: N_("Time to re-enrol a finger"),
+    AlertKind.HELP: N_("A participant asks for help"),
     AlertKind.PIN_LOCKOUT: N_("PIN entry locked"),
     AlertKind.SYNC_CLOCK_SKEW: N_("Hub refused the clock"),
     AlertKind.SYNC_CONFLICT: N_("Hub change not applied"),
@@ -221,6 +224,14 @@ ALERT_MESSAGES = {
     AlertKind.DOSE_NOT_GIVEN: N_(
         "A dose shown to participant {participant} was not given: the rules refused it at "
         "the moment of dispensing. They were asked to see staff."
+    ),
+    AlertKind.REENROL: N_(
+        "Staff identified participant {participant} by hand several times this week: their "
+        "finger does not read well. Enrol a finger again (Participants page)."
+    ),
+    AlertKind.HELP: N_(
+        'Someone at the machine pressed "I need help" ({participant}). Go to them, then '
+        "acknowledge this alert: the screen tells them someone is coming."
     ),
     AlertKind.PIN_LOCKOUT: N_(
         "Wrong staff PINs at {entry}: it is locked, longer after each further wrong PIN."
@@ -344,6 +355,7 @@ ENTRY_POINTS = {
     "confirm_secure": N_("the out-of-service PIN pad"),
     "second_signature": N_("the second-signature PIN"),
     "new_pin": N_("the new-PIN check"),
+    "assisted_id": N_("the staff identification PIN pad"),
     "all": N_("every PIN entry"),
 }
 
@@ -635,3 +647,22 @@ def usb_result_text(result: UsbResult) -> str:
     return _(USB_OUTCOMES[result.outcome]).format(
         version=result.version or "", detail=result.detail or ""
     )
+
+
+# ---------------------------------------------------------------- confirmation pictures
+
+PICTURES = {
+    Picture.INITIALS: N_("Initials"),
+    Picture.SUN: N_("Sun"),
+    Picture.MOON: N_("Moon"),
+    Picture.STAR: N_("Star"),
+    Picture.HEART: N_("Heart"),
+    Picture.TREE: N_("Tree"),
+    Picture.HOUSE: N_("House"),
+    Picture.FISH: N_("Fish"),
+    Picture.FLOWER: N_("Flower"),
+}
+
+
+def picture_text(picture: Picture) -> str:
+    return _(PICTURES[picture])

@@ -8,11 +8,21 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QComboBox, QGroupBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 from kiosk.i18n import _
-from kiosk.services.participants import FINGERS, CaptureOutcome, Enrollment, ParticipantSummary
+from kiosk.services.participants import (
+    FINGERS,
+    MIN_AGREEMENT,
+    CaptureOutcome,
+    Enrollment,
+    ParticipantSummary,
+)
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.wording import finger_text
 
 CAPTURE_TIMEOUT_S = 10.0
+# Presses whose agreement with the earlier ones staff see (press 2, the test press).
+AGREEMENT_SHOWN = frozenset(
+    {CaptureOutcome.GOOD, CaptureOutcome.PRESSES_DIFFER, CaptureOutcome.TEST_FAILED}
+)
 
 
 def guidance(outcome: CaptureOutcome, captured: int, required: int) -> str:
@@ -23,6 +33,17 @@ def guidance(outcome: CaptureOutcome, captured: int, required: int) -> str:
         CaptureOutcome.ENROLLED: _("Finger enrolled."),
         CaptureOutcome.NO_FINGER: _("Place the finger flat on the sensor."),
         CaptureOutcome.POOR_IMAGE: _("Unclear image: press flat and still, and wipe the glass."),
+        CaptureOutcome.PRESS_FLATTER: _(
+            "Too little of the finger was read: press flatter, the whole pad on the glass."
+        ),
+        CaptureOutcome.MESSY_IMAGE: _("Smudged image: wipe the glass and the finger, keep still."),
+        CaptureOutcome.PRESSES_DIFFER: _(
+            "The two presses differ too much. Try again: press the same way each time."
+        ),
+        CaptureOutcome.TEST_FAILED: _(
+            "The test press did not match: lift the finger and press it once more, "
+            "the same way. Nothing was saved yet."
+        ),
         CaptureOutcome.LIFT_FIRST: _("Lift the finger off the sensor first."),
         CaptureOutcome.MISMATCH: _("Those presses were different fingers. Start again."),
         CaptureOutcome.DUPLICATE: _("This finger is already enrolled. Nothing was stored."),
@@ -79,7 +100,12 @@ class EnrollmentPanel(QGroupBox):
 
     def _captured(self, enrollment: Enrollment, outcome: CaptureOutcome) -> None:
         self.outcomes.append(outcome)
-        self.guidance.setText(guidance(outcome, enrollment.captured, enrollment.required))
+        words = guidance(outcome, enrollment.captured, enrollment.required)
+        if enrollment.last_score is not None and outcome in AGREEMENT_SHOWN:
+            words += " " + _("Match score {score} (needs {needed}).").format(
+                score=enrollment.last_score, needed=MIN_AGREEMENT
+            )
+        self.guidance.setText(words)
         if enrollment.done:
             self.start_button.setEnabled(True)
             self.enrollment = None

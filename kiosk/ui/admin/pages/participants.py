@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import (
     QComboBox,
     QGroupBox,
@@ -17,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kiosk.domain.assisted_id import Picture
 from kiosk.domain.model import Medication, Prescription
 from kiosk.domain.permissions import Permission
 from kiosk.domain.remote_approval import (
@@ -34,7 +36,20 @@ from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
 from kiosk.ui.admin.pages.prescription_form import PrescriptionForm
 from kiosk.ui.admin.pages.widgets import AdaptiveBox, FlowLayout, fill, table
-from kiosk.ui.admin.wording import participant_status_text
+from kiosk.ui.admin.wording import PICTURES, participant_status_text, picture_text
+from kiosk.ui.pictures import picture_path
+
+
+def picture_picker() -> QComboBox:
+    """The confirmation pictures, each with its drawing, for a participant to choose."""
+    picker = QComboBox()
+    picker.setAccessibleName(_("Confirmation picture"))
+    for picture in PICTURES:
+        path = picture_path(picture)
+        picker.addItem(
+            QIcon(str(path)) if path is not None else QIcon(), picture_text(picture), picture
+        )
+    return picker
 
 
 class ParticipantsPage(AdminPage):
@@ -90,6 +105,7 @@ class ParticipantsPage(AdminPage):
         self.language.addItem(_("Kiosk's language"), None)  # no language stored
         for locale in PARTICIPANT_LOCALES:
             self.language.addItem(language_name(locale), locale)
+        self.picture = picture_picker()
         self.reason = QLineEdit()
         self.reason.setPlaceholderText(_("Reason (for holds, releases, removal)"))
         actions = FlowLayout()
@@ -102,6 +118,7 @@ class ParticipantsPage(AdminPage):
             ("release", _("Release selected"), self.release),
             ("ask", _("Ask the on-call clinician to release"), self.ask_release),
             ("language", _("Set language"), self.set_language),
+            ("picture", _("Set picture"), self.set_picture),
             ("enroll", _("Enroll a finger"), self.enroll),
             ("remove", _("Remove participant"), self.remove),
         ):
@@ -119,7 +136,10 @@ class ParticipantsPage(AdminPage):
         self.prescriptions.itemSelectionChanged.connect(self._offer_ask)
         more = FlowLayout()
         more.addWidget(self.language)
-        for key in ("language", "enroll", "remove"):
+        more.addWidget(self.buttons["language"])
+        # The picture the participant chooses: shown when staff identify them by code.
+        more.addWidget(self.picture)
+        for key in ("picture", "enroll", "remove"):
             more.addWidget(self.buttons[key])
         self.editor = QGroupBox(_("Prescription"))
         editor_layout = QVBoxLayout(self.editor)
@@ -202,7 +222,12 @@ class ParticipantsPage(AdminPage):
         self.heading.setText(f"{self.current.code}  {self.current.display_name}  ({status})")
         # The picker shows the language stored for this participant (or the kiosk's own).
         self.language.setCurrentIndex(max(0, self.language.findData(self.current.language)))
+        service, session = self.ctx.services.participants, self.ctx.session
+        self.ctx.run(lambda: service.picture(session, pid), self._show_picture)
         self.ctx.run(lambda: decider.decide(pid, at=now), self._show_decision)
+
+    def _show_picture(self, picture: Picture) -> None:
+        self.picture.setCurrentIndex(max(0, self.picture.findData(picture)))
 
     def _show_decision(self, view: DecisionView) -> None:
         self.explanation.setPlainText(explain_text(view, self.ctx.site))
@@ -376,6 +401,18 @@ class ParticipantsPage(AdminPage):
             self.refresh()
 
         self.ctx.run(lambda: service.set_language(session, current.id, locale), saved)
+
+    def set_picture(self) -> None:
+        if self.current is None:
+            return
+        service, session = self.ctx.services.participants, self.ctx.session
+        current = self.current
+        picture = Picture(self.picture.currentData())
+
+        def saved(_result: None) -> None:
+            self.ctx.show_message(_("Picture saved."), False)
+
+        self.ctx.run(lambda: service.set_picture(session, current.id, picture), saved)
 
     def remove(self) -> None:
         if self.current is None:
