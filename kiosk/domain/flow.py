@@ -14,6 +14,7 @@ from datetime import datetime
 from kiosk.domain import door_recovery
 from kiosk.domain.door_recovery import ConfirmSecure, LockoutPolicy, SecureEvent, SecureState
 from kiosk.domain.dosing import Refused
+from kiosk.domain.notices import Notice
 from kiosk.domain.told import Told
 
 
@@ -29,6 +30,7 @@ class Screen(enum.Enum):
     NOT_RECOGNISED = "not_recognised"
     ERROR = "error"
     OUT_OF_SERVICE = "out_of_service"  # until the machine can serve again (devices, lockout)
+    NOTICE = "notice"  # staff's message for this participant, before the decision
 
 
 class ErrorKind(enum.Enum):
@@ -67,6 +69,21 @@ class FingerDetected:
 class Identified:
     participant_id: int
     language: str | None = None
+    # Staff's notices for this participant not yet acknowledged (kiosk.domain.notices): shown
+    # one by one before the decision, each until its big "OK".
+    notices: tuple[Notice, ...] = ()
+
+
+@dataclass(frozen=True)
+class NoticeAcknowledged:
+    """The participant pressed "OK" on the notice shown: it is not shown to them again."""
+
+
+@dataclass(frozen=True)
+class SiteNotices:
+    """The site's notices of the day, shown at idle (kiosk.domain.notices.to_show_at_idle)."""
+
+    notices: tuple[Notice, ...]
 
 
 @dataclass(frozen=True)
@@ -192,6 +209,8 @@ Event = (
     | Timeout
     | Countdown
     | LanguageChosen
+    | NoticeAcknowledged
+    | SiteNotices
     | ServiceLost
     | ServiceRestored
     | SecureEvent  # clearing a lockout (kiosk.domain.door_recovery), out of service only
@@ -222,7 +241,12 @@ class ApplyLanguage:
     locale: str
 
 
-Effect = Decide | Dispense | VerifyWitness | ConfirmSecure | ApplyLanguage
+@dataclass(frozen=True)
+class AcknowledgeNotice:
+    uuid: str
+
+
+Effect = Decide | Dispense | VerifyWitness | ConfirmSecure | ApplyLanguage | AcknowledgeNotice
 
 # ---------------------------------------------------------------- state
 
@@ -242,6 +266,9 @@ TIMEOUTS: dict[Screen, float | None] = {
     Screen.NOT_RECOGNISED: 8.0,
     Screen.ERROR: 15.0,
     Screen.OUT_OF_SERVICE: None,
+    # Long enough to read slowly; no "OK" in time: back to idle, nothing decided, and the
+    # notice comes again at the next scan.
+    Screen.NOTICE: 60.0,
 }
 
 # Screens that show an outcome and wait for the next touch: a new finger press there is
@@ -278,6 +305,8 @@ class FlowState:
     # Whether staff's alert about the problem on screen is recorded, and whom the hub told;
     # None: nothing is known, so nothing is claimed (kiosk.domain.told.participant_message).
     told: Told | None = None
+    notices: tuple[Notice, ...] = ()  # this participant's notices still to show (NOTICE)
+    site_notices: tuple[Notice, ...] = ()  # the site's notices of the day (at idle)
     effects: tuple[Effect, ...] = field(default=(), compare=False)
 
     @property
@@ -310,7 +339,7 @@ def initial(site_locale: str) -> FlowState:
 
 
 def _idle(state: FlowState) -> FlowState:
-    back = initial(state.site_locale)
+    back = replace(initial(state.site_locale), site_notices=state.site_notices)
     if state.faults:
         back = replace(
             back,
@@ -331,7 +360,21 @@ def _new_press(state: FlowState) -> FlowState:
     locale = state.locale if state.participant_id is None else state.site_locale
     effects: tuple[Effect, ...] = (ApplyLanguage(locale),) if locale != state.locale else ()
     return replace(
-        initial(state.site_locale), screen=Screen.IDENTIFYING, locale=locale, effects=effects
+        initial(state.site_locale),
+        screen=Screen.IDENTIFYING,
+        locale=locale,
+        site_notices=state.site_notices,
+        effects=effects,
+    )
+
+
+def _deciding(state: FlowState, participant_id: int) -> FlowState:
+    return replace(
+        state,
+        screen=Screen.DECIDING,
+        participant_id=participant_id,
+        notices=(),
+        effects=(*state.effects, Decide(participant_id)),
     )
 
 
@@ -367,22 +410,34 @@ def step(state: FlowState, event: Event) -> FlowState:
         ) if state.secure is not None:
             secure = door_recovery.step(state.secure, event)
             return replace(s, secure=replace(secure, effects=()), effects=secure.effects)
+        case _, SiteNotices(notices=notices):
+            return replace(s, site_notices=notices)
+        case Screen.NOTICE, NoticeAcknowledged() if state.participant_id is not None:
+            shown, rest = state.notices[0], state.notices[1:]
+            acknowledged = replace(s, notices=rest, effects=(AcknowledgeNotice(shown.uuid),))
+            if rest:
+                return acknowledged
+            return _deciding(acknowledged, state.participant_id)
         case Screen.IDLE, LanguageChosen(locale=locale):
             return replace(s, locale=locale, effects=(ApplyLanguage(locale),))
         case Screen.IDLE, FingerDetected():
             return replace(s, screen=Screen.IDENTIFYING)
         case screen, FingerDetected() if screen in READS_FINGER:
             return _new_press(s)
-        case ((Screen.IDLE | Screen.IDENTIFYING), Identified(participant_id=pid, language=lang)):
-            effects: tuple[Effect, ...] = (Decide(pid),)
+        case (
+            (Screen.IDLE | Screen.IDENTIFYING),
+            Identified(participant_id=pid, language=lang, notices=notices),
+        ):
+            effects: tuple[Effect, ...] = ()
             locale = s.locale
             if lang and lang != s.locale and s.locale == s.site_locale:
                 # The participant's saved language applies unless they just chose one.
                 locale = lang
-                effects = (ApplyLanguage(lang), Decide(pid))
-            return replace(
-                s, screen=Screen.DECIDING, participant_id=pid, locale=locale, effects=effects
-            )
+                effects = (ApplyLanguage(lang),)
+            identified = replace(s, participant_id=pid, locale=locale, effects=effects)
+            if notices:
+                return replace(identified, screen=Screen.NOTICE, notices=notices)
+            return _deciding(identified, pid)
         case ((Screen.IDLE | Screen.IDENTIFYING), NotRecognised()):
             return replace(s, screen=Screen.NOT_RECOGNISED)
         case ((Screen.IDLE | Screen.IDENTIFYING), PoorImage()):

@@ -152,7 +152,7 @@ def test_a_new_press_on_an_outcome_screen_starts_a_new_identification(name: str)
 
 def test_every_timed_screen_but_those_of_a_running_interaction_reads_the_sensor() -> None:
     timed = {screen for screen, seconds in TIMEOUTS.items() if seconds is not None}
-    running = {Screen.IDENTIFYING, Screen.DECIDING, Screen.WITNESS}
+    running = {Screen.IDENTIFYING, Screen.DECIDING, Screen.WITNESS, Screen.NOTICE}
     assert (timed - running) | {Screen.IDLE} == READS_FINGER
     for state in (
         run(flow.FingerDetected()),
