@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.timezone import now
 
-from fleet import anchors, lanes, moves, oncall, schema
+from fleet import anchors, downtime, lanes, moves, oncall, schema
 from fleet.models import (
     Alert,
     Event,
@@ -457,6 +457,7 @@ def _learn_all(machine: Machine, events: list[Event]) -> None:
         _learn(batch, event)
     batch.flush()
     moves.learn(machine, events)  # doses told to other machines, guest passes confirmed
+    downtime.learn(machine, events)  # notices and manual doses made at the kiosk
     for learner in LEARNERS:  # other apps' (care: remote approvals)
         learner(machine, events)
 
