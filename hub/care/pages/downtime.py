@@ -242,9 +242,12 @@ class ManualDoseForm(forms.Form):
         widget=forms.PasswordInput(render_value=False),
     )
 
-    def __init__(self, *args: Any, prescription: Prescription, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, prescription: Prescription, request: HttpRequest, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.prescription = prescription
+        self.request = request
         self.witness: Any = None
         self.zone = ZoneInfo(prescription.participant.machine.site.timezone)
 
@@ -267,7 +270,10 @@ class ManualDoseForm(forms.Form):
 
     def _check_witness(self, username: str, password: str) -> None:
         site = self.prescription.participant.machine.site
-        user = authenticate(username=username, password=password) if username else None
+        # Through django-axes, as a sign-in: wrong witness passwords lock like wrong sign-ins.
+        user = (
+            authenticate(self.request, username=username, password=password) if username else None
+        )
         if user is None or not can(user, Action.RECORD_MANUAL_DOSE, site):
             self.add_error(
                 "witness_username",
@@ -308,7 +314,7 @@ def manual_dose_new(request: HttpRequest, pk: int) -> HttpResponse:
         ).select_related("participant__machine__site"),
         pk=pk,
     )
-    form = ManualDoseForm(request.POST or None, prescription=prescription)
+    form = ManualDoseForm(request.POST or None, prescription=prescription, request=request)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         witness = f"hub_user:{form.witness.pk}" if form.witness is not None else ""
