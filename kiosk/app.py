@@ -321,6 +321,7 @@ def build_admin_services(runtime: Runtime) -> AdminServices:
     from kiosk.services.holds import HoldService
     from kiosk.services.jam import JamRecovery
     from kiosk.services.logs import LogService
+    from kiosk.services.manual_doses import ManualDoseService
     from kiosk.services.participants import ParticipantService
     from kiosk.services.prescriptions import PrescriptionService
     from kiosk.services.reconciliation import ReconciliationService
@@ -346,6 +347,8 @@ def build_admin_services(runtime: Runtime) -> AdminServices:
         sync=SyncFacade(store, runtime.sync),
         diagnostics=DiagnosticsService(runtime.config, store.conn, runtime.health, clock),
         approvals=build_approvals(runtime, holds),
+        notices=runtime.interaction.notices,
+        manual_doses=ManualDoseService(store, clock, staff),
     )
 
 

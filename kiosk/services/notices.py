@@ -21,7 +21,7 @@ from kiosk.domain.notices import Notice, NoticeOrigin, NoticeScope
 from kiosk.domain.permissions import Permission
 from kiosk.domain.text import clean_text
 from kiosk.services.clock import Clock
-from kiosk.services.errors import InvalidInput, NotPermitted
+from kiosk.services.errors import InvalidInput
 from kiosk.services.staff import StaffService, StaffSession
 from kiosk.store import audit, notices_repo, outbox
 from kiosk.store.db import transaction
@@ -143,7 +143,7 @@ class NoticeService:
         if notice is None:
             raise InvalidInput("notice")
         if notice.origin is NoticeOrigin.HUB:
-            raise NotPermitted("hub_notice")
+            raise InvalidInput("hub_notice")
         now = self._clock.now()
         with transaction(self._store.conn) as conn:
             notices_repo.withdraw(conn, notice_uuid, now)
