@@ -92,4 +92,6 @@ ES: dict[object, object] = {
     "The machine could not give the rest.": "La máquina no pudo entregar el resto.",
     "Today's doses are at another site": "Las dosis de hoy están en otro sitio",
     "{medication} is not available here right now.": "{medication} no está disponible aquí en este momento.",
+    "A message for you": "Un mensaje para usted",
+    "Press OK when you have read it.": "Pulse OK cuando lo haya leído.",
 }

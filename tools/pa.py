@@ -92,4 +92,6 @@ PA: dict[object, object] = {
     "The machine could not give the rest.": "ਮਸ਼ੀਨ ਬਾਕੀ ਨਹੀਂ ਦੇ ਸਕੀ।",
     "Today's doses are at another site": "ਅੱਜ ਦੀਆਂ ਖੁਰਾਕਾਂ ਕਿਸੇ ਹੋਰ ਥਾਂ ਤੇ ਹਨ",
     "{medication} is not available here right now.": "{medication} ਇਸ ਵੇਲੇ ਇੱਥੇ ਉਪਲਬਧ ਨਹੀਂ ਹੈ।",
+    "A message for you": "ਤੁਹਾਡੇ ਲਈ ਇੱਕ ਸੁਨੇਹਾ",
+    "Press OK when you have read it.": "ਪੜ੍ਹਨ ਤੋਂ ਬਾਅਦ ਠੀਕ ਹੈ ਦਬਾਓ।",
 }

@@ -91,4 +91,6 @@ ZH_HANT: dict[object, object] = {
     "The machine could not give the rest.": "機器無法發放其餘的藥。",
     "Today's doses are at another site": "今天的藥在另一個地點領取",
     "{medication} is not available here right now.": "{medication}目前在此無法提供。",
+    "A message for you": "給您的訊息",
+    "Press OK when you have read it.": "閱讀後請按「確定」。",
 }
