@@ -18,7 +18,7 @@ from django.test import Client
 from django.utils import timezone
 from fleet.models import ManualDose, Notice, Prescription, Site
 
-from kiosk.domain.dosing import Allowed, Refused, RefusalReason, decide, history_days
+from kiosk.domain.dosing import Allowed, RefusalReason, Refused, decide, history_days
 from kiosk.domain.manual_doses import StockSource
 from kiosk.domain.model import SiteClock
 from kiosk.services.clock import FixedClock

@@ -115,7 +115,7 @@ def test_a_site_notice_shows_at_idle_until_its_last_day(kiosk: Kiosk, qtbot: QtB
     on_backend(kiosk, qtbot, lambda: notices.create(admin(kiosk), draft))
     idle = kiosk.window.view.idle
     kiosk.driver.refresh_notices()
-    qtbot.waitUntil(lambda: idle.notice.isVisible(), timeout=15000)
+    qtbot.waitUntil(idle.notice.isVisible, timeout=15000)
     assert idle.notice.text() == "Serviced on Friday 9-11 am."
     kiosk.driver.send(flow.LanguageChosen("fr_CA"))  # one language only: shown as written
     assert idle.notice.text() == "Serviced on Friday 9-11 am."
