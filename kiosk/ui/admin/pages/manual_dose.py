@@ -46,7 +46,7 @@ class ManualDosePage(AdminPage):
             optional=(4, 3),
         )
         self.prescription = QComboBox()
-        self.prescription.currentIndexChanged.connect(lambda _i: self._lanes())
+        self.prescription.currentIndexChanged.connect(lambda _i: self._chosen())
         self.units = QComboBox()
         for units in range(1, MAX_UNITS + 1):
             self.units.addItem(str(units), units)
@@ -122,6 +122,13 @@ class ManualDosePage(AdminPage):
                 for d in doses
             ],
         )
+        self._chosen()
+
+    def _chosen(self) -> None:
+        """A prescription chosen: its dose as the units, its medication's lanes."""
+        index = self.prescription.currentIndex()
+        if 0 <= index < len(self.choices):
+            self.units.setCurrentIndex(self.units.findData(self.choices[index].units_per_dose))
         self._lanes()
 
     def _lanes(self) -> None:
