@@ -469,6 +469,8 @@ KEY_BUTTONS = {
     "participants": ("Enroll a finger",),
     "reconciliation": ("Reconcile", "Export CSV to folder"),
     "hardware": ("Write diagnostics to folder",),
+    "notices": ("Save notice",),
+    "manual_dose": ("Record the dose",),
 }
 
 
