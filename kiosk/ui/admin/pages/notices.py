@@ -11,6 +11,8 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDateEdit,
     QFormLayout,
+    QGridLayout,
+    QLabel,
     QLineEdit,
     QPushButton,
     QVBoxLayout,
@@ -61,11 +63,20 @@ class NoticesPage(AdminPage):
                 _("{language} only").format(language=language_name(locale)), locale
             )
         self.texts: dict[str, QLineEdit] = {}
+        # Two settings a row, so the page and its Save button fit a landscape screen.
+        settings = QGridLayout()
+        for row, pairs in enumerate(
+            (
+                ((_("For"), self.who), (_("Language"), self.language)),
+                ((_("First day"), self.starts), (_("Last day"), self.ends)),
+            )
+        ):
+            for column, (label, widget) in enumerate(pairs):
+                settings.addWidget(QLabel(label), row, 2 * column)
+                settings.addWidget(widget, row, 2 * column + 1)
+        settings.setColumnStretch(1, 1)
+        settings.setColumnStretch(3, 1)
         form = QFormLayout()
-        form.addRow(_("For"), self.who)
-        form.addRow(_("First day"), self.starts)
-        form.addRow(_("Last day"), self.ends)
-        form.addRow(_("Language"), self.language)
         for locale in PARTICIPANT_LOCALES:
             field = QLineEdit()
             field.setMaxLength(500)
@@ -81,6 +92,7 @@ class NoticesPage(AdminPage):
         buttons.addWidget(withdraw)
         layout = QVBoxLayout(self)
         layout.addWidget(self.table, 1)
+        layout.addLayout(settings)
         layout.addLayout(form)
         layout.addLayout(buttons)
         self.rows: list[Notice] = []
