@@ -330,6 +330,7 @@ def build_admin_services(runtime: Runtime) -> AdminServices:
     from kiosk.services.holds import HoldService
     from kiosk.services.jam import JamRecovery
     from kiosk.services.logs import LogService
+    from kiosk.services.manual_doses import ManualDoseService
     from kiosk.services.participants import ParticipantService
     from kiosk.services.prescriptions import PrescriptionService
     from kiosk.services.reconciliation import ReconciliationService
@@ -357,6 +358,8 @@ def build_admin_services(runtime: Runtime) -> AdminServices:
         diagnostics=DiagnosticsService(runtime.config, store.conn, runtime.health, clock),
         approvals=build_approvals(runtime, holds),
         software=SoftwareFacade(runtime.config, store, clock),
+        notices=runtime.interaction.notices,
+        manual_doses=ManualDoseService(store, clock, staff),
     )
 
 

@@ -472,6 +472,8 @@ KEY_BUTTONS = {
     "participants": ("Enroll a finger",),
     "reconciliation": ("Reconcile", "Export CSV to folder"),
     "hardware": ("Write diagnostics to folder", "Install update from USB"),
+    "notices": ("Save notice",),
+    "manual_dose": ("Record the dose",),
 }
 
 

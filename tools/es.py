@@ -122,4 +122,6 @@ ES: dict[object, object] = {
     "This is the picture you chose.": "Esta es la imagen que usted eligió.",
     "To identify someone whose finger does not read.": "Para identificar a alguien cuyo dedo no se lee.",
     "Yes, this is me": "Sí, soy yo",
+    "A message for you": "Un mensaje para usted",
+    "Press OK when you have read it.": "Pulse OK cuando lo haya leído.",
 }

@@ -122,4 +122,6 @@ PA: dict[object, object] = {
     "This is the picture you chose.": "ਇਹ ਉਹ ਤਸਵੀਰ ਹੈ ਜੋ ਤੁਸੀਂ ਚੁਣੀ ਸੀ।",
     "To identify someone whose finger does not read.": "ਉਸ ਵਿਅਕਤੀ ਦੀ ਪਛਾਣ ਲਈ ਜਿਸਦੀ ਉਂਗਲ ਪੜ੍ਹੀ ਨਹੀਂ ਜਾਂਦੀ।",
     "Yes, this is me": "ਹਾਂ, ਇਹ ਮੈਂ ਹਾਂ",
+    "A message for you": "ਤੁਹਾਡੇ ਲਈ ਇੱਕ ਸੁਨੇਹਾ",
+    "Press OK when you have read it.": "ਪੜ੍ਹਨ ਤੋਂ ਬਾਅਦ ਠੀਕ ਹੈ ਦਬਾਓ।",
 }

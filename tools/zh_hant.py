@@ -121,4 +121,6 @@ ZH_HANT: dict[object, object] = {
     "This is the picture you chose.": "這是您選擇的圖片。",
     "To identify someone whose finger does not read.": "用於辨識手指無法讀取的人。",
     "Yes, this is me": "是，這是我",
+    "A message for you": "給您的訊息",
+    "Press OK when you have read it.": "閱讀後請按「確定」。",
 }

@@ -90,6 +90,10 @@ class AuditAction(models.TextChoices):
     ONCALL_CHAIN_CHANGED = "oncall_chain_changed", "Changed a site's escalation chain"
     ONCALL_SITE_CHANGED = "oncall_site_changed", "Changed a site's on-call settings"
     # Remote approvals (care/pages/approvals.py, care/approvals.py).
+    # Notices and downtime (care/pages/downtime.py).
+    NOTICE_CREATED = "notice_created", "Set a notice for a participant or a site"
+    NOTICE_WITHDRAWN = "notice_withdrawn", "Withdrew a notice"
+    MANUAL_DOSE_RECORDED = "manual_dose_recorded", "Recorded a dose given by hand"
     APPROVAL_APPROVED = "approval_approved", "Approved a kiosk action from afar"
     APPROVAL_REFUSED = "approval_refused", "Refused a kiosk action asked from afar"
     APPROVAL_CODE_GIVEN = "approval_code_given", "Gave an approval code by phone"

@@ -31,6 +31,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("Alerts", "care:alerts", Action.VIEW_FLEET),
     NavItem("On call", "care:oncall", Action.MANAGE_ONCALL),
     NavItem("Approvals", "care:approvals", Action.APPROVE_REMOTE),
+    NavItem("Notices", "care:notices", Action.MANAGE_NOTICES),
+    NavItem("Doses by hand", "care:manual-doses", Action.RECORD_MANUAL_DOSE),
     NavItem("Reports", "care:reports", Action.VIEW_REPORTS),
     NavItem("Updates", "care:updates", Action.MANAGE_UPDATES),
 )

@@ -6,6 +6,8 @@ from django.db import models
 from fleet.models import (
     Alert,
     Machine,
+    ManualDose,
+    Notice,
     OnCallContact,
     Participant,
     Prescription,
@@ -49,4 +51,6 @@ SITE_PATHS: dict[type[models.Model], str] = {
     Alert: "machine__site",
     OnCallContact: "site",
     ApprovalRequest: "machine__site",
+    Notice: "site",
+    ManualDose: "machine__site",
 }

@@ -6,6 +6,7 @@ from care import views
 from care.pages import (
     approvals,
     authenticator,
+    downtime,
     fleet,
     oncall,
     participants,
@@ -73,6 +74,10 @@ urlpatterns = [
     path("approvals/<int:pk>/decide/", approvals.decide, name="approval-decide"),
     path("approvals/phone/", approvals.phone, name="approval-phone"),
     path("approvals/authenticator/", authenticator.page, name="authenticator"),
+    path("notices/", downtime.notices, name="notices"),
+    path("notices/<int:pk>/withdraw/", downtime.notice_withdraw, name="notice-withdraw"),
+    path("doses-by-hand/", downtime.manual_doses, name="manual-doses"),
+    path("doses-by-hand/<int:pk>/", downtime.manual_dose_new, name="manual-dose-new"),
     path("reports/", reports.index, name="reports"),
     path("reports/reconciliation/", reports.reconciliation, name="report-reconciliation"),
     path("reports/register/", reports.register, name="report-register"),

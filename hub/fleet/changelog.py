@@ -25,6 +25,8 @@ from fleet.models import (
     GuestPass,
     LogState,
     Machine,
+    ManualDose,
+    Notice,
     Participant,
     Prescription,
     Site,
@@ -138,7 +140,8 @@ def _tombstones(sender: type[Synced], instance: Synced, **kwargs: Any) -> None:
 
 
 def connect_signals() -> None:
-    for model in (Site, Participant, Prescription, StaffAccount, DoseElsewhere, GuestPass):
+    models = (Site, Participant, Prescription, StaffAccount, DoseElsewhere, GuestPass, Notice)
+    for model in (*models, ManualDose):
         pre_delete.connect(_tombstones, sender=model, dispatch_uid=f"changelog-{model.__name__}")
 
 
@@ -203,6 +206,7 @@ def snapshot_for(machine: Machine) -> dict[str, Any]:
             data = prescription.sync_data(by_id[prescription.participant_id])
             entries.append(SyncEntry("prescription", str(prescription.pk), data, 0, machine.pk))
         entries += _moves_for(machine)
+        entries += _downtime_for(machine)
         for source in SNAPSHOT_SOURCES:
             entries += source(machine)
     return {
@@ -227,6 +231,26 @@ def _moves_for(machine: Machine) -> list[SyncEntry]:
     passes = GuestPass.objects.filter(home__machine=machine, state__in=GuestPass.BLOCKING)
     for guest_pass in passes.order_by("pk"):
         entries += guest_pass.sync_entries()
+    return entries
+
+
+def _downtime_for(machine: Machine) -> list[SyncEntry]:
+    """The machine's notices not withdrawn nor over (its site's and its participants'), and
+    its manual doses of the last ``SNAPSHOT_DOSES_DAYS`` (kept once per uuid by the kiosk)."""
+    today = timezone.now().date()
+    entries: list[SyncEntry] = []
+    notices = Notice.objects.filter(
+        Q(participant__machine=machine) | Q(participant__isnull=True, site_id=machine.site_id),
+        withdrawn_at__isnull=True,
+        ends_on__gte=today - timedelta(days=1),
+    ).select_related("participant")
+    for notice in notices.order_by("pk"):
+        entries.append(
+            SyncEntry(notice.sync_kind, str(notice.uuid), notice.sync_data(), 0, machine.pk)
+        )
+    since = timezone.now() - timedelta(days=SNAPSHOT_DOSES_DAYS)
+    for dose in ManualDose.objects.filter(machine=machine, given_at__gte=since).order_by("pk"):
+        entries.append(SyncEntry(dose.sync_kind, str(dose.uuid), dose.sync_data(), 0, machine.pk))
     return entries
 
 

@@ -21,7 +21,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils.timezone import now
 
-from fleet import anchors, lanes, moves, oncall, rollouts, schema
+from fleet import anchors, downtime, lanes, moves, oncall, rollouts, schema
 from fleet.models import (
     Alert,
     Event,
@@ -458,6 +458,7 @@ def _learn_all(machine: Machine, events: list[Event]) -> None:
     batch.flush()
     moves.learn(machine, events)  # doses told to other machines, guest passes confirmed
     rollouts.learn(machine, events)  # update.state: versions, campaign health
+    downtime.learn(machine, events)  # notices and manual doses made at the kiosk
     for learner in LEARNERS:  # other apps' (care: remote approvals)
         learner(machine, events)
 

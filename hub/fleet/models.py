@@ -743,6 +743,146 @@ class GuestPass(Synced):
         ]
 
 
+# ---------------------------------------------------------------- notices, manual doses
+
+
+class Notice(Synced):
+    """Staff's message for one participant (shown after their scan until they press "OK") or
+    for a whole site (shown at idle), from ``starts_on`` through ``ends_on`` (docs/SYNC.md,
+    "Notices"). Written on the care pages (origin hub) or at a kiosk (origin kiosk: its
+    ``notice.created`` event makes the row, with the kiosk's uuid). Either way a hub record
+    from then on, pulled by the site's machines (a site notice) or the participant's."""
+
+    sync_kind = "notice"
+
+    class Scope(models.TextChoices):
+        PARTICIPANT = "participant", "one participant"
+        SITE = "site", "the whole site"
+
+    class Origin(models.TextChoices):
+        HUB = "hub", "the hub"
+        KIOSK = "kiosk", "a kiosk"
+
+    uuid = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    site = models.ForeignKey(Site, on_delete=models.CASCADE, related_name="+")
+    scope = models.CharField(max_length=16, choices=Scope.choices)
+    participant = models.ForeignKey(
+        Participant, on_delete=models.CASCADE, null=True, blank=True, related_name="notices"
+    )
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    texts = models.JSONField(default=dict)  # {language code: text}
+    one_language = models.CharField(max_length=16, blank=True, default="")
+    origin = models.CharField(max_length=8, choices=Origin.choices, default=Origin.HUB)
+    origin_machine = models.ForeignKey(
+        Machine, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_by = models.CharField(max_length=64)  # "hub_user:7", "staff:3" (ids only)
+    created_at = models.DateTimeField(default=now)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ("ends_on", "pk")
+        indexes = [models.Index(fields=["site", "ends_on"], name="notice_site_ends")]
+
+    def __str__(self) -> str:
+        return f"notice {self.uuid} ({self.scope})"
+
+    def sync_data(self) -> dict[str, Any]:
+        return {
+            "uuid": str(self.uuid),
+            "scope": self.scope,
+            "participant": self.participant.code if self.participant_id else None,
+            "starts_on": _date_text(self.starts_on),
+            "ends_on": _date_text(self.ends_on),
+            "texts": self.texts,
+            "one_language": self.one_language or None,
+            "origin": self.origin,
+            "acknowledged_at": _instant_text(self.acknowledged_at)
+            if self.acknowledged_at
+            else None,
+        }
+
+    def sync_entries(self) -> list[SyncEntry]:
+        if self.withdrawn_at is not None:
+            return []
+        machine_id = None
+        if self.participant_id is not None:
+            machine_id = Participant.objects.values_list("machine_id", flat=True).get(
+                pk=self.participant_id
+            )
+        return [
+            SyncEntry(self.sync_kind, str(self.uuid), self.sync_data(), self.site_id, machine_id)
+        ]
+
+
+class ManualDose(Synced):
+    """A dose given by hand while a machine could not dispense (docs/SYNC.md, "Manual
+    doses"). One row per uuid, made where it was recorded: a care page (origin hub, pulled by
+    the machine) or a kiosk (its ``manual_dose.recorded`` event; sent back with the same uuid,
+    which the kiosk keeps once). Facts: never changed or withdrawn."""
+
+    sync_kind = "manual_dose"
+
+    class Source(models.TextChoices):
+        MACHINE_LANE = "machine_lane", "from the machine's lane"
+        PHARMACY = "pharmacy_stock", "from pharmacy stock"
+
+    uuid = models.UUIDField(unique=True, default=uuid.uuid4, editable=False)
+    machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="+")
+    prescription = models.ForeignKey(
+        Prescription, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    participant_code = models.CharField(max_length=32)
+    medication_name = models.CharField(max_length=100)
+    medication_strength = models.CharField(max_length=50)
+    medication_form = models.CharField(max_length=50)
+    units = models.PositiveIntegerField(validators=[MinValueValidator(1), MaxValueValidator(20)])
+    given_at = models.DateTimeField()
+    source = models.CharField(max_length=16, choices=Source.choices)
+    lane = models.PositiveSmallIntegerField(null=True, blank=True)
+    recorded_by = models.CharField(max_length=64)  # "hub_user:7", "staff:3"
+    witness = models.CharField(max_length=64, blank=True, default="")
+    origin = models.CharField(max_length=8, choices=Notice.Origin.choices)
+    source_event = models.ForeignKey(
+        "Event", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=now)
+
+    class Meta:
+        ordering = ("-given_at",)
+        indexes = [models.Index(fields=["machine", "given_at"], name="manual_dose_machine_at")]
+
+    def __str__(self) -> str:
+        return f"manual dose {self.uuid}: {self.units} units"
+
+    def sync_data(self) -> dict[str, Any]:
+        return {
+            "uuid": str(self.uuid),
+            "participant": self.participant_code,
+            "prescription": None if self.prescription_id is None else str(self.prescription_id),
+            "medication": {
+                "name": self.medication_name,
+                "strength": self.medication_strength,
+                "form": self.medication_form,
+            },
+            "units": self.units,
+            "given_at": _instant_text(self.given_at),
+            "source": self.source,
+            "lane": self.lane,
+            "recorded_by": self.recorded_by,
+            "witness": self.witness or None,
+            "origin": self.origin,
+        }
+
+    def sync_entries(self) -> list[SyncEntry]:
+        site_id = _site_of_machine(self.machine_id)
+        return [
+            SyncEntry(self.sync_kind, str(self.uuid), self.sync_data(), site_id, self.machine_id)
+        ]
+
+
 # ---------------------------------------------------------------- the change log
 
 

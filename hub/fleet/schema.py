@@ -338,6 +338,15 @@ PAYLOAD = Shape(
         "actor": Text(200, nullable=True),
         "from": Text(64, nullable=True),
         "to": Text(64, nullable=True),
+        # Notices and doses given by hand (fleet.downtime; docs/SYNC.md): the record's uuid.
+        "uuid": Text(36, pattern=_UUID, nullable=True, meaning="a UUID"),
+        "notice": Text(36, pattern=_UUID, nullable=True, meaning="a UUID"),
+        "source": Text(
+            16,
+            pattern=r"machine_lane|pharmacy_stock",
+            nullable=True,
+            meaning="machine_lane or pharmacy_stock",
+        ),
     }
 )
 # The payload of ``update.state`` (docs/SYNC.md, "Software updates"): checked on top of PAYLOAD

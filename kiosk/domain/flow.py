@@ -15,6 +15,7 @@ from kiosk.domain import assisted_id, door_recovery, remote_witness
 from kiosk.domain.assisted_id import AssistEffect, AssistEvent, AssistState
 from kiosk.domain.door_recovery import ConfirmSecure, LockoutPolicy, SecureEvent, SecureState
 from kiosk.domain.dosing import Refused
+from kiosk.domain.notices import Notice
 from kiosk.domain.remote_approval import VALIDITY
 from kiosk.domain.remote_witness import RemoteEffect, RemoteEvent, RemoteOffer, RemoteWitness, Stage
 from kiosk.domain.told import Told
@@ -35,6 +36,7 @@ class Screen(enum.Enum):
     OUT_OF_SERVICE = "out_of_service"  # until the machine can serve again (devices, lockout)
     ASSISTED = "assisted"  # staff identify a participant whose finger will not read
     HELP = "help"  # "I need help": staff are being told, then "someone is coming"
+    NOTICE = "notice"  # staff's message for this participant, before the decision
 
 
 class ErrorKind(enum.Enum):
@@ -73,6 +75,21 @@ class FingerDetected:
 class Identified:
     participant_id: int
     language: str | None = None
+    # Staff's notices for this participant not yet acknowledged (kiosk.domain.notices): shown
+    # one by one before the decision, each until its big "OK".
+    notices: tuple[Notice, ...] = ()
+
+
+@dataclass(frozen=True)
+class NoticeAcknowledged:
+    """The participant pressed "OK" on the notice shown: it is not shown to them again."""
+
+
+@dataclass(frozen=True)
+class SiteNotices:
+    """The site's notices of the day, shown at idle (kiosk.domain.notices.to_show_at_idle)."""
+
+    notices: tuple[Notice, ...]
 
 
 @dataclass(frozen=True)
@@ -229,6 +246,8 @@ Event = (
     | Timeout
     | Countdown
     | LanguageChosen
+    | NoticeAcknowledged
+    | SiteNotices
     | ServiceLost
     | ServiceRestored
     | SecureEvent  # clearing a lockout (kiosk.domain.door_recovery), out of service only
@@ -278,6 +297,11 @@ class ApplyLanguage:
     locale: str
 
 
+@dataclass(frozen=True)
+class AcknowledgeNotice:
+    uuid: str
+
+
 Effect = (
     Decide
     | Dispense
@@ -288,6 +312,7 @@ Effect = (
     | RecordAssisted
     | RaiseHelp
     | AssistEffect
+    | AcknowledgeNotice
 )
 
 # ---------------------------------------------------------------- state
@@ -312,6 +337,9 @@ TIMEOUTS: dict[Screen, float | None] = {
     Screen.OUT_OF_SERVICE: None,
     Screen.ASSISTED: 90.0,  # staff type a PIN and a code; then the participant confirms
     Screen.HELP: 60.0,  # the request stays open for staff; the screen goes back to idle
+    # Long enough to read slowly; no "OK" in time: back to idle, nothing decided, and the
+    # notice comes again at the next scan.
+    Screen.NOTICE: 60.0,
 }
 
 # Result screens: each offers "I need help" (never twice: one open request per machine).
@@ -366,6 +394,8 @@ class FlowState:
     identified_by: int | None = None  # the staff member who identified the participant
     help_told: Told | None = None  # on the help screen: what is known of staff being told
     help_coming: bool = False  # on the help screen: someone acknowledged the request
+    notices: tuple[Notice, ...] = ()  # this participant's notices still to show (NOTICE)
+    site_notices: tuple[Notice, ...] = ()  # the site's notices of the day (at idle)
     effects: tuple[Effect, ...] = field(default=(), compare=False)
 
     @property
@@ -402,7 +432,7 @@ def initial(site_locale: str) -> FlowState:
 
 
 def _idle(state: FlowState) -> FlowState:
-    back = initial(state.site_locale)
+    back = replace(initial(state.site_locale), site_notices=state.site_notices)
     if state.faults:
         back = replace(
             back,
@@ -423,7 +453,21 @@ def _new_press(state: FlowState) -> FlowState:
     locale = state.locale if state.participant_id is None else state.site_locale
     effects: tuple[Effect, ...] = (ApplyLanguage(locale),) if locale != state.locale else ()
     return replace(
-        initial(state.site_locale), screen=Screen.IDENTIFYING, locale=locale, effects=effects
+        initial(state.site_locale),
+        screen=Screen.IDENTIFYING,
+        locale=locale,
+        site_notices=state.site_notices,
+        effects=effects,
+    )
+
+
+def _deciding(state: FlowState, participant_id: int) -> FlowState:
+    return replace(
+        state,
+        screen=Screen.DECIDING,
+        participant_id=participant_id,
+        notices=(),
+        effects=(*state.effects, Decide(participant_id)),
     )
 
 
@@ -547,22 +591,34 @@ def step(state: FlowState, event: Event) -> FlowState:
             return replace(s, help_told=told, help_coming=coming or state.help_coming)
         case Screen.HELP, Cancel():
             return _idle(state)
+        case _, SiteNotices(notices=notices):
+            return replace(s, site_notices=notices)
+        case Screen.NOTICE, NoticeAcknowledged() if state.participant_id is not None:
+            shown, rest = state.notices[0], state.notices[1:]
+            acknowledged = replace(s, notices=rest, effects=(AcknowledgeNotice(shown.uuid),))
+            if rest:
+                return acknowledged
+            return _deciding(acknowledged, state.participant_id)
         case Screen.IDLE, LanguageChosen(locale=locale):
             return replace(s, locale=locale, effects=(ApplyLanguage(locale),))
         case Screen.IDLE, FingerDetected():
             return replace(s, screen=Screen.IDENTIFYING)
         case screen, FingerDetected() if screen in READS_FINGER:
             return _new_press(s)
-        case ((Screen.IDLE | Screen.IDENTIFYING), Identified(participant_id=pid, language=lang)):
-            effects: tuple[Effect, ...] = (Decide(pid),)
+        case (
+            (Screen.IDLE | Screen.IDENTIFYING),
+            Identified(participant_id=pid, language=lang, notices=notices),
+        ):
+            effects: tuple[Effect, ...] = ()
             locale = s.locale
             if lang and lang != s.locale and s.locale == s.site_locale:
                 # The participant's saved language applies unless they just chose one.
                 locale = lang
-                effects = (ApplyLanguage(lang), Decide(pid))
-            return replace(
-                s, screen=Screen.DECIDING, participant_id=pid, locale=locale, effects=effects
-            )
+                effects = (ApplyLanguage(lang),)
+            identified = replace(s, participant_id=pid, locale=locale, effects=effects)
+            if notices:
+                return replace(identified, screen=Screen.NOTICE, notices=notices)
+            return _deciding(identified, pid)
         case ((Screen.IDLE | Screen.IDENTIFYING), NotRecognised()):
             return replace(s, screen=Screen.NOT_RECOGNISED)
         case ((Screen.IDLE | Screen.IDENTIFYING), PoorImage()):

@@ -31,6 +31,8 @@ class Permission(enum.Enum):
     VIEW_LOGS = "view_logs"
     ACK_ALERT = "ack_alert"
     HARDWARE = "hardware"
+    MANAGE_NOTICES = "manage_notices"  # messages for a participant or the site (issue 17)
+    RECORD_MANUAL_DOSE = "record_manual_dose"  # a dose given by hand while the machine is down
 
 
 GRANTS: dict[Permission, frozenset[Role]] = {
@@ -57,6 +59,9 @@ GRANTS: dict[Permission, frozenset[Role]] = {
     Permission.VIEW_LOGS: frozenset(Role),
     Permission.ACK_ALERT: frozenset(Role),
     Permission.HARDWARE: frozenset({Role.STAFF, Role.TECHNICIAN, Role.ADMIN, Role.PHARMACIST}),
+    Permission.MANAGE_NOTICES: frozenset({Role.STAFF, Role.NURSE, Role.PHARMACIST, Role.ADMIN}),
+    # Giving a controlled medication by hand: the clinical roles only (issue 17 item 4).
+    Permission.RECORD_MANUAL_DOSE: frozenset({Role.NURSE, Role.PHARMACIST}),
 }
 
 

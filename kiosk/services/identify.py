@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from hardware.ports import FingerprintSensor, PoorImage
+from kiosk.domain.notices import Notice
 from kiosk.store.repository import Store
 
 log = logging.getLogger("kiosk.identify")
@@ -16,6 +17,7 @@ log = logging.getLogger("kiosk.identify")
 class Recognised:
     participant_id: int
     language: str | None
+    notices: tuple[Notice, ...] = ()  # staff's notices still to show them (InteractionService)
 
 
 @dataclass(frozen=True)

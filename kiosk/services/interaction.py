@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from kiosk.domain.alerts import AlertKind
 from kiosk.domain.dosing import TIMED_REASONS, Refused, remainder_allowed
 from kiosk.domain.model import SiteClock
+from kiosk.domain.notices import Notice
 from kiosk.domain.remote_approval import VALIDITY, ApprovalAction
 from kiosk.domain.remote_witness import RemoteOffer, subject_participant, witness_subject
 from kiosk.domain.told import NOT_RECORDED, Told
@@ -20,7 +21,9 @@ from kiosk.services.decide import DecideService, DecisionView, PlannedDose, rais
 from kiosk.services.dispense import DispenseService, NoLane, VendResult
 from kiosk.services.errors import Refusal
 from kiosk.services.help import HelpService
-from kiosk.services.identify import IdentifyService, ScanOutcome
+from kiosk.services.identify import IdentifyService, Recognised, ScanOutcome
+from kiosk.services.notices import NoticeService
+from kiosk.services.staff import StaffService
 from kiosk.services.storage import STORE_FAILURES
 from kiosk.services.witness import WitnessService
 from kiosk.store import approvals_repo, stock_repo
@@ -67,9 +70,28 @@ class InteractionService:
             store, clock, allowed=assisted_id, reenrol_after=reenrol_after
         )
         self.help = HelpService(store, clock)  # app.py wires the sync thread's wake
+        self.notices = NoticeService(store, clock, site, StaffService(store, clock))
 
     def scan(self, on_finger: Callable[[], None] | None = None) -> ScanOutcome | None:
-        return self.identify.scan(on_finger)
+        outcome = self.identify.scan(on_finger)
+        if isinstance(outcome, Recognised):
+            return replace(outcome, notices=self.participant_notices(outcome.participant_id))
+        return outcome
+
+    def participant_notices(self, participant_id: int) -> tuple[Notice, ...]:
+        """Staff's notices to show after this scan. A store that cannot be read here never
+        stops the dose: the notices wait for the next scan."""
+        try:
+            return self.notices.for_participant(participant_id)
+        except STORE_FAILURES as exc:
+            log.error("notices not read: %s", type(exc).__name__)
+            return ()
+
+    def acknowledge_notice(self, participant_id: int, notice_uuid: str) -> None:
+        self.notices.acknowledge(participant_id, notice_uuid)
+
+    def site_notices(self) -> tuple[Notice, ...]:
+        return self.notices.at_idle()
 
     def decide(self, participant_id: int) -> DecisionView:
         return self.decider.decide(participant_id)

@@ -11,7 +11,10 @@ Per medication:
   restocked         units added by restocks that day
   dispensed         confirmed units of vends whose intent was created that day
   returned, wasted  units taken out that day
-  expected closing  opening + restocked - dispensed - returned - wasted
+  by hand           units given by hand from a lane that day (downtime, docs/SYNC.md
+                    "Manual doses"): they left the machine
+  by hand, pharmacy units given by hand from the pharmacy's own stock: shown, never taken off
+  expected closing  opening + restocked - dispensed - by hand - returned - wasted
   counted closing   None when no lane of it was counted that day; else the closing the
                     counts establish (each counted lane: its last count that day carried
                     forward; lanes not counted: their expected closing)
@@ -36,7 +39,7 @@ from kiosk.domain.schedule import dosing_day_bounds
 from kiosk.services.clock import Clock
 from kiosk.services.errors import InvalidInput
 from kiosk.services.staff import StaffService, StaffSession
-from kiosk.store import stock_repo
+from kiosk.store import manual_doses_repo, stock_repo
 from kiosk.store.repository import Store
 
 log = logging.getLogger("kiosk.reconciliation")
@@ -50,6 +53,8 @@ RECONCILIATION_HEADER = (
     "dispensed",
     "returned",
     "wasted",
+    "by_hand",
+    "by_hand_pharmacy",
     "expected_closing",
     "counted_closing",
     "difference",
@@ -81,6 +86,8 @@ class ReconciliationLine:
     counted_closing: int | None
     balanced: bool
     lanes: tuple[int, ...]  # the lanes that held it
+    by_hand: int = 0  # given by hand from its lanes (taken off the machine's books)
+    by_hand_pharmacy: int = 0  # given by hand from the pharmacy's stock (shown only)
 
     @property
     def difference(self) -> int | None:
@@ -99,10 +106,18 @@ class _LaneDay:
     wasted: int
     counted_closing: int | None
     balanced: bool
+    by_hand: int = 0
 
     @property
     def expected_closing(self) -> int:
-        return self.opening + self.restocked - self.dispensed - self.returned - self.wasted
+        return (
+            self.opening
+            + self.restocked
+            - self.dispensed
+            - self.by_hand
+            - self.returned
+            - self.wasted
+        )
 
 
 class ReconciliationService:
@@ -140,6 +155,8 @@ class ReconciliationService:
                     line.dispensed,
                     line.returned,
                     line.wasted,
+                    line.by_hand,
+                    line.by_hand_pharmacy,
                     line.expected_closing,
                     _blank(line.counted_closing),
                     _blank(line.difference),
@@ -207,6 +224,7 @@ class ReconciliationService:
                 or d.dispensed
                 or d.returned
                 or d.wasted
+                or d.by_hand
                 or d.counted_closing is not None
                 for d in days
             ):
@@ -232,6 +250,10 @@ class ReconciliationService:
                     ),
                     balanced=all(d.balanced for d in days),
                     lanes=tuple(sorted(lane for lane, _ in lane_days)),
+                    by_hand=sum(d.by_hand for d in days),
+                    by_hand_pharmacy=manual_doses_repo.pharmacy_units(
+                        self._store.conn, medication_id, bounds.start, bounds.end
+                    ),
                 )
             )
         return lines
@@ -249,6 +271,7 @@ class ReconciliationService:
             wasted=-sum(m.units for m in moves if m.kind == "waste"),
             counted_closing=self._stock_at(lane, medication_id, end) if counts else None,
             balanced=all(m.agrees for m in counts),
+            by_hand=manual_doses_repo.lane_units(self._store.conn, lane, medication_id, start, end),
         )
 
     def _stock_at(self, lane: int, medication_id: int, instant: datetime) -> int:
@@ -264,6 +287,8 @@ class ReconciliationService:
             )
             dropped = stock_repo.dispensed_units(
                 self._store, lane, medication_id, count.at, instant
+            ) + manual_doses_repo.lane_units(
+                self._store.conn, lane, medication_id, count.at, instant
             )
             return count.counted_stock + sum(m.delta for m in after) - dropped
         # Never counted before: back from what the record holds now.
@@ -272,7 +297,9 @@ class ReconciliationService:
         since = stock_repo.movements(
             self._store, lane=lane, medication_id=medication_id, start=instant
         )
-        dropped = stock_repo.dispensed_units(self._store, lane, medication_id, instant)
+        dropped = stock_repo.dispensed_units(
+            self._store, lane, medication_id, instant
+        ) + manual_doses_repo.lane_units(self._store.conn, lane, medication_id, instant)
         return now - sum(m.delta for m in since) + dropped
 
 

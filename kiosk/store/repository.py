@@ -501,7 +501,9 @@ class Store:
         not recorded yet (DESIGN invariant 6: it may have dropped them all); and the doses
         the hub says the participant took at another machine (docs/SYNC.md, "Doses
         elsewhere"): the one the hub names for this prescription, or, when it names none here,
-        the same medication for the same participant code."""
+        the same medication for the same participant code; and the doses given by hand
+        (docs/SYNC.md, "Manual doses"), by prescription, or by code and medication when the
+        prescription is not on this kiosk."""
         rows = self.conn.execute(
             "SELECT i.created_at, coalesce(r.dropped, i.units) FROM dispense_intents i"
             " LEFT JOIN dispense_results r ON r.vend_id = i.vend_id"
@@ -514,8 +516,14 @@ class Store:
             " WHERE d.taken_at >= ? AND (d.prescription_hub_id = p.hub_id OR"
             " ((d.prescription_hub_id IS NULL OR d.prescription_hub_id NOT IN"
             " (SELECT hub_id FROM prescriptions WHERE hub_id IS NOT NULL))"
-            " AND d.medication_id = p.medication_id))",
-            (prescription_id, to_text(since), prescription_id, to_text(since)),
+            " AND d.medication_id = p.medication_id))"
+            " UNION ALL"
+            " SELECT m.given_at, m.units FROM manual_doses m"
+            " JOIN prescriptions p ON p.id = ?"
+            " JOIN participants pa ON pa.id = p.participant_id"
+            " WHERE m.given_at >= ? AND (m.prescription_id = p.id OR (m.prescription_id IS NULL"
+            " AND m.participant_code = pa.code AND m.medication_id = p.medication_id))",
+            3 * (prescription_id, to_text(since)),
         ).fetchall()
         return [PastDispense(prescription_id, from_text(at), int(n)) for at, n in rows]
 

@@ -21,6 +21,7 @@ from kiosk.domain import remote_witness as rw
 from kiosk.domain.assisted_id import AssistRefusal, Match
 from kiosk.domain.door_recovery import SecureRefusal
 from kiosk.domain.flow import DoseLine, ErrorKind, FlowState, Screen
+from kiosk.domain.notices import Notice
 from kiosk.domain.told import NOT_RECORDED, Told
 from kiosk.i18n import set_locale
 from kiosk.services.assisted import AssistForbidden
@@ -47,6 +48,7 @@ POLL_MS = 50  # a finger is noticed within ~50 ms; a no-finger poll is a short e
 COUNTDOWN_MS = 1000  # a counting-down screen (the witness's) shows the seconds left
 REMOTE_TICK_MS = 1000  # witnessing from afar: the approval step's clock and the hub poll
 HELP_NEWS_MS = 2000  # the help screen learns within ~2 s that staff were told or are coming
+NOTICES_MS = 60_000  # the site's notices at idle follow the day (and the pulled changes)
 
 
 class FlowDriver(QObject):
@@ -88,6 +90,9 @@ class FlowDriver(QObject):
         self._help_timer.setInterval(HELP_NEWS_MS)
         self._help_timer.timeout.connect(self._ask_help_news)
         self._scanning = False
+        self._notices = QTimer(self)
+        self._notices.setInterval(NOTICES_MS)
+        self._notices.timeout.connect(self.refresh_notices)
         self.qt_translations = QtTranslations()
         set_locale(site_locale)
         self.qt_translations.apply(site_locale)
@@ -96,7 +101,9 @@ class FlowDriver(QObject):
         self._poll.start()
         if self.health is not None:
             self._health_timer.start()
-            self.check_health()
+            self.check_health()  # first: the machine's state comes before its notices
+        self._notices.start()
+        self.refresh_notices()
 
     def pause(self) -> None:
         """Staff took the screen: no scans, no screen timeouts (health checks go on)."""
@@ -124,6 +131,7 @@ class FlowDriver(QObject):
         self._countdown.stop()
         self._remote_tick.stop()
         self._health_timer.stop()
+        self._notices.stop()
         self.sounds.close()
 
     # ------------------------------------------------------------ machine health
@@ -166,6 +174,19 @@ class FlowDriver(QObject):
         self._checking = False
         log.error("health check failed: %s: %s", type(exc).__name__, exc)
         self.send(flow.ServiceLost(("health_check",)))
+
+    # ------------------------------------------------------------ the site's notices
+
+    def refresh_notices(self) -> None:
+        """Read the site's notices of the day (on the backend) for the idle screen."""
+        self.backend.submit(self.service.site_notices, self._on_notices, self._on_notices_failed)
+
+    def _on_notices(self, notices: tuple[Notice, ...]) -> None:
+        if notices != self.state.site_notices:
+            self.send(flow.SiteNotices(notices))
+
+    def _on_notices_failed(self, exc: BaseException) -> None:
+        log.error("site notices not read: %s", type(exc).__name__)
 
     # ------------------------------------------------------------ events in
 
@@ -269,6 +290,12 @@ class FlowDriver(QObject):
                 partial(self._dispense, effect), self._on_dispensed, self.report_failure
             )
 
+        elif isinstance(effect, flow.AcknowledgeNotice) and self.state.participant_id is not None:
+            self.backend.submit(
+                partial(self.service.acknowledge_notice, self.state.participant_id, effect.uuid),
+                lambda _none: None,
+                self._on_notices_failed,
+            )
         elif isinstance(effect, door_recovery.ConfirmSecure) and self.health is not None:
             self.backend.submit(
                 partial(self.health.confirm_secure, effect.pin),
@@ -472,7 +499,7 @@ class FlowDriver(QObject):
     def _on_scan(self, outcome: ScanOutcome | None) -> None:
         self._scanning = False
         if isinstance(outcome, Recognised):
-            self.send(flow.Identified(outcome.participant_id, outcome.language))
+            self.send(flow.Identified(outcome.participant_id, outcome.language, outcome.notices))
         elif isinstance(outcome, Unrecognised):
             self.send(flow.NotRecognised())
         elif isinstance(outcome, BadImage):

@@ -40,6 +40,7 @@ from kiosk.ui.texts import (
     fault_text,
     help_button_text,
     progress_text,
+    site_notice_texts,
     texts_for,
 )
 
@@ -169,6 +170,8 @@ class IdleScreen(QWidget):
         self.icon = IconWidget()
         self.headline = _label("headline")
         self.clock = _label("clock", wrap=False)
+        self.notice = _label("notice")  # the site's notices of the day (kiosk.domain.notices)
+        self.notice.setVisible(False)
         self.corner = HoldCorner(on_staff or (lambda: None))
         self.language_buttons: dict[str, QPushButton] = {}
         row = QGridLayout()
@@ -191,7 +194,12 @@ class IdleScreen(QWidget):
         layout.addWidget(self.icon, alignment=Qt.AlignmentFlag.AlignHCenter)
         layout.addSpacing(24)
         layout.addWidget(self.headline)
-        layout.addStretch(3)
+        layout.addStretch(1)
+        notice_row = QHBoxLayout()
+        notice_row.setContentsMargins(0, 0, 60, 0)  # the screen's right margin
+        notice_row.addWidget(self.notice)
+        layout.addLayout(notice_row)
+        layout.addStretch(2)
         layout.addLayout(row)
         layout.addSpacing(24)
         under = QHBoxLayout()
@@ -209,6 +217,43 @@ class IdleScreen(QWidget):
         self.clock.setAccessibleName(_("Time now"))
         for locale, button in self.language_buttons.items():
             button.setChecked(locale == state.locale)
+        notices = site_notice_texts(state)
+        self.notice.setText("\n\n".join(notices))
+        self.notice.setVisible(bool(notices))
+
+
+class NoticeScreen(QWidget):
+    """Staff's message for this participant, with one big "OK" (kiosk.domain.notices)."""
+
+    def __init__(self, send: Callable[[flow.Event], None]) -> None:
+        super().__init__()
+        self.icon = IconWidget(160)
+        self.headline = _label("headline")
+        self.text = _label("notice")
+        self.note = _label("detail")
+        self.ok = QPushButton()
+        self.ok.setMinimumHeight(theme.MIN_TOUCH_PX * 3 // 2)  # the one thing to press
+        self.ok.clicked.connect(lambda _checked=False: send(flow.NoticeAcknowledged()))
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(60, 60, 60, 60)
+        layout.addStretch(1)
+        layout.addWidget(self.icon, alignment=Qt.AlignmentFlag.AlignHCenter)
+        layout.addSpacing(24)
+        layout.addWidget(self.headline)
+        layout.addSpacing(32)
+        layout.addWidget(self.text)
+        layout.addSpacing(24)
+        layout.addWidget(self.note)
+        layout.addStretch(1)
+        layout.addWidget(self.ok)
+
+    def show_state(self, text: ScreenText) -> None:
+        self.icon.set_icon(text.icon, theme.ACCENT)
+        self.headline.setText(text.headline)
+        self.text.setText(text.detail)
+        _show_note(self.note, text)
+        self.ok.setText(_("OK"))
+        self.ok.setAccessibleName(_("OK"))
 
 
 class WitnessScreen(QWidget):
@@ -394,12 +439,14 @@ class ParticipantView(QStackedWidget):
         self.message = MessageScreen(send, assist)
         self.witness = WitnessScreen(send)
         self.remote_witness = RemoteWitnessScreen(send)
+        self.notice = NoticeScreen(send)
         self.out_of_service = OutOfServiceScreen(send, on_staff, on_ask)
         self.assisted = AssistedScreen(send)
         self.addWidget(self.idle)
         self.addWidget(self.message)
         self.addWidget(self.witness)
         self.addWidget(self.remote_witness)
+        self.addWidget(self.notice)
         self.addWidget(self.out_of_service)
         self.addWidget(self.assisted)
 
@@ -414,6 +461,9 @@ class ParticipantView(QStackedWidget):
         elif state.screen is Screen.REMOTE_WITNESS:
             self.remote_witness.show_state(text, state)
             self.setCurrentWidget(self.remote_witness)
+        elif state.screen is Screen.NOTICE:
+            self.notice.show_state(text)
+            self.setCurrentWidget(self.notice)
         elif state.screen is Screen.OUT_OF_SERVICE:
             self.out_of_service.show_state(text, state)
             self.setCurrentWidget(self.out_of_service)

@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from kiosk.domain import assisted_id, flow
 from kiosk.domain import remote_approval as ra
@@ -12,6 +12,7 @@ from kiosk.domain.assisted_id import AssistRefusal, Match, Picture
 from kiosk.domain.dosing import RefusalReason, Refused
 from kiosk.domain.flow import DoseLine, ErrorKind
 from kiosk.domain.model import SiteClock, SiteContact
+from kiosk.domain.notices import Notice, NoticeOrigin, NoticeScope
 from kiosk.domain.told import AlertRecord, NoticeRole, Told
 
 SITE = SiteClock("America/Vancouver", 4)
@@ -27,6 +28,37 @@ CONTACT = SiteContact(
 # The hub told a nurse at 11:12 in Vancouver (the alert is in the store).
 NURSE_TOLD = Told(AlertRecord.RECORDED, NoticeRole.NURSE, NOW - timedelta(minutes=18))
 RECORDED = Told(AlertRecord.RECORDED)
+
+
+# Staff's notices as a site writes them (their own words, one text per language).
+NURSE_NOTICE = Notice(
+    "00000000-0000-4000-8000-000000000001",
+    NoticeScope.PARTICIPANT,
+    "P-0001",
+    date(2026, 6, 8),
+    date(2026, 6, 30),
+    {
+        "en": "The nurse is here Tuesdays 2–4 pm. Please see her about your other medications.",
+        "fr_CA": "L'infirmière est ici le mardi de 14 h à 16 h. Voyez-la au sujet de vos"
+        " autres médicaments.",
+        "es": "La enfermera está aquí los martes de 2 a 4 pm. Hable con ella sobre sus otros"
+        " medicamentos.",
+        "zh_Hant": "護士逢星期二下午2時至4時在這裡。請向她查詢您的其他藥物。",
+        "pa": "ਨਰਸ ਮੰਗਲਵਾਰ ਦੁਪਹਿਰ 2 ਤੋਂ 4 ਵਜੇ ਇੱਥੇ ਹੁੰਦੀ ਹੈ। ਆਪਣੀਆਂ ਹੋਰ ਦਵਾਈਆਂ ਬਾਰੇ ਉਸ ਨਾਲ ਗੱਲ ਕਰੋ।",
+    },
+    None,
+    NoticeOrigin.HUB,
+)
+SITE_NOTICE = Notice(
+    "00000000-0000-4000-8000-000000000002",
+    NoticeScope.SITE,
+    None,
+    date(2026, 6, 10),
+    date(2026, 6, 12),
+    {"en": "This machine is serviced on Friday from 9 to 11 am. Staff give doses at the desk."},
+    "en",
+    NoticeOrigin.KIOSK,
+)
 
 
 def states() -> dict[str, flow.FlowState]:
@@ -120,6 +152,10 @@ def _main(
         "help_told": flow.step(asked, flow.HelpNews(RECORDED)),
         "help_nurse_told": flow.step(asked, flow.HelpNews(NURSE_TOLD)),
         "help_coming": flow.step(asked, flow.HelpNews(RECORDED, coming=True)),
+        "notice": flow.step(
+            flow.step(idle, flow.FingerDetected()), flow.Identified(1, None, (NURSE_NOTICE,))
+        ),
+        "idle_site_notice": flow.step(idle, flow.SiteNotices((SITE_NOTICE,))),
     }
 
 

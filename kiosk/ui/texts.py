@@ -118,6 +118,12 @@ def texts_for(
         return ScreenText(Icon.FINGER, _("Place your finger on the sensor"))
     if screen is Screen.IDENTIFYING:
         return ScreenText(Icon.WAIT, _("Reading your fingerprint"), _("Keep your finger still."))
+    if screen is Screen.NOTICE and state.notices:
+        # Staff's own words, as written (in the participant's language when staff wrote it).
+        text, _language = state.notices[0].text_for(state.locale, state.site_locale)
+        return ScreenText(
+            Icon.INFO, _("A message for you"), text, note=_("Press OK when you have read it.")
+        )
     if screen is Screen.DECIDING:
         return ScreenText(Icon.WAIT, _("One moment"), _("Checking your prescription."))
     if screen is Screen.WITNESS:
@@ -392,6 +398,11 @@ def _out_of_service(headline: str, staff: list[str], told: str) -> ScreenText:
         "attention",
         _note(_("Please come back later, or see staff."), *staff),
     )
+
+
+def site_notice_texts(state: FlowState) -> list[str]:
+    """The site's notices of the day at idle, each in the reader's language when written."""
+    return [n.text_for(state.locale, state.site_locale)[0] for n in state.site_notices]
 
 
 def fault_text(fault: str) -> str:

@@ -58,6 +58,10 @@ QLabel#detail {{ color: {MUTED_TEXT}; font-size: {DETAIL_PT}pt; }}
 QLabel#headline {{ font-size: {HEADLINE_PT}pt; font-weight: 600; }}
 QLabel#staffNote {{ color: {MUTED_TEXT}; font-size: {STAFF_PT}pt; }}
 QLabel#clock {{ color: {MUTED_TEXT}; font-size: {DETAIL_PT}pt; }}
+QLabel#notice {{
+    color: {TEXT}; font-size: {DETAIL_PT}pt; border: 3px solid {ACCENT}; border-radius: 16px;
+    padding: 24px;
+}}
 QPushButton {{
     background: {BUTTON_BG}; color: {BUTTON_TEXT}; border: 3px solid {BUTTON_BORDER};
     border-radius: 16px; font-size: {BUTTON_PT}pt; padding: 12px 28px;

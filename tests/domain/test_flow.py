@@ -153,9 +153,9 @@ def test_a_new_press_on_an_outcome_screen_starts_a_new_identification(name: str)
 def test_every_timed_screen_but_those_of_a_running_interaction_reads_the_sensor() -> None:
     timed = {screen for screen, seconds in TIMEOUTS.items() if seconds is not None}
     running = {Screen.IDENTIFYING, Screen.DECIDING, Screen.WITNESS, Screen.REMOTE_WITNESS}
-    # Staff typing a code, and someone waiting for the help they asked for, are not
-    # interrupted by a press: no finger is read there.
-    running |= {Screen.ASSISTED, Screen.HELP}
+    # Staff typing a code, someone waiting for the help they asked for, and a notice being
+    # read are not interrupted by a press: no finger is read there.
+    running |= {Screen.ASSISTED, Screen.HELP, Screen.NOTICE}
     assert (timed - running) | {Screen.IDLE} == READS_FINGER
     for state in (
         run(flow.FingerDetected()),

@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("fleet", "0011_updates")]
+    dependencies = [("fleet", "0013_manual_doses")]
 
     operations = [
         migrations.AddField(

@@ -20,13 +20,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
+from kiosk.domain import manual_doses as manual_rules
+from kiosk.domain import notices as notice_rules
+from kiosk.domain.manual_doses import DoseOrigin, ManualDose, StockSource
 from kiosk.domain.model import PrescriptionStatus
 from kiosk.domain.permissions import Role
 from kiosk.domain.remote_approval import ApprovalAction
 from kiosk.domain.told import NoticeError, parse_notice
 from kiosk.domain.update_plan import safe_version_text
 from kiosk.services.sync.client import Change, ChangesPage
-from kiosk.store import approvals_repo, updates_repo
+from kiosk.store import approvals_repo, manual_doses_repo, notices_repo, updates_repo
 from kiosk.store import sync_repo as repo
 from kiosk.store.db import Connection, transaction
 
@@ -45,6 +48,8 @@ KIND_ALIASES = {
     "approval_decision": "approval_decision",
     "approver_seed": "approver_seed",
     "update_offer": "update_offer",
+    "notice": "notice",
+    "manual_dose": "manual_dose",
 }
 PARTICIPANT_STATUSES = frozenset({"active", "inactive", "removed"})
 STAFF_EDITS = frozenset({"staff.pin_changed", "staff.activated", "staff.deactivated"})
@@ -593,6 +598,112 @@ def _apply_approver_seed(
     result.applied += 1
 
 
+# ------------------------------------------------------------------ notices, manual doses
+
+
+def _apply_notice(
+    conn: Connection, change: Change, at: datetime, cursor: int, result: ApplyResult
+) -> None:
+    """A notice the hub holds (docs/SYNC.md, "Notices"): one row per uuid, whichever side
+    wrote it. A notice that is not the agreed shape is one log line (fields, never the text)
+    and skipped: it must not hold back the page's prescriptions."""
+    if change.op == "delete":
+        if notices_repo.withdraw(conn, change.key, at):
+            repo.audit_from_hub(conn, at, "sync.notice.withdrawn", "site", {"notice": change.key})
+            result.applied += 1
+        return
+    try:
+        origin = notice_rules.NoticeOrigin(str(change.data.get("origin") or "hub"))
+        notice = notice_rules.from_data(change.key, change.data, origin)
+    except (notice_rules.NoticeDataError, ValueError) as exc:
+        log.warning("skipping a notice that is not the agreed shape: %s", exc)
+        result.skipped += 1
+        return
+    if any(
+        e.type == "notice.withdrawn" and e.payload.get("notice") == notice.uuid
+        for e in repo.unsent_edits(conn, "notice.")
+    ):
+        return  # withdrawn here, not yet told: the hub's next change will say so too
+    changed = notices_repo.put(conn, notice, repo.HUB_ACTOR, at)
+    if change.data.get("acknowledged_at") and notices_repo.acknowledge(conn, notice.uuid, at):
+        changed = True
+    if changed:
+        details = {
+            "notice": notice.uuid,
+            "scope": notice.scope.value,
+            "starts_on": notice.starts_on.isoformat(),
+            "ends_on": notice.ends_on.isoformat(),
+        }
+        subject = notice.participant_code or "site"
+        repo.audit_from_hub(conn, at, "sync.notice.upsert", subject, details)
+        result.applied += 1
+
+
+def _apply_manual_dose(
+    conn: Connection, change: Change, at: datetime, cursor: int, result: ApplyResult
+) -> None:
+    """A dose given by hand (docs/SYNC.md, "Manual doses"), kept once per uuid: one made here
+    and sent back, a re-sent page or a snapshot changes nothing. A dose is a fact: the hub
+    never withdraws one (a delete is ignored)."""
+    if change.op == "delete":
+        return
+    data = change.data
+    medication = _need(data, "medication")
+    if not isinstance(medication, dict):
+        raise ApplyError(f"manual dose {change.key} has no medication")
+    units = int(_need(data, "units"))
+    if units < 1:
+        raise ApplyError(f"manual dose {change.key} has no units")
+    try:
+        given_at = manual_rules.parse_instant(_need(data, "given_at"))
+        source = StockSource(str(_need(data, "source")))
+        origin = DoseOrigin(str(data.get("origin") or "hub"))
+    except ValueError as exc:
+        raise ApplyError(f"manual dose {change.key} has a bad time, source or origin") from exc
+    code = str(_need(data, "participant"))
+    medication_id = repo.medication_id(
+        conn,
+        str(_need(medication, "name")),
+        str(_need(medication, "strength")),
+        str(_need(medication, "form")),
+    )
+    hub_id = data.get("prescription")
+    hub_text = None if hub_id is None else str(hub_id)
+    lane = _optional_int(data.get("lane")) if source is StockSource.MACHINE_LANE else None
+    if source is StockSource.MACHINE_LANE and lane is None:
+        raise ApplyError(f"manual dose {change.key} from a lane names no lane")
+    dose = ManualDose(
+        uuid=change.key,
+        prescription_id=manual_doses_repo.prescription_for(conn, hub_text, code, medication_id),
+        prescription_hub_id=hub_text,
+        participant_code=code,
+        medication_id=medication_id,
+        units=units,
+        given_at=given_at,
+        source=source,
+        lane=lane,
+        recorded_by=str(_need(data, "recorded_by")),
+        witness=None if data.get("witness") is None else str(data["witness"]),
+        origin=origin,
+    )
+    if not manual_doses_repo.put(conn, dose, at):
+        return
+    if lane is not None:
+        manual_doses_repo.take_from_lane(conn, lane, units)
+    details: dict[str, Any] = {
+        "uuid": dose.uuid,
+        "prescription_hub_id": hub_text,
+        "units": units,
+        "given_at": data["given_at"],
+        "source": source.value,
+        "lane": lane,
+        "recorded_by": dose.recorded_by,
+        "witness": dose.witness,
+    }
+    repo.audit_from_hub(conn, at, "sync.manual_dose.upsert", code, details)
+    result.applied += 1
+
+
 _HANDLERS: dict[str, Callable[[Connection, Change, datetime, int, ApplyResult], None]] = {
     "participant": _apply_participant,
     "prescription": _apply_prescription,
@@ -604,6 +715,8 @@ _HANDLERS: dict[str, Callable[[Connection, Change, datetime, int, ApplyResult], 
     "approval_decision": _apply_approval_decision,
     "approver_seed": _apply_approver_seed,
     "update_offer": _apply_update_offer,
+    "notice": _apply_notice,
+    "manual_dose": _apply_manual_dose,
 }
 
 
@@ -629,6 +742,13 @@ def _tombstone_unseen(conn: Connection, at: datetime, cursor: int, result: Apply
     # A notice the hub no longer lists (its alert closed long ago, the log trimmed) goes.
     seen = repo.snapshot_keys(conn, "alert_notice")
     unseen += [("alert_notice", k) for k in repo.alert_notice_keys(conn) if k not in seen]
+    # A notice the hub no longer lists (ended, withdrawn) goes; a manual dose is a fact and
+    # stays. A notice made here and not pushed yet is not on the hub yet: kept.
+    seen = repo.snapshot_keys(conn, "notice")
+    unsent = _unsent_notices(conn)
+    unseen += [
+        ("notice", k) for k in notices_repo.hub_keys(conn) if k not in seen and k not in unsent
+    ]
     seen = repo.snapshot_keys(conn, "approver_seed")
     unseen += [("approver_seed", k) for k in approvals_repo.seed_keys(conn) if k not in seen]
     seen = repo.snapshot_keys(conn, "update_offer")
@@ -639,6 +759,14 @@ def _tombstone_unseen(conn: Connection, at: datetime, cursor: int, result: Apply
         before = result.applied
         _HANDLERS[kind](conn, Change(kind, "delete", key, {}), at, cursor, result)
         result.tombstoned += result.applied - before
+
+
+def _unsent_notices(conn: Connection) -> set[str]:
+    return {
+        str(edit.payload.get("uuid"))
+        for edit in repo.unsent_edits(conn, "notice.")
+        if edit.type == "notice.created"
+    }
 
 
 def _has_unsent_edits(conn: Connection, kind: str, key: str) -> bool:

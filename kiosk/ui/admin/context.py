@@ -16,6 +16,8 @@ from kiosk.services.holds import HoldService
 from kiosk.services.interaction import InteractionService
 from kiosk.services.jam import JamRecovery
 from kiosk.services.logs import LogService
+from kiosk.services.manual_doses import ManualDoseService
+from kiosk.services.notices import NoticeService
 from kiosk.services.participants import ParticipantService
 from kiosk.services.prescriptions import PrescriptionService
 from kiosk.services.reconciliation import ReconciliationService
@@ -47,6 +49,8 @@ class AdminServices:
     diagnostics: DiagnosticsService
     approvals: ApprovalsService | None = None  # remote approvals (None: no hub configured)
     software: SoftwareFacade | None = None  # version and updates (docs/UPDATES.md)
+    notices: NoticeService | None = None  # staff's notices (issue 17)
+    manual_doses: ManualDoseService | None = None  # doses given by hand (downtime)
 
 
 @dataclass

@@ -56,6 +56,25 @@ INPUT_CODES = {
     "resolved": N_("That discrepancy is already resolved."),
     "seconds": N_("Choose between 1 and 60 seconds."),
     "medication": N_("Enter the medication name, strength and form."),
+    # Notices (kiosk.domain.notices.NoticeProblem)
+    "no_text": N_("Write the notice in one language at least."),
+    "too_long": N_("A notice has 500 characters at most."),
+    "ends_before_start": N_("The last day is before the first day, or over already."),
+    "too_long_a_period": N_("A notice lasts a year at most."),
+    "no_participant": N_("Choose an active participant."),
+    "one_language_without_text": N_("Write the text in the language chosen."),
+    "notice": N_("That notice is gone."),
+    # Doses by hand (kiosk.domain.manual_doses.ManualDoseProblem)
+    "in_the_future": N_("That time is still to come."),
+    "too_old": N_("More than 24 hours ago: report it to the pharmacy instead."),
+    "no_lane": N_("Choose the lane the stock came from."),
+    "not_enough_in_lane": N_("That lane does not hold that many units."),
+    "witness_needed": N_(
+        "This prescription is witnessed: a second nurse or pharmacist enters their PIN."
+    ),
+    "witness_is_recorder": N_("The witness is someone other than you."),
+    "witness_pin": N_("That witness PIN was not accepted."),
+    "hub_notice": N_("A notice from the hub is withdrawn on the hub."),
 }
 
 
@@ -381,6 +400,8 @@ PERMISSIONS = {
     Permission.VIEW_LOGS: N_("read the logs"),
     Permission.ACK_ALERT: N_("acknowledge alerts"),
     Permission.HARDWARE: N_("use the hardware page"),
+    Permission.MANAGE_NOTICES: N_("set notices"),
+    Permission.RECORD_MANUAL_DOSE: N_("record a dose given by hand"),
 }
 
 
@@ -532,6 +553,13 @@ AUDIT_ACTIONS = {
     "sync.conflict": N_("Hub change not applied (conflict)"),
     "sync.dose_elsewhere.deleted": N_("Dose elsewhere withdrawn by the hub"),
     "sync.dose_elsewhere.upsert": N_("Dose given at another machine received"),
+    "sync.notice.upsert": N_("Notice received from the hub"),
+    "sync.notice.withdrawn": N_("Notice withdrawn by the hub"),
+    "sync.manual_dose.upsert": N_("Dose given by hand received from the hub"),
+    "notice.created": N_("Notice set"),
+    "notice.withdrawn": N_("Notice withdrawn"),
+    "notice.acknowledged": N_("Notice read by the participant"),
+    "manual_dose.recorded": N_("Dose given by hand recorded"),
     "sync.participant.removed": N_("Participant removed by the hub"),
     "sync.participant.upsert": N_("Participant updated by the hub"),
     "sync.prescription.cancelled": N_("Prescription cancelled by the hub"),

@@ -14,6 +14,8 @@ def page_classes() -> list[type[AdminPage]]:
     from kiosk.ui.admin.pages.jam import JamPage
     from kiosk.ui.admin.pages.lanes import LanesPage
     from kiosk.ui.admin.pages.logs import LogsPage
+    from kiosk.ui.admin.pages.manual_dose import ManualDosePage
+    from kiosk.ui.admin.pages.notices import NoticesPage
     from kiosk.ui.admin.pages.participants import ParticipantsPage
     from kiosk.ui.admin.pages.reconciliation import ReconciliationPage
     from kiosk.ui.admin.pages.staff_accounts import StaffPage
@@ -25,6 +27,8 @@ def page_classes() -> list[type[AdminPage]]:
         LanesPage,
         JamPage,
         ApprovalPage,
+        NoticesPage,
+        ManualDosePage,
         ReconciliationPage,
         LogsPage,
         HardwarePage,

@@ -39,6 +39,7 @@ class ReconciliationPage(AdminPage):
                 _("Opening"),
                 _("Restocked"),
                 _("Dispensed"),
+                _("By hand"),
                 _("Returned"),
                 _("Wasted"),
                 _("Expected closing"),
@@ -46,7 +47,7 @@ class ReconciliationPage(AdminPage):
                 _("Balanced"),
             ],
             stretch=0,
-            optional=(6, 7, 3, 1, 2, 4, 5),
+            optional=(7, 8, 3, 1, 2, 5, 6),
         )
         top = QHBoxLayout()
         top.addWidget(self.day)
@@ -79,6 +80,10 @@ class ReconciliationPage(AdminPage):
                     line.opening,
                     line.restocked,
                     line.dispensed,
+                    # From the lanes; the pharmacy's stock given by hand in brackets.
+                    f"{line.by_hand} (+{line.by_hand_pharmacy})"
+                    if line.by_hand_pharmacy
+                    else line.by_hand,
                     line.returned,
                     line.wasted,
                     line.expected_closing,

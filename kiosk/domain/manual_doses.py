@@ -1,0 +1,119 @@
+"""Doses given by hand while the machine cannot dispense (issue 17 item 4, "downtime mode").
+
+A nurse or pharmacist records which prescription, how many units, when, where the stock came
+from and, when the prescription is witnessed, a witness. The rules count a manual dose like a
+dispense (Store.history), reconciliation takes it off the machine's stock only when it came
+from a lane. Each dose has a uuid made where it was recorded: the kiosk pushes its own as
+events, the hub sends its own down, and either side keeps one row per uuid (docs/SYNC.md,
+"Manual doses"). Pure rules: no Qt, no store.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+# How far back a dose may be recorded: the rules look back a few days, and a dose recorded
+# later than this belongs to a pharmacy incident report, not the machine's counts.
+MAX_AGE = timedelta(hours=24)
+# A clock a little ahead on another device must not refuse a dose "in the future".
+FUTURE_SLACK = timedelta(minutes=5)
+MAX_UNITS = 20
+
+
+class StockSource(enum.Enum):
+    MACHINE_LANE = "machine_lane"  # taken from a lane through the service door
+    PHARMACY = "pharmacy_stock"  # the pharmacy's own stock: the machine's books do not move
+
+
+class DoseOrigin(enum.Enum):
+    KIOSK = "kiosk"
+    HUB = "hub"
+
+
+class ManualDoseProblem(enum.Enum):
+    UNITS = "units"
+    IN_THE_FUTURE = "in_the_future"
+    TOO_OLD = "too_old"
+    NO_LANE = "no_lane"
+    NOT_ENOUGH_IN_LANE = "not_enough_in_lane"
+    WITNESS_NEEDED = "witness_needed"
+    WITNESS_IS_RECORDER = "witness_is_recorder"
+
+
+@dataclass(frozen=True)
+class ManualDose:
+    uuid: str
+    prescription_id: int | None  # this kiosk's prescription, when it has it
+    prescription_hub_id: str | None
+    participant_code: str
+    medication_id: int
+    units: int
+    given_at: datetime  # UTC
+    source: StockSource
+    lane: int | None  # the lane it came from (MACHINE_LANE)
+    recorded_by: str  # "staff:3" here, "hub_user:7" from the hub
+    witness: str | None
+    origin: DoseOrigin
+
+
+def problems(
+    *,
+    units: int,
+    given_at: datetime,
+    now: datetime,
+    source: StockSource,
+    lane_stock: int | None,
+    witness_required: bool,
+    recorder: str,
+    witness: str | None,
+) -> list[ManualDoseProblem]:
+    """What stops a manual dose from being recorded (empty: it may be). ``lane_stock`` is the
+    recorded stock of the chosen lane (None: no lane chosen)."""
+    found: list[ManualDoseProblem] = []
+    if not 1 <= units <= MAX_UNITS:
+        found.append(ManualDoseProblem.UNITS)
+    if given_at > now + FUTURE_SLACK:
+        found.append(ManualDoseProblem.IN_THE_FUTURE)
+    elif given_at < now - MAX_AGE:
+        found.append(ManualDoseProblem.TOO_OLD)
+    if source is StockSource.MACHINE_LANE:
+        if lane_stock is None:
+            found.append(ManualDoseProblem.NO_LANE)
+        elif lane_stock < units:
+            found.append(ManualDoseProblem.NOT_ENOUGH_IN_LANE)
+    if witness_required and not witness:
+        found.append(ManualDoseProblem.WITNESS_NEEDED)
+    if witness is not None and witness == recorder:
+        found.append(ManualDoseProblem.WITNESS_IS_RECORDER)
+    return found
+
+
+class ManualDoseDataError(ValueError):
+    """A pulled manual dose that is not the agreed shape (names fields, never values)."""
+
+
+def parse_instant(value: Any) -> datetime:
+    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ManualDoseDataError("given_at: no zone")
+    return moment
+
+
+def event_payload(dose: ManualDose, medication: dict[str, str]) -> dict[str, Any]:
+    """The ``manual_dose.recorded`` event (docs/SYNC.md, "Manual doses"): ids and counts."""
+    return {
+        "uuid": dose.uuid,
+        "subject": dose.participant_code,
+        "prescription_id": dose.prescription_id,
+        "prescription_hub_id": dose.prescription_hub_id,
+        "medication": medication,
+        "units": dose.units,
+        "given_at": dose.given_at.isoformat().replace("+00:00", "Z"),
+        "source": dose.source.value,
+        "lane": dose.lane,
+        "recorded_by": dose.recorded_by,
+        "witness": dose.witness,
+    }

@@ -1,0 +1,106 @@
+"""Doses given by hand through the kiosk's apply code (docs/SYNC.md, "Manual doses"): a
+hypothesis property over any order of pages, re-sent pages and snapshots, with a dose made
+here coming back from the hub too. One row per uuid; the rules count each dose once; a dose
+from a lane leaves the lane's stock once."""
+
+from __future__ import annotations
+
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kiosk.domain.manual_doses import StockSource
+from kiosk.services.clock import FixedClock
+from kiosk.services.manual_doses import ManualDoseService
+from kiosk.services.staff import StaffService, StaffSession
+from kiosk.services.sync.apply import apply_page
+from kiosk.services.sync.client import Change, ChangesPage
+from kiosk.store.db import connect
+from kiosk.store.keyfile import create_key_file
+from kiosk.store.pins import hash_pin
+from kiosk.store.repository import Store
+from tests.sync.fakehub import participant, prescription
+
+NOW = datetime(2026, 6, 10, 19, 0, tzinfo=UTC)  # 12:00 in Vancouver: in no window
+HUB_DOSES = ["11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"]
+
+
+def hub_dose(key: str, units: int, lane: int | None) -> Change:
+    data: dict[str, Any] = {
+        "uuid": key,
+        "participant": "P-0001",
+        "prescription": "41",
+        "medication": {"name": "Hydromorphone", "strength": "8 mg", "form": "tablet"},
+        "units": units,
+        "given_at": (NOW - timedelta(hours=1)).isoformat().replace("+00:00", "Z"),
+        "source": "machine_lane" if lane else "pharmacy_stock",
+        "lane": lane,
+        "recorded_by": "hub_user:7",
+        "witness": None,
+        "origin": "hub",
+    }
+    return Change("manual_dose", "upsert", key, data)
+
+
+def page(cursor: int, changes: list[Change], snapshot: bool = False) -> ChangesPage:
+    return ChangesPage(cursor, snapshot, False, changes)
+
+
+# A step: a page of the hub's changes naming some of the doses (indexes into the known ones),
+# sent as a normal page or as a snapshot.
+steps = st.lists(
+    st.tuples(st.lists(st.integers(0, 2), max_size=3), st.booleans()), min_size=1, max_size=6
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(steps)
+def test_each_dose_is_kept_and_counted_once_whatever_arrives(
+    sequence: list[tuple[list[int], bool]],
+) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        conn = connect(folder / "kiosk.db", create_key_file(folder / "db.key"))
+        try:
+            store = Store(conn)
+            setup = [participant("P-0001"), prescription("41", "P-0001")]
+            apply_page(conn, page(1, [Change(**c) for c in setup]), NOW)
+            [rx] = store.prescriptions(store.participant_by_code("P-0001").id)  # type: ignore[union-attr]
+            store.set_lane(1, rx.medication.id, 40, NOW, "test")
+            clock = FixedClock(NOW)
+            nurse = store.add_staff("Nurse", "nurse", hash_pin("615243"), NOW, "test")
+            session = StaffSession(nurse, "Nurse", "nurse", NOW)
+            service = ManualDoseService(store, clock, StaffService(store, clock))
+            [choice] = service.choices(session)
+            mine = service.record(
+                session,
+                choice,
+                units=1,
+                given_at=NOW - timedelta(minutes=30),
+                source=StockSource.MACHINE_LANE,
+                lane=1,
+            )
+            known = [hub_dose(HUB_DOSES[0], 2, 1), hub_dose(HUB_DOSES[1], 3, None)]
+            # The hub's copy of the dose made here, as it is pulled back.
+            echo = hub_dose(mine.uuid, 1, 1)
+            known.append(
+                Change("manual_dose", "upsert", mine.uuid, {**echo.data, "origin": "kiosk"})
+            )
+            seen = {mine.uuid}
+            for cursor, (indexes, snapshot) in enumerate(sequence, start=2):
+                changes = [known[i] for i in indexes]
+                apply_page(conn, page(cursor, changes, snapshot), NOW)
+                seen |= {c.key for c in changes}
+            rows = conn.execute("SELECT uuid FROM manual_doses").fetchall()
+            assert sorted(r[0] for r in rows) == sorted(seen)
+            units = {c.key: int(c.data["units"]) for c in known}
+            history = store.history(rx.id, NOW - timedelta(days=2))
+            assert sum(d.units for d in history) == sum(units[k] for k in seen)
+            from_lane = 1 + (2 if HUB_DOSES[0] in seen else 0)
+            assert store.lanes()[0].stock == 40 - from_lane
+        finally:
+            conn.close()
