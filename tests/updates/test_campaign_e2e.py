@@ -1,0 +1,139 @@
+"""Issue 16 end to end through a real campaign (docs/UPDATES.md, "Rollouts on the hub"):
+releases built by the test and published with ``manage.py publish_release`` into the live
+hub's repository, a campaign started (fleet.campaign_actions, what the care page calls),
+``manage.py run_rollouts --once`` as the engine, and the kiosk's real sync and the real
+launcher (deploy/kiosk-launcher) on the other side.
+
+v1 → v2: the kiosk reports v2 healthy and the campaign moves on to done. Then a v3 whose
+self-test fails: the launcher goes back to v2 by itself, the kiosk reports ``rolled_back``,
+the engine pauses the campaign with an ``update_rollout_paused`` alert, and the kiosk's offer
+of v3 is withdrawn at its next sync.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.sync.test_live_hub import Hub
+from tests.updates.live import enroll_kiosk, hub_version, kiosk_events, kiosk_offer, launch
+from tests.updates.releases import build_bundle
+from tools.release import init
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
+
+
+def publish(hub: Hub, where: Path, version: str, *, unhealthy: bool = False) -> str:
+    bundle = build_bundle(where, version, unhealthy=unhealthy)
+    return hub.manage("publish_release", str(bundle), "--version", version).strip()
+
+
+def start_campaign(hub: Hub, device_id: str, version: str) -> int:
+    """A campaign of ``version`` for the kiosk's site: the kiosk as the pilot, then 100 %,
+    no soak, paused by the first failure; started as the care page starts one."""
+    return int(
+        hub.shell(
+            "from fleet import campaign_actions\n"
+            "from fleet.models import Campaign, Machine, Release\n"
+            f"m = Machine.objects.get(device_id={device_id!r})\n"
+            "c = Campaign.objects.create(\n"
+            f"    release=Release.objects.get(version={version!r}),\n"
+            "    percents=[100], soak_minutes=0, failure_count=1)\n"
+            "c.sites.set([m.site])\n"
+            "c.pilot_machines.set([m])\n"
+            "campaign_actions.act(c.pk, 'start', None)\n"
+            "print(c.pk)\n"
+        ).splitlines()[-1]
+    )
+
+
+def on_hub(hub: Hub, device_id: str, campaign: int) -> dict[str, Any]:
+    """What the hub holds: the machine's update record, the campaign, its log, its alerts."""
+    out = hub.shell(
+        "import json\n"
+        "from fleet.models import Alert, Campaign, CampaignLog, MachineUpdate\n"
+        f"u = MachineUpdate.objects.get(machine__device_id={device_id!r})\n"
+        f"c = Campaign.objects.get(pk={campaign})\n"
+        "print(json.dumps({\n"
+        "    'running': u.running, 'target': u.target, 'last_state': u.last_state,\n"
+        "    'offered': u.offered_version, 'state': c.state, 'stage': c.stage,\n"
+        "    'reason': c.paused_reason,\n"
+        "    'log': [entry.what for entry in CampaignLog.objects.filter(campaign=c)],\n"
+        "    'alerts': [(a.kind, a.subject, a.machine.device_id) for a in\n"
+        "               Alert.objects.filter(subject=f'campaign:{c.pk}', resolved_at=None)],\n"
+        "}))\n"
+    )
+    result: dict[str, Any] = json.loads(out.splitlines()[-1])
+    return result
+
+
+def run_rollouts(hub: Hub) -> str:
+    return hub.manage("run_rollouts", "--once").strip()
+
+
+def test_a_campaign_updates_a_kiosk_then_pauses_itself_on_a_rollback(
+    hub: Hub, tmp_path: Path
+) -> None:
+    repo = Path(hub.env["HUB_UPDATES_REPOSITORY"])
+    init(repo, Path(hub.env["HUB_UPDATES_KEYS"]))
+    assert "published and registered" in publish(hub, tmp_path, "0.1.0")
+    second = publish(hub, tmp_path, "0.2.0")
+    # The hub read the size from the signed manifest: only our changed code is new.
+    new_bytes = int(second.split("; ")[1].split(" bytes new since 0.1.0")[0])
+    assert 0 < new_bytes < 100_000, second
+
+    kiosk = enroll_kiosk(hub, tmp_path, "0.1.0")
+    releases = kiosk.layout.root
+    result = launch(releases, kiosk.config_path)  # v1 runs, is healthy, reports 0.1.0
+    assert result.returncode == 0, result.stderr
+
+    # The campaign starts: the pilot (this kiosk) is offered 0.2.0 at once; the engine's
+    # first pass has nothing more to do until the kiosk reports.
+    campaign = start_campaign(hub, kiosk.device_id, "0.2.0")
+    run_rollouts(hub)
+    assert on_hub(hub, kiosk.device_id, campaign)["offered"] == "0.2.0"
+
+    result = launch(releases, kiosk.config_path)
+    assert result.returncode == 0, result.stderr
+    assert kiosk.layout.current_version() == "0.2.0" and kiosk.layout.pending() is None
+    assert kiosk_offer(kiosk.config) == ("0.2.0", campaign)
+    assert hub_version(hub, kiosk.device_id) == "0.2.0"
+    state = on_hub(hub, kiosk.device_id, campaign)
+    assert (state["running"], state["last_state"], state["target"]) == ("0.2.0", "healthy", "0.2.0")
+    # The pilot is healthy: the next pass moves to 100 % (only this kiosk), the one after
+    # that finds it settled too and the campaign is done.
+    assert f"advanced [{campaign}]" in run_rollouts(hub)
+    assert f"done [{campaign}]" in run_rollouts(hub)
+    state = on_hub(hub, kiosk.device_id, campaign)
+    assert state["state"] == "done" and state["log"] == ["started", "advanced", "done"]
+
+    # A v3 whose self-test fails, rolled out in a new campaign.
+    publish(hub, tmp_path, "0.3.0", unhealthy=True)
+    broken = start_campaign(hub, kiosk.device_id, "0.3.0")
+    result = launch(releases, kiosk.config_path)
+    assert result.returncode == 0, result.stderr
+    assert "not healthy" in result.stderr and "back to 0.2.0" in result.stderr
+    assert kiosk.layout.current_version() == "0.2.0"
+    [rolled] = [e for e in kiosk_events(kiosk.config) if e["state"] == "rolled_back"]
+    assert (rolled["running"], rolled["target"], rolled["campaign_id"]) == ("0.2.0", "0.3.0", broken)
+
+    # The engine's next pass: one failure reaches the threshold, the campaign pauses itself,
+    # raises the alert on that machine, and withdraws the offer of 0.3.0 (the done campaign
+    # of 0.2.0 is what the kiosk is offered now: the version it runs).
+    assert f"paused [{broken}]" in run_rollouts(hub)
+    state = on_hub(hub, kiosk.device_id, broken)
+    assert state["state"] == "paused" and "1 of 1 machines failed" in state["reason"]
+    assert state["alerts"] == [["update_rollout_paused", f"campaign:{broken}", kiosk.device_id]]
+    assert (state["running"], state["last_state"], state["offered"]) == (
+        "0.2.0",
+        "rolled_back",
+        "0.2.0",
+    )
+    result = launch(releases, kiosk.config_path)  # the kiosk's next round pulls it
+    assert result.returncode == 0, result.stderr
+    assert kiosk_offer(kiosk.config) == ("0.2.0", campaign)
+    assert kiosk.layout.current_version() == "0.2.0"
+    assert [e["state"] for e in kiosk_events(kiosk.config)][-1] == "running"  # nothing tried
