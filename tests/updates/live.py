@@ -105,15 +105,26 @@ def kiosk_events(config: Config) -> list[dict[str, Any]]:
     return [json.loads(row[0]) for row in rows]
 
 
-def kiosk_offer(config: Config) -> tuple[str, int | None] | None:
-    """The update offer the kiosk holds from the hub (None: none, or tombstoned)."""
+def _kiosk_row(config: Config, sql: str, *args: object) -> tuple[Any, ...] | None:
     key = read_key_file(config.data_dir / "db.key")
     conn = connect(config.database_path, key, migrate=False)
     try:
-        row = conn.execute("SELECT version, campaign_id FROM update_offer").fetchone()
+        row = conn.execute(sql, args).fetchone()
     finally:
         conn.close()
+    return None if row is None else tuple(row)
+
+
+def kiosk_offer(config: Config) -> tuple[str, int | None] | None:
+    """The update offer the kiosk holds from the hub (None: none, or tombstoned)."""
+    row = _kiosk_row(config, "SELECT version, campaign_id FROM update_offer")
     return None if row is None else (str(row[0]), row[1])
+
+
+def kiosk_setting(config: Config, key: str) -> Any:
+    """A site setting the kiosk pulled (None when it has none)."""
+    row = _kiosk_row(config, "SELECT value FROM site_settings WHERE key = ?", key)
+    return None if row is None else json.loads(row[0])
 
 
 def hub_version(hub: Hub, device_id: str) -> str:

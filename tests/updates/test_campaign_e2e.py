@@ -19,7 +19,14 @@ from typing import Any
 import pytest
 
 from tests.sync.test_live_hub import Hub
-from tests.updates.live import enroll_kiosk, hub_version, kiosk_events, kiosk_offer, launch
+from tests.updates.live import (
+    enroll_kiosk,
+    hub_version,
+    kiosk_events,
+    kiosk_offer,
+    kiosk_setting,
+    launch,
+)
 from tests.updates.releases import build_bundle
 from tools.release import init
 
@@ -47,6 +54,22 @@ def start_campaign(hub: Hub, device_id: str, version: str) -> int:
             "campaign_actions.act(c.pk, 'start', None)\n"
             "print(c.pk)\n"
         ).splitlines()[-1]
+    )
+
+
+def set_hours(hub: Hub, site: str, *, hours_from_now: int) -> None:
+    """The site's maintenance window: one hour from ``hours_from_now`` hours after now (site
+    local time), as the care page saves it (Site.save publishes the setting)."""
+    hub.shell(
+        "from datetime import datetime, timedelta\n"
+        "from zoneinfo import ZoneInfo\n"
+        "from fleet.models import Site\n"
+        f"site = Site.objects.get(name={site!r})\n"
+        "now = datetime.now(ZoneInfo(site.timezone)).replace(second=0, microsecond=0)\n"
+        f"start = now + timedelta(hours={hours_from_now}, minutes=-1 if {hours_from_now} == 0 else 0)\n"
+        "site.maintenance_start = start.time()\n"
+        "site.maintenance_end = (start + timedelta(hours=1)).time()\n"
+        "site.save()\n"
     )
 
 
@@ -96,6 +119,16 @@ def test_a_campaign_updates_a_kiosk_then_pauses_itself_on_a_rollback(
     run_rollouts(hub)
     assert on_hub(hub, kiosk.device_id, campaign)["offered"] == "0.2.0"
 
+    # The site's maintenance hours (set on the hub, pulled as a setting) exclude now: the
+    # kiosk downloads and stages 0.2.0 but does not switch.
+    set_hours(hub, "Updates", hours_from_now=2)
+    result = launch(releases, kiosk.config_path)
+    assert result.returncode == 0, result.stderr
+    assert kiosk.layout.current_version() == "0.1.0"
+    assert [e["state"] for e in kiosk_events(kiosk.config)][-1] == "staged"
+    assert set(kiosk_setting(kiosk.config, "maintenance_hours")) == {"start", "end"}
+    # Hours that hold now: the next round switches to the staged release.
+    set_hours(hub, "Updates", hours_from_now=0)
     result = launch(releases, kiosk.config_path)
     assert result.returncode == 0, result.stderr
     assert kiosk.layout.current_version() == "0.2.0" and kiosk.layout.pending() is None
