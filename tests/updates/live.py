@@ -20,7 +20,7 @@ from kiosk.services.updates import ReleaseLayout
 from kiosk.store.db import connect
 from kiosk.store.keyfile import read_key_file
 from tests.sync.test_live_hub import Hub, psql
-from tests.updates.releases import ROOT, install_first
+from tests.updates.releases import ROOT, build_bundle, install_first
 
 LAUNCHER = ROOT / "deploy" / "kiosk-launcher"
 
@@ -90,6 +90,35 @@ def launch(
     except subprocess.TimeoutExpired as exc:
         tail = (exc.stderr or b"")[-3000:]
         raise AssertionError(f"the launcher did not finish:\n{tail!r}") from None
+
+
+def publish(hub: Hub, where: Path, version: str, *, unhealthy: bool = False) -> str:
+    """A test release (tests/updates/releases.py) signed into the hub's repository with
+    ``manage.py publish_release``; its output (sizes)."""
+    return publish_bundle(hub, build_bundle(where, version, unhealthy=unhealthy), version)
+
+
+def publish_bundle(hub: Hub, bundle: Path, version: str) -> str:
+    return hub.manage("publish_release", str(bundle), "--version", version).strip()
+
+
+def start_campaign(hub: Hub, device_id: str, version: str) -> int:
+    """A campaign of ``version`` for the kiosk's site: the kiosk as the pilot, then 100 %,
+    no soak, paused by the first failure; started as the care page starts one."""
+    return int(
+        hub.shell(
+            "from fleet import campaign_actions\n"
+            "from fleet.models import Campaign, Machine, Release\n"
+            f"m = Machine.objects.get(device_id={device_id!r})\n"
+            "c = Campaign.objects.create(\n"
+            f"    release=Release.objects.get(version={version!r}),\n"
+            "    percents=[100], soak_minutes=0, failure_count=1)\n"
+            "c.sites.set([m.site])\n"
+            "c.pilot_machines.set([m])\n"
+            "campaign_actions.act(c.pk, 'start', None)\n"
+            "print(c.pk)\n"
+        ).splitlines()[-1]
+    )
 
 
 def kiosk_events(config: Config) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from tools.release import init, publish_release
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
 
+
 def offer(hub: Hub, device_id: str, version: str, campaign: int) -> None:
     """The pull change h16hub's campaigns write (docs/SYNC.md), written here directly."""
     hub.shell(
