@@ -28,6 +28,7 @@ LAUNCHER = ROOT / "deploy" / "kiosk-launcher"
 @contextmanager
 def updates_hub(workdir: Path) -> Iterator[Hub]:
     """A hub on its own database, serving the update repository ``workdir/updates``."""
+    workdir.mkdir(parents=True, exist_ok=True)
     database = f"kiosk_updates_{secrets.token_hex(4)}"
     psql(f"CREATE DATABASE {database}")
     server = Hub(database, workdir)

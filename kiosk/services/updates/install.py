@@ -145,9 +145,9 @@ def _stage(
         if entry.executable:
             destination.chmod(destination.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP)
         progress(downloaded + reused)
-    for relative, target in links.items():
+    for relative, points_to in links.items():
         (work / relative).parent.mkdir(parents=True, exist_ok=True)
-        os.symlink(target, work / relative)
+        os.symlink(points_to, work / relative)
     (work / MANIFEST_FILE).write_text(
         json.dumps(
             {
