@@ -66,7 +66,7 @@ def test_a_frozen_kiosk_updates_itself_to_a_code_only_release(tmp_path: Path) ->
     print(
         f"\nfrozen update: builds {built:.0f} s; full bundle {_size(v2) / 1e6:.1f} MB"
         f" ({published.split(': ', 1)[1]}); fetched by the kiosk for 0.1.0 -> 0.2.0:"
-        f" {downloaded['bytes'] / 1e6:.2f} MB ({downloaded['detail']});"
+        f" {downloaded['bytes'] / 1024:.1f} KiB of files + TUF metadata ({downloaded['detail']});"
         f" offer to healthy v2 {to_healthy:.1f} s"
     )
     assert downloaded["bytes"] < CODE_ONLY_GOAL
