@@ -50,6 +50,12 @@ def set_hours(hub: Hub, site: str, *, hours_from_now: int) -> None:
     )
 
 
+def act(hub: Hub, campaign: int, action: str) -> None:
+    hub.shell(
+        f"from fleet import campaign_actions\ncampaign_actions.act({campaign}, {action!r}, None)"
+    )
+
+
 def on_hub(hub: Hub, device_id: str, campaign: int) -> dict[str, Any]:
     """What the hub holds: the machine's update record, the campaign, its log, its alerts."""
     out = hub.shell(
@@ -104,8 +110,15 @@ def test_a_campaign_updates_a_kiosk_then_pauses_itself_on_a_rollback(
     assert kiosk.layout.current_version() == "0.1.0"
     assert [e["state"] for e in kiosk_events(kiosk.config)][-1] == "staged"
     assert set(kiosk_setting(kiosk.config, "maintenance_hours")) == {"start", "end"}
-    # Hours that hold now: the next round switches to the staged release.
+    # Paused by hand: the offer is tombstoned, the kiosk drops it and does not switch even
+    # inside its hours; resumed: offered again.
+    act(hub, campaign, "pause")
     set_hours(hub, "Updates", hours_from_now=0)
+    result = launch(releases, kiosk.config_path)
+    assert result.returncode == 0, result.stderr
+    assert kiosk_offer(kiosk.config) is None and kiosk.layout.current_version() == "0.1.0"
+    act(hub, campaign, "resume")
+    # Hours that hold now: the next round switches to the staged release.
     result = launch(releases, kiosk.config_path)
     assert result.returncode == 0, result.stderr
     assert kiosk.layout.current_version() == "0.2.0" and kiosk.layout.pending() is None
@@ -118,7 +131,8 @@ def test_a_campaign_updates_a_kiosk_then_pauses_itself_on_a_rollback(
     assert f"advanced [{campaign}]" in run_rollouts(hub)
     assert f"done [{campaign}]" in run_rollouts(hub)
     state = on_hub(hub, kiosk.device_id, campaign)
-    assert state["state"] == "done" and state["log"] == ["started", "advanced", "done"]
+    assert state["state"] == "done"
+    assert state["log"] == ["started", "paused", "resumed", "advanced", "done"]
 
     # A v3 whose self-test fails, rolled out in a new campaign.
     publish(hub, tmp_path, "0.3.0", unhealthy=True)
