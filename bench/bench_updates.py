@@ -112,7 +112,7 @@ def frozen_code_only_release() -> None:
         )
         print(
             f"frozen code-only release (dist/kiosk -> the same sources at 0.2.0, built in"
-            f" {built:.0f} s): {second.new_bytes / 1024:.0f} KiB of new content to fetch"
+            f" {built:.0f} s): {second.new_bytes} bytes of new content to fetch"
             f" (goal < 10 MB)"
         )
     finally:
