@@ -14,8 +14,8 @@ from fleet.alert_kinds import AlertKind, ChainRole, hub_kind
 from fleet.models import (
     Alert,
     Campaign,
-    CampaignMember,
     CampaignLog,
+    CampaignMember,
     ChangeLog,
     Event,
     Machine,
