@@ -60,13 +60,13 @@ def on_hub(hub: Hub, device_id: str, campaign: int) -> dict[str, Any]:
     """What the hub holds: the machine's update record, the campaign, its log, its alerts."""
     out = hub.shell(
         "import json\n"
-        "from fleet.models import Alert, Campaign, CampaignLog, MachineUpdate\n"
+        "from fleet.models import Alert, Campaign, CampaignLog, MachineUpdate, QuarantinedEvent\n"
         f"u = MachineUpdate.objects.get(machine__device_id={device_id!r})\n"
         f"c = Campaign.objects.get(pk={campaign})\n"
         "print(json.dumps({\n"
         "    'running': u.running, 'target': u.target, 'last_state': u.last_state,\n"
         "    'offered': u.offered_version, 'state': c.state, 'stage': c.stage,\n"
-        "    'reason': c.paused_reason,\n"
+        "    'reason': c.paused_reason, 'quarantined': QuarantinedEvent.objects.count(),\n"
         "    'log': [entry.what for entry in CampaignLog.objects.filter(campaign=c)],\n"
         "    'alerts': [(a.kind, a.subject, a.machine.device_id) for a in\n"
         "               Alert.objects.filter(subject=f'campaign:{c.pk}', resolved_at=None)],\n"
@@ -152,6 +152,7 @@ def test_a_campaign_updates_a_kiosk_then_pauses_itself_on_a_rollback(
     state = on_hub(hub, kiosk.device_id, broken)
     assert state["state"] == "paused" and "1 of 1 machines failed" in state["reason"]
     assert state["alerts"] == [["update_rollout_paused", f"campaign:{broken}", kiosk.device_id]]
+    assert state["quarantined"] == 0  # the schema took every update.state the kiosk sent
     assert (state["running"], state["last_state"], state["offered"]) == (
         "0.2.0",
         "rolled_back",
