@@ -1,7 +1,8 @@
 """`make bench` (updates part, docs/UPDATES.md): figures, no pass/fail.
 
-- full bundle size: of dist/kiosk (``make package``) when present, else said so (and the size
-  of the bench's own onedir-like bundle);
+- full bundle size: of dist/kiosk (``make package``) when present, and the bytes of a
+  code-only release of it (the same sources rebuilt at another version, ~1 min), else said so
+  (and the size of the bench's own onedir-like bundle);
 - bytes transferred for a release that changes only our code: signed by tools/release.py,
   served by the real hub (runserver on PostgreSQL), fetched by the kiosk's signed fetcher
   (goal < 10 MB);
@@ -31,6 +32,7 @@ from kiosk.services.updates.install import stage
 from kiosk.services.updates.sources import hub_updater_factory
 from kiosk.store.db import connect
 from kiosk.store.keyfile import read_key_file
+from tests.package.frozen import build_frozen
 from tests.sync.test_live_hub import Hub, psql
 from tests.updates.releases import ROOT, build_bundle, install_first
 from tools.release import init, publish_release
@@ -91,10 +93,36 @@ def between(events: list[tuple[str, str, datetime]], first: str, then: str) -> f
     return (end - start).total_seconds()
 
 
+def frozen_code_only_release() -> None:
+    """dist/kiosk as 0.1.0 and a PyInstaller build of the same sources at 0.2.0 (a release
+    that changes only our code), signed into a repository: what a kiosk on 0.1.0 fetches is
+    the content 0.1.0 lacks (plus a few KB of TUF metadata)."""
+    work = Path(tempfile.mkdtemp(prefix="bench-frozen-"))
+    try:
+        started = time.monotonic()
+        rebuilt = build_frozen(work, "0.2.0")
+        built = time.monotonic() - started
+        repo, keys = work / "updates", work / "keys"
+        init(repo, keys)
+        first = publish_release(DIST, "0.1.0", repo, keys)
+        second = publish_release(rebuilt, "0.2.0", repo, keys)
+        print(
+            f"full bundle (dist/kiosk): {first.bundle_bytes / MB:.1f} MB in {first.file_count}"
+            f" files (+ symlinks)"
+        )
+        print(
+            f"frozen code-only release (dist/kiosk -> the same sources at 0.2.0, built in"
+            f" {built:.0f} s): {second.new_bytes} bytes of new content to fetch"
+            f" (goal < 10 MB)"
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def main() -> None:
     print("== software updates (bench_updates) ==")
     if DIST.is_dir():
-        print(f"full bundle (dist/kiosk): {folder_bytes(DIST) / MB:.1f} MB")
+        frozen_code_only_release()
     else:
         print("full bundle: dist/kiosk is not built (run `make package`); sizes below are of")
         print("  the bench's onedir-like bundle (our packages + a 3 MB stand-in for Qt)")

@@ -28,6 +28,7 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import stat
 import sys
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 from securesystemslib.signer import CryptoSigner, SSlibKey
 from tuf.api.metadata import (
     Metadata,
@@ -56,6 +57,7 @@ TIMESTAMP_EXPIRES_DAYS = 7
 MANIFEST_PREFIX = "releases/"
 FILES_PREFIX = "files/"
 CHUNK = 1 << 20
+RELEASE_VERSION = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
 
 
 class ReleaseError(Exception):
@@ -204,24 +206,43 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _link_target(source_dir: Path, path: Path) -> str:
+    """A symlink's target, kept only when it is relative and stays inside the bundle
+    (PyInstaller links ``_internal/libQt6Core.so.6`` to ``PySide6/Qt/lib/...``)."""
+    target = os.readlink(path)
+    inside = (path.parent / target).resolve()
+    if os.path.isabs(target) or not inside.is_relative_to(source_dir.resolve()):
+        raise ReleaseError(
+            f"the bundle's link {path.relative_to(source_dir)} points outside it ({target})"
+        )
+    return target
+
+
 def bundle_manifest(source_dir: Path, version: str) -> dict[str, object]:
-    """Every regular file of the bundle (symlinks refused: a release carries real files)."""
+    """Every regular file of the bundle, and its symlinks (relative, inside the bundle)."""
     files: dict[str, dict[str, object]] = {}
-    for path in sorted(source_dir.rglob("*")):
-        if path.is_symlink():
-            raise ReleaseError(f"the bundle holds a symlink ({path.relative_to(source_dir)})")
-        if not path.is_file() or "__pycache__" in path.parts:
-            continue
-        relative = path.relative_to(source_dir).as_posix()
-        mode = path.stat().st_mode
-        files[relative] = {
-            "sha256": _sha256(path),
-            "length": path.stat().st_size,
-            "executable": bool(mode & stat.S_IXUSR),
-        }
+    links: dict[str, str] = {}
+    for folder, dirnames, filenames in os.walk(source_dir, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+        here = Path(folder)
+        for name in sorted(filenames) + [d for d in dirnames if (here / d).is_symlink()]:
+            path = here / name
+            relative = path.relative_to(source_dir).as_posix()
+            if path.is_symlink():
+                links[relative] = _link_target(source_dir, path)
+                continue
+            if not path.is_file():
+                continue
+            mode = path.stat().st_mode
+            files[relative] = {
+                "sha256": _sha256(path),
+                "length": path.stat().st_size,
+                "executable": bool(mode & stat.S_IXUSR),
+            }
+        dirnames[:] = [d for d in dirnames if not (here / d).is_symlink()]
     if not files:
         raise ReleaseError(f"{source_dir} holds no file")
-    return {"version": version, "files": files}
+    return {"version": version, "files": files, "links": links}
 
 
 def _store_target(repo: Path, name: str, content_path: Path) -> TargetFile:
@@ -241,12 +262,11 @@ def publish_release(
     source_dir: Path, version: str, repo: Path, keys: Path, expires_days: int = 30
 ) -> ReleaseInfo:
     """Sign ``source_dir`` (a onedir bundle) as release ``version`` into ``repo``."""
-    try:
-        wanted = Version(version)
-    except InvalidVersion:
-        raise ReleaseError(f"{version!r} is not a version (PEP 440)") from None
-    if str(wanted) != version:
-        raise ReleaseError(f"write the version as {wanted} (its normal form)")
+    if RELEASE_VERSION.match(version) is None:
+        # The kiosk compares X.Y.Z only (kiosk.domain.update_plan.version_key): a "1.0" or a
+        # "0.2.0rc1" signed here would be offered and then refused by every machine.
+        raise ReleaseError(f"{version!r} is not a release version (X.Y.Z, e.g. 0.2.0)")
+    wanted = Version(version)
     existing = released_versions(repo)
     if existing and wanted <= existing[-1]:
         raise ReleaseError(f"version {version} is not above the latest release {existing[-1]}")

@@ -34,7 +34,7 @@ FAILURE_STATES = frozenset({UpdateState.FAILED, UpdateState.REFUSED, UpdateState
 
 class Release(models.Model):
     """A release whose signed targets are in ``UPDATES_REPOSITORY`` (``manage.py
-    publish_release`` / ``register_release``). Versions only go up (PEP 440)."""
+    publish_release`` / ``register_release``). Versions (X.Y.Z) only go up."""
 
     class State(models.TextChoices):
         PUBLISHED = "published", "Published"

@@ -1,10 +1,13 @@
 """Releases the hub knows (docs/UPDATES.md, "Rollouts on the hub"): a version whose signed
-targets are in the TUF repository at ``settings.UPDATES_REPOSITORY`` (tools/release.py writes
-it). ``register`` records one already there; ``manage.py publish_release`` first builds and
-signs it with tools/release.py. Versions are PEP 440 and only go up."""
+manifest is in the TUF repository at ``settings.UPDATES_REPOSITORY``, as tools/release.py
+writes it: one target per file content (``files/<sha256>``) and one manifest target per
+release (``releases/<version>.json``, every file's path, hash and length). ``register``
+records one already there; ``manage.py publish_release`` first signs it with tools/release.py.
+Versions are X.Y.Z (what the kiosk accepts, kiosk.domain.update_plan) and only go up."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass
@@ -13,9 +16,15 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from fleet.models import Release
+
+# tools/release.py's names (the hub does not import tools/: a hub may run without it).
+MANIFEST_PREFIX = "releases/"
+FILES_PREFIX = "files/"
+# The kiosk compares X.Y.Z only (kiosk.domain.update_plan.version_key): one rule everywhere.
+_RELEASE_VERSION = re.compile(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$")
 
 
 class ReleaseError(Exception):
@@ -24,69 +33,108 @@ class ReleaseError(Exception):
 
 @dataclass(frozen=True)
 class InRepository:
-    bundle_bytes: int
+    bundle_bytes: int  # the whole bundle: what a kiosk with nothing would fetch
     file_count: int
-    manifest: str
+    manifest: str  # the manifest's target name, releases/<version>.json
+    new_bytes: int | None = None  # file contents the previous release lacks (None: first)
+    previous: str | None = None  # that previous release
 
 
 def parse_version(text: str) -> Version:
-    try:
-        return Version(text)
-    except InvalidVersion:
-        raise ReleaseError(f"{text!r} is not a release version (PEP 440, e.g. 0.2.0)") from None
+    if not isinstance(text, str) or _RELEASE_VERSION.match(text) is None:
+        raise ReleaseError(f"{text!r} is not a release version (X.Y.Z, e.g. 0.2.0)")
+    return Version(text)
+
+
+def manifest_name(version: str) -> str:
+    return f"{MANIFEST_PREFIX}{version}.json"
 
 
 def _newest_targets_metadata(repo: Path) -> Path | None:
     """targets.json, or with consistent snapshots the highest N.targets.json."""
     metadata = repo / "metadata"
-    plain = metadata / "targets.json"
-    if plain.is_file():
-        return plain
     numbered = [
         (int(p.name.split(".", 1)[0]), p)
         for p in metadata.glob("*.targets.json")
         if p.name.split(".", 1)[0].isdigit()
     ]
-    return max(numbered)[1] if numbered else None
+    if numbered:
+        return max(numbered)[1]
+    plain = metadata / "targets.json"
+    return plain if plain.is_file() else None
 
 
-def _names_version(name: str, version: str) -> bool:
-    """Does a target's path name this version as a whole token (0.2.0 is not 0.2.01)?"""
-    pattern = r"(?<![0-9A-Za-z.])" + re.escape(version) + r"(?![0-9A-Za-z]|\.[0-9])"
-    return re.search(pattern, name) is not None
+def _listed_targets(repo: Path) -> dict[str, Any]:
+    metadata = _newest_targets_metadata(repo)
+    if metadata is None:
+        raise ReleaseError(f"{repo} holds no targets metadata: not an update repository")
+    try:
+        document: Any = json.loads(metadata.read_text(encoding="utf-8"))
+        listed = document["signed"]["targets"]
+        if not isinstance(listed, dict):
+            raise TypeError
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ReleaseError(f"{metadata.name}: not TUF targets metadata") from None
+    return listed
+
+
+def _manifest_files(repo: Path, name: str, info: Any) -> dict[str, dict[str, Any]]:
+    """The files a manifest target lists, read from the repository and checked against the
+    hash the signed metadata gives it (consistent snapshots: ``<sha256>.<version>.json``)."""
+    try:
+        digest = str(info["hashes"]["sha256"])
+        directory, _, base = name.rpartition("/")
+        content = (repo / "targets" / directory / f"{digest}.{base}").read_bytes()
+    except (KeyError, TypeError):
+        raise ReleaseError(f"{name}: its signed entry has no sha256") from None
+    except OSError:
+        raise ReleaseError(f"{name} is listed but its file is not in {repo}/targets") from None
+    if hashlib.sha256(content).hexdigest() != digest:
+        raise ReleaseError(f"{name} does not match its signed hash")
+    try:
+        files = json.loads(content)["files"]
+        return {
+            str(path): {"sha256": str(entry["sha256"]), "length": int(entry["length"])}
+            for path, entry in files.items()
+        }
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise ReleaseError(f"{name}: not a release manifest") from None
 
 
 def find(repo: Path, version: str) -> InRepository:
-    """The version's targets in the repository: from the signed targets metadata when there
-    is one, else the files under targets/ (a repository being assembled)."""
-    targets: dict[str, int] = {}
-    metadata = _newest_targets_metadata(repo)
-    if metadata is not None:
-        try:
-            document: Any = json.loads(metadata.read_text(encoding="utf-8"))
-            listed = document["signed"]["targets"]
-            targets = {name: int(info.get("length", 0)) for name, info in listed.items()}
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            raise ReleaseError(f"{metadata.name}: not TUF targets metadata") from None
-    elif (repo / "targets").is_dir():
-        root = repo / "targets"
-        targets = {
-            str(p.relative_to(root)): p.stat().st_size for p in root.rglob("*") if p.is_file()
-        }
-    mine = {name: size for name, size in targets.items() if _names_version(name, version)}
-    if not mine:
+    """The release's manifest in the newest signed targets metadata: its bundle size and
+    file count, and the bytes a kiosk on the release just before it would fetch."""
+    parse_version(version)
+    listed = _listed_targets(repo)
+    name = manifest_name(version)
+    if name not in listed:
         raise ReleaseError(
-            f"release {version} has no targets in {repo}: publish it first"
+            f"release {version} has no manifest ({name}) in {repo}: publish it first"
             " (manage.py publish_release <onedir> --version X)"
         )
-    manifests = sorted(name for name in mine if "manifest" in name)
-    return InRepository(sum(mine.values()), len(mine), (manifests or sorted(mine))[0])
+    files = _manifest_files(repo, name, listed[name])
+    earlier = [
+        Version(other)
+        for other in (n[len(MANIFEST_PREFIX) : -len(".json")] for n in listed)
+        if _RELEASE_VERSION.match(other) and Version(other) < Version(version)
+    ]
+    if not earlier:
+        new_bytes, previous = None, None
+    else:
+        previous = str(max(earlier))
+        before = _manifest_files(repo, manifest_name(previous), listed[manifest_name(previous)])
+        held = {entry["sha256"] for entry in before.values()}
+        fresh = {e["sha256"]: e["length"] for e in files.values() if e["sha256"] not in held}
+        new_bytes = sum(fresh.values())
+    return InRepository(
+        sum(entry["length"] for entry in files.values()), len(files), name, new_bytes, previous
+    )
 
 
 def register(
     version: str, repo: Path, user: Any = None, notes: str = "", found: InRepository | None = None
 ) -> Release:
-    """Record a release whose targets are in ``repo``; refused unless newer than every one."""
+    """Record a release whose manifest is in ``repo``; refused unless newer than every one."""
     parsed = parse_version(version)
     with transaction.atomic():
         known = list(Release.objects.select_for_update().values_list("version", flat=True))
@@ -105,8 +153,16 @@ def register(
         )
 
 
+def describe(found: InRepository) -> str:
+    """One line for the commands: the full bundle and what the previous release lacks."""
+    line = f"{found.file_count} files, {found.bundle_bytes} bytes ({found.manifest})"
+    if found.previous is not None:
+        line += f"; {found.new_bytes} bytes new since {found.previous}"
+    return line
+
+
 def _parsed(version: str) -> Version:
     try:
-        return Version(version)
-    except InvalidVersion:
+        return parse_version(version)
+    except ReleaseError:
         return Version("0")

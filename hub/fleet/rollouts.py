@@ -438,12 +438,10 @@ def _learn_member(
         member.failed_at = member.failed_at or received
     elif state == UpdateState.HEALTHY and running == version:
         member.healthy_at = received
-    elif (
-        state == UpdateState.RUNNING
-        and running == version
-        and member.last_state != UpdateState.SWITCHED
-    ):
-        # Already there (or installed from a USB stick): not a switch waiting for its check.
+    elif state == UpdateState.RUNNING and running == version and not member.last_state:
+        # Already there before any attempt was heard of (installed by hand). After a switch
+        # only ``healthy`` counts: a new version restarted by the launcher reports ``running``
+        # at each of its failed starts before it is rolled back.
         member.healthy_at = member.healthy_at or received
     elif version not in (target, running):
         return  # about another release

@@ -131,8 +131,8 @@ def safe_version_text(text: object) -> bool:
 
 
 def version_key(text: str) -> tuple[int, int, int]:
-    """Release versions are X.Y.Z (tools/release.py writes them in PEP 440 normal form; the
-    kiosk accepts only the plain three-number kind). ValueError for anything else."""
+    """Release versions are X.Y.Z: tools/release.py signs and the hub registers no other kind;
+    the kiosk compares only that kind. ValueError for anything else."""
     match = _VERSION.match(text)
     if match is None:
         raise ValueError("not a release version (X.Y.Z)")

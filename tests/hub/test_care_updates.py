@@ -4,7 +4,6 @@ from a repository written here as plain files."""
 
 from __future__ import annotations
 
-import json
 import sys
 from io import StringIO
 from pathlib import Path
@@ -19,6 +18,7 @@ from django.test import Client
 from fleet.models import Campaign, ChangeLog, Machine, Release, Site
 
 from tests.hub.helpers import Kiosk, event
+from tools import release
 
 pytestmark = pytest.mark.django_db
 
@@ -42,21 +42,25 @@ def sites() -> tuple[Site, Site]:
     return here, there
 
 
+def _bundle(where: Path, files: dict[str, bytes]) -> Path:
+    for name, content in files.items():
+        (where / name).parent.mkdir(parents=True, exist_ok=True)
+        (where / name).write_bytes(content)
+    return where
+
+
 @pytest.fixture
 def repository(tmp_path: Path, settings: Any) -> Path:
-    """An update repository as tools/release.py leaves it: signed targets metadata and files."""
-    repo = tmp_path / "updates"
-    (repo / "metadata").mkdir(parents=True)
-    targets = {
-        "kiosk-0.2.0/manifest.json": {"length": 300, "hashes": {"sha256": "00"}},
-        "kiosk-0.2.0/app.zip": {"length": 5000, "hashes": {"sha256": "11"}},
-        "kiosk-0.2.01/app.zip": {"length": 9, "hashes": {"sha256": "22"}},
-        "kiosk-0.3.0/manifest.json": {"length": 310, "hashes": {"sha256": "33"}},
-    }
-    document = {"signed": {"_type": "targets", "version": 2, "targets": targets}}
-    (repo / "metadata" / "2.targets.json").write_text(json.dumps(document))
-    (repo / "metadata" / "1.targets.json").write_text(json.dumps({"signed": {"targets": {}}}))
+    """An update repository written by the real tools/release.py: 0.2.0 (two files, 5300
+    bytes), then 0.3.0 (one file changed: 310 new bytes)."""
+    repo, keys = tmp_path / "updates", tmp_path / "keys"
+    release.init(repo, keys)
+    first = {"kiosk": b"k" * 300, "_internal/libQt.so": b"q" * 5000}
+    release.publish_release(_bundle(tmp_path / "v2", first), "0.2.0", repo, keys)
+    second = {**first, "kiosk": b"K" * 310}
+    release.publish_release(_bundle(tmp_path / "v3", second), "0.3.0", repo, keys)
     settings.UPDATES_REPOSITORY = repo
+    settings.UPDATES_KEYS = keys
     return repo
 
 
@@ -80,33 +84,57 @@ def test_registering_releases_from_the_repository(
     manager = _user("manager", Role.PROGRAM_MANAGER, here)
     response = manager.post("/updates/releases/", {"version": "0.2.0", "notes": "printer fix"})
     assert response.status_code == 302
-    release = Release.objects.get()
-    assert (release.bundle_bytes, release.file_count) == (5300, 2)  # not 0.2.01's file
-    assert release.manifest == "kiosk-0.2.0/manifest.json"
+    registered = Release.objects.get()
+    assert (registered.bundle_bytes, registered.file_count) == (5300, 2)  # from its manifest
+    assert registered.manifest == "releases/0.2.0.json"
     audit = CareAudit.objects.get(action="release_registered")
-    assert audit.detail == {"release": release.pk, "version": "0.2.0"}
+    assert audit.detail == {"release": registered.pk, "version": "0.2.0"}
     for version, words in [
         ("0.2.0", "not newer than 0.2.0"),
         ("0.1.0", "not newer than 0.2.0"),
-        ("0.4.0", "no targets"),
+        ("0.4.0", "has no manifest"),
         ("not a version", "not a release version"),
+        ("1.0", "not a release version"),
     ]:
         refused = manager.post("/updates/releases/", {"version": version})
         assert refused.status_code == 400 and words in refused.content.decode()
     out = StringIO()
     call_command("register_release", "--version", "0.3.0", stdout=out)
-    assert "release 0.3.0: 1 files, 310 bytes" in out.getvalue()
+    assert (
+        "release 0.3.0: 2 files, 5310 bytes (releases/0.3.0.json); 310 bytes new since 0.2.0"
+        in out.getvalue()
+    )
     with pytest.raises(CommandError, match="not newer"):
         call_command("register_release", "--version", "0.3.0")
 
 
-def test_a_plain_targets_folder_is_enough_to_register(tmp_path: Path, db: None) -> None:
-    (tmp_path / "targets" / "0.5.0").mkdir(parents=True)
-    (tmp_path / "targets" / "0.5.0" / "bundle.tar").write_bytes(b"x" * 70)
+def test_a_manifest_that_does_not_match_its_signed_hash_is_refused(
+    repository: Path, db: None
+) -> None:
+    [manifest] = (repository / "targets" / "releases").glob("*.0.2.0.json")
+    manifest.write_text(manifest.read_text().replace("5000", "5001"))
+    with pytest.raises(CommandError, match="does not match its signed hash"):
+        call_command("register_release", "--version", "0.2.0", stdout=StringIO())
+    manifest.unlink()
+    with pytest.raises(CommandError, match="its file is not in"):
+        call_command("register_release", "--version", "0.2.0", stdout=StringIO())
+
+
+def test_publish_release_signs_real_builds_and_says_what_is_new(
+    repository: Path, tmp_path: Path
+) -> None:
+    """manage.py publish_release with the real tools/release.py: the bundle size from the
+    manifest, the bytes new since the release before; a refusal is a clear CommandError."""
+    third = {"kiosk": b"3" * 320, "_internal/libQt.so": b"q" * 5000}
+    out = StringIO()
     call_command(
-        "register_release", "--version", "0.5.0", "--repository", str(tmp_path), stdout=StringIO()
+        "publish_release", str(_bundle(tmp_path / "v4", third)), "--version", "0.4.0", stdout=out
     )
-    assert Release.objects.get().bundle_bytes == 70
+    assert "release 0.4.0 published and registered: 2 files, 5320 bytes" in out.getvalue()
+    assert "320 bytes new since 0.3.0" in out.getvalue()
+    assert Release.objects.get(version="0.4.0").manifest == "releases/0.4.0.json"
+    with pytest.raises(CommandError, match=r"refused: version 0\.3\.1 is not above"):
+        call_command("publish_release", str(tmp_path / "v4"), "--version", "0.3.1")
 
 
 def test_publish_release_says_clearly_when_the_tooling_is_missing(

@@ -15,6 +15,7 @@ from fleet.models import (
     Alert,
     Campaign,
     CampaignLog,
+    CampaignMember,
     ChangeLog,
     Event,
     Machine,
@@ -198,6 +199,24 @@ def test_failures_pause_the_campaign_by_itself_with_an_alert() -> None:
     assert {op for op, _ in _offers().values()} == {"delete"}
     with pytest.raises(campaign_actions.NotNow):
         campaign_actions.act(campaign.pk, "resume", None)
+
+
+def test_a_switched_version_restarting_is_not_healthy_until_it_says_so() -> None:
+    """After a switch the launcher may start the new version several times (each start
+    reports ``running``) before it gives up and rolls back: only ``healthy`` counts."""
+    site, machines = _fleet(1)
+    campaign = _campaign(site, machines, percents=[100], soak_minutes=0)
+    start = timezone.now()
+    campaign_actions.act(campaign.pk, "start", None, now=start)
+    [machine] = machines
+    _report(machine, "switched", "0.1.0", "0.2.0", campaign.pk)
+    _report(machine, "running", "0.2.0", None, campaign.pk)
+    _report(machine, "running", "0.2.0", None, campaign.pk)  # the launcher's second try
+    member = CampaignMember.objects.get(campaign=campaign, machine=machine)
+    assert member.healthy_at is None
+    assert rollouts.tick(start + timedelta(minutes=1)).advanced == []
+    _report(machine, "rolled_back", "0.1.0", "0.2.0", campaign.pk)
+    assert rollouts.tick(start + timedelta(minutes=2)).paused == [campaign.pk]
 
 
 def test_a_count_threshold_pauses_at_that_many_failures() -> None:

@@ -6,6 +6,7 @@ Also: no switch while a vend is open, and a store migrated by a newer release is
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from kiosk.services.clock import FixedClock
 from kiosk.services.config import Config
 from kiosk.services.updates import ReleaseLayout, ScreenState, UpdateAgent
 from kiosk.services.updates.facade import SoftwareFacade, UsbOutcome
+from kiosk.services.updates.install import UpdateRefused, stage
 from kiosk.services.updates.sources import folder_updater
 from kiosk.store import db, updates_repo
 from kiosk.store.db import StoreError, connect
@@ -27,7 +29,14 @@ from kiosk.store.keyfile import create_key_file, read_key_file
 from kiosk.store.repository import Intent, Store
 from kiosk.update_round import switch_from_folder
 from tests.updates.releases import build_bundle, install_first
-from tools.release import file_target_name, init, publish_release, refresh_timestamp
+from tools import release as release_tool
+from tools.release import (
+    ReleaseError,
+    file_target_name,
+    init,
+    publish_release,
+    refresh_timestamp,
+)
 
 NOW = datetime(2026, 6, 10, 10, 0, tzinfo=UTC)  # 03:00 in Vancouver
 QUIET = ScreenState(idle=True, participant_mid_flow=False)
@@ -89,6 +98,33 @@ def test_a_release_installs_from_a_usb_folder(world: World, tmp_path: Path) -> N
     assert last(world).state is UpdateState.SWITCHED
     init_file = world.layout.folder("0.2.0") / "_internal" / "kiosk" / "__init__.py"
     assert '__version__ = "0.2.0"' in init_file.read_text()
+
+
+def test_a_bundles_symlinks_are_signed_and_made_again_inside_the_release(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PyInstaller's onedir links ``_internal/libQt6Core.so.6`` to ``PySide6/Qt/lib/...``:
+    a release carries such relative links; one that leaves the bundle is refused at both
+    ends (tools/release.py does not sign it, the kiosk does not make it)."""
+    bundle = build_bundle(tmp_path, "0.3.0")
+    os.symlink("libQt6Standin.so", bundle / "_internal" / "libQt6Link.so")
+    os.symlink("../kiosk", bundle / "_internal" / "start")
+    publish_release(bundle, "0.3.0", world.repo, world.keys)
+    staged = stage(folder_updater(world.layout, world.repo), "0.3.0", world.layout, tmp_path)
+    link = staged.folder / "_internal" / "libQt6Link.so"
+    assert os.readlink(link) == "libQt6Standin.so" and link.stat().st_size > 0
+    assert os.readlink(staged.folder / "_internal" / "start") == "../kiosk"
+
+    outside = build_bundle(tmp_path, "0.4.0")
+    os.symlink("../../etc/passwd", outside / "_internal" / "passwd")
+    with pytest.raises(ReleaseError, match="points outside it"):
+        publish_release(outside, "0.4.0", world.repo, world.keys)
+    # Signed anyway (a stolen targets key): the kiosk still refuses to make the link.
+    monkeypatch.setattr(release_tool, "_link_target", lambda _root, path: os.readlink(path))
+    publish_release(outside, "0.4.0", world.repo, world.keys)
+    with pytest.raises(UpdateRefused, match="links outside the release"):
+        stage(folder_updater(world.layout, world.repo), "0.4.0", world.layout, tmp_path)
+    assert not world.layout.folder("0.4.0").exists()
 
 
 def test_a_tampered_file_is_refused_and_nothing_is_unpacked(world: World, tmp_path: Path) -> None:

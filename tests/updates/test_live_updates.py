@@ -8,48 +8,21 @@ launcher alone, and v2 reports ``rolled_back``.
 
 from __future__ import annotations
 
-import json
-import os
-import secrets
-import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from kiosk.services.clock import SystemClock
-from kiosk.services.config import Config, write_config
 from kiosk.services.sync import provision
-from kiosk.services.updates import ReleaseLayout
 from kiosk.services.updates.fetch import HubFetcher
-from kiosk.store.db import connect
-from kiosk.store.keyfile import read_key_file
-from tests.sync.test_live_hub import Hub, psql
-from tests.updates.releases import ROOT, build_bundle, install_first
+from tests.sync.test_live_hub import Hub
+from tests.updates.live import enroll_kiosk, hub_update_states, hub_version, kiosk_events, launch
+from tests.updates.releases import build_bundle
 from tools.release import init, publish_release
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
-
-LAUNCHER = ROOT / "deploy" / "kiosk-launcher"
-
-
-@pytest.fixture(scope="module")
-def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hub]:
-    database = f"kiosk_updates_{secrets.token_hex(4)}"
-    psql(f"CREATE DATABASE {database}")
-    workdir = tmp_path_factory.mktemp("hub")
-    server = Hub(database, workdir)
-    server.env["HUB_UPDATES_REPOSITORY"] = str(workdir / "updates")
-    try:
-        server.manage("migrate", "--noinput")
-        server.start()
-        yield server
-    finally:
-        server.stop()
-        psql(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
 
 
 def offer(hub: Hub, device_id: str, version: str, campaign: int) -> None:
@@ -65,54 +38,6 @@ def offer(hub: Hub, device_id: str, version: str, campaign: int) -> None:
     )
 
 
-def hub_version(hub: Hub, device_id: str) -> str:
-    return hub.shell(
-        "from fleet.models import Machine\n"
-        f"print(Machine.objects.get(device_id={device_id!r}).software_version)"
-    ).splitlines()[-1]
-
-
-def hub_update_states(hub: Hub, device_id: str) -> list[str]:
-    """The ``update.state`` events the hub stored for a machine, oldest first."""
-    database = hub.env["HUB_DATABASE_URL"].rsplit("/", 1)[1]
-    rows = psql(
-        "SELECT e.payload->>'state' FROM fleet_event e JOIN fleet_machine m"
-        f" ON m.id = e.machine_id WHERE m.device_id = '{device_id}'"
-        " AND e.type = 'update.state' ORDER BY e.seq",
-        database,
-    )
-    return rows.split()
-
-
-def launch(releases: Path, config: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "KIOSK_RELEASES": str(releases)}
-    env.pop("PYTHONPATH", None)
-    try:
-        return subprocess.run(
-            [str(LAUNCHER), "update", "--config", str(config)],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired as exc:
-        tail = (exc.stderr or b"")[-3000:]
-        raise AssertionError(f"the launcher did not finish:\n{tail!r}") from None
-
-
-def kiosk_events(config: Config) -> list[dict[str, Any]]:
-    key = read_key_file(config.data_dir / "db.key")
-    conn = connect(config.database_path, key, migrate=False)
-    try:
-        rows = conn.execute(
-            "SELECT payload FROM outbox WHERE type = 'update.state' ORDER BY seq"
-        ).fetchall()
-    finally:
-        conn.close()
-    return [json.loads(row[0]) for row in rows]
-
-
 def test_v1_to_v2_then_a_broken_v3_rolls_back_by_itself(hub: Hub, tmp_path: Path) -> None:
     repo = Path(hub.env["HUB_UPDATES_REPOSITORY"])
     keys = tmp_path / "keys"
@@ -120,34 +45,22 @@ def test_v1_to_v2_then_a_broken_v3_rolls_back_by_itself(hub: Hub, tmp_path: Path
     for version, unhealthy in (("0.1.0", False), ("0.2.0", False)):
         publish_release(build_bundle(tmp_path, version, unhealthy=unhealthy), version, repo, keys)
 
-    code = hub.manage("enroll_machine", "--site", "Updates", "--machine", "kiosk-u1")
-    credentials = provision(hub.url, code.strip().splitlines()[-1].strip(), tmp_path / "data")
-    releases = tmp_path / "releases"
-    layout = ReleaseLayout(releases)
-    install_first(layout, repo, "0.1.0")
-    config = Config(
-        site_name="Updates",
-        data_dir=tmp_path / "data",
-        hub_url=hub.url,
-        releases_dir=releases,
-        update_health_seconds=60,
-        update_max_starts=2,
-    )
-    config_path = tmp_path / "kiosk.toml"
-    write_config(config, config_path)
+    kiosk = enroll_kiosk(hub, tmp_path, "0.1.0")
+    layout, config, config_path = kiosk.layout, kiosk.config, kiosk.config_path
+    releases = layout.root
 
     # v1 starts, is healthy, syncs: nothing offered yet.
     result = launch(releases, config_path)
     assert result.returncode == 0, result.stderr
-    assert hub_version(hub, credentials.device_id) == "0.1.0"
+    assert hub_version(hub, kiosk.device_id) == "0.1.0"
 
     # The hub offers v2: v1 fetches only what changed, switches, v2 starts and is healthy.
-    offer(hub, credentials.device_id, "0.2.0", 7)
+    offer(hub, kiosk.device_id, "0.2.0", 7)
     result = launch(releases, config_path)
     assert result.returncode == 0, result.stderr
     assert layout.current_version() == "0.2.0" and layout.previous_version() == "0.1.0"
     assert layout.pending() is None
-    assert hub_version(hub, credentials.device_id) == "0.2.0"
+    assert hub_version(hub, kiosk.device_id) == "0.2.0"
     states = [(e["running"], e["state"], e["target"]) for e in kiosk_events(config)]
     assert states == [
         ("0.1.0", "running", None),
@@ -168,7 +81,7 @@ def test_v1_to_v2_then_a_broken_v3_rolls_back_by_itself(hub: Hub, tmp_path: Path
 
     # A v3 whose self-test fails: the launcher goes back to v2 by itself.
     publish_release(build_bundle(tmp_path, "0.3.0", unhealthy=True), "0.3.0", repo, keys)
-    offer(hub, credentials.device_id, "0.3.0", 8)
+    offer(hub, kiosk.device_id, "0.3.0", 8)
     result = launch(releases, config_path)
     assert result.returncode == 0, result.stderr
     assert "not healthy" in result.stderr and "back to 0.2.0" in result.stderr
@@ -184,9 +97,9 @@ def test_v1_to_v2_then_a_broken_v3_rolls_back_by_itself(hub: Hub, tmp_path: Path
             "bytes": None,
         }
     ]
-    assert hub_version(hub, credentials.device_id) == "0.2.0"
+    assert hub_version(hub, kiosk.device_id) == "0.2.0"
     # The hub holds the whole story: two switches, one healthy, one rolled back.
-    on_hub = hub_update_states(hub, credentials.device_id)
+    on_hub = hub_update_states(hub, kiosk.device_id)
     assert on_hub.count("switched") == 2 and on_hub.count("healthy") == 1
     assert on_hub[-1] == "rolled_back"
 

@@ -120,7 +120,7 @@ def _stage(
     if info is None:
         raise UpdateRefused(f"release {version} is not in the signed repository: refused")
     manifest_path = client.download_target(info)
-    wanted = _read_manifest(Path(manifest_path), version)
+    wanted, links = _read_manifest(Path(manifest_path), version)
     have = _running_files(running)
     final = layout.folder(version)
     if final.is_dir():
@@ -145,6 +145,9 @@ def _stage(
         if entry.executable:
             destination.chmod(destination.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP)
         progress(downloaded + reused)
+    for relative, points_to in links.items():
+        (work / relative).parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(points_to, work / relative)
     (work / MANIFEST_FILE).write_text(
         json.dumps(
             {
@@ -153,6 +156,7 @@ def _stage(
                     name: {"sha256": e.sha256, "length": e.length, "executable": e.executable}
                     for name, e in wanted.items()
                 },
+                "links": links,
             }
         )
     )
@@ -160,7 +164,8 @@ def _stage(
     return Staged(version, final, downloaded, reused, downloaded_bytes)
 
 
-def _read_manifest(path: Path, version: str) -> dict[str, FileEntry]:
+def _read_manifest(path: Path, version: str) -> tuple[dict[str, FileEntry], dict[str, str]]:
+    """The files (path → entry) and the symlinks (path → relative target) of a release."""
     try:
         document = json.loads(path.read_text())
         if document["version"] != version:
@@ -172,13 +177,27 @@ def _read_manifest(path: Path, version: str) -> dict[str, FileEntry]:
             )
             for name, e in files.items()
         }
-    except (ValueError, KeyError, TypeError) as exc:
+        links = {str(name): str(target) for name, target in document.get("links", {}).items()}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
         raise UpdateRefused("the signed manifest cannot be read: refused") from exc
-    for name in entries:
+    for name in [*entries, *links]:
         parts = Path(name).parts
         if Path(name).is_absolute() or ".." in parts or not parts:
             raise UpdateRefused("the signed manifest names a path outside the release: refused")
-    return entries
+    for name, target in links.items():
+        if os.path.isabs(target) or not _inside(os.path.join(os.path.dirname(name), target)):
+            raise UpdateRefused("the signed manifest links outside the release: refused")
+    if set(entries) & set(links):
+        raise UpdateRefused("the signed manifest cannot be read: refused")
+    return entries, links
+
+
+def _inside(relative: str) -> bool:
+    """A relative path that stays inside the release folder once normalised."""
+    if not relative or os.path.isabs(relative):
+        return False
+    normal = os.path.normpath(relative)
+    return normal != ".." and not normal.startswith("../") and normal != "."
 
 
 def _running_files(running: Path) -> dict[str, Path]:

@@ -20,14 +20,17 @@ def _publisher() -> Any:
     if str(REPO_ROOT) not in sys.path:
         sys.path.insert(0, str(REPO_ROOT))
     try:
-        from tools.release import publish_release  # type: ignore[import-not-found,unused-ignore]
+        from tools.release import (  # type: ignore[import-not-found,unused-ignore]
+            ReleaseError,
+            publish_release,
+        )
     except ImportError as exc:
         raise CommandError(
             f"the release tooling (tools/release.py) cannot be imported here ({exc}); sign the"
             " release where it is installed, copy the repository to UPDATES_REPOSITORY and run"
             " manage.py register_release --version X"
         ) from None
-    return publish_release
+    return publish_release, ReleaseError
 
 
 class Command(BaseCommand):
@@ -52,15 +55,20 @@ class Command(BaseCommand):
             releases.parse_version(version)
         except releases.ReleaseError as exc:
             raise CommandError(str(exc)) from None
-        publish = _publisher()
+        publish, refused = _publisher()
         repo = Path(settings.UPDATES_REPOSITORY)
         keys = options["keys"] or Path(settings.UPDATES_KEYS)
-        info = publish(options["onedir"], version, repo, keys, options["expires_days"])
-        found = releases.InRepository(
-            int(info.bundle_bytes), int(info.file_count), str(getattr(info, "manifest", ""))
-        )
         try:
+            publish(options["onedir"], version, repo, keys, options["expires_days"])
+        except refused as exc:
+            raise CommandError(f"refused: {exc}") from None
+        except OSError as exc:  # keys or repository missing or unreadable
+            raise CommandError(f"cannot publish: {exc}") from None
+        try:
+            found = releases.find(repo, version)
             release = releases.register(version, repo, notes=options["notes"], found=found)
         except releases.ReleaseError as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(f"release {release.version} published and registered")
+        self.stdout.write(
+            f"release {release.version} published and registered: {releases.describe(found)}"
+        )

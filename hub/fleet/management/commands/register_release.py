@@ -28,10 +28,10 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         repo = options["repository"] or Path(settings.UPDATES_REPOSITORY)
         try:
-            release = releases.register(options["release_version"], repo, notes=options["notes"])
+            found = releases.find(repo, options["release_version"])
+            release = releases.register(
+                options["release_version"], repo, notes=options["notes"], found=found
+            )
         except releases.ReleaseError as exc:
             raise CommandError(str(exc)) from None
-        self.stdout.write(
-            f"release {release.version}: {release.file_count} files,"
-            f" {release.bundle_bytes} bytes ({release.manifest})"
-        )
+        self.stdout.write(f"release {release.version}: {releases.describe(found)}")
