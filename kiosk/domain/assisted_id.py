@@ -17,6 +17,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, replace
 
+from kiosk.domain.notices import Notice
+
 
 class Picture(enum.StrEnum):
     """The confirmation pictures a participant may choose (drawn by ``kiosk.ui.pictures``);
@@ -82,6 +84,9 @@ class Match:
     picture: Picture
     initials: str
     language: str | None = None
+    # Staff's notices for them not yet acknowledged: shown once they say "this is me", as
+    # after a finger scan (kiosk.domain.flow).
+    notices: tuple[Notice, ...] = ()
 
 
 # ---------------------------------------------------------------- events

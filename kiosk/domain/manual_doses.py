@@ -21,6 +21,9 @@ MAX_AGE = timedelta(hours=24)
 # A clock a little ahead on another device must not refuse a dose "in the future".
 FUTURE_SLACK = timedelta(minutes=5)
 MAX_UNITS = 20
+# The kiosk's event for a hub-recorded dose from one of its lanes, applied here: the hub's
+# figure of the lane takes the units off at this point of the machine's events.
+APPLIED = "manual_dose.applied"
 
 
 class StockSource(enum.Enum):

@@ -209,3 +209,24 @@ def test_every_result_screen_offers_help_and_the_help_screen_follows_the_news() 
     # Out of service: back to out of service.
     down = run(flow.ServiceLost(("sensor",)), flow.HelpAsked(), flow.Cancel())
     assert down.screen is Screen.OUT_OF_SERVICE
+
+
+def test_after_this_is_me_the_notices_come_before_the_decision() -> None:
+    from tests.domain.test_notices import notice
+
+    match = Match(12, Picture.STAR, "ML", None, (notice("a"),))
+    confirm = run(flow.AssistStart(), aid.StaffPin("1"), aid.StaffAccepted(3), aid.CodeTyped("12"))
+    yes = flow.step(flow.step(confirm, aid.CodeFound(match)), aid.ThisIsMe())
+    assert yes.screen is Screen.NOTICE and yes.notices == match.notices
+    assert yes.effects == (flow.RecordAssisted(12, 3),)  # recorded; nothing decided yet
+    read = flow.step(yes, flow.NoticeAcknowledged())
+    assert read.effects == (flow.AcknowledgeNotice("a"), flow.Decide(12))
+    assert (read.screen, read.identified_by) == (Screen.DECIDING, 3)
+
+
+def test_the_staff_button_setting_stays_across_people() -> None:
+    forbidden = run(flow.AssistAvailability(False))
+    assert forbidden.assist_allowed is False
+    after = run(flow.FingerDetected(), flow.NotRecognised(), flow.Timeout(), state=forbidden)
+    assert after.screen is Screen.IDLE and after.assist_allowed is False
+    assert run(flow.AssistAvailability(True), state=after).assist_allowed is True
