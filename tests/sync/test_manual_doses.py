@@ -98,6 +98,7 @@ def test_each_dose_is_kept_and_counted_once_whatever_arrives(
                 given_at=NOW - timedelta(minutes=30),
                 source=StockSource.MACHINE_LANE,
                 lane=1,
+                override_reason="test: the rules are not the point here",
             )
             known = [hub_dose(HUB_DOSES[0], 2, 1), hub_dose(HUB_DOSES[1], 3, None)]
             # The hub's copy of the dose made here, as it is pulled back.
