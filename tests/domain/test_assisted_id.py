@@ -27,7 +27,11 @@ def test_initials_and_codes() -> None:
     assert aid.initials("") == ""
     assert aid.normalise_code("12") == "P-0012"
     assert aid.normalise_code(" p-0012 ") == "P-0012"
-    assert aid.normalise_code("12345") == "12345"
+    assert aid.normalise_code("12345") == "P-12345"  # past P-9999 (next_code)
+    assert aid.normalise_code(" ab-7 ") == "AB-7"  # letters: typed on the keyboard
+    assert aid.code_candidates("12") == ("P-0012", "12")  # a digits-only code too
+    assert aid.code_candidates("p-0012") == ("P-0012",)
+    assert aid.code_candidates("AB-7") == ("AB-7",)
     assert aid.parse_picture("nonsense") is Picture.INITIALS
     assert aid.parse_picture(None) is Picture.INITIALS
     assert aid.parse_picture("fish") is Picture.FISH
@@ -41,7 +45,7 @@ def test_staff_pin_then_code_then_yes_hands_over_to_the_decision() -> None:
     code = flow.step(checking, aid.StaffAccepted(3))
     assert code.assist is not None and code.assist.step is AssistStep.CODE
     looking = flow.step(code, aid.CodeTyped("12"))
-    assert looking.effects == (aid.LookUpCode("P-0012", 3),)
+    assert looking.effects == (aid.LookUpCode("12", 3),)
     confirm = flow.step(looking, aid.CodeFound(MATCH))
     assert confirm.assist is not None and confirm.assist.step is AssistStep.CONFIRM
     yes = flow.step(confirm, aid.ThisIsMe())

@@ -325,3 +325,26 @@ def test_after_this_is_me_the_participants_notices_come_first(kiosk: Kiosk, qtbo
     click(qtbot, notice.ok)
     qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DONE, timeout=20000)
     assert kiosk.driver.state.identified_by == staff_id(kiosk, qtbot)
+
+
+def test_a_code_with_letters_is_typed_in_the_field_under_the_pad(
+    kiosk: Kiosk, qtbot: QtBot
+) -> None:
+    store = kiosk.runtime.store
+
+    def letters_code() -> None:
+        store.conn.execute("UPDATE participants SET code = 'AB-7' WHERE code = 'P-0001'")
+
+    on_backend(kiosk, qtbot, letters_code)
+    start_from_idle(kiosk, qtbot)
+    screen = kiosk.window.view.assisted
+    type_on(qtbot, screen.pin_pad.keys, DEMO_WORKER_PIN)
+    qtbot.waitUntil(lambda: assist_step(kiosk) is AssistStep.CODE, timeout=15000)
+    assert screen.code_text.isVisible()
+    qtbot.keyClicks(screen.code_text, "ab-7")
+    qtbot.keyClick(screen.code_text, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: assist_step(kiosk) is AssistStep.CONFIRM, timeout=15000)
+    match = kiosk.driver.state.assist.match  # type: ignore[union-attr]
+    assert match is not None and screen.code_text.text() == ""
+    found = on_backend(kiosk, qtbot, lambda: store.participant_by_code("AB-7"))
+    assert found is not None and match.participant_id == found.id
