@@ -21,7 +21,7 @@ from kiosk.ui.labels import centred_label as _label
 from kiosk.ui.layouts import message_and_keys
 from kiosk.ui.pictures import PictureWidget
 from kiosk.ui.pinpad import PinPad
-from kiosk.ui.texts import ScreenText, assist_answer_texts, back_text
+from kiosk.ui.texts import ScreenText, assist_answer_texts, assist_letters_text, back_text
 
 CODE_DIGITS = 6
 
@@ -114,7 +114,7 @@ class AssistedScreen(QWidget):
         self.pin_pad.setVisible(pin)
         self.code_pad.setVisible(code)
         self.code_text.setVisible(code)
-        placeholder = _("A code with letters? Touch here to type it")
+        placeholder = assist_letters_text()
         self.code_text.setPlaceholderText(placeholder)
         self.code_text.setAccessibleName(placeholder)
         self.answers.setVisible(confirming)
