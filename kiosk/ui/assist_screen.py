@@ -55,6 +55,7 @@ class AssistedScreen(QWidget):
         self.code_text = QLineEdit()
         self.code_text.setObjectName("codeText")
         self.code_text.setMinimumHeight(theme.MIN_TOUCH_PX)
+        self.code_text.setStyleSheet("font-size: 30px; padding: 8px 16px;")  # read standing
         self.code_text.setValidator(
             QRegularExpressionValidator(QRegularExpression("[A-Za-z0-9-]{0,32}"), self.code_text)
         )
@@ -80,8 +81,9 @@ class AssistedScreen(QWidget):
         bottom.addStretch(1)
         message_and_keys(
             self,
-            [self.icon, self.picture, self.headline, self.detail],
-            [self.pin_pad, self.code_pad, self.code_text, self.answers, 24, holder],
+            # The letters field goes with the words: in landscape the pad's column is full.
+            [self.icon, self.picture, self.headline, self.detail, self.code_text],
+            [self.pin_pad, self.code_pad, self.answers, 24, holder],
         )
         self.picture.setVisible(False)
 
