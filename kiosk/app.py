@@ -359,7 +359,7 @@ def build_admin_services(runtime: Runtime) -> AdminServices:
         approvals=build_approvals(runtime, holds),
         software=SoftwareFacade(runtime.config, store, clock),
         notices=runtime.interaction.notices,
-        manual_doses=ManualDoseService(store, clock, staff),
+        manual_doses=ManualDoseService(store, clock, staff, site=runtime.interaction.site),
     )
 
 

@@ -124,4 +124,5 @@ ES: dict[object, object] = {
     "Yes, this is me": "Sí, soy yo",
     "A message for you": "Un mensaje para usted",
     "Press OK when you have read it.": "Pulse OK cuando lo haya leído.",
+    "A code with letters? Touch here to type it": "¿Un código con letras? Toque aquí para escribirlo",
 }

@@ -933,4 +933,8 @@ FR: dict[object, object] = {
     "{label} (witnessed)": "{label} (avec témoin)",
     "{language} only": "{language} seulement",
     "{minutes} minutes ago": "il y a {minutes} minutes",
+    "A code with letters? Touch here to type it": "Un code avec des lettres? Touchez ici pour l'écrire",
+    "Override reason": "Raison de la dérogation",
+    "The rules would refuse this dose: {reason}. It was not recorded. To record it anyway, write why under Override reason and press Record again.": "Les règles refuseraient cette dose : {reason}. Elle n'a pas été enregistrée. Pour l'enregistrer quand même, écrivez pourquoi sous Raison de la dérogation et appuyez de nouveau sur Enregistrer.",
+    "Why it was given anyway": "Pourquoi elle a été donnée quand même",
 }

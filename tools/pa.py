@@ -124,4 +124,5 @@ PA: dict[object, object] = {
     "Yes, this is me": "ਹਾਂ, ਇਹ ਮੈਂ ਹਾਂ",
     "A message for you": "ਤੁਹਾਡੇ ਲਈ ਇੱਕ ਸੁਨੇਹਾ",
     "Press OK when you have read it.": "ਪੜ੍ਹਨ ਤੋਂ ਬਾਅਦ ਠੀਕ ਹੈ ਦਬਾਓ।",
+    "A code with letters? Touch here to type it": "ਅੱਖਰਾਂ ਵਾਲਾ ਕੋਡ? ਲਿਖਣ ਲਈ ਇੱਥੇ ਛੂਹੋ",
 }

@@ -123,4 +123,5 @@ ZH_HANT: dict[object, object] = {
     "Yes, this is me": "是，這是我",
     "A message for you": "給您的訊息",
     "Press OK when you have read it.": "閱讀後請按「確定」。",
+    "A code with letters? Touch here to type it": "代碼有字母？請觸碰這裡輸入",
 }

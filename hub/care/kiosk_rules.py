@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from fleet.models import Event, Machine, Participant, Site
+from fleet.models import DoseElsewhere, Event, Machine, ManualDose, Participant, Site
 from fleet.models import Prescription as HubPrescription
 
 from kiosk.domain import dosing
+from kiosk.domain import manual_doses as manual_rules
 from kiosk.domain.decision import DecisionView, PlannedDose, most_useful_refusal
 from kiosk.domain.model import (
     Medication,
@@ -130,3 +131,37 @@ def explain(
         refusal = None if allowed else most_useful_refusal(refusals)
         view = DecisionView(at, allowed, refusal=refusal, decisions=decisions)
     return Explanation(participant, machine.last_contact, explain_json(view, clock))
+
+
+def counted_doses(rx: HubPrescription, since: datetime) -> list[PastDispense]:
+    """What the prescription's machine counts for it, as the hub knows it: the dispenses it
+    pushed, the doses given by hand for it (recorded there or here) and the doses it was told
+    of from elsewhere (Store.history: by prescription, or by code and medication)."""
+    machine = rx.participant.machine
+    found = past_dispenses(machine, [rx.pk], since)
+    medication = {
+        "medication_name": rx.medication_name,
+        "medication_strength": rx.medication_strength,
+        "medication_form": rx.medication_form,
+    }
+    code = rx.participant.code
+    for at, units in ManualDose.objects.filter(
+        machine=machine, participant_code=code, given_at__gte=since, **medication
+    ).values_list("given_at", "units"):
+        found.append(PastDispense(rx.pk, at, units))
+    for at, units in DoseElsewhere.objects.filter(
+        machine=machine, participant_code=code, taken_at__gte=since, **medication
+    ).values_list("taken_at", "units"):
+        found.append(PastDispense(rx.pk, at, units))
+    return found
+
+
+def manual_dose_concern(
+    rx: HubPrescription, units: int, given_at: datetime
+) -> dosing.RefusalReason | None:
+    """What the machine's own rules say of a dose given by hand (None: they would have
+    allowed it), from what the hub knows: ``kiosk.domain.manual_doses.rules_concern``."""
+    clock = site_clock(rx.participant.machine.site)
+    rules = to_kiosk(rx)
+    since = given_at - timedelta(days=dosing.history_days(clock, rules))
+    return manual_rules.rules_concern(rules, counted_doses(rx, since), given_at, units, clock)

@@ -226,7 +226,8 @@ def _moves_for(machine: Machine) -> list[SyncEntry]:
     """The recent doses elsewhere and the open guest blocks of a machine (fleet.moves)."""
     since = timezone.now() - timedelta(days=SNAPSHOT_DOSES_DAYS)
     entries: list[SyncEntry] = []
-    for dose in DoseElsewhere.objects.filter(machine=machine, taken_at__gte=since).order_by("pk"):
+    doses = DoseElsewhere.objects.filter(machine=machine, taken_at__gte=since)
+    for dose in doses.select_related("manual_dose").order_by("pk"):
         entries.append(SyncEntry(dose.sync_kind, str(dose.pk), dose.sync_data(), 0, machine.pk))
     passes = GuestPass.objects.filter(home__machine=machine, state__in=GuestPass.BLOCKING)
     for guest_pass in passes.order_by("pk"):

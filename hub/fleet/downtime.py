@@ -16,6 +16,7 @@ from typing import Any
 
 from django.utils.timezone import now
 
+from fleet import moves
 from fleet.models import Event, Machine, ManualDose, Notice, Participant, Prescription
 
 log = logging.getLogger("fleet.downtime")
@@ -157,7 +158,7 @@ def _manual_dose(machine: Machine, event: Event) -> None:
         prescription = Prescription.objects.filter(
             pk=int(str(hub_id)), participant__machine=machine
         ).first()
-    ManualDose(
+    dose = ManualDose(
         uuid=key,
         machine=machine,
         prescription=prescription,
@@ -173,7 +174,9 @@ def _manual_dose(machine: Machine, event: Event) -> None:
         witness=str(payload.get("witness") or "")[:64],
         origin=Notice.Origin.KIOSK,
         source_event=event,
-    ).save()
+    )
+    dose.save()
+    moves.tell_manual_dose(dose)  # the participant's other machines count it too
 
 
 _HANDLERS = {
@@ -197,7 +200,8 @@ def record_manual_dose(
     recorded_by: str,
     witness: str = "",
 ) -> ManualDose:
-    """A dose given by hand, recorded on the hub: pulled by the prescription's machine."""
+    """A dose given by hand, recorded on the hub: pulled by the prescription's machine, told
+    to the participant's other machines as a dose elsewhere."""
     participant = prescription.participant
     dose = ManualDose(
         machine_id=participant.machine_id,
@@ -216,4 +220,5 @@ def record_manual_dose(
         created_at=now(),
     )
     dose.save()
+    moves.tell_manual_dose(dose)  # the participant's other machines count it too
     return dose

@@ -27,6 +27,7 @@ from fleet.models import (
     Event,
     LaneStock,
     Machine,
+    ManualDose,
     Prescription,
     QuarantinedEvent,
     SyncException,
@@ -636,7 +637,7 @@ def _update_lanes(machine: Machine, events: list[Event]) -> None:
     """Fold a push's new events into the lanes they are about (fleet.lanes): reads and writes
     the touched lanes' rows only, never the lane's history."""
     by_lane: dict[int, list[lanes.LaneEvent]] = {}
-    for event in events:
+    for event in _counting(machine, events):
         if event.lane is not None:
             by_lane.setdefault(event.lane, []).append((event.seq, event.type, event.payload))
     if not by_lane:
@@ -672,28 +673,81 @@ def _facts_of(row: LaneStock) -> lanes.LaneFacts:
     )
 
 
+def _counting(machine: Machine, events: list[Event]) -> list[Event]:
+    """The events as the lane rule reads them: an extra event of a dose given by hand takes
+    nothing (it stays in the lane's story, as ``lanes.NOT_COUNTED``, so ``as_of_seq`` is the
+    same whatever counted).
+    A dose takes its units off once: a ``manual_dose.recorded`` counts when it is the event
+    the hub made the dose from (``ManualDose.source_event``, made before the lanes are
+    folded), a ``manual_dose.applied`` when it names a dose the hub recorded for this machine
+    and is the first of its uuid among ``events`` (the kiosk queues it once, in the
+    transaction that keeps the dose once)."""
+    manual = [e for e in events if e.type in (lanes.MANUAL_RECORDED, lanes.MANUAL_APPLIED)]
+    if not manual:
+        return events
+    doses = {
+        str(key): (origin, machine_id, event_id)
+        for key, origin, machine_id, event_id in ManualDose.objects.filter(
+            uuid__in=[
+                _uuid_text(e.payload.get("uuid"))
+                for e in manual
+                if _uuid_text(e.payload.get("uuid"))
+            ]
+        ).values_list("uuid", "origin", "machine_id", "source_event_id")
+    }
+    seen: set[str] = set()
+    skipped: set[int] = set()
+    for event in sorted(manual, key=lambda e: e.seq):
+        key = _uuid_text(event.payload.get("uuid"))
+        dose = doses.get(key or "")
+        if event.type == lanes.MANUAL_RECORDED:
+            counts = dose is not None and dose[2] == event.pk
+        else:
+            counts = dose is not None and dose[0] == "hub" and dose[1] == machine.pk
+            counts = counts and key not in seen
+        if counts and key:
+            seen.add(key)
+        else:
+            skipped.add(event.seq)
+    return [
+        Event(
+            machine_id=e.machine_id,
+            pk=e.pk,
+            seq=e.seq,
+            type=lanes.NOT_COUNTED,
+            lane=e.lane,
+            payload={},
+        )
+        if e.seq in skipped
+        else e
+        for e in events
+    ]
+
+
+def _uuid_text(value: object) -> str | None:
+    try:
+        return str(uuid.UUID(str(value)))
+    except ValueError:
+        return None
+
+
 def _dropped_after(machine: Machine, lane: int, seq: int) -> int:
-    """Units the lane's stored results after ``seq`` dropped (a statement that arrived late:
-    the range is the late part only, by index)."""
-    return sum(
-        lanes.dropped_of("dispense.result", payload)
-        for payload in Event.objects.filter(
-            machine=machine, lane=lane, seq__gt=seq, type="dispense.result"
-        ).values_list("payload", flat=True)
+    """Units the lane's stored results and doses by hand after ``seq`` took off (a statement
+    that arrived late: the range is the late part only, by index)."""
+    later = list(
+        Event.objects.filter(machine=machine, lane=lane, seq__gt=seq, type__in=lanes.TAKING_TYPES)
     )
+    return sum(lanes.taken_of(e.type, e.payload) for e in _counting(machine, later))
 
 
 def rebuild_lanes(machine: Machine) -> None:
     """Every lane of a machine recomputed from all its events (the full rule; for repairs and
     for checking the incremental rows)."""
     per_lane: dict[int, list[lanes.LaneEvent]] = {}
-    for lane, seq, type_, payload in (
-        Event.objects.filter(machine=machine, lane__isnull=False)
-        .order_by("lane", "seq")
-        .values_list("lane", "seq", "type", "payload")
-        .iterator()
-    ):
-        per_lane.setdefault(lane, []).append((seq, type_, payload))
+    events = Event.objects.filter(machine=machine, lane__isnull=False).order_by("lane", "seq")
+    for event in _counting(machine, list(events)):
+        assert event.lane is not None
+        per_lane.setdefault(event.lane, []).append((event.seq, event.type, event.payload))
     LaneStock.objects.filter(machine=machine).delete()
     rows = []
     for lane, events in sorted(per_lane.items()):

@@ -6,8 +6,10 @@ The rule (the full recompute, ``recompute``): over the lane's events in seq orde
 - the newest event whose payload has a ``stock`` key (``lane.configured``, ``stock.counted``,
   a refill...) is the *statement*: it gives the stock (an int, else unknown) and the
   ``medication_id``;
-- every ``dispense.result`` after that statement takes its ``dropped`` units (an int > 0) off:
-  stock = max(statement - dropped since, 0);
+- every ``dispense.result`` after that statement takes its ``dropped`` units (an int > 0) off,
+  and so does every dose given by hand from the lane (``taken_of``: a ``manual_dose.recorded``
+  from ``machine_lane``, or the kiosk's ``manual_dose.applied`` of a hub-recorded one, each its
+  ``units``): stock = max(statement - taken since, 0);
 - the newest ``lane.state`` gives the state (its ``to``).
 
 ``LaneStock`` stores, besides what the fleet page shows, what the rule needs to go on without
@@ -57,6 +59,26 @@ def dropped_of(type_: str, payload: dict[str, Any]) -> int:
         return 0
     dropped = payload.get("dropped")
     return dropped if type(dropped) is int and dropped > 0 else 0
+
+
+MANUAL_RECORDED = "manual_dose.recorded"  # a dose given by hand, recorded at the kiosk
+MANUAL_APPLIED = "manual_dose.applied"  # a hub-recorded one from a lane, applied at the kiosk
+TAKING_TYPES = ("dispense.result", MANUAL_RECORDED, MANUAL_APPLIED)
+NOT_COUNTED = "manual_dose.not_counted"  # another event of a dose already taken off
+
+
+def taken_of(type_: str, payload: dict[str, Any]) -> int:
+    """The units an event takes off its lane: a result's drop, or a dose given by hand from
+    the lane (docs/SYNC.md, "Manual doses"). Which of a dose's events counts (one per uuid)
+    is the caller's to choose (``fleet.ingest``)."""
+    if type_ == "dispense.result":
+        return dropped_of(type_, payload)
+    if type_ not in (MANUAL_RECORDED, MANUAL_APPLIED) or is_statement(payload):
+        return 0
+    if type_ == MANUAL_RECORDED and payload.get("source") != "machine_lane":
+        return 0
+    units = payload.get("units")
+    return units if type(units) is int and 0 < units < _INT else 0
 
 
 def _int_or_none(value: Any) -> int | None:
@@ -109,7 +131,7 @@ def apply(facts: LaneFacts, new: list[LaneEvent], dropped_after: Callable[[int],
     if statements:
         seq, _, payload = max(statements, key=lambda e: e[0])
         if seq > facts.as_of_seq:  # everything after it is in this push
-            dropped = sum(dropped_of(t, p) for s, t, p in new if s > seq)
+            dropped = sum(taken_of(t, p) for s, t, p in new if s > seq)
         else:
             dropped = dropped_after(seq)
         dropped = min(dropped, _DROPPED_CAP)
@@ -124,7 +146,7 @@ def apply(facts: LaneFacts, new: list[LaneEvent], dropped_after: Callable[[int],
         facts = replace(
             facts,
             dropped=min(
-                facts.dropped + sum(dropped_of(t, p) for s, t, p in new if s > facts.stock_seq),
+                facts.dropped + sum(taken_of(t, p) for s, t, p in new if s > facts.stock_seq),
                 _DROPPED_CAP,
             ),
         )

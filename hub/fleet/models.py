@@ -635,7 +635,9 @@ def _site_of_machine(machine_id: int) -> int:
 class DoseElsewhere(Synced):
     """A dose a participant took at one machine, told to another machine where the same
     participant code is enrolled: its rules count it like a local dose (docs/SYNC.md,
-    "Transfers and guest doses"). Written by fleet.moves, never changed afterwards."""
+    "Transfers and guest doses"). Written by fleet.moves, never changed afterwards. Its origin
+    is a ``dispense.result`` (``source_event``) or a dose given by hand (``manual_dose``):
+    exactly one of the two, and one row per origin and receiving machine."""
 
     sync_kind = "dose_elsewhere"
 
@@ -650,7 +652,12 @@ class DoseElsewhere(Synced):
     units = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     taken_at = models.DateTimeField(help_text="the giving machine's clock")
     source_machine = models.ForeignKey(Machine, on_delete=models.CASCADE, related_name="+")
-    source_event = models.ForeignKey("Event", on_delete=models.CASCADE, related_name="+")
+    source_event = models.ForeignKey(
+        "Event", on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    manual_dose = models.ForeignKey(
+        "ManualDose", on_delete=models.CASCADE, null=True, blank=True, related_name="told"
+    )
     created_at = models.DateTimeField(default=now)
 
     class Meta:
@@ -660,7 +667,17 @@ class DoseElsewhere(Synced):
         constraints = [
             models.UniqueConstraint(
                 fields=["machine", "source_event"], name="dose_elsewhere_once_per_machine"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["machine", "manual_dose"], name="dose_elsewhere_manual_once"
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(source_event__isnull=False, manual_dose__isnull=True)
+                    | models.Q(source_event__isnull=True, manual_dose__isnull=False)
+                ),
+                name="dose_elsewhere_one_origin",
+            ),
         ]
         indexes = [
             models.Index(fields=["machine", "taken_at"], name="dose_elsewhere_machine_at"),
@@ -683,6 +700,9 @@ class DoseElsewhere(Synced):
             "units": self.units,
             "taken_at": _instant_text(self.taken_at),
             "machine": str(self.source_machine_id),
+            # A dose given by hand: its uuid, so a kiosk that holds it as its own never
+            # counts it twice (docs/SYNC.md, "Manual doses").
+            "manual_dose": None if self.manual_dose_id is None else str(self.manual_dose.uuid),
         }
 
     def sync_entries(self) -> list[SyncEntry]:

@@ -3,9 +3,12 @@
 Two rules carry the safety:
 
 * **A dose given anywhere counts everywhere once synced.** Every ``dispense.result`` that
-  dropped units is told, as a ``DoseElsewhere`` record, to every other machine where the same
-  participant code is enrolled (``tell_other_machines``, from the push). A transfer and a
-  confirmed guest pass also send the recent doses the rules look back on (``send_recent``).
+  dropped units, and every dose given by hand (``ManualDose``, from a kiosk's event or a care
+  page), is told, as a ``DoseElsewhere`` record, to every other machine where the same
+  participant code is enrolled (``tell_other_machines``, ``tell_manual_dose``). A transfer and
+  a confirmed guest pass also send the recent doses the rules look back on (``send_recent``).
+  The machine a dose was given or recorded for never gets it as a dose elsewhere, and each
+  receiving machine gets one row per origin (unique constraints).
 * **A guest pass is usable only once the home machine blocks the same doses.** The home
   machine pulls a ``guest_block`` (``GuestPass.sync_entries``) and answers ``guest.blocked``
   from the transaction that stored it; only then does ``confirm_pass`` give the guest machine
@@ -29,6 +32,7 @@ from fleet.models import (
     Event,
     GuestPass,
     Machine,
+    ManualDose,
     Participant,
     Prescription,
     Site,
@@ -175,9 +179,63 @@ def tell_other_machines(machine: Machine, results: list[Event]) -> int:
     return _tell(targets, doses)
 
 
+def _probe(dose: DoseElsewhere | ManualDose) -> Prescription:
+    """A prescription-shaped medication, to find a target's counterpart."""
+    return Prescription(
+        medication_name=dose.medication_name,
+        medication_strength=dose.medication_strength,
+        medication_form=dose.medication_form,
+    )
+
+
+def _tell_manual(dose: ManualDose, targets: list[Participant]) -> int:
+    """Write the DoseElsewhere rows of a dose given by hand still missing on ``targets``."""
+    targets = [t for t in targets if t.machine_id != dose.machine_id]
+    if not targets:
+        return 0
+    held = set(
+        DoseElsewhere.objects.filter(
+            manual_dose=dose, machine__in=[t.machine_id for t in targets]
+        ).values_list("machine_id", flat=True)
+    )
+    written = 0
+    for target in targets:
+        if target.machine_id in held:
+            continue
+        DoseElsewhere(
+            machine_id=target.machine_id,
+            participant_code=target.code,
+            prescription_hub_id=_counterpart(_probe(dose), list(target.prescriptions.all())),
+            medication_name=dose.medication_name,
+            medication_strength=dose.medication_strength,
+            medication_form=dose.medication_form,
+            units=dose.units,
+            taken_at=dose.given_at,
+            source_machine_id=dose.machine_id,
+            manual_dose=dose,
+        ).save()
+        held.add(target.machine_id)
+        written += 1
+    return written
+
+
+def tell_manual_dose(dose: ManualDose) -> int:
+    """A dose given by hand, just recorded (a kiosk's event or a care page): told to every
+    other machine where its participant code is enrolled. The machine it was recorded for
+    counts it as its own ``manual_dose`` and is never told."""
+    if not dose.participant_code:
+        return 0
+    targets = list(
+        Participant.objects.filter(code=dose.participant_code)
+        .exclude(machine_id=dose.machine_id)
+        .exclude(status="removed")
+    )
+    return _tell_manual(dose, targets)
+
+
 def send_recent(source: Participant, target: Participant, since: datetime) -> int:
-    """The doses ``source`` took since ``since`` (at its machine, and those its machine was
-    told of from elsewhere), told to ``target``'s machine."""
+    """The doses ``source`` took since ``since`` (at its machine, given by hand there, and
+    those its machine was told of from elsewhere), told to ``target``'s machine."""
     results = list(
         Event.objects.filter(
             machine_id=source.machine_id, type="dispense.result", created_at__gte=since
@@ -187,32 +245,34 @@ def send_recent(source: Participant, target: Participant, since: datetime) -> in
         d for d in _given(results, source.machine) if d.prescription.participant_id == source.pk
     ]
     written = _tell([target], doses)
+    for manual in ManualDose.objects.filter(
+        machine_id=source.machine_id, participant_code=source.code, given_at__gte=since
+    ):
+        written += _tell_manual(manual, [target])
     # What the source machine counted from elsewhere counts at the target too.
     forwarded = (
         DoseElsewhere.objects.filter(
             machine_id=source.machine_id, participant_code=source.code, taken_at__gte=since
         )
         .exclude(source_machine_id=target.machine_id)
-        .select_related("source_event")
+        .select_related("source_event", "manual_dose")
     )
     held = set(
         DoseElsewhere.objects.filter(machine_id=target.machine_id)
-        .filter(source_event__in=[d.source_event_id for d in forwarded])
+        .filter(source_event__in=[d.source_event_id for d in forwarded if d.source_event_id])
         .values_list("source_event_id", flat=True)
     )
     target_rxs = list(target.prescriptions.all())
     for dose in forwarded:
+        if dose.manual_dose is not None:
+            written += _tell_manual(dose.manual_dose, [target])
+            continue
         if dose.source_event_id in held:
             continue
-        probe = Prescription(
-            medication_name=dose.medication_name,
-            medication_strength=dose.medication_strength,
-            medication_form=dose.medication_form,
-        )
         DoseElsewhere(
             machine_id=target.machine_id,
             participant_code=target.code,
-            prescription_hub_id=_counterpart(probe, target_rxs),
+            prescription_hub_id=_counterpart(_probe(dose), target_rxs),
             medication_name=dose.medication_name,
             medication_strength=dose.medication_strength,
             medication_form=dose.medication_form,

@@ -17,6 +17,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, replace
 
+from kiosk.domain.notices import Notice
+
 
 class Picture(enum.StrEnum):
     """The confirmation pictures a participant may choose (drawn by ``kiosk.ui.pictures``);
@@ -49,12 +51,22 @@ def initials(name: str) -> str:
 
 
 def normalise_code(typed: str) -> str:
-    """A participant code as staff type it on the pad: "12" means P-0012 (the kiosk's own
-    numbering); anything else is the code itself, upper case."""
+    """A participant code as staff type it: digits mean the kiosk's own numbering ("12" is
+    P-0012, "12345" is P-12345: ``participants_repo.next_code``); anything else (a code
+    with letters, typed on the on-screen keyboard) is the code itself, upper case."""
     text = typed.strip().upper()
-    if text.isdigit() and len(text) <= 4:
+    if text.isascii() and text.isdigit():
         return f"P-{int(text):04d}"
     return text
+
+
+def code_candidates(typed: str) -> tuple[str, ...]:
+    """The codes a typed entry may stand for, in the order they are looked up: the kiosk's
+    numbering first, then the digits themselves (a staff-chosen code may be digits only:
+    the store takes any ``[A-Za-z0-9-]`` code). The confirmation picture guards the rest."""
+    text = typed.strip().upper()
+    first = normalise_code(text)
+    return (first,) if first == text else (first, text)
 
 
 class AssistStep(enum.Enum):
@@ -82,6 +94,9 @@ class Match:
     picture: Picture
     initials: str
     language: str | None = None
+    # Staff's notices for them not yet acknowledged: shown once they say "this is me", as
+    # after a finger scan (kiosk.domain.flow).
+    notices: tuple[Notice, ...] = ()
 
 
 # ---------------------------------------------------------------- events
@@ -142,7 +157,7 @@ class CheckStaffPin:
 
 @dataclass(frozen=True)
 class LookUpCode:
-    code: str
+    code: str  # as typed (upper case): the service tries ``code_candidates``
     staff_id: int
 
 
@@ -209,7 +224,7 @@ def step(state: AssistState, event: AssistEvent) -> AssistState:
                 s,
                 step=AssistStep.CHECKING,
                 checking=AssistStep.CODE,
-                effects=(LookUpCode(normalise_code(code), state.staff_id),),
+                effects=(LookUpCode(code.strip().upper(), state.staff_id),),
             )
         case AssistStep.CHECKING, CodeFound(match=found) if state.checking is AssistStep.CODE:
             return replace(s, step=AssistStep.CONFIRM, match=found, refusal=None, checking=None)

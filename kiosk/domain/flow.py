@@ -213,6 +213,13 @@ class AssistStart:
 
 
 @dataclass(frozen=True)
+class AssistAvailability:
+    """The site's setting for staff-assisted identification, as last read."""
+
+    allowed: bool
+
+
+@dataclass(frozen=True)
 class HelpAsked:
     """The participant pressed "I need help" on a result screen."""
 
@@ -252,6 +259,7 @@ Event = (
     | ServiceRestored
     | SecureEvent  # clearing a lockout (kiosk.domain.door_recovery), out of service only
     | AssistStart
+    | AssistAvailability
     | AssistEvent  # staff-assisted identification (kiosk.domain.assisted_id)
     | HelpAsked
     | HelpNews
@@ -396,6 +404,9 @@ class FlowState:
     help_coming: bool = False  # on the help screen: someone acknowledged the request
     notices: tuple[Notice, ...] = ()  # this participant's notices still to show (NOTICE)
     site_notices: tuple[Notice, ...] = ()  # the site's notices of the day (at idle)
+    # Whether the site allows staff-assisted identification: its discreet button shows only
+    # then (kiosk.services.assisted.AssistedIdService.allowed, read by the driver).
+    assist_allowed: bool = True
     effects: tuple[Effect, ...] = field(default=(), compare=False)
 
     @property
@@ -431,8 +442,13 @@ def initial(site_locale: str) -> FlowState:
     return FlowState(Screen.IDLE, site_locale=site_locale, locale=site_locale)
 
 
+def _kept(state: FlowState, fresh: FlowState) -> FlowState:
+    """A fresh state keeps what belongs to the machine, not to the person served."""
+    return replace(fresh, site_notices=state.site_notices, assist_allowed=state.assist_allowed)
+
+
 def _idle(state: FlowState) -> FlowState:
-    back = replace(initial(state.site_locale), site_notices=state.site_notices)
+    back = _kept(state, initial(state.site_locale))
     if state.faults:
         back = replace(
             back,
@@ -453,10 +469,9 @@ def _new_press(state: FlowState) -> FlowState:
     locale = state.locale if state.participant_id is None else state.site_locale
     effects: tuple[Effect, ...] = (ApplyLanguage(locale),) if locale != state.locale else ()
     return replace(
-        initial(state.site_locale),
+        _kept(state, initial(state.site_locale)),
         screen=Screen.IDENTIFYING,
         locale=locale,
-        site_notices=state.site_notices,
         effects=effects,
     )
 
@@ -486,16 +501,20 @@ def _assist(state: FlowState, event: AssistEvent) -> FlowState:
         if staff is None or match is None:
             return state
         pid = match.participant_id
-        effects: tuple[Effect, ...] = (RecordAssisted(pid, staff), Decide(pid))
+        # As after a scan: the participant's notices first (each until its "OK"), then the
+        # decision (``NoticeAcknowledged`` → ``_deciding``).
+        then: tuple[Effect, ...] = () if match.notices else (Decide(pid),)
+        effects: tuple[Effect, ...] = (RecordAssisted(pid, staff), *then)
         locale = state.locale
         if match.language and match.language != state.locale and state.locale == state.site_locale:
             locale = match.language
             effects = (ApplyLanguage(locale), *effects)
         return replace(
             state,
-            screen=Screen.DECIDING,
+            screen=Screen.NOTICE if match.notices else Screen.DECIDING,
             participant_id=pid,
             identified_by=staff,
+            notices=match.notices,
             assist=None,
             locale=locale,
             effects=effects,
@@ -564,7 +583,7 @@ def step(state: FlowState, event: Event) -> FlowState:
             (Screen.IDLE | Screen.NOT_RECOGNISED | Screen.ERROR),
             AssistStart(allowed=allowed),
         ) if not state.faults:
-            fresh = replace(initial(state.site_locale), locale=state.locale)
+            fresh = replace(_kept(state, initial(state.site_locale)), locale=state.locale)
             return replace(fresh, screen=Screen.ASSISTED, assist=assisted_id.start(allowed))
         case Screen.ASSISTED, (
             assisted_id.StaffPin()
@@ -593,6 +612,8 @@ def step(state: FlowState, event: Event) -> FlowState:
             return _idle(state)
         case _, SiteNotices(notices=notices):
             return replace(s, site_notices=notices)
+        case _, AssistAvailability(allowed=allowed):
+            return replace(s, assist_allowed=allowed)
         case Screen.NOTICE, NoticeAcknowledged() if state.participant_id is not None:
             shown, rest = state.notices[0], state.notices[1:]
             acknowledged = replace(s, notices=rest, effects=(AcknowledgeNotice(shown.uuid),))

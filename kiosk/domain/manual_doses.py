@@ -15,12 +15,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from kiosk.domain import dosing
+from kiosk.domain.dosing import RefusalReason
+from kiosk.domain.model import PastDispense, Prescription, SiteClock
+
 # How far back a dose may be recorded: the rules look back a few days, and a dose recorded
 # later than this belongs to a pharmacy incident report, not the machine's counts.
 MAX_AGE = timedelta(hours=24)
 # A clock a little ahead on another device must not refuse a dose "in the future".
 FUTURE_SLACK = timedelta(minutes=5)
 MAX_UNITS = 20
+# The kiosk's event for a hub-recorded dose from one of its lanes, applied here: the hub's
+# figure of the lane takes the units off at this point of the machine's events.
+APPLIED = "manual_dose.applied"
 
 
 class StockSource(enum.Enum):
@@ -89,6 +96,26 @@ def problems(
     if witness is not None and witness == recorder:
         found.append(ManualDoseProblem.WITNESS_IS_RECORDER)
     return found
+
+
+def rules_concern(
+    rx: Prescription,
+    history: list[PastDispense],
+    given_at: datetime,
+    units: int,
+    site: SiteClock,
+) -> RefusalReason | None:
+    """What the dosing rules say of this dose given by hand (None: they would have allowed
+    it). The machine's own rules (``dosing.decide``) at the time it was given, over the
+    prescription's whole history (doses recorded after ``given_at`` count too: a dose
+    reported late must not hide one given since). More units than the rules would give then
+    is the daily maximum. Recording past a concern needs an explicit, audited override."""
+    decision = dosing.decide(rx, history, given_at, site)
+    if isinstance(decision, dosing.Refused):
+        return decision.reason
+    if units > decision.units:
+        return RefusalReason.DAILY_MAXIMUM
+    return None
 
 
 class ManualDoseDataError(ValueError):

@@ -13,7 +13,7 @@ import logging
 from datetime import timedelta
 
 from kiosk.domain.alerts import AlertKind
-from kiosk.domain.assisted_id import Match, initials, parse_picture
+from kiosk.domain.assisted_id import Match, code_candidates, initials, parse_picture
 from kiosk.services.clock import Clock
 from kiosk.services.errors import Refusal
 from kiosk.services.pin_gate import EntryPoint, PinGate
@@ -69,11 +69,16 @@ class AssistedIdService:
         return holder.staff_id
 
     def look_up(self, code: str, staff_id: int) -> Match | None:
-        """The active participant with this code, as the confirmation step shows them; None
+        """The active participant with this code as typed ("12" is P-0012, else the code
+        itself: ``code_candidates``), as the confirmation step shows them; None
         when there is none (audited by ids: the code is not written down)."""
         actor = f"staff:{staff_id}"
         self._require_allowed(actor)
-        found = self._store.participant_by_code(code)
+        found = None
+        for candidate in code_candidates(code):
+            found = self._store.participant_by_code(candidate)
+            if found is not None and found.status == "active":
+                break
         now = self._clock.now()
         if found is None or found.status != "active":
             self._store.note(now, actor, "identify.assisted_unknown_code", "machine")

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import logging
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from kiosk.domain import manual_doses as rules
+from kiosk.domain.dosing import RefusalReason, history_days
 from kiosk.domain.manual_doses import DoseOrigin, ManualDose, StockSource
+from kiosk.domain.model import SiteClock
 from kiosk.domain.permissions import Permission
+from kiosk.domain.text import clean_text
 from kiosk.services.clock import Clock
-from kiosk.services.errors import InvalidInput
+from kiosk.services.errors import InvalidInput, Refusal
 from kiosk.services.pin_gate import EntryPoint, PinGate, WrongPin
 from kiosk.services.staff import StaffService, StaffSession
 from kiosk.store import audit, manual_doses_repo, outbox
@@ -31,14 +34,50 @@ log = logging.getLogger("kiosk.manual_doses")
 RECORDED = "manual_dose.recorded"
 
 
+class RulesWouldRefuse(Refusal):
+    """The dosing rules would have refused this dose when it was given: recorded only with an
+    override and its reason (``reason`` is the rules' refusal)."""
+
+    def __init__(self, reason: RefusalReason) -> None:
+        super().__init__(f"the rules would refuse: {reason.value}")
+        self.reason = reason
+
+
 class ManualDoseService:
     def __init__(
-        self, store: Store, clock: Clock, staff: StaffService, pins: PinGate | None = None
+        self,
+        store: Store,
+        clock: Clock,
+        staff: StaffService,
+        pins: PinGate | None = None,
+        site: SiteClock | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
         self._staff = staff
         self._pins = pins or PinGate(store, clock)
+        self._site = site or SiteClock("UTC")
+
+    def rules_concern(
+        self, session: StaffSession, choice: DoseChoice, units: int, given_at: datetime
+    ) -> RefusalReason | None:
+        """What the machine's dosing rules say of this dose (None: they would allow it)."""
+        self._staff.require(session, Permission.RECORD_MANUAL_DOSE)
+        return self._concern(choice, units, given_at)
+
+    def _concern(self, choice: DoseChoice, units: int, given_at: datetime) -> RefusalReason | None:
+        found = [
+            rx
+            for rx in self._store.prescriptions(choice.participant_id)
+            if rx.id == choice.prescription_id
+        ]
+        if not found:
+            return RefusalReason.NO_PRESCRIPTION
+        rx = found[0]
+        since = given_at - timedelta(days=history_days(self._site, rx))
+        return rules.rules_concern(
+            rx, self._store.history(rx.id, since), given_at, units, self._site
+        )
 
     def choices(self, session: StaffSession) -> list[DoseChoice]:
         self._staff.require(session, Permission.RECORD_MANUAL_DOSE)
@@ -66,12 +105,19 @@ class ManualDoseService:
         source: StockSource,
         lane: int | None = None,
         witness_pin: str | None = None,
+        override_reason: str | None = None,
     ) -> ManualDose:
         """Record a dose given by hand. InvalidInput names the first problem (the codes of
         ``kiosk.domain.manual_doses.ManualDoseProblem``, or ``witness_pin``); raises
-        ``PinLocked`` while the witness pad is locked."""
+        ``PinLocked`` while the witness pad is locked, and ``RulesWouldRefuse`` when the
+        dosing rules would have refused it and no ``override_reason`` is given (with one, the
+        override and its reason are audited)."""
         self._staff.require(session, Permission.RECORD_MANUAL_DOSE)
         now = self._clock.now()
+        override = clean_text(override_reason or "").strip()
+        concern = self._concern(choice, units, given_at)
+        if concern is not None and not override:
+            raise RulesWouldRefuse(concern)
         witness: str | None = None
         if witness_pin:
             try:
@@ -126,6 +172,9 @@ class ManualDoseService:
             if dose.lane is not None:
                 manual_doses_repo.take_from_lane(conn, dose.lane, units)
             details = {k: v for k, v in payload.items() if k not in ("medication", "subject")}
+            if concern is not None:
+                # Staff recorded past the rules: what the rules said and why, in the chain.
+                details["rules_override"] = {"refusal": concern.value, "reason": override}
             audit.append(
                 conn,
                 now,
@@ -136,9 +185,10 @@ class ManualDoseService:
             )
             outbox.add(conn, now, RECORDED, {"actor": session.actor, **payload})
         log.info(
-            "manual dose recorded by staff %d for prescription %d (%s)",
+            "manual dose recorded by staff %d for prescription %d (%s%s)",
             session.staff_id,
             choice.prescription_id,
             source.value,
+            "" if concern is None else f", rules overridden: {concern.value}",
         )
         return dose

@@ -503,7 +503,8 @@ class Store:
         elsewhere"): the one the hub names for this prescription, or, when it names none here,
         the same medication for the same participant code; and the doses given by hand
         (docs/SYNC.md, "Manual doses"), by prescription, or by code and medication when the
-        prescription is not on this kiosk."""
+        prescription is not on this kiosk. A dose given by hand held both as this kiosk's own
+        and as a dose elsewhere (its ``manual_uuid``) counts once, as its own."""
         rows = self.conn.execute(
             "SELECT i.created_at, coalesce(r.dropped, i.units) FROM dispense_intents i"
             " LEFT JOIN dispense_results r ON r.vend_id = i.vend_id"
@@ -513,7 +514,8 @@ class Store:
             " SELECT d.taken_at, d.units FROM doses_elsewhere d"
             " JOIN prescriptions p ON p.id = ?"
             " JOIN participants pa ON pa.id = p.participant_id AND pa.code = d.participant_code"
-            " WHERE d.taken_at >= ? AND (d.prescription_hub_id = p.hub_id OR"
+            " WHERE d.taken_at >= ? AND (d.manual_uuid IS NULL OR d.manual_uuid NOT IN"
+            " (SELECT uuid FROM manual_doses)) AND (d.prescription_hub_id = p.hub_id OR"
             " ((d.prescription_hub_id IS NULL OR d.prescription_hub_id NOT IN"
             " (SELECT hub_id FROM prescriptions WHERE hub_id IS NOT NULL))"
             " AND d.medication_id = p.medication_id))"

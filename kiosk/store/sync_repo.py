@@ -612,12 +612,14 @@ def put_dose_elsewhere(
     taken_at: datetime,
     from_machine: str,
     at: datetime,
+    manual_uuid: str | None = None,
 ) -> bool:
-    """Keep a dose given at another machine; False when it was kept already (a re-sent page)."""
+    """Keep a dose given at another machine; False when it was kept already (a re-sent page).
+    ``manual_uuid``: the dose was given by hand (Store.history never counts it twice)."""
     cursor = conn.execute(
         "INSERT INTO doses_elsewhere (hub_key, participant_code, prescription_hub_id,"
-        " medication_id, units, taken_at, from_machine, received_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hub_key) DO NOTHING",
+        " medication_id, units, taken_at, from_machine, received_at, manual_uuid)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (hub_key) DO NOTHING",
         (
             key,
             participant_code,
@@ -627,6 +629,7 @@ def put_dose_elsewhere(
             to_text(taken_at),
             from_machine,
             to_text(at),
+            manual_uuid,
         ),
     )
     return bool(cursor.rowcount > 0)

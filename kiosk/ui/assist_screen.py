@@ -1,13 +1,16 @@
 """The staff-assisted identification screen: it renders an ``AssistState``
 (kiosk.domain.assisted_id) and sends its events. Staff PIN (dots), the participant's code
-(digits on screen: no keyboard), then the participant's picture or initials, big, with
-"Is this you?"."""
+(digits on screen: "12" is P-0012; a code with letters, which the store allows, is typed in
+the field under the pad on the on-screen keyboard), then the participant's picture or
+initials, big, with "Is this you?"."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import QRegularExpression
+from PySide6.QtGui import QRegularExpressionValidator
+from PySide6.QtWidgets import QHBoxLayout, QLineEdit, QPushButton, QVBoxLayout, QWidget
 
 from kiosk.domain import assisted_id, flow
 from kiosk.domain.assisted_id import AssistRefusal, AssistState, AssistStep, normalise_code
@@ -18,7 +21,7 @@ from kiosk.ui.labels import centred_label as _label
 from kiosk.ui.layouts import message_and_keys
 from kiosk.ui.pictures import PictureWidget
 from kiosk.ui.pinpad import PinPad
-from kiosk.ui.texts import ScreenText, assist_answer_texts, back_text
+from kiosk.ui.texts import ScreenText, assist_answer_texts, assist_letters_text, back_text
 
 CODE_DIGITS = 6
 
@@ -47,6 +50,16 @@ class AssistedScreen(QWidget):
         self.detail = _label("detail")
         self.pin_pad = PinPad(lambda pin: send(assisted_id.StaffPin(pin)))
         self.code_pad = CodePad(lambda code: send(assisted_id.CodeTyped(code)))
+        # A code with letters (kiosk.services.participants: [A-Za-z0-9-], up to 32): typed on
+        # Qt Virtual Keyboard, which opens when the field is touched; Enter looks it up.
+        self.code_text = QLineEdit()
+        self.code_text.setObjectName("codeText")
+        self.code_text.setMinimumHeight(theme.MIN_TOUCH_PX)
+        self.code_text.setStyleSheet("font-size: 30px; padding: 8px 16px;")  # read standing
+        self.code_text.setValidator(
+            QRegularExpressionValidator(QRegularExpression("[A-Za-z0-9-]{0,32}"), self.code_text)
+        )
+        self.code_text.returnPressed.connect(lambda: self._typed(send))
         self.yes = QPushButton()
         self.yes.clicked.connect(lambda _checked=False: send(assisted_id.ThisIsMe()))
         self.no = QPushButton()
@@ -68,10 +81,17 @@ class AssistedScreen(QWidget):
         bottom.addStretch(1)
         message_and_keys(
             self,
-            [self.icon, self.picture, self.headline, self.detail],
+            # The letters field goes with the words: in landscape the pad's column is full.
+            [self.icon, self.picture, self.headline, self.detail, self.code_text],
             [self.pin_pad, self.code_pad, self.answers, 24, holder],
         )
         self.picture.setVisible(False)
+
+    def _typed(self, send: Callable[[flow.Event], None]) -> None:
+        code = self.code_text.text()
+        self.code_text.clear()
+        if code.strip():
+            send(assisted_id.CodeTyped(code))
 
     def show_state(self, text: ScreenText, assist: AssistState) -> None:
         colour = theme.TONE_COLOURS.get(text.tone, theme.TEXT)
@@ -92,8 +112,13 @@ class AssistedScreen(QWidget):
             self.pin_pad.reset()
         if not code:
             self.code_pad.reset()
+            self.code_text.clear()
         self.pin_pad.setVisible(pin)
         self.code_pad.setVisible(code)
+        self.code_text.setVisible(code)
+        placeholder = assist_letters_text()
+        self.code_text.setPlaceholderText(placeholder)
+        self.code_text.setAccessibleName(placeholder)
         self.answers.setVisible(confirming)
         yes, no = assist_answer_texts()
         for button, words in ((self.yes, yes), (self.no, no)):

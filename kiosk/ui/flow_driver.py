@@ -178,8 +178,16 @@ class FlowDriver(QObject):
     # ------------------------------------------------------------ the site's notices
 
     def refresh_notices(self) -> None:
-        """Read the site's notices of the day (on the backend) for the idle screen."""
+        """Read the site's notices of the day (on the backend) for the idle screen, and
+        whether the site allows staff-assisted identification (its discreet button)."""
         self.backend.submit(self.service.site_notices, self._on_notices, self._on_notices_failed)
+        self.backend.submit(
+            self.service.assisted.allowed, self._on_assist_allowed, self._on_notices_failed
+        )
+
+    def _on_assist_allowed(self, allowed: bool) -> None:
+        if bool(allowed) != self.state.assist_allowed:
+            self.send(flow.AssistAvailability(bool(allowed)))
 
     def _on_notices(self, notices: tuple[Notice, ...]) -> None:
         if notices != self.state.site_notices:
@@ -275,7 +283,7 @@ class FlowDriver(QObject):
             )
         elif isinstance(effect, assisted_id.LookUpCode):
             self.backend.submit(
-                partial(self.service.assisted.look_up, effect.code, effect.staff_id),
+                partial(self._look_up, effect.code, effect.staff_id),
                 self._on_code,
                 self._on_assist_failure,
             )
@@ -419,6 +427,14 @@ class FlowDriver(QObject):
             self.send(assisted_id.StaffRefused(AssistRefusal.PIN_NOT_ACCEPTED))
         else:
             self.report_failure(exc)
+
+    def _look_up(self, code: str, staff_id: int) -> Match | None:
+        """On the backend: the participant a code names, with their notices to show once
+        they confirm (as after a scan)."""
+        found = self.service.assisted.look_up(code, staff_id)
+        if found is None:
+            return None
+        return replace(found, notices=self.service.participant_notices(found.participant_id))
 
     def _on_code(self, found: Match | None) -> None:
         self.send(assisted_id.CodeUnknown() if found is None else assisted_id.CodeFound(found))

@@ -134,8 +134,11 @@ class MessageScreen(QWidget):
         self.back.setVisible(state.screen is Screen.HELP)
         _retranslate(self.back, back_text())
         self.assist.setVisible(
-            state.screen is Screen.NOT_RECOGNISED
-            or (state.screen is Screen.ERROR and state.error is flow.ErrorKind.POOR_IMAGE)
+            state.assist_allowed
+            and (
+                state.screen is Screen.NOT_RECOGNISED
+                or (state.screen is Screen.ERROR and state.error is flow.ErrorKind.POOR_IMAGE)
+            )
         )
         _retranslate(self.assist, assist_entry_text())
         colour = theme.TONE_COLOURS.get(text.tone, theme.TEXT)
@@ -211,6 +214,7 @@ class IdleScreen(QWidget):
         self, text: ScreenText, state: FlowState, now: datetime, site: SiteClock
     ) -> None:
         _retranslate(self.assist, assist_entry_text())
+        self.assist.setVisible(state.assist_allowed)  # hidden where the site forbids it
         self.icon.set_icon(text.icon, theme.TEXT)
         self.headline.setText(text.headline)
         self.clock.setText(format_local_time(now, site.timezone))

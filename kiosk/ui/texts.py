@@ -255,6 +255,11 @@ def assist_entry_text() -> str:
     return _("Staff: identify by code")
 
 
+def assist_letters_text() -> str:
+    """The field under the code pad, for a code with letters (typed on the keyboard)."""
+    return _("A code with letters? Touch here to type it")
+
+
 def assist_answer_texts() -> tuple[str, str]:
     """The confirmation step's answers: yes, no."""
     return _("Yes, this is me"), _("No, this is not me")

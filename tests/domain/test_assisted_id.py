@@ -27,7 +27,11 @@ def test_initials_and_codes() -> None:
     assert aid.initials("") == ""
     assert aid.normalise_code("12") == "P-0012"
     assert aid.normalise_code(" p-0012 ") == "P-0012"
-    assert aid.normalise_code("12345") == "12345"
+    assert aid.normalise_code("12345") == "P-12345"  # past P-9999 (next_code)
+    assert aid.normalise_code(" ab-7 ") == "AB-7"  # letters: typed on the keyboard
+    assert aid.code_candidates("12") == ("P-0012", "12")  # a digits-only code too
+    assert aid.code_candidates("p-0012") == ("P-0012",)
+    assert aid.code_candidates("AB-7") == ("AB-7",)
     assert aid.parse_picture("nonsense") is Picture.INITIALS
     assert aid.parse_picture(None) is Picture.INITIALS
     assert aid.parse_picture("fish") is Picture.FISH
@@ -41,7 +45,7 @@ def test_staff_pin_then_code_then_yes_hands_over_to_the_decision() -> None:
     code = flow.step(checking, aid.StaffAccepted(3))
     assert code.assist is not None and code.assist.step is AssistStep.CODE
     looking = flow.step(code, aid.CodeTyped("12"))
-    assert looking.effects == (aid.LookUpCode("P-0012", 3),)
+    assert looking.effects == (aid.LookUpCode("12", 3),)
     confirm = flow.step(looking, aid.CodeFound(MATCH))
     assert confirm.assist is not None and confirm.assist.step is AssistStep.CONFIRM
     yes = flow.step(confirm, aid.ThisIsMe())
@@ -209,3 +213,24 @@ def test_every_result_screen_offers_help_and_the_help_screen_follows_the_news() 
     # Out of service: back to out of service.
     down = run(flow.ServiceLost(("sensor",)), flow.HelpAsked(), flow.Cancel())
     assert down.screen is Screen.OUT_OF_SERVICE
+
+
+def test_after_this_is_me_the_notices_come_before_the_decision() -> None:
+    from tests.domain.test_notices import notice
+
+    match = Match(12, Picture.STAR, "ML", None, (notice("a"),))
+    confirm = run(flow.AssistStart(), aid.StaffPin("1"), aid.StaffAccepted(3), aid.CodeTyped("12"))
+    yes = flow.step(flow.step(confirm, aid.CodeFound(match)), aid.ThisIsMe())
+    assert yes.screen is Screen.NOTICE and yes.notices == match.notices
+    assert yes.effects == (flow.RecordAssisted(12, 3),)  # recorded; nothing decided yet
+    read = flow.step(yes, flow.NoticeAcknowledged())
+    assert read.effects == (flow.AcknowledgeNotice("a"), flow.Decide(12))
+    assert (read.screen, read.identified_by) == (Screen.DECIDING, 3)
+
+
+def test_the_staff_button_setting_stays_across_people() -> None:
+    forbidden = run(flow.AssistAvailability(False))
+    assert forbidden.assist_allowed is False
+    after = run(flow.FingerDetected(), flow.NotRecognised(), flow.Timeout(), state=forbidden)
+    assert after.screen is Screen.IDLE and after.assist_allowed is False
+    assert run(flow.AssistAvailability(True), state=after).assist_allowed is True

@@ -279,3 +279,44 @@ def test_the_pages_follow_the_permission_table(
     signed_in(client, role, kiosk.machine.site)
     assert client.get("/notices/").status_code == notices
     assert client.get("/doses-by-hand/").status_code == doses
+
+
+def test_the_hub_page_asks_for_an_override_when_the_rules_would_refuse(
+    provision: Provision, client: Client
+) -> None:
+    kiosk = provision()
+    rx = one_a_day(kiosk)  # every 60 minutes, at most 2 units a day
+    site = kiosk.machine.site
+    nurse = signed_in(client, Role.NURSE, site)
+    zone = __import__("zoneinfo").ZoneInfo(site.timezone)
+
+    def form(minutes_ago: int, **more: Any) -> dict[str, Any]:
+        given = (timezone.now() - timedelta(minutes=minutes_ago)).astimezone(zone)
+        return {
+            "units": 2,
+            "given_at": given.strftime("%Y-%m-%dT%H:%M"),
+            "source": "pharmacy_stock",
+            **more,
+        }
+
+    assert client.post(f"/doses-by-hand/{rx.pk}/", form(30)).status_code == 302  # allowed
+    again = client.post(f"/doses-by-hand/{rx.pk}/", form(5))  # too soon, daily maximum
+    assert again.status_code == 400 and ManualDose.objects.count() == 1
+    assert b"The machine&#x27;s rules would refuse this dose" in again.content
+    assert b"It was not recorded" in again.content and b"id_override_reason" in again.content
+    done = client.post(
+        f"/doses-by-hand/{rx.pk}/", form(5, override_reason="Spat out the first dose")
+    )
+    assert done.status_code == 302 and ManualDose.objects.count() == 2
+    rows = CareAudit.objects.filter(action=AuditAction.MANUAL_DOSE_RECORDED).order_by("pk")
+    assert rows[0].detail.get("rules_override") is None and rows[1].user == nurse
+    override = rows[1].detail["rules_override"]
+    assert override["reason"] == "Spat out the first dose" and override["refusal"] in (
+        "too_early",
+        "daily_maximum",
+    )
+    # A prescription on hold: said plainly, nothing recorded without an override.
+    rx.status = "on_hold"
+    rx.save()
+    held = client.post(f"/doses-by-hand/{rx.pk}/", form(1))
+    assert held.status_code == 400 and b"on hold" in held.content

@@ -35,6 +35,16 @@ def _payload(draw: Any, type_: str) -> dict[str, Any]:
             payload["dropped"] = dropped
         if draw(st.integers(0, 9)) == 0:
             payload["stock"] = draw(st.integers(0, 60))  # a result that restates the stock
+    elif type_ in (lanes.MANUAL_RECORDED, lanes.MANUAL_APPLIED):
+        # A dose given by hand from the lane (or, recorded, from the pharmacy: no effect).
+        payload.update(
+            uuid=str(uuid.UUID(int=draw(st.integers(1, 2**64)))),
+            units=draw(st.one_of(st.integers(-1, 6), st.just("2"))),
+            source=draw(st.sampled_from(["machine_lane", "machine_lane", "pharmacy_stock"])),
+            medication={"name": "hydromorphone", "strength": "8 mg", "form": "tablet"},
+            given_at="2026-06-10T18:00:00Z",
+            subject="P-0001",
+        )
     elif type_ == "lane.state":
         payload["to"] = draw(st.sampled_from(["ready", "jammed", "empty", "a-very-long-state-x"]))
     return payload
@@ -46,6 +56,7 @@ def histories(draw: Any) -> tuple[list[lanes.LaneEvent], list[list[int]]]:
     order: any split, any order, some batches sent again (a lost reply)."""
     n = draw(st.integers(1, 40))
     types = ["lane.configured", "stock.counted", "dispense.result", "lane.state", "audit.note"]
+    types += [lanes.MANUAL_RECORDED, lanes.MANUAL_APPLIED]
     events = []
     for seq in range(1, n + 1):
         type_ = draw(st.sampled_from(types))
@@ -87,7 +98,7 @@ def test_incremental_is_the_full_recompute_in_any_arrival_order(
 
             def dropped_after(seq: int, lane: int = lane) -> int:
                 return sum(
-                    lanes.dropped_of(t, p)
+                    lanes.taken_of(t, p)
                     for s, t, p in events
                     if s in stored and s > seq and lanes.lane_of(p) == lane
                 )
@@ -125,6 +136,12 @@ def test_pushed_out_of_order_the_hub_holds_the_full_recompute(
     history: tuple[list[lanes.LaneEvent], list[list[int]]],
 ) -> None:
     events, batches = history
+    # Each dose given by hand has its own uuid (ManualDose.uuid is unique across examples);
+    # an "applied" names no dose the hub recorded for this machine, so it takes nothing.
+    events = [
+        (s, t, {**p, "uuid": str(uuid.uuid4())} if t == lanes.MANUAL_RECORDED else p)
+        for s, t, p in events
+    ]
     site, _ = Site.objects.get_or_create(name="Lanes")
     machine = Machine.objects.create(site=site, name=f"lanes-{next(_machines)}")
     ids = {seq: uuid.uuid4() for seq, _, _ in events}
@@ -137,7 +154,8 @@ def test_pushed_out_of_order_the_hub_holds_the_full_recompute(
         for row in LaneStock.objects.filter(machine=machine)
     }
     stocks = {row.lane: row.stock for row in LaneStock.objects.filter(machine=machine)}
-    full = _full(events)
+    full = _full([(s, lanes.NOT_COUNTED if t == lanes.MANUAL_APPLIED else t, p)
+                  for s, t, p in events])  # fmt: skip
     assert held == full
     assert stocks == {lane: facts.stock for lane, facts in full.items()}
     ingest.rebuild_lanes(machine)

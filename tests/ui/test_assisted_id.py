@@ -13,10 +13,13 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 
+from kiosk.domain import flow
 from kiosk.domain.alerts import AlertKind
 from kiosk.domain.assisted_id import AssistRefusal, AssistStep, Picture
 from kiosk.domain.flow import Screen
-from kiosk.services.seed import DEMO_WORKER_PIN
+from kiosk.domain.notices import NoticeScope
+from kiosk.services.notices import NoticeDraft
+from kiosk.services.seed import DEMO_ADMIN_PIN, DEMO_WORKER_PIN
 from kiosk.store import sync_repo
 from tests.ui.conftest import Kiosk
 
@@ -276,3 +279,72 @@ def test_an_assisted_identification_that_cannot_be_recorded_gives_nothing(
     count = on_backend(kiosk, qtbot, vended)
     assert kiosk.driver.state.screen is Screen.ERROR
     assert kiosk.controller.log == [] and count == before
+
+
+def test_the_idle_staff_button_is_hidden_where_the_site_forbids_it(
+    kiosk: Kiosk, qtbot: QtBot
+) -> None:
+    idle = kiosk.window.view.idle
+    qtbot.waitUntil(idle.assist.isVisible, timeout=15000)
+
+    def forbid() -> None:
+        store = kiosk.runtime.store
+        sync_repo.set_setting(store.conn, "assisted_id", {"value": False}, store_now(kiosk))
+
+    on_backend(kiosk, qtbot, forbid)
+    kiosk.driver.refresh_notices()  # the driver's periodic read of the site's settings
+    qtbot.waitUntil(lambda: not idle.assist.isVisible(), timeout=15000)
+    assert kiosk.driver.state.assist_allowed is False
+    # Not on "not recognised" either, and still hidden after the next person.
+    kiosk.driver.send(flow.FingerDetected())
+    kiosk.driver.send(flow.NotRecognised())
+    message = kiosk.window.view.message
+    qtbot.waitUntil(lambda: kiosk.window.view.currentWidget() is message, timeout=15000)
+    assert not message.assist.isVisible()
+    kiosk.driver.send(flow.Timeout())
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.IDLE, timeout=15000)
+    assert not idle.assist.isVisible()
+
+
+def test_after_this_is_me_the_participants_notices_come_first(kiosk: Kiosk, qtbot: QtBot) -> None:
+    notices = kiosk.runtime.interaction.notices
+    today = notices.today()
+    draft = NoticeDraft(
+        NoticeScope.PARTICIPANT, "P-0001", today, today, {"en": "Please see staff today."}
+    )
+    admin = notices._staff.login(DEMO_ADMIN_PIN)
+    on_backend(kiosk, qtbot, lambda: notices.create(admin, draft))
+    start_from_idle(kiosk, qtbot)
+    identify(kiosk, qtbot, "1")
+    click(qtbot, kiosk.window.view.assisted.yes)
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.NOTICE, timeout=15000)
+    notice = kiosk.window.view.notice
+    qtbot.waitUntil(lambda: kiosk.window.view.currentWidget() is notice, timeout=15000)
+    assert notice.text.text() == "Please see staff today."
+    assert kiosk.controller.log == []  # nothing decided or given before the "OK"
+    click(qtbot, notice.ok)
+    qtbot.waitUntil(lambda: kiosk.driver.state.screen is Screen.DONE, timeout=20000)
+    assert kiosk.driver.state.identified_by == staff_id(kiosk, qtbot)
+
+
+def test_a_code_with_letters_is_typed_in_the_field_under_the_pad(
+    kiosk: Kiosk, qtbot: QtBot
+) -> None:
+    store = kiosk.runtime.store
+
+    def letters_code() -> None:
+        store.conn.execute("UPDATE participants SET code = 'AB-7' WHERE code = 'P-0001'")
+
+    on_backend(kiosk, qtbot, letters_code)
+    start_from_idle(kiosk, qtbot)
+    screen = kiosk.window.view.assisted
+    type_on(qtbot, screen.pin_pad.keys, DEMO_WORKER_PIN)
+    qtbot.waitUntil(lambda: assist_step(kiosk) is AssistStep.CODE, timeout=15000)
+    assert screen.code_text.isVisible()
+    qtbot.keyClicks(screen.code_text, "ab-7")
+    qtbot.keyClick(screen.code_text, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: assist_step(kiosk) is AssistStep.CONFIRM, timeout=15000)
+    match = kiosk.driver.state.assist.match  # type: ignore[union-attr]
+    assert match is not None and screen.code_text.text() == ""
+    found = on_backend(kiosk, qtbot, lambda: store.participant_by_code("AB-7"))
+    assert found is not None and match.participant_id == found.id

@@ -5,7 +5,9 @@ reconciliation."""
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+from typing import Any
 
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
@@ -190,3 +192,42 @@ def test_a_dose_given_by_hand_is_counted_by_the_rules_and_in_reconciliation(
     refusal = kiosk.driver.state.refusal
     assert refusal is not None and refusal.reason is not RefusalReason.MISSED_DOSES
     assert kiosk.controller.log == []
+
+
+def test_a_dose_the_rules_would_refuse_needs_an_override_reason(kiosk: Kiosk, qtbot: QtBot) -> None:
+    panel = log_in(kiosk, qtbot, DEMO_NURSE_PIN)
+    panel.open_page("manual_dose")
+    page: Any = panel.page("manual_dose")
+    qtbot.waitUntil(lambda: page.prescription.count() > 0, timeout=15000)
+    labels = [page.prescription.itemText(i) for i in range(page.prescription.count())]
+    page.prescription.setCurrentIndex(labels.index(next(x for x in labels if "P-0001" in x)))
+    page.units.setCurrentIndex(page.units.findData(2))
+    page.record()  # P-0001 was due: allowed, recorded
+    qtbot.waitUntil(lambda: page.table.rowCount() == 1, timeout=15000)
+    assert not page.override.isVisibleTo(page)
+    page.record()  # the same dose again: the rules would refuse it
+    qtbot.waitUntil(lambda: page.override.isVisibleTo(page), timeout=15000)
+    assert panel.message.text().startswith("The rules would refuse this dose: ")
+    assert "It was not recorded." in panel.message.text()
+    page.record()  # still no reason: still refused, nothing recorded
+    qtbot.waitUntil(lambda: page.override.isVisibleTo(page), timeout=15000)
+    assert page.table.rowCount() == 1
+    page.override.setText("Vomited the first dose; prescriber phoned")
+    page.record()
+    qtbot.waitUntil(
+        lambda: panel.message.text() == "Dose recorded. The machine counts it.", timeout=15000
+    )
+    qtbot.waitUntil(lambda: page.table.rowCount() == 2, timeout=15000)
+    assert not page.override.isVisibleTo(page)
+    rows: Any = on_backend(
+        kiosk,
+        qtbot,
+        lambda: kiosk.runtime.store.conn.execute(
+            "SELECT details FROM audit_log WHERE action = 'manual_dose.recorded' ORDER BY seq"
+        ).fetchall(),
+    )
+    assert "rules_override" not in rows[0][0]
+    assert json.loads(rows[1][0])["rules_override"] == {
+        "refusal": "already_dosed",
+        "reason": "Vomited the first dose; prescriber phoned",
+    }

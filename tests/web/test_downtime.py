@@ -66,6 +66,10 @@ def test_a_witnessed_dose_by_hand_needs_a_second_nurse(
     rx = Prescription.objects.filter(participant__code="P-0001", status="active").first()
     assert rx is not None
     rx.witnessed = True
+    # Past its last day (still active on the hub): the machine's rules would refuse it, so
+    # the page asks for an override reason before it records anything.
+    rx.start_date = timezone.localdate() - timedelta(days=10)
+    rx.end_date = timezone.localdate() - timedelta(days=2)
     rx.save()
     site = rx.participant.machine.site
     second = User.objects.create_user("second-nurse", password=PASSWORD)
@@ -88,6 +92,21 @@ def test_a_witnessed_dose_by_hand_needs_a_second_nurse(
     assert "witnessed" in browser.find_element(By.ID, "id_witness_username-error").text
     check_accessible(browser, "dose-by-hand-error")
     assert not ManualDose.objects.exists()
+    browser.find_element(By.ID, "id_witness_username").send_keys("second-nurse")
+    browser.find_element(By.ID, "id_witness_password").send_keys(PASSWORD)
+    browser.execute_script(
+        "document.getElementById('id_given_at').value = arguments[0]",
+        given.strftime("%Y-%m-%dT%H:%M"),
+    )
+    _submit(browser)
+    error = browser.find_element(By.ID, "id_override_reason-error").text
+    assert "would refuse this dose: the prescription is cancelled" in error or (
+        "has ended" in error
+    )
+    assert not ManualDose.objects.exists()
+    check_accessible(browser, "dose-by-hand-override")
+    browser.find_element(By.ID, "id_override_reason").send_keys("Prescriber extended it by phone")
+    browser.find_element(By.ID, "id_witness_username").clear()
     browser.find_element(By.ID, "id_witness_username").send_keys("second-nurse")
     browser.find_element(By.ID, "id_witness_password").send_keys(PASSWORD)
     browser.execute_script(

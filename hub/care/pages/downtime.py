@@ -25,9 +25,10 @@ from django.views.decorators.http import require_POST
 from fleet import downtime
 from fleet.models import ManualDose, Notice, Participant, Prescription, Site
 
-from care import audit
+from care import audit, kiosk_rules
 from care.models import AuditAction
 from care.permissions import Action, can, in_sites, requires
+from kiosk.services.explain import reason_text
 
 # The kiosk's participant languages (kiosk.i18n.PARTICIPANT_LOCALES), as staff read them.
 LANGUAGES = (
@@ -241,6 +242,12 @@ class ManualDoseForm(forms.Form):
         required=False,
         widget=forms.PasswordInput(render_value=False),
     )
+    # Asked for only when the machine's rules would refuse the dose (kiosk_rules).
+    override_reason = forms.CharField(
+        label="Why it was given anyway (the rules would refuse it)",
+        max_length=500,
+        required=False,
+    )
 
     def __init__(
         self, *args: Any, prescription: Prescription, request: HttpRequest, **kwargs: Any
@@ -318,8 +325,16 @@ def manual_dose_new(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         witness = f"hub_user:{form.witness.pk}" if form.witness is not None else ""
+        concern = kiosk_rules.manual_dose_concern(prescription, data["units"], data["given_at"])
+        override = " ".join(str(data.get("override_reason") or "").split())
         if witness == f"hub_user:{request.user.pk}":
             form.add_error("witness_username", "The witness is someone other than you.")
+        elif concern is not None and not override:
+            form.add_error(
+                "override_reason",
+                f"The machine's rules would refuse this dose: {reason_text(concern)}. It was"
+                " not recorded. To record it anyway, write why here and record it again.",
+            )
         else:
             with transaction.atomic():
                 dose = downtime.record_manual_dose(
@@ -341,6 +356,9 @@ def manual_dose_new(request: HttpRequest, pk: int) -> HttpResponse:
                     source=dose.source,
                     lane=dose.lane,
                     witness=witness or None,
+                    rules_override=None
+                    if concern is None
+                    else {"refusal": concern.value, "reason": override},
                 )
             messages.success(
                 request,

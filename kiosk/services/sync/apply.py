@@ -29,7 +29,7 @@ from kiosk.domain.remote_approval import ApprovalAction
 from kiosk.domain.told import NoticeError, parse_notice
 from kiosk.domain.update_plan import safe_version_text
 from kiosk.services.sync.client import Change, ChangesPage
-from kiosk.store import approvals_repo, manual_doses_repo, notices_repo, updates_repo
+from kiosk.store import approvals_repo, manual_doses_repo, notices_repo, outbox, updates_repo
 from kiosk.store import sync_repo as repo
 from kiosk.store.db import Connection, transaction
 
@@ -435,6 +435,7 @@ def _apply_dose_elsewhere(
     if taken_at.tzinfo is None:
         raise ApplyError(f"dose elsewhere {change.key} has a time without a zone")
     hub_id = data.get("prescription")
+    manual = data.get("manual_dose")
     medication_id = repo.medication_id(
         conn,
         str(_need(medication, "name")),
@@ -451,6 +452,7 @@ def _apply_dose_elsewhere(
         taken_at,
         str(_need(data, "machine")),
         at,
+        None if manual is None else str(manual),
     )
     if kept:
         details: dict[str, Any] = {
@@ -690,6 +692,11 @@ def _apply_manual_dose(
         return
     if lane is not None:
         manual_doses_repo.take_from_lane(conn, lane, units)
+        # The hub's figure of the lane follows the machine's events: tell it, once, in this
+        # transaction, where in the lane's story the units left (docs/SYNC.md).
+        outbox.add(
+            conn, at, manual_rules.APPLIED, {"uuid": dose.uuid, "lane": lane, "units": units}
+        )
     details: dict[str, Any] = {
         "uuid": dose.uuid,
         "prescription_hub_id": hub_text,

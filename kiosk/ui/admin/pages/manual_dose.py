@@ -1,16 +1,20 @@
 """Doses given by hand (issue 17 item 4, downtime mode): while the machine cannot dispense, a
 nurse or pharmacist records the dose they gave. A witnessed prescription needs a second
-nurse or pharmacist's PIN. The rules count it; reconciliation shows it."""
+nurse or pharmacist's PIN. The rules count it; reconciliation shows it. A dose the dosing
+rules would have refused (given already, too early, on hold, ended) is not recorded silently:
+the page says why and records it only with an override reason, which is audited."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from PySide6.QtWidgets import QComboBox, QFormLayout, QPushButton, QVBoxLayout
+from PySide6.QtWidgets import QComboBox, QFormLayout, QLineEdit, QPushButton, QVBoxLayout
 
 from kiosk.domain.manual_doses import MAX_UNITS, ManualDose, StockSource
 from kiosk.domain.permissions import Permission
 from kiosk.i18n import _, format_local_time
+from kiosk.services.explain import reason_text
+from kiosk.services.manual_doses import RulesWouldRefuse
 from kiosk.store.manual_doses_repo import DoseChoice
 from kiosk.ui.admin.context import AdminContext
 from kiosk.ui.admin.pages.base import AdminPage
@@ -59,6 +63,10 @@ class ManualDosePage(AdminPage):
         self.source.currentIndexChanged.connect(lambda _i: self._lanes())
         self.lane = QComboBox()
         self.witness = PinField(_("Witness: a second nurse or pharmacist's PIN"))
+        # Shown once the rules would refuse the dose: recording it anyway needs a reason.
+        self.override = QLineEdit()
+        self.override.setObjectName("overrideReason")
+        self.override.setPlaceholderText(_("Why it was given anyway"))
         form = QFormLayout()
         form.addRow(_("Prescription"), self.prescription)
         form.addRow(_("Units given"), self.units)
@@ -66,6 +74,9 @@ class ManualDosePage(AdminPage):
         form.addRow(_("Stock taken"), self.source)
         form.addRow(_("Lane"), self.lane)
         form.addRow(_("Witness PIN"), self.witness)
+        form.addRow(_("Override reason"), self.override)
+        self.form = form
+        form.setRowVisible(self.override, False)
         record = QPushButton(_("Record the dose"))
         record.clicked.connect(lambda _checked=False: self.record())
         buttons = FlowLayout()
@@ -124,8 +135,14 @@ class ManualDosePage(AdminPage):
         )
         self._chosen()
 
+    def _ask_override(self, shown: bool) -> None:
+        self.form.setRowVisible(self.override, shown)
+        if not shown:
+            self.override.clear()
+
     def _chosen(self) -> None:
         """A prescription chosen: its dose as the units, its medication's lanes."""
+        self._ask_override(False)
         index = self.prescription.currentIndex()
         if 0 <= index < len(self.choices):
             self.units.setCurrentIndex(self.units.findData(self.choices[index].units_per_dose))
@@ -155,10 +172,26 @@ class ManualDosePage(AdminPage):
         lane = self.lane.currentData() if source is StockSource.MACHINE_LANE else None
         pin = self.witness.text() or None
         self.witness.clear()
+        override = self.override.text().strip() if self.override.isVisibleTo(self) else ""
 
         def done(_dose: ManualDose) -> None:
             self.ctx.show_message(_("Dose recorded. The machine counts it."), False)
+            self._ask_override(False)
             self.activated()
+
+        def refused(exc: BaseException) -> None:
+            if not isinstance(exc, RulesWouldRefuse):
+                self.ctx.report_error(exc)
+                return
+            self._ask_override(True)
+            self.ctx.show_message(
+                _(
+                    "The rules would refuse this dose: {reason}. It was not recorded. To"
+                    " record it anyway, write why under Override reason and press Record"
+                    " again."
+                ).format(reason=reason_text(exc.reason)),
+                True,
+            )
 
         self.ctx.run(
             lambda: service.record(
@@ -169,6 +202,8 @@ class ManualDosePage(AdminPage):
                 source=source,
                 lane=None if lane is None else int(lane),
                 witness_pin=pin,
+                override_reason=override or None,
             ),
             done,
+            refused,
         )
