@@ -8,16 +8,14 @@ end-to-end tests' compressed clock): refused unless ``HUB_ALLOW_CLOCK_OVERRIDE=1
 
 from __future__ import annotations
 
-import signal
-import threading
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import close_old_connections
 
 from fleet import oncall
+from fleet.periodic import run_every
 
 
 class Command(BaseCommand):
@@ -41,18 +39,7 @@ class Command(BaseCommand):
         if every is None:
             self._pass(at)
             return
-        if every <= 0:
-            raise CommandError("--every needs a positive number of seconds")
-        stop = threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
-        while not stop.is_set():
-            close_old_connections()
-            try:
-                self._pass()
-            except Exception as exc:  # a database restart must not end the service
-                self.stderr.write(f"escalations: pass failed: {type(exc).__name__}")
-            stop.wait(every)
+        run_every(every, self._pass, "escalations", self.stderr)
 
     def _moment(self, text: str | None) -> datetime | None:
         if text is None:

@@ -5,14 +5,12 @@ loops (deploy/kiosk-hub-rollouts.service). Safe on several hosts (one pass at a 
 
 from __future__ import annotations
 
-import signal
-import threading
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import close_old_connections
+from django.core.management.base import BaseCommand, CommandParser
 
 from fleet import rollouts
+from fleet.periodic import run_every
 
 
 class Command(BaseCommand):
@@ -28,18 +26,7 @@ class Command(BaseCommand):
         if every is None:
             self._pass()
             return
-        if every <= 0:
-            raise CommandError("--every needs a positive number of seconds")
-        stop = threading.Event()
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: stop.set())
-        while not stop.is_set():
-            close_old_connections()
-            try:
-                self._pass()
-            except Exception as exc:  # a database restart must not end the service
-                self.stderr.write(f"rollouts: pass failed: {type(exc).__name__}")
-            stop.wait(every)
+        run_every(every, self._pass, "rollouts", self.stderr)
 
     def _pass(self) -> None:
         s = rollouts.tick()
