@@ -1,4 +1,6 @@
-"""CI's share of the fault-injection soak: 50 SIGKILLs of the real kiosk process."""
+"""CI's share of the fault-injection soak: 25 SIGKILLs of the real kiosk process (about a
+second each; `make soak` runs 1,000). Fewer than before to keep `make test` under 15 minutes
+as the suite grew; the seed is fixed, so the same cuts are replayed every run."""
 
 from __future__ import annotations
 
@@ -8,11 +10,11 @@ import pytest
 
 from tests.fault.harness import run
 
-CUTS = 50
+CUTS = 25
 
 
 @pytest.mark.timeout(600)
-def test_fifty_random_power_cuts_lose_and_double_nothing(tmp_path: Path) -> None:
+def test_random_power_cuts_lose_and_double_nothing(tmp_path: Path) -> None:
     report = run(CUTS, tmp_path, seed_value=7)
     print(report.line())
     assert report.problems == []

@@ -7,7 +7,7 @@ Whatever arrives: never a 5xx, always JSON; a push is refused whole (400/413, no
 or stored whole (every event of it in Event or QuarantinedEvent) with ``stored_through`` the
 contiguous run the hub holds.
 
-HUB_FUZZ_EXAMPLES sets the examples per endpoint (500; `make soak` runs 10,000).
+HUB_FUZZ_EXAMPLES sets the examples per endpoint (250 in `make test`; `make soak` runs 10,000).
 """
 
 from __future__ import annotations
@@ -27,8 +27,8 @@ from hypothesis import strategies as st
 
 from tests.hub.helpers import Kiosk
 
-EXAMPLES = int(os.environ.get("HUB_FUZZ_EXAMPLES", "500"))
-# The suite's 120 s per test is for 500 examples; `make soak`'s 10,000 get time in proportion.
+EXAMPLES = int(os.environ.get("HUB_FUZZ_EXAMPLES", "250"))
+# The suite's 120 s per test is for a few hundred examples; `make soak`'s 10,000 get time in proportion.
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(120 + EXAMPLES // 4)]
 FUZZ = settings(
     max_examples=EXAMPLES,
