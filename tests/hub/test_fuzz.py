@@ -28,7 +28,8 @@ from hypothesis import strategies as st
 from tests.hub.helpers import Kiosk
 
 EXAMPLES = int(os.environ.get("HUB_FUZZ_EXAMPLES", "250"))
-# The suite's 120 s per test is for a few hundred examples; `make soak`'s 10,000 get time in proportion.
+# The suite's 120 s per test is for a few hundred examples; `make soak`'s 10,000 get time in
+# proportion.
 pytestmark = [pytest.mark.django_db, pytest.mark.timeout(120 + EXAMPLES // 4)]
 FUZZ = settings(
     max_examples=EXAMPLES,
