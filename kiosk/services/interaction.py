@@ -91,7 +91,23 @@ class InteractionService:
         self.notices.acknowledge(participant_id, notice_uuid)
 
     def site_notices(self) -> tuple[Notice, ...]:
-        return self.notices.at_idle()
+        """The site's notices of the day for the idle screen; none when the store cannot be
+        read (the health check then has the kiosk out of service and staff told: a notice
+        is not worth a second report, nor a traceback)."""
+        try:
+            return self.notices.at_idle()
+        except STORE_FAILURES as exc:
+            log.warning("site notices not read: %s", type(exc).__name__)
+            return ()
+
+    def assisted_allowed(self) -> bool:
+        """Whether the discreet staff-identification button shows; not when the store cannot
+        be read (nothing could be identified then anyway)."""
+        try:
+            return self.assisted.allowed()
+        except STORE_FAILURES as exc:
+            log.warning("assisted identification setting not read: %s", type(exc).__name__)
+            return False
 
     def decide(self, participant_id: int) -> DecisionView:
         return self.decider.decide(participant_id)

@@ -182,7 +182,7 @@ class FlowDriver(QObject):
         whether the site allows staff-assisted identification (its discreet button)."""
         self.backend.submit(self.service.site_notices, self._on_notices, self._on_notices_failed)
         self.backend.submit(
-            self.service.assisted.allowed, self._on_assist_allowed, self._on_notices_failed
+            self.service.assisted_allowed, self._on_assist_allowed, self._on_notices_failed
         )
 
     def _on_assist_allowed(self, allowed: bool) -> None:

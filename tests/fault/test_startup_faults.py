@@ -156,4 +156,4 @@ def test_a_corrupt_page_starts_out_of_service_not_a_traceback(machine: Machine) 
     lines = []
     while not kiosk.lines.empty():
         lines.append(kiosk.lines.get())
-    assert not any("Traceback" in line for line in lines)
+    assert not any("Traceback" in line for line in lines), "\n".join(lines)
